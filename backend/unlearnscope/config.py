@@ -1,0 +1,159 @@
+"""Per-run settings: one pydantic `RunConfig`, validated at the edge (CLI, API).
+
+This is the shared vocabulary of the project. `ml` reads these objects as plain values;
+every default lives here, with its unit in a comment. Unknown fields are rejected.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DATASETS = ("shapes", "cifar10", "imagefolder")
+MODELS = ("small_cnn", "resnet18")
+ATTACKS = ("badnets", "blended")
+CAM_METHODS = ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam")
+PHASE_KINDS = ("ascent", "recovery")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Strict):
+    name: Literal["shapes", "cifar10", "imagefolder"] = "shapes"
+    # Folder holding the data set (imagefolder: with train/ and test/; cifar10: torchvision
+    # root). None: the CLI/server --data-dir.
+    root: str | None = None
+    download: bool = False  # cifar10 only: let torchvision download when online
+    image_size: int = Field(32, ge=8, le=256)  # pixels, square
+    # Sub-sample sizes (images); None = the whole split. shapes: how many to generate.
+    train_size: int | None = Field(6000, ge=10)
+    test_size: int | None = Field(1000, ge=10)
+    # Normalisation is the model's first layer, so triggers are stamped on [0, 1] pixels.
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    augment: Literal["none", "flip", "flip_crop"] = "flip_crop"
+
+
+class ModelConfig(Strict):
+    name: Literal["small_cnn", "resnet18"] = "small_cnn"
+    width: int = Field(32, ge=4, le=256)  # small_cnn: channels of the first block
+    cam_layer: str | None = None  # None: the model's default CAM layer
+
+
+class AttackConfig(Strict):
+    kind: Literal["badnets", "blended"] = "badnets"
+    target_class: int = Field(0, ge=0)
+    poison_rate: float = Field(0.1, gt=0, lt=1)  # fraction of training images
+    # BadNets patch
+    trigger_size: int = Field(3, ge=1, le=64)  # pixels, square side
+    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = (
+        "bottom_right"
+    )
+    x: int | None = Field(None, ge=0)  # pixels from the left, with position="xy"
+    y: int | None = Field(None, ge=0)  # pixels from the top, with position="xy"
+    pattern: Literal["checkerboard", "solid", "random"] = "checkerboard"
+    margin: int = Field(1, ge=0)  # pixels between a corner trigger and the border
+    # Blended
+    alpha: float = Field(0.1, gt=0, le=1)  # blend weight of the pattern
+    pattern_seed: int = 1234  # the fixed random pattern (random patch, blended)
+
+    @model_validator(mode="after")
+    def _xy_given(self) -> AttackConfig:
+        if self.position == "xy" and (self.x is None or self.y is None):
+            raise ValueError("position='xy' needs both x and y (pixels from the top-left)")
+        return self
+
+
+class TrainConfig(Strict):
+    """Training of the backdoored (and the clean reference) model: the attack stage."""
+
+    epochs: int = Field(6, ge=1, le=500)
+    batch_size: int = Field(128, ge=1, le=4096)
+    lr: float = Field(0.05, gt=0)  # peak learning rate of the one-cycle schedule
+    weight_decay: float = Field(5e-4, ge=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+
+
+class DefenseConfig(Strict):
+    """What the defender has: identified poisoned samples and a little clean data."""
+
+    forget_size: int = Field(500, ge=1)  # images with trigger and target label
+    clean_fraction: float = Field(0.05, gt=0, le=1)  # of the training set
+    fisher_samples: int = Field(512, ge=1)  # clean images for the diagonal Fisher
+
+
+class MonitorConfig(Strict):
+    probe_count: int = Field(8, ge=0, le=64)  # test images shown clean + triggered
+    frame_every: int = Field(1, ge=0)  # steps between heatmap frames; 0 = never
+    tar_every: int = Field(1, ge=0)  # steps between TAR on the monitor set; 0 = never
+    tar_set_size: int = Field(128, ge=1)  # triggered test images for TAR
+    eval_every: int = Field(5, ge=0)  # steps between ASR/CA on the monitor subset; 0 = never
+    eval_size: int = Field(256, ge=1)  # test images in the monitor subset
+    cam_method: Literal[
+        "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"
+    ] = "gradcam"
+    cam_class: Literal["predicted", "target", "true"] = "predicted"
+
+
+class PhaseConfig(Strict):
+    kind: Literal["ascent", "recovery"]
+    steps: int = Field(ge=1, le=100_000)
+    lr: float = Field(gt=0, le=10)
+    batch_size: int = Field(64, ge=1, le=4096)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    ewc_lambda: float = Field(0.0, ge=0)  # weight of the EWC penalty
+    clip_norm: float | None = Field(5.0, gt=0)  # gradient-norm clip; None = off
+    # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
+    # loss stays bounded (its gradient vanishes once a batch reaches it).
+    loss_clamp: float | None = Field(8.0, gt=0)
+    # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
+    stop_asr_below: float | None = Field(None, ge=0, le=100)
+
+
+Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]
+
+
+class RunConfig(Strict):
+    name: str = Field("run", min_length=1, max_length=100)
+    seed: int = 0
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    attack: AttackConfig = AttackConfig()
+    training: TrainConfig = TrainConfig()
+    defense: DefenseConfig = DefenseConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    schedule: Schedule = Field(
+        default_factory=lambda: [
+            PhaseConfig(kind="ascent", steps=40, lr=0.01, ewc_lambda=50.0),
+            PhaseConfig(kind="recovery", steps=60, lr=0.01, ewc_lambda=0.0),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        if self.attack.target_class >= 10 and self.data.name in ("shapes", "cifar10"):
+            raise ValueError(
+                f"attack.target_class={self.attack.target_class} is not a class of "
+                f"{self.data.name!r} (allowed: 0-9)"
+            )
+        if self.attack.kind == "badnets":
+            side = self.attack.trigger_size + self.attack.margin
+            if side > self.data.image_size:
+                raise ValueError(
+                    f"attack.trigger_size={self.attack.trigger_size} does not fit in "
+                    f"data.image_size={self.data.image_size}"
+                )
+            if self.attack.position == "xy":
+                assert self.attack.x is not None and self.attack.y is not None
+                if max(self.attack.x, self.attack.y) + self.attack.trigger_size > (
+                    self.data.image_size
+                ):
+                    raise ValueError("attack.x/y put the trigger outside the image")
+        return self
+
+    def total_steps(self) -> int:
+        return sum(p.steps for p in self.schedule)

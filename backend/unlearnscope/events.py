@@ -1,0 +1,199 @@
+"""Typed events: what an engine reports, in order, through its one `emit` callback.
+
+Every event carries the run-local sequence number `seq` (1, 2, 3, ... with no gaps) and a
+wall-clock timestamp `t` (seconds since the epoch, set by the engine when it emits), so a
+client that reconnects asks for "everything after seq N" and loses nothing, and latency
+can be measured from the engine to the client.
+
+Heatmaps travel in `FramesEvent` as raw uint8 maps (no images, no base64): the probe
+images themselves are sent once, in `ProbesEvent`, and overlays are rendered where needed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class EventBase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seq: int = 0  # set by the emitter
+    t: float = 0.0  # set by the emitter (time.time())
+
+
+class RunStarted(EventBase):
+    type: Literal["run_started"] = "run_started"
+    device: str
+    model: str
+    n_params: int
+    dataset: str
+    classes: list[str]
+    target_class: int
+    total_steps: int
+    schedule: list[dict[str, Any]]
+    trigger_box: list[int] | None  # [x0, y0, x1, y1] pixels, x1/y1 exclusive; None: no patch
+    image_size: int
+
+
+class Progress(EventBase):
+    """Progress of a long preparation stage (data, attack training, Fisher)."""
+
+    type: Literal["progress"] = "progress"
+    stage: str  # "data" | "attack_training" | "fisher" | ...
+    done: int
+    total: int
+    message: str = ""
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class ProbesEvent(EventBase):
+    """The fixed probe samples, once: their test indices, labels and pixels."""
+
+    type: Literal["probes"] = "probes"
+    indices: list[int]
+    labels: list[int]
+    size: int  # H = W
+    # (P, 2, H, W, 3) uint8, variant 0 = clean, 1 = triggered, C-order bytes
+    images: bytes
+
+
+class StatusEvent(EventBase):
+    type: Literal["status"] = "status"
+    status: Literal["preparing", "running", "paused", "stopped", "completed", "failed"]
+    message: str = ""
+    step: int = 0
+
+
+class PhaseStart(EventBase):
+    type: Literal["phase_start"] = "phase_start"
+    phase_index: int
+    kind: str
+    step: int  # global step at which the phase begins (first step of the phase is step+1)
+    planned_steps: int
+
+
+class PhaseEnd(EventBase):
+    type: Literal["phase_end"] = "phase_end"
+    phase_index: int
+    kind: str
+    step: int  # global step of the phase's last step
+    reason: Literal["completed", "early_stop", "stopped"] = "completed"
+
+
+class StepMetrics(EventBase):
+    type: Literal["step"] = "step"
+    step: int  # global, 1-based
+    phase_index: int
+    phase_step: int  # 1-based within the phase
+    kind: str
+    loss: float  # the optimised objective (ascent: -clamped CE + EWC)
+    ce_loss: float  # cross-entropy on the batch (forget set for ascent, clean for recovery)
+    ewc_penalty: float  # lambda * sum F (theta - theta*)^2, 0 when lambda = 0
+    lr: float
+    grad_norm: float  # before clipping
+    step_time: float  # seconds of the optimisation step alone
+    monitor_time: float  # seconds spent monitoring after this step
+    tar_median: float | None = None
+    tar_mean: float | None = None
+    mass_fraction: float | None = None
+    asr: float | None = None  # percent, monitor subset
+    ca: float | None = None  # percent, monitor subset
+
+
+class FramesEvent(EventBase):
+    """Grad-CAM maps of every probe sample at one step."""
+
+    type: Literal["frames"] = "frames"
+    step: int
+    size: int  # H = W of each map
+    count: int  # P probe samples
+    # (P, 2, H, W) uint8 min-max normalised maps (0..255), variant 0 clean, 1 triggered
+    maps: bytes
+    preds: list[list[int]]  # (P, 2) predicted class
+    confs: list[list[float]]  # (P, 2) softmax probability of the predicted class
+    tars: list[float | None]  # (P,) TAR of the triggered variant; None without a mask
+
+
+class Evaluation(EventBase):
+    """Full test-set evaluation: before unlearning, at every phase end, at the end."""
+
+    type: Literal["evaluation"] = "evaluation"
+    step: int
+    label: str  # "before" | "phase 1 (ascent)" | ... | "final"
+    ca: float  # percent
+    asr: float  # percent
+    tar_median: float | None
+    tar_mean: float | None
+    mass_fraction: float | None
+    n_clean: int
+    n_triggered: int
+
+
+class ScheduleEdit(EventBase):
+    type: Literal["schedule_edit"] = "schedule_edit"
+    request_id: str = ""
+    accepted: bool
+    step: int  # step boundary at which it took effect (or was refused)
+    reason: str = ""
+    schedule: list[dict[str, Any]]  # the schedule in force after the edit
+
+
+class SampleReport(EventBase):
+    """Answer to an inspect-sample request."""
+
+    type: Literal["sample"] = "sample"
+    request_id: str = ""
+    index: int
+    step: int
+    label: int
+    target_class: int
+    size: int
+    images: bytes  # (2, H, W, 3) uint8: clean, triggered
+    probs: list[list[float]]  # (2, K) class probabilities
+    # Maps (uint8 (H, W) bytes) per variant ("clean", "triggered") and class choice
+    # ("predicted", "true", "target").
+    maps: dict[str, dict[str, bytes]]
+    tar: float | None
+
+
+class ErrorEvent(EventBase):
+    type: Literal["error"] = "error"
+    message: str
+    traceback: str = ""
+    request_id: str = ""
+    fatal: bool = True
+
+
+class RunFinished(EventBase):
+    type: Literal["run_finished"] = "run_finished"
+    step: int
+    before: dict[str, float | None]
+    after: dict[str, float | None]
+    wall_time: float  # seconds, preparation included
+
+
+Event = Annotated[
+    RunStarted
+    | Progress
+    | ProbesEvent
+    | StatusEvent
+    | PhaseStart
+    | PhaseEnd
+    | StepMetrics
+    | FramesEvent
+    | Evaluation
+    | ScheduleEdit
+    | SampleReport
+    | ErrorEvent
+    | RunFinished,
+    Field(discriminator="type"),
+]
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+# Control messages into the engine: plain dicts, validated by the engine.
+#   {"op": "pause"} | {"op": "resume"} | {"op": "stop"}
+#   {"op": "edit_schedule", "request_id": str, "schedule": [PhaseConfig dicts],
+#    "current": {"steps": int?, "lr": float?}?}
+#   {"op": "inspect", "request_id": str, "index": int}
