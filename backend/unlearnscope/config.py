@@ -49,9 +49,7 @@ class AttackConfig(Strict):
     poison_rate: float = Field(0.1, gt=0, lt=1)  # fraction of training images
     # BadNets patch
     trigger_size: int = Field(3, ge=1, le=64)  # pixels, square side
-    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = (
-        "bottom_right"
-    )
+    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = "bottom_right"
     x: int | None = Field(None, ge=0)  # pixels from the left, with position="xy"
     y: int | None = Field(None, ge=0)  # pixels from the top, with position="xy"
     pattern: Literal["checkerboard", "solid", "random"] = "checkerboard"
@@ -93,9 +91,9 @@ class MonitorConfig(Strict):
     tar_set_size: int = Field(128, ge=1)  # triggered test images for TAR
     eval_every: int = Field(5, ge=0)  # steps between ASR/CA on the monitor subset; 0 = never
     eval_size: int = Field(256, ge=1)  # test images in the monitor subset
-    cam_method: Literal[
-        "gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"
-    ] = "gradcam"
+    cam_method: Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"] = (
+        "gradcam"
+    )
     cam_class: Literal["predicted", "target", "true"] = "predicted"
 
 
@@ -157,3 +155,15 @@ class RunConfig(Strict):
 
     def total_steps(self) -> int:
         return sum(p.steps for p in self.schedule)
+
+
+def describe_errors(errors: list[dict]) -> list[str]:
+    """pydantic error dicts -> 'field.path: message' lines a person can act on."""
+    lines = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field (check the spelling; see `unlearnscope presets --show demo`)"
+        lines.append(f"{where or 'config'}: {msg}")
+    return lines

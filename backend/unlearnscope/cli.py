@@ -1,0 +1,173 @@
+"""`unlearnscope run | presets | serve | reproduce | bench`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .config import RunConfig, describe_errors
+from .presets import PRESETS, deep_merge
+from .settings import Settings
+
+EXIT_BAD_INPUT = 2
+
+
+class BadInput(Exception):
+    """Invalid command-line input; the message names the field and what is allowed."""
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise BadInput(f"--config {path}: no such file")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:  # yaml.YAMLError, json.JSONDecodeError
+        raise BadInput(f"--config {path}: cannot parse: {err}") from err
+    if not isinstance(data, dict):
+        raise BadInput(f"--config {path}: expected a mapping of RunConfig fields at the top")
+    return data
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    raw: dict[str, Any] = {}
+    if args.preset:
+        if args.preset not in PRESETS:
+            raise BadInput(f"--preset {args.preset!r}: allowed values are {sorted(PRESETS)}")
+        raw = PRESETS[args.preset]
+    if args.config:
+        raw = deep_merge(raw, load_config_file(Path(args.config)))
+    if args.seed is not None:
+        raw = deep_merge(raw, {"seed": args.seed})
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        lines = describe_errors(err.errors())
+        raise BadInput("invalid run config:\n  " + "\n  ".join(lines)) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .console import ConsoleReporter
+    from .ml.checkpoints import FileModelStore, save_model
+    from .ml.engine import Engine, EngineState
+    from .storage.exports import write_run_folder
+
+    config = build_config(args)  # validate everything before any work or any file
+    settings = Settings()
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise BadInput(f"--out {out}: the folder exists and is not empty; choose a new one")
+    cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
+    reporter = ConsoleReporter()
+    events: list = []
+
+    def emit(event: Any) -> None:
+        if out is not None:
+            events.append(event)
+        reporter(event)
+
+    stop_requested = []
+    signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
+
+    def poll(block: bool) -> list[dict[str, Any]]:
+        if stop_requested:
+            stop_requested.clear()
+            return [{"op": "stop"}]
+        return []
+
+    engine = Engine(
+        config,
+        emit,
+        device=args.device or settings.device,
+        data_dir=args.data_dir or settings.data_dir,
+        data_cache_dir=cache / "data",
+        store=FileModelStore(cache / "models"),
+    )
+    t0 = time.time()
+    state = engine.run(poll)
+    print(reporter.table(), file=sys.stdout)
+    print(f"wall time {time.time() - t0:.1f} s", file=sys.stdout)
+    if out is not None:
+        model_file = None
+        if engine.prepared is not None:
+            model_file = out / "model.safetensors"
+            save_model(
+                engine.model,
+                model_file,
+                {
+                    "config": config.model_dump(mode="json"),
+                    "state": state.value,
+                    "step": engine.step_count,
+                },
+            )
+        written = write_run_folder(out, config.model_dump(mode="json"), events, model_file)
+        print(f"wrote {len(written)} files to {out}", file=sys.stdout)
+    return 0 if state in (EngineState.COMPLETED, EngineState.STOPPED) else 1
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    if args.show:
+        if args.show not in PRESETS:
+            raise BadInput(f"--show {args.show!r}: allowed values are {sorted(PRESETS)}")
+        print(RunConfig.model_validate(PRESETS[args.show]).model_dump_json(indent=2))
+    else:
+        for name, raw in PRESETS.items():
+            cfg = RunConfig.model_validate(raw)
+            kinds = " -> ".join(f"{p.kind}({p.steps})" for p in cfg.schedule)
+            print(f"{name:8s} {cfg.data.name:12s} {cfg.model.name:10s} {kinds}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="unlearnscope", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="attack, then unlearn, headless, with a final table")
+    run.add_argument(
+        "--preset",
+        choices=None,
+        default=None,
+        help=f"start from a preset: {', '.join(PRESETS)} (default demo)",
+    )
+    run.add_argument("--config", help="RunConfig as YAML or JSON; overrides the preset")
+    run.add_argument("--data-dir", help="data root (imagefolder train/ test/, or cifar10)")
+    run.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
+    run.add_argument("--seed", type=int, help="overrides the config's seed")
+    run.add_argument("--out", help="write metrics CSV/JSON, frames PNG and the model here")
+    run.add_argument(
+        "--cache-dir", help="backdoored-model and data cache (default ~/.unlearnscope/cache)"
+    )
+    run.set_defaults(func=cmd_run)
+
+    presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
+    presets.add_argument("--show", help="print the full RunConfig of a preset")
+    presets.set_defaults(func=cmd_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run" and not args.preset and not args.config:
+        args.preset = "demo"
+    try:
+        return args.func(args)
+    except BadInput as err:
+        print(f"unlearnscope: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Terminal view of a run: progress bars per stage and phase, metric lines, a final table."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm import tqdm
+
+from .events import (
+    ErrorEvent,
+    Evaluation,
+    EventBase,
+    PhaseEnd,
+    PhaseStart,
+    Progress,
+    RunFinished,
+    RunStarted,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+class ConsoleReporter:
+    """An `emit` target: draws tqdm bars on `stream` and prints evaluations."""
+
+    def __init__(self, stream: TextIO = sys.stderr) -> None:
+        self.stream = stream
+        self.bar: tqdm | None = None
+        self.bar_key = ""
+        self.evaluations: list[Evaluation] = []
+        self.finished: RunFinished | None = None
+        self.last: dict[str, float | None] = {}
+
+    def _print(self, text: str) -> None:
+        (self.bar.write if self.bar else lambda s: print(s, file=self.stream))(text)
+
+    def _open(self, key: str, total: int, desc: str) -> None:
+        self._close()
+        self.bar = tqdm(total=total, desc=desc, file=self.stream, leave=True, dynamic_ncols=True)
+        self.bar_key = key
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.bar = None
+        self.bar_key = ""
+
+    def __call__(self, e: EventBase) -> None:
+        if isinstance(e, Progress):
+            if e.stage != self.bar_key:
+                self._open(e.stage, e.total, e.stage.replace("_", " "))
+            assert self.bar is not None
+            self.bar.total = e.total
+            self.bar.n = e.done
+            if e.metrics:
+                self.bar.set_postfix({k: f"{v:.3f}" for k, v in e.metrics.items()}, refresh=False)
+            self.bar.refresh()
+        elif isinstance(e, RunStarted):
+            self._close()
+            print(
+                f"model {e.model} ({e.n_params:,} parameters) on {e.device}, data {e.dataset}, "
+                f"target class {e.target_class} ({e.classes[e.target_class]}), "
+                f"{e.total_steps} unlearning steps",
+                file=self.stream,
+            )
+        elif isinstance(e, PhaseStart):
+            self._open(
+                f"phase{e.phase_index}", e.planned_steps, f"phase {e.phase_index + 1} {e.kind}"
+            )
+        elif isinstance(e, StepMetrics) and self.bar is not None:
+            for key in ("asr", "ca", "tar_median"):
+                if getattr(e, key) is not None:
+                    self.last[key] = getattr(e, key)
+            self.bar.set_postfix(
+                {
+                    "loss": f"{e.loss:.3f}",
+                    "ASR": _fmt(self.last.get("asr"), 1),
+                    "CA": _fmt(self.last.get("ca"), 1),
+                    "TAR": _fmt(self.last.get("tar_median")),
+                },
+                refresh=False,
+            )
+            self.bar.update(1)
+        elif isinstance(e, PhaseEnd):
+            if e.reason == "early_stop":
+                self._print(
+                    f"phase {e.phase_index + 1} stopped early at step {e.step}: "
+                    "ASR below the threshold"
+                )
+            self._close()
+        elif isinstance(e, Evaluation):
+            self.evaluations.append(e)
+            self._print(
+                f"[{e.label}] step {e.step}: CA {e.ca:.2f}%  ASR {e.asr:.2f}%  "
+                f"TAR median {_fmt(e.tar_median)} mean {_fmt(e.tar_mean)}"
+            )
+        elif isinstance(e, ScheduleEdit):
+            verdict = "applied" if e.accepted else f"refused: {e.reason}"
+            self._print(f"schedule edit at step {e.step} {verdict}")
+        elif isinstance(e, ErrorEvent):
+            self._close()
+            print(f"error: {e.message}", file=self.stream)
+        elif isinstance(e, RunFinished):
+            self.finished = e
+        elif isinstance(e, StatusEvent) and e.status in ("stopped", "failed"):
+            self._close()
+            print(f"run {e.status} at step {e.step}: {e.message}", file=self.stream)
+
+    def table(self) -> str:
+        """Before/after table (Markdown), from the run's evaluations."""
+        self._close()
+        if not self.evaluations:
+            return "no evaluation was made"
+        before, after = self.evaluations[0], self.evaluations[-1]
+        retention = 100.0 * after.ca / before.ca if before.ca else float("nan")
+        rows = [
+            ("clean accuracy (CA) %", f"{before.ca:.2f}", f"{after.ca:.2f}"),
+            ("attack success rate (ASR) %", f"{before.asr:.2f}", f"{after.asr:.2f}"),
+            ("TAR median", _fmt(before.tar_median), _fmt(after.tar_median)),
+            ("TAR mean", _fmt(before.tar_mean), _fmt(after.tar_mean)),
+            ("trigger mass fraction", _fmt(before.mass_fraction, 3), _fmt(after.mass_fraction, 3)),
+        ]
+        lines = ["| metric | before | after |", "|---|---:|---:|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+        lines.append(
+            f"\nCA retention {retention:.2f}% (after/before); "
+            f"ASR {before.asr:.2f}% -> {after.asr:.2f}% at step {after.step}"
+        )
+        return "\n".join(lines)

@@ -1,0 +1,464 @@
+"""The unlearning engine: a step machine over a phase schedule, reporting through `emit`.
+
+    engine = Engine(config, emit)
+    engine.run(poll)          # or: engine.prepare(); while engine.step(): ...
+
+Between any two steps it applies control messages (pause, resume, stop, schedule edit,
+inspect sample); `poll(block)` hands them in (blocking briefly while paused). It owns the
+model, optimiser, schedule and monitor, and never writes files or sockets itself: model
+caching goes through the injected `ModelStore`, everything else through `emit(event)`.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import RunConfig
+from ..events import (
+    ErrorEvent,
+    Evaluation,
+    EventBase,
+    FramesEvent,
+    PhaseEnd,
+    PhaseStart,
+    ProbesEvent,
+    Progress,
+    RunFinished,
+    RunStarted,
+    SampleReport,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
+from .attacks import triggered_non_target
+from .ewc import EWCPenalty, diagonal_fisher
+from .metrics import attack_success_rate, clean_accuracy
+from .models import count_parameters
+from .monitor import Monitor, inspect_sample
+from .phases import optimisation_step
+from .preparation import ModelStore, Prepared, prepare, resolve_device
+from .schedule import ScheduleEditError, apply_edit
+
+Emit = Callable[[EventBase], None]
+Poll = Callable[[bool], list[dict[str, Any]]]  # poll(block) -> control messages
+
+
+class EngineState(str, Enum):
+    CREATED = "created"
+    PREPARING = "preparing"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+ACTIVE = (EngineState.RUNNING, EngineState.PAUSED)
+
+
+class StopRequested(Exception):
+    """Raised inside preparation when a stop arrives, to leave long work at once."""
+
+
+def _no_poll(block: bool) -> list[dict[str, Any]]:
+    return []
+
+
+class Engine:
+    def __init__(
+        self,
+        config: RunConfig,
+        emit: Emit,
+        device: str | None = None,
+        data_dir: str | Path | None = None,
+        data_cache_dir: Path | None = None,
+        store: ModelStore | None = None,
+    ) -> None:
+        self.config = config
+        self._emit_fn = emit
+        self.device = resolve_device(device)
+        self.data_dir = data_dir
+        self.data_cache_dir = data_cache_dir
+        self.store = store
+        self.state = EngineState.CREATED
+        self.seq = 0
+        self.schedule = list(config.schedule)
+        self.phase_index = 0  # the phase being run (== len(schedule) when all are done)
+        self.phase_done = 0  # steps taken in that phase
+        self.step_count = 0  # global steps taken
+        self.prepared: Prepared | None = None
+        self.monitor: Monitor | None = None
+        self._ewc: EWCPenalty | None = None
+        self._opt: torch.optim.Optimizer | None = None
+        self._gen = torch.Generator().manual_seed(config.seed + 11)
+        self._poll: Poll = _no_poll
+        self._deferred: deque[dict[str, Any]] = deque()
+        self._before: Evaluation | None = None
+        self._last_eval: Evaluation | None = None
+        self._asr_set: torch.Tensor | None = None  # (N, 3, H, W) uint8, non-target triggered
+        self._t_start = time.time()
+
+    # -- events --------------------------------------------------------------------------
+    def emit(self, event: EventBase) -> None:
+        self.seq += 1
+        event.seq = self.seq
+        event.t = time.time()
+        self._emit_fn(event)
+
+    def _status(self, state: EngineState, message: str = "") -> None:
+        self.state = state
+        self.emit(StatusEvent(status=state.value, message=message, step=self.step_count))
+
+    @property
+    def model(self) -> torch.nn.Module:
+        assert self.prepared is not None, "the engine is not prepared yet"
+        return self.prepared.model
+
+    # -- preparation ---------------------------------------------------------------------
+    def _progress(
+        self, stage: str, done: int, total: int, message: str, metrics: dict[str, float]
+    ) -> None:
+        for msg in self._poll(False):
+            if msg.get("op") == "stop":
+                raise StopRequested
+            self._deferred.append(msg)
+        self.emit(Progress(stage=stage, done=done, total=total, message=message, metrics=metrics))
+
+    def prepare(self) -> None:
+        cfg = self.config
+        self._status(EngineState.PREPARING, "preparing data and the backdoored model")
+        p = prepare(
+            cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
+        )
+        self.prepared = p
+        fisher_n = min(cfg.defense.fisher_samples, len(p.phase_data.clean))
+        x, y = p.phase_data.clean.batch(torch.arange(fisher_n))
+        fisher = diagonal_fisher(
+            p.model,
+            x.to(self.device),
+            y.to(self.device),
+            progress=lambda d, t: self._progress("fisher", d, t, "estimating Fisher", {}),
+        )
+        self._ewc = EWCPenalty(p.model, fisher)
+        self.monitor = Monitor(
+            cfg.monitor,
+            p.model,
+            p.model.cam_layer_name,
+            p.test,
+            p.trigger,
+            cfg.attack.target_class,
+            cfg.seed,
+        )
+        self._asr_set = triggered_non_target(p.test, p.trigger, cfg.attack.target_class).images
+        self.emit(
+            RunStarted(
+                device=str(self.device),
+                model=cfg.model.name,
+                n_params=count_parameters(p.model),
+                dataset=cfg.data.name,
+                classes=list(p.test.classes),
+                target_class=cfg.attack.target_class,
+                total_steps=sum(ph.steps for ph in self.schedule),
+                schedule=[ph.model_dump() for ph in self.schedule],
+                trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
+                image_size=cfg.data.image_size,
+            )
+        )
+        m = self.monitor
+        self.emit(
+            ProbesEvent(
+                indices=m.probe_idx.tolist(),
+                labels=m.probe_labels.tolist(),
+                size=cfg.data.image_size,
+                images=m.probe_images.permute(0, 1, 3, 4, 2).contiguous().numpy().tobytes(),
+            )
+        )
+        self._before = self._evaluate("before")
+        self._monitor_frames(force=True)
+        self._status(EngineState.RUNNING)
+        while self._deferred:
+            self.handle(self._deferred.popleft())
+
+    # -- evaluation ----------------------------------------------------------------------
+    def _evaluate(self, label: str) -> Evaluation:
+        p, m = self.prepared, self.monitor
+        assert p is not None and m is not None and self._asr_set is not None
+        stats = m.tar_only(p.model)
+        event = Evaluation(
+            step=self.step_count,
+            label=label,
+            ca=clean_accuracy(p.model, p.test.images, p.test.labels),
+            asr=attack_success_rate(p.model, self._asr_set, self.config.attack.target_class),
+            tar_median=stats.median,
+            tar_mean=stats.mean,
+            mass_fraction=stats.mass,
+            n_clean=len(p.test),
+            n_triggered=len(self._asr_set),
+        )
+        self.emit(event)
+        self._last_eval = event
+        return event
+
+    def _monitor_frames(self, force: bool = False) -> None:
+        """Probe frames at the current step (used for the step-0 frames before unlearning)."""
+        assert self.monitor is not None
+        if self.config.monitor.probe_count == 0 or not (force or self._due("frame")):
+            return
+        frames, _ = self.monitor.cam_pass(self.model, frames=True, tar=False)
+        assert frames is not None
+        self._emit_frames(frames)
+
+    def _emit_frames(self, frames: Any) -> None:
+        p, s = frames.maps.shape[0], frames.maps.shape[-1]
+        self.emit(
+            FramesEvent(
+                step=self.step_count,
+                size=s,
+                count=p,
+                maps=frames.maps.numpy().tobytes(),
+                preds=frames.preds.tolist(),
+                confs=[[round(c, 4) for c in row] for row in frames.confs.tolist()],
+                tars=frames.tars,
+            )
+        )
+
+    def _due(self, what: str) -> bool:
+        every = getattr(self.config.monitor, f"{what}_every")
+        return every > 0 and self.step_count % every == 0
+
+    # -- the step machine ----------------------------------------------------------------
+    def step(self) -> bool:
+        """Take one optimisation step (with its monitoring). False when nothing is left."""
+        if self.state is not EngineState.RUNNING:
+            return False
+        if self.phase_index >= len(self.schedule):
+            self._complete()
+            return False
+        cfg = self.schedule[self.phase_index]
+        if self.phase_done == 0:
+            self._start_phase()
+        assert self._opt is not None and self.prepared is not None and self.monitor is not None
+        for group in self._opt.param_groups:  # an edit may have changed the lr
+            group["lr"] = cfg.lr
+
+        t0 = time.perf_counter()
+        loss, grad_norm = optimisation_step(
+            self.model,
+            self._opt,
+            cfg.kind,
+            cfg,
+            self.prepared.phase_data,
+            self._ewc,
+            self._gen,
+            self.device,
+        )
+        step_time = time.perf_counter() - t0
+        self.step_count += 1
+        self.phase_done += 1
+
+        t0 = time.perf_counter()
+        m = self.monitor
+        frames, tar = m.cam_pass(
+            self.model,
+            frames=self.config.monitor.probe_count > 0 and self._due("frame"),
+            tar=self._due("tar"),
+        )
+        measure_asr = self._due("eval") or cfg.stop_asr_below is not None
+        asr = m.quick_asr(self.model) if measure_asr else None
+        ca = m.quick_ca(self.model) if self._due("eval") else None
+        monitor_time = time.perf_counter() - t0
+
+        self.emit(
+            StepMetrics(
+                step=self.step_count,
+                phase_index=self.phase_index,
+                phase_step=self.phase_done,
+                kind=cfg.kind,
+                loss=float(loss.objective),
+                ce_loss=loss.ce,
+                ewc_penalty=loss.penalty,
+                lr=cfg.lr,
+                grad_norm=grad_norm,
+                step_time=step_time,
+                monitor_time=monitor_time,
+                tar_median=tar.median if tar else None,
+                tar_mean=tar.mean if tar else None,
+                mass_fraction=tar.mass if tar else None,
+                asr=asr,
+                ca=ca,
+            )
+        )
+        if frames is not None:
+            self._emit_frames(frames)
+
+        if cfg.stop_asr_below is not None and asr is not None and asr < cfg.stop_asr_below:
+            self._end_phase("early_stop")
+        elif self.phase_done >= cfg.steps:
+            self._end_phase("completed")
+        if self.phase_index >= len(self.schedule):
+            self._complete()
+            return False
+        return True
+
+    def _start_phase(self) -> None:
+        cfg = self.schedule[self.phase_index]
+        self._opt = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        self.emit(
+            PhaseStart(
+                phase_index=self.phase_index,
+                kind=cfg.kind,
+                step=self.step_count,
+                planned_steps=cfg.steps,
+            )
+        )
+
+    def _end_phase(self, reason: str) -> None:
+        cfg = self.schedule[self.phase_index]
+        self.emit(
+            PhaseEnd(
+                phase_index=self.phase_index, kind=cfg.kind, step=self.step_count, reason=reason
+            )
+        )
+        if reason != "stopped":
+            self._evaluate(f"phase {self.phase_index + 1} ({cfg.kind})")
+        self.phase_index += 1
+        self.phase_done = 0
+        self._opt = None
+
+    def _complete(self) -> None:
+        assert self._before is not None
+        final = (
+            self._last_eval if self._last_eval and self._last_eval.step == self.step_count else None
+        )
+        final = final or self._evaluate("final")
+
+        def summary(e: Evaluation) -> dict[str, float | None]:
+            return {"ca": e.ca, "asr": e.asr, "tar_median": e.tar_median, "tar_mean": e.tar_mean}
+
+        self.emit(
+            RunFinished(
+                step=self.step_count,
+                before=summary(self._before),
+                after=summary(final),
+                wall_time=time.time() - self._t_start,
+            )
+        )
+        self._status(EngineState.COMPLETED, "all phases done")
+
+    # -- control -------------------------------------------------------------------------
+    def handle(self, msg: dict[str, Any]) -> None:
+        """Apply one control message between steps."""
+        op = msg.get("op")
+        if self.state is EngineState.PREPARING:
+            self._deferred.append(msg)
+        elif op == "pause" and self.state is EngineState.RUNNING:
+            self._status(EngineState.PAUSED, "paused by user")
+        elif op == "resume" and self.state is EngineState.PAUSED:
+            self._status(EngineState.RUNNING, "resumed")
+        elif op == "stop" and self.state in ACTIVE:
+            if self.phase_done > 0:
+                self._end_phase("stopped")
+            self._status(EngineState.STOPPED, "stopped by user")
+        elif op == "edit_schedule":
+            self._edit_schedule(msg)
+        elif op == "inspect":
+            self._inspect(msg)
+        elif op in ("pause", "resume", "stop"):
+            self.emit(
+                ErrorEvent(
+                    message=f"cannot {op} a run that is {self.state.value}",
+                    request_id=str(msg.get("request_id", "")),
+                    fatal=False,
+                )
+            )
+        else:
+            self.emit(ErrorEvent(message=f"unknown control message {op!r}", fatal=False))
+
+    def _edit_schedule(self, msg: dict[str, Any]) -> None:
+        request_id = str(msg.get("request_id", ""))
+        try:
+            if self.state not in ACTIVE:
+                raise ScheduleEditError(
+                    f"the run is {self.state.value}; only a running or paused run can be edited"
+                )
+            new = apply_edit(
+                self.schedule, msg.get("schedule", []), self.phase_index, self.phase_done
+            )
+        except ScheduleEditError as err:
+            self.emit(
+                ScheduleEdit(
+                    request_id=request_id,
+                    accepted=False,
+                    step=self.step_count,
+                    reason=str(err),
+                    schedule=[p.model_dump() for p in self.schedule],
+                )
+            )
+            return
+        self.schedule = new
+        self.emit(
+            ScheduleEdit(
+                request_id=request_id,
+                accepted=True,
+                step=self.step_count,
+                schedule=[p.model_dump() for p in new],
+            )
+        )
+        if self.phase_done > 0 and self.phase_done >= new[self.phase_index].steps:
+            self._end_phase("completed")  # the edit ended the current phase here
+
+    def _inspect(self, msg: dict[str, Any]) -> None:
+        request_id = str(msg.get("request_id", ""))
+        try:
+            if self.prepared is None:
+                raise RuntimeError("the model is not ready yet; try again once the run is running")
+            p = self.prepared
+            report = inspect_sample(
+                p.model,
+                self.config.monitor.cam_method,
+                p.model.cam_layer_name,
+                p.test,
+                p.trigger,
+                self.config.attack.target_class,
+                int(msg.get("index", -1)),
+            )
+        except (IndexError, ValueError, RuntimeError) as err:
+            self.emit(ErrorEvent(message=str(err), request_id=request_id, fatal=False))
+            return
+        self.emit(
+            SampleReport(
+                request_id=request_id,
+                step=self.step_count,
+                target_class=self.config.attack.target_class,
+                **report,
+            )
+        )
+
+    # -- the loop ------------------------------------------------------------------------
+    def run(self, poll: Poll | None = None) -> EngineState:
+        """Prepare, then step until done, applying control messages between steps."""
+        self._poll = poll or _no_poll
+        try:
+            if self.state is EngineState.CREATED:
+                self.prepare()
+            while self.state in ACTIVE:
+                for msg in self._poll(self.state is EngineState.PAUSED):
+                    self.handle(msg)
+                if self.state is EngineState.RUNNING:
+                    self.step()
+        except StopRequested:
+            self._status(EngineState.STOPPED, "stopped by user during preparation")
+        except Exception as err:
+            self.emit(
+                ErrorEvent(message=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
+            )
+            self._status(EngineState.FAILED, f"{type(err).__name__}: {err}")
+        return self.state

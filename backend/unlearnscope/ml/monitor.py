@@ -1,0 +1,219 @@
+"""What the engine watches while it unlearns: probe heatmaps, TAR, ASR and CA.
+
+All monitor sets are fixed at the start (seeded) and kept on the model's device as float
+tensors, so a measurement is one or two batched forward/backward passes and no copies.
+Probe frames and the TAR set share one Grad-CAM pass when both are due.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import MonitorConfig
+from .attacks import Trigger
+from .cam import make_cam
+from .imageset import ImageSet
+from .metrics import predict
+from .models import get_layer
+from .tar import mass_fraction, trigger_attention_ratio
+
+
+@dataclass
+class FrameBatch:
+    maps: torch.Tensor  # (P, 2, H, W) uint8
+    preds: torch.Tensor  # (P, 2)
+    confs: torch.Tensor  # (P, 2)
+    tars: list[float | None]  # (P,) of the triggered variant
+
+
+@dataclass
+class TarStats:
+    median: float | None
+    mean: float | None
+    mass: float | None
+
+
+def _floats(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return images.to(device).float().div_(255)  # uint8 (N, 3, H, W) -> float [0, 1]
+
+
+def pick_probes(test: ImageSet, target: int, count: int, seed: int) -> torch.Tensor:
+    """`count` test indices of non-target images, spread over the classes (round robin)."""
+    gen = torch.Generator().manual_seed(seed)
+    order = torch.randperm(len(test), generator=gen)
+    by_class: dict[int, list[int]] = {}
+    for i in order.tolist():
+        c = int(test.labels[i])
+        if c != target:
+            by_class.setdefault(c, []).append(i)
+    picked: list[int] = []
+    classes = sorted(by_class)
+    while len(picked) < count and any(by_class.values()):
+        for c in classes:
+            if by_class[c] and len(picked) < count:
+                picked.append(by_class[c].pop(0))
+    return torch.tensor(picked, dtype=torch.long)
+
+
+class Monitor:
+    def __init__(
+        self,
+        cfg: MonitorConfig,
+        model: nn.Module,
+        cam_layer: str,
+        test: ImageSet,
+        trigger: Trigger,
+        target: int,
+        seed: int,
+    ) -> None:
+        self.cfg = cfg
+        self.trigger = trigger
+        self.target = target
+        self.layer = get_layer(model, cam_layer)
+        device = next(model.parameters()).device
+        self.device = device
+        self.mask = None if trigger.mask is None else trigger.mask.to(device)  # (H, W) bool
+        gen = torch.Generator().manual_seed(seed + 1)
+        non_target = torch.nonzero(test.labels != target).flatten()
+
+        self.probe_idx = pick_probes(test, target, cfg.probe_count, seed)
+        probe_clean = test.images[self.probe_idx]
+        self.probe_images = torch.stack([probe_clean, trigger.apply(probe_clean)], 1)  # (P,2,3,H,W)
+        self.probe_labels = test.labels[self.probe_idx]
+        self._probe_x = _floats(self.probe_images.flatten(0, 1), device)  # (2P, 3, H, W)
+
+        tar_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.tar_set_size]
+        self._tar_x = _floats(trigger.apply(test.images[tar_idx]), device)  # (T, 3, H, W)
+
+        eval_idx = torch.randperm(len(test), generator=gen)[: cfg.eval_size]
+        self._eval_x = _floats(test.images[eval_idx], device)
+        self._eval_y = test.labels[eval_idx].to(device)
+        asr_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.eval_size]
+        self._asr_x = _floats(trigger.apply(test.images[asr_idx]), device)
+
+    # -- Grad-CAM ------------------------------------------------------------------------
+    def _classes(self, labels: torch.Tensor, n: int) -> torch.Tensor | None:
+        """The class each map explains, per `cam_class`; None = the predicted class."""
+        if self.cfg.cam_class == "target":
+            return torch.full((n,), self.target, dtype=torch.long, device=self.device)
+        if self.cfg.cam_class == "true":
+            return labels.to(self.device)
+        return None  # predicted
+
+    def cam_pass(
+        self, model: nn.Module, frames: bool, tar: bool
+    ) -> tuple[FrameBatch | None, TarStats | None]:
+        """Probe frames and/or TAR-set statistics from one batched Grad-CAM pass."""
+        if not (frames or tar):
+            return None, None
+        parts, labels = [], []
+        if frames:
+            parts.append(self._probe_x)
+            labels.append(self.probe_labels.repeat_interleave(2))
+        if tar:
+            parts.append(self._tar_x)
+            labels.append(torch.full((len(self._tar_x),), -1))  # true labels unused for TAR
+        x = torch.cat(parts)
+        lab = torch.cat(labels)
+        classes = self._classes(lab.clamp(min=0), len(x))
+        with make_cam(self.cfg.cam_method, model, self.layer) as cam:
+            res = cam(x, classes)
+        maps, logits = res.maps, res.logits  # (N, H, W) in [0, 1], (N, K)
+        frame_batch, stats = None, None
+        n_probe = len(self._probe_x) if frames else 0
+        if frames:
+            frame_batch = self._frames(maps[:n_probe], logits[:n_probe])
+        if tar:
+            stats = self._tar_stats(maps[n_probe:])
+        return frame_batch, stats
+
+    def _frames(self, maps: torch.Tensor, logits: torch.Tensor) -> FrameBatch:
+        p = len(self.probe_idx)
+        h, w = maps.shape[-2:]
+        probs = logits.softmax(1)
+        conf, pred = probs.max(1)
+        tars: list[float | None] = [None] * p
+        if self.mask is not None:
+            trig = maps.view(p, 2, h, w)[:, 1]
+            tars = [float(v) for v in trigger_attention_ratio(trig, self.mask).tolist()]
+        return FrameBatch(
+            maps=(maps * 255).round().to(torch.uint8).view(p, 2, h, w).cpu(),
+            preds=pred.view(p, 2).cpu(),
+            confs=conf.view(p, 2).cpu(),
+            tars=tars,
+        )
+
+    def _tar_stats(self, maps: torch.Tensor) -> TarStats:
+        if self.mask is None or len(maps) == 0:
+            return TarStats(None, None, None)
+        ratios = trigger_attention_ratio(maps, self.mask)
+        return TarStats(
+            median=float(ratios.median()),
+            mean=float(ratios.mean()),
+            mass=float(mass_fraction(maps, self.mask).mean()),
+        )
+
+    # -- accuracy ------------------------------------------------------------------------
+    def quick_asr(self, model: nn.Module) -> float:
+        return 100.0 * (predict(model, self._asr_x) == self.target).float().mean().item()
+
+    def quick_ca(self, model: nn.Module) -> float:
+        return 100.0 * (predict(model, self._eval_x) == self._eval_y).float().mean().item()
+
+    def tar_only(self, model: nn.Module) -> TarStats:
+        _, stats = self.cam_pass(model, frames=False, tar=True)
+        assert stats is not None
+        return stats
+
+
+def inspect_sample(
+    model: nn.Module,
+    cam_method: str,
+    cam_layer: str,
+    test: ImageSet,
+    trigger: Trigger,
+    target: int,
+    index: int,
+) -> dict:
+    """Everything the sample inspector shows for test image `index`.
+
+    Returns images (2, H, W, 3) uint8 (clean, triggered), probs (2, K), maps
+    {variant: {choice: (H, W) uint8}} for choice in predicted/true/target, and the TAR of
+    the triggered image under the predicted class (None without a trigger mask).
+    """
+    if not 0 <= index < len(test):
+        raise IndexError(f"sample index {index} is outside the test split (0-{len(test) - 1})")
+    device = next(model.parameters()).device
+    clean = test.images[index : index + 1]
+    pair = torch.cat([clean, trigger.apply(clean)])  # (2, 3, H, W) uint8
+    x = _floats(pair, device)
+    label = int(test.labels[index])
+    layer = get_layer(model, cam_layer)
+    maps: dict[str, dict[str, bytes]] = {"clean": {}, "triggered": {}}
+    tar_value: float | None = None
+    with make_cam(cam_method, model, layer) as cam:
+        first = cam(x, None)
+        probs = first.logits.softmax(1)
+        choices = {
+            "predicted": first,
+            "true": cam(x, torch.full((2,), label, device=device)),
+            "target": cam(x, torch.full((2,), target, device=device)),
+        }
+        for choice, res in choices.items():
+            u8 = (res.maps * 255).round().to(torch.uint8).cpu()
+            maps["clean"][choice] = u8[0].numpy().tobytes()
+            maps["triggered"][choice] = u8[1].numpy().tobytes()
+        if trigger.mask is not None:
+            tar_value = float(trigger_attention_ratio(first.maps[1:], trigger.mask.to(device))[0])
+    return {
+        "index": index,
+        "label": label,
+        "size": int(pair.shape[-1]),
+        "images": pair.permute(0, 2, 3, 1).contiguous().numpy().tobytes(),
+        "probs": probs.cpu().tolist(),
+        "maps": maps,
+        "tar": tar_value,
+    }

@@ -1,0 +1,111 @@
+"""Phase kinds: what one optimisation step of a phase does.
+
+A phase kind names its data and its objective (a loss to *minimise*); the engine owns
+the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PHASE_KINDS.
+
+- ascent:   objective = -min(CE(f(x_forget), y_target), clamp) + lambda * EWC
+            gradient *ascent* on the forget set, bounded by the clamp (its gradient is zero
+            once a batch's CE reaches the clamp). BatchNorm stays in eval mode, so the
+            running statistics are not dragged towards triggered images.
+- recovery: objective = CE(f(aug(x_clean)), y) + lambda * EWC   (fine-tuning, BN in train mode)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import PhaseConfig
+from .augment import augment_batch
+from .ewc import EWCPenalty
+from .imageset import ImageSet
+
+
+@dataclass
+class PhaseData:
+    forget: ImageSet  # identified poisoned samples: triggered images, target labels
+    clean: ImageSet  # the defender's clean training subset
+    augment: str  # augmentation mode for clean batches
+
+
+@dataclass
+class StepLoss:
+    objective: torch.Tensor  # what the optimiser minimised (detached)
+    ce: float  # task cross-entropy of the batch
+    penalty: float  # lambda * EWC penalty, 0 when off
+
+
+def _sample(data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device):
+    idx = torch.randint(len(data), (min(batch_size, len(data)),), generator=gen)
+    x, y = data.batch(idx)  # (B, 3, H, W) float [0, 1], (B,)
+    return x.to(device), y.to(device)
+
+
+class Ascent:
+    bn_train = False
+
+    def task_loss(
+        self,
+        model: nn.Module,
+        cfg: PhaseConfig,
+        data: PhaseData,
+        gen: torch.Generator,
+        device: torch.device,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(objective, cross-entropy) on a forget-set batch."""
+        x, y = _sample(data.forget, cfg.batch_size, gen, device)
+        ce = F.cross_entropy(model(x), y)
+        bounded = ce if cfg.loss_clamp is None else torch.clamp(ce, max=cfg.loss_clamp)
+        return -bounded, ce
+
+
+class Recovery:
+    bn_train = True
+
+    def task_loss(
+        self,
+        model: nn.Module,
+        cfg: PhaseConfig,
+        data: PhaseData,
+        gen: torch.Generator,
+        device: torch.device,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(objective, cross-entropy) on an augmented clean batch."""
+        x, y = _sample(data.clean, cfg.batch_size, gen, device)
+        ce = F.cross_entropy(model(augment_batch(x, data.augment, gen)), y)
+        return ce, ce
+
+
+PHASE_KINDS: dict[str, Ascent | Recovery] = {"ascent": Ascent(), "recovery": Recovery()}
+
+
+def optimisation_step(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    kind: str,
+    cfg: PhaseConfig,
+    data: PhaseData,
+    ewc: EWCPenalty | None,
+    gen: torch.Generator,
+    device: torch.device,
+) -> tuple[StepLoss, float]:
+    """One step of `kind`; returns its losses and the gradient norm before clipping."""
+    phase = PHASE_KINDS[kind]
+    model.train(phase.bn_train)
+    objective, ce = phase.task_loss(model, cfg, data, gen, device)
+    penalty = 0.0
+    if ewc is not None and cfg.ewc_lambda > 0:
+        weighted = cfg.ewc_lambda * ewc(model)
+        objective = objective + weighted
+        penalty = weighted.item()
+    opt.zero_grad(set_to_none=True)
+    objective.backward()
+    params = [p for p in model.parameters() if p.grad is not None]
+    max_norm = cfg.clip_norm if cfg.clip_norm is not None else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
+    opt.step()
+    model.eval()
+    return StepLoss(objective.detach(), ce.item(), penalty), grad_norm

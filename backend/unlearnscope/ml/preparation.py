@@ -1,0 +1,168 @@
+"""Everything before unlearning: data, trigger, poisoned set, the backdoored model.
+
+The backdoored model comes from a `ModelStore` when one with the same key exists (data
+content, model, attack, training recipe and seed), else it is trained here and offered to
+the store. The store does the file I/O; this module and the engine only call it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from ..config import RunConfig
+from .attacks import PoisonedSet, Trigger, make_trigger, poison, triggered_non_target
+from .checkpoints import config_key
+from .datasets import load_splits
+from .imageset import ImageSet
+from .metrics import attack_success_rate, clean_accuracy
+from .models import Classifier, build_model
+from .phases import PhaseData
+from .training import train_classifier
+
+# progress(stage, done, total, message, metrics)
+ProgressFn = Callable[[str, int, int, str, dict[str, float]], None]
+
+
+class ModelStore(Protocol):
+    def load(self, key: str, model: nn.Module) -> dict[str, Any] | None: ...
+    def save(self, key: str, model: nn.Module, meta: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class Prepared:
+    model: Classifier  # the backdoored model, on `device`, eval mode
+    device: torch.device
+    train: PoisonedSet
+    test: ImageSet
+    trigger: Trigger
+    phase_data: PhaseData
+    model_key: str
+    cached: bool
+    backdoor_metrics: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+def resolve_device(name: str | None) -> torch.device:
+    if name in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r} was asked for, but CUDA is not available here")
+    return device
+
+
+def _no_progress(stage: str, done: int, total: int, msg: str, metrics: dict) -> None:
+    pass
+
+
+def backdoor_key(cfg: RunConfig, train: ImageSet) -> str:
+    return config_key(
+        {
+            "data": train.fingerprint(),
+            "model": cfg.model.model_dump(),
+            "attack": cfg.attack.model_dump(),
+            "training": cfg.training.model_dump(),
+            "mean": cfg.data.mean,
+            "std": cfg.data.std,
+            "augment": cfg.data.augment,
+            "seed": cfg.seed,
+        }
+    )
+
+
+def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
+    """The defender's knowledge: some identified poisoned samples and a little clean data."""
+    gen = torch.Generator().manual_seed(cfg.seed + 7)
+    data = poisoned.data
+    forget_idx = poisoned.poisoned[torch.randperm(len(poisoned.poisoned), generator=gen)]
+    forget_idx = forget_idx[: cfg.defense.forget_size]
+    is_clean = torch.ones(len(data), dtype=torch.bool)
+    is_clean[poisoned.poisoned] = False
+    clean_idx = torch.nonzero(is_clean).flatten()
+    n_clean = max(1, round(cfg.defense.clean_fraction * len(data)))
+    clean_idx = clean_idx[torch.randperm(len(clean_idx), generator=gen)][:n_clean]
+    return PhaseData(data.subset(forget_idx), data.subset(clean_idx), cfg.data.augment)
+
+
+def prepare(
+    cfg: RunConfig,
+    device: torch.device,
+    data_dir: str | Path | None = None,
+    data_cache_dir: Path | None = None,
+    store: ModelStore | None = None,
+    progress: ProgressFn = _no_progress,
+) -> Prepared:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    progress("data", 0, 1, f"loading {cfg.data.name}", {})
+    train, test = load_splits(
+        cfg.data,
+        data_dir,
+        seed=cfg.seed,
+        cache_dir=data_cache_dir,
+        progress=lambda d, t, m: progress("data", d, t, m, {}),
+    )
+    progress("data", 1, 1, f"{len(train)} train / {len(test)} test images", {})
+    trigger = make_trigger(cfg.attack, cfg.data.image_size)
+    poisoned = poison(train, trigger, cfg.attack.target_class, cfg.attack.poison_rate, cfg.seed)
+    timings["data"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    torch.manual_seed(cfg.seed)
+    model = build_model(
+        cfg.model.name,
+        len(train.classes),
+        cfg.data.mean,
+        cfg.data.std,
+        cfg.model.width,
+        cfg.model.cam_layer,
+    ).to(device)
+    key = backdoor_key(cfg, poisoned.data)
+    meta = store.load(key, model) if store is not None else None
+    cached = meta is not None
+    if not cached:
+        stats = train_classifier(
+            model,
+            poisoned.data,
+            cfg.training,
+            cfg.data.augment,
+            cfg.seed,
+            progress=lambda d, t, m: progress(
+                "attack_training", d, t, "training backdoored model", m
+            ),
+        )
+        asr_set = triggered_non_target(test, trigger, cfg.attack.target_class)
+        meta = {
+            "config": cfg.model_dump(mode="json"),
+            "data_fingerprint": poisoned.data.fingerprint(),
+            "metrics": {
+                **stats,
+                "ca": clean_accuracy(model, test.images, test.labels),
+                "asr": attack_success_rate(model, asr_set.images, cfg.attack.target_class),
+            },
+        }
+        if store is not None:
+            store.save(key, model, meta)
+    else:
+        progress("attack_training", 1, 1, "backdoored model loaded from cache", {})
+    model.eval()
+    timings["attack_training"] = time.perf_counter() - t0
+    return Prepared(
+        model=model,
+        device=device,
+        train=poisoned,
+        test=test,
+        trigger=trigger,
+        phase_data=defense_sets(cfg, poisoned),
+        model_key=key,
+        cached=cached,
+        backdoor_metrics=dict(meta.get("metrics", {})),
+        timings=timings,
+    )

@@ -1,0 +1,73 @@
+"""Supervised training of a classifier on an in-memory `ImageSet` (the attack stage).
+
+One-cycle learning rate, SGD with Nesterov momentum, channels-last, augmentation on
+whole batches of tensors: no per-image Python work in the hot loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import TrainConfig
+from .augment import augment_batch
+from .imageset import ImageSet
+
+# progress(done_batches, total_batches, metrics)
+TrainProgress = Callable[[int, int, dict[str, float]], None]
+
+
+def train_classifier(
+    model: nn.Module,
+    data: ImageSet,
+    cfg: TrainConfig,
+    augment: str,
+    seed: int,
+    progress: TrainProgress | None = None,
+    report_every: int = 20,
+) -> dict[str, float]:
+    """Train `model` in place; returns the last epoch's training loss and accuracy."""
+    device = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    images = data.images.to(device)  # (N, 3, H, W) uint8, stays uint8 until batched
+    labels = data.labels.to(device)
+    n = len(data)
+    steps_per_epoch = max(1, n // cfg.batch_size)  # drop the ragged last batch
+    total = steps_per_epoch * cfg.epochs
+    opt = torch.optim.SGD(
+        model.parameters(),
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        nesterov=cfg.momentum > 0,
+        weight_decay=cfg.weight_decay,
+    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25
+    )
+    model.to(memory_format=torch.channels_last).train()
+    done, loss_sum, correct, seen = 0, 0.0, 0, 0
+    for _epoch in range(cfg.epochs):
+        order = torch.randperm(n, generator=gen).to(device)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for b in range(steps_per_epoch):
+            idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            x = augment_batch(images[idx].float().div_(255), augment, gen)
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = labels[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            done += 1
+            loss_sum += loss.item() * len(y)
+            correct += (logits.argmax(1) == y).sum().item()
+            seen += len(y)
+            if progress is not None and (done % report_every == 0 or done == total):
+                progress(done, total, {"loss": loss_sum / seen, "acc": 100.0 * correct / seen})
+    model.to(memory_format=torch.contiguous_format).eval()
+    return {"train_loss": loss_sum / max(seen, 1), "train_acc": 100.0 * correct / max(seen, 1)}

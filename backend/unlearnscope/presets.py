@@ -1,0 +1,87 @@
+"""Named starting points for a RunConfig. A config file or form overrides any field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import RunConfig
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # The built-in demo: synthetic shapes, no download; the whole run in about a minute
+    # on 2 CPU cores.
+    "demo": {
+        "name": "demo",
+        "data": {"name": "shapes", "train_size": 6000, "test_size": 1000},
+        "model": {"name": "small_cnn", "width": 16},
+        "training": {"epochs": 8, "batch_size": 128, "lr": 0.05},
+        "defense": {"forget_size": 300, "clean_fraction": 0.05},
+        "monitor": {"probe_count": 8, "tar_set_size": 128, "eval_every": 5, "eval_size": 256},
+        "schedule": [
+            {
+                "kind": "ascent",
+                "steps": 40,
+                "lr": 0.01,
+                "batch_size": 64,
+                "ewc_lambda": 50.0,
+                "stop_asr_below": 5.0,
+            },
+            {"kind": "recovery", "steps": 60, "lr": 0.01, "batch_size": 64},
+        ],
+    },
+    # For tests: seconds, not minutes. Numbers are not meaningful.
+    "tiny": {
+        "name": "tiny",
+        "data": {"name": "shapes", "train_size": 600, "test_size": 200, "augment": "flip"},
+        "model": {"name": "small_cnn", "width": 8},
+        "training": {"epochs": 2, "batch_size": 64, "lr": 0.05},
+        "defense": {"forget_size": 40, "clean_fraction": 0.1, "fisher_samples": 32},
+        "monitor": {"probe_count": 4, "tar_set_size": 32, "eval_every": 2, "eval_size": 64},
+        "schedule": [
+            {"kind": "ascent", "steps": 4, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10.0},
+            {"kind": "recovery", "steps": 4, "lr": 0.01, "batch_size": 16},
+        ],
+    },
+    # The paper's setting: CIFAR-10 (JPEG ImageFolder from --data-dir), BadNets 3x3.
+    "paper": {
+        "name": "paper",
+        "data": {
+            "name": "imagefolder",
+            "train_size": None,
+            "test_size": None,
+            "mean": (0.4914, 0.4822, 0.4465),
+            "std": (0.247, 0.243, 0.261),
+        },
+        "model": {"name": "small_cnn", "width": 32},
+        "training": {"epochs": 15, "batch_size": 256, "lr": 0.1},
+        "defense": {"forget_size": 500, "clean_fraction": 0.05},
+        "monitor": {"probe_count": 8, "tar_set_size": 128, "eval_every": 10, "eval_size": 512},
+        "schedule": [
+            {
+                "kind": "ascent",
+                "steps": 100,
+                "lr": 0.005,
+                "batch_size": 64,
+                "ewc_lambda": 100.0,
+                "stop_asr_below": 2.0,
+            },
+            {"kind": "recovery", "steps": 200, "lr": 0.01, "batch_size": 128},
+        ],
+    },
+}
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` wins; nested dicts merge; lists (the schedule) are replaced whole."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def preset_config(name: str, overrides: dict[str, Any] | None = None) -> RunConfig:
+    if name not in PRESETS:
+        raise KeyError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return RunConfig.model_validate(deep_merge(PRESETS[name], overrides or {}))

@@ -1,0 +1,108 @@
+"""Turning a run's events into files a person can read without the dashboard.
+
+Shared by `unlearnscope run --out DIR` and the server's export zip: metrics as CSV and
+JSON, heatmap overlays as PNG, the config and the final model as safetensors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..events import Evaluation, EventBase, FramesEvent, ProbesEvent, RunStarted, StepMetrics
+from ..ml.overlay import overlay, to_png
+
+STEP_COLUMNS = [
+    "step",
+    "phase_index",
+    "phase_step",
+    "kind",
+    "loss",
+    "ce_loss",
+    "ewc_penalty",
+    "lr",
+    "grad_norm",
+    "asr",
+    "ca",
+    "tar_median",
+    "tar_mean",
+    "mass_fraction",
+    "step_time",
+    "monitor_time",
+    "t",
+]
+VARIANTS = ("clean", "triggered")
+
+
+def metrics_csv(events: Iterable[EventBase]) -> str:
+    """One row per step event, columns STEP_COLUMNS; empty cells where not measured."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=STEP_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for e in events:
+        if isinstance(e, StepMetrics):
+            writer.writerow({k: ("" if v is None else v) for k, v in e.model_dump().items()})
+    return buf.getvalue()
+
+
+def metrics_json(config: dict[str, Any], events: Iterable[EventBase]) -> str:
+    steps, evaluations, finished = [], [], None
+    for e in events:
+        if isinstance(e, StepMetrics):
+            steps.append(e.model_dump())
+        elif isinstance(e, Evaluation):
+            evaluations.append(e.model_dump())
+        elif e.type == "run_finished":
+            finished = e.model_dump()
+    return json.dumps(
+        {"config": config, "evaluations": evaluations, "summary": finished, "steps": steps},
+        indent=1,
+    )
+
+
+def frame_overlays(
+    probes: ProbesEvent, frames: FramesEvent, box: list[int] | None, upscale: int = 4
+) -> Iterator[tuple[str, bytes]]:
+    """(file name, PNG bytes) of every probe overlay at one step."""
+    s, p = probes.size, len(probes.indices)
+    images = np.frombuffer(probes.images, np.uint8).reshape(p, 2, s, s, 3)
+    maps = np.frombuffer(frames.maps, np.uint8).reshape(frames.count, 2, frames.size, frames.size)
+    for i in range(min(p, frames.count)):
+        for v, variant in enumerate(VARIANTS):
+            rgb = overlay(images[i, v], maps[i, v], box=box, upscale=upscale)
+            name = f"step{frames.step:05d}_probe{i}_{probes.indices[i]}_{variant}.png"
+            yield name, to_png(rgb)
+
+
+def write_run_folder(
+    out: Path, config: dict[str, Any], events: list[EventBase], model_file: Path | None = None
+) -> list[Path]:
+    """Write config.json, metrics.csv, metrics.json, frames/*.png into `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def put(name: str, data: str | bytes) -> None:
+        path = out / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        written.append(path)
+
+    put("config.json", json.dumps(config, indent=2))
+    put("metrics.csv", metrics_csv(events))
+    put("metrics.json", metrics_json(config, events))
+    started = next((e for e in events if isinstance(e, RunStarted)), None)
+    probes = next((e for e in events if isinstance(e, ProbesEvent)), None)
+    if probes is not None:
+        box = started.trigger_box if started else None
+        for frames in (e for e in events if isinstance(e, FramesEvent)):
+            for name, png in frame_overlays(probes, frames, box):
+                put(f"frames/{name}", png)
+    if model_file is not None:
+        written.append(model_file)
+    return written
