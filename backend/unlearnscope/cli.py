@@ -117,6 +117,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if state in (EngineState.COMPLETED, EngineState.STOPPED) else 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .api.serve import serve
+
+    return serve(args)
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     if args.show:
         if args.show not in PRESETS:
@@ -150,6 +156,16 @@ def make_parser() -> argparse.ArgumentParser:
         "--cache-dir", help="backdoored-model and data cache (default ~/.unlearnscope/cache)"
     )
     run.set_defaults(func=cmd_run)
+
+    serve = sub.add_parser("serve", help="start the dashboard server (API + page)")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--data-dir", help="data root for cifar10 / imagefolder runs")
+    serve.add_argument("--db", help="SQLAlchemy URL (default sqlite file in ~/.unlearnscope)")
+    serve.add_argument("--home", help="folder for the database, artifacts and caches")
+    serve.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
+    serve.add_argument("--preset", help="preset the page's form opens with (default demo)")
+    serve.set_defaults(func=cmd_serve)
 
     presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
     presets.add_argument("--show", help="print the full RunConfig of a preset")
