@@ -91,8 +91,9 @@ def test_non_square_input_keeps_height_and_width() -> None:
     np.testing.assert_allclose(ours.numpy(), _theirs("gradcam", model, x, classes), atol=1e-3)
 
 
-def test_eigencam_is_their_projection_up_to_sign() -> None:
-    acts = torch.randn(3, 8, 4, 4, generator=torch.Generator().manual_seed(3))
+@pytest.mark.parametrize("channels", [8, 32])  # fewer / more channels than positions
+def test_eigencam_is_their_projection_up_to_sign(channels: int) -> None:
+    acts = torch.randn(3, channels, 4, 4, generator=torch.Generator().manual_seed(3))
     ours = EigenCAM(nn.Identity(), nn.Identity()).combine(acts, None).numpy()
     theirs = get_2d_projection(acts.numpy())
     for o, t in zip(ours, theirs, strict=True):

@@ -249,11 +249,25 @@ class EigenCAM(BaseCAM):
         b, _, h, w = acts.shape
         a = torch.nan_to_num(acts, nan=0.0).flatten(2).transpose(1, 2)  # (B, h*w, C)
         a = a - a.mean(1, keepdim=True)  # centre each channel over positions
-        _, _, vh = torch.linalg.svd(a, full_matrices=False)
-        proj = (a @ vh[:, 0, :, None])[..., 0]  # (B, h*w)
+        proj = _first_component(a)  # (B, h*w)
         flip = proj.amin(1).abs() > proj.amax(1).abs()
         proj = torch.where(flip[:, None], -proj, proj)
         return proj.view(b, h, w)
+
+
+def _first_component(a: Tensor) -> Tensor:
+    """a @ v1 for a (B, N, C), v1 its first right singular vector (sign arbitrary): (B, N).
+
+    Through the eigenvectors of the smaller Gram matrix (N x N or C x C), several times
+    faster than a batched SVD for these small, wide matrices: a a^T u1 = s1^2 u1 and
+    a @ v1 = s1 u1.
+    """
+    n, c = a.shape[1:]
+    if n <= c:
+        evals, evecs = torch.linalg.eigh(a @ a.transpose(1, 2))  # ascending, (B, N), (B, N, N)
+        return evecs[..., -1] * evals[:, -1:].clamp_min(0).sqrt()
+    _, evecs = torch.linalg.eigh(a.transpose(1, 2) @ a)  # (B, C, C)
+    return (a @ evecs[..., -1:])[..., 0]
 
 
 _METHODS: dict[str, type[BaseCAM]] = {
