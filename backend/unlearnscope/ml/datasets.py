@@ -1,0 +1,281 @@
+"""Data sets by name: the built-in `shapes`, torchvision's `cifar10`, any `imagefolder`.
+
+`load_splits` returns the train and test splits as in-memory uint8 `ImageSet`s, sub-sampled
+(class-balanced, from the seed) to `DataConfig.train_size` / `test_size`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from ..config import DataConfig
+from . import shapes
+from .imageset import ImageSet
+
+# progress(done, total, message)
+Progress = Callable[[int, int, str], None]
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm")
+CACHE_VERSION = 1  # bump when the decoded format changes
+DECODE_CHUNK = 1000  # images per decoding task (and per progress report)
+
+
+class DataUnavailable(RuntimeError):
+    """The data set cannot be loaded; the message says how to provide it."""
+
+
+def load_splits(
+    cfg: DataConfig,
+    data_dir: str | Path | None = None,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[ImageSet, ImageSet]:
+    """(train, test) for `cfg`. `data_dir` is the fallback when `cfg.root` is None."""
+    root = cfg.root if cfg.root is not None else data_dir
+    if cfg.name == "shapes":
+        return shapes.make_splits(cfg.train_size, cfg.test_size, cfg.image_size, seed)
+    if cfg.name == "cifar10":
+        train, test = load_cifar10(root, cfg.download, cfg.image_size)
+    elif cfg.name == "imagefolder":
+        train, test = load_imagefolder(root, cfg.image_size, cache_dir, progress)
+    else:
+        raise ValueError(f"unknown data set {cfg.name!r}")
+    train = train.subset(balanced_subset(train.labels, cfg.train_size, seed))
+    test = test.subset(balanced_subset(test.labels, cfg.test_size, seed + 1))
+    return train, test
+
+
+def balanced_subset(labels: torch.Tensor, size: int | None, seed: int) -> torch.Tensor:
+    """Sorted indices of a random, class-balanced subset of `size` samples (None: all).
+
+    Classes are taken round-robin in random order, so class counts differ by at most one,
+    except where a class runs out of samples and the others fill in.
+    """
+    n = len(labels)
+    if size is None or size >= n:
+        return torch.arange(n)
+    gen = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=gen)  # (n,) random order within each class
+    by_class = perm[torch.argsort(labels[perm], stable=True)]  # grouped by class, shuffled
+    sorted_labels = labels[by_class]
+    starts = torch.searchsorted(sorted_labels, sorted_labels, right=False)
+    rank = torch.arange(n) - starts  # position of each sample within its class
+    # Ties in rank are broken by a random class order, so no class is favoured.
+    class_order = torch.randperm(int(labels.max()) + 1, generator=gen)
+    key = rank * (len(class_order) + 1) + class_order[sorted_labels]
+    chosen = by_class[torch.argsort(key)[:size]]
+    return chosen.sort().values
+
+
+# -- cifar10 -------------------------------------------------------------------------------
+
+
+def _cifar_help(root: object) -> str:
+    return (
+        f"CIFAR-10 not found under {root!s}. Either pass --data-dir (or data.root) pointing at "
+        "a folder that holds cifar-10-batches-py, or set data.download=true on a machine with "
+        "internet access, or use data.name='imagefolder' with a folder of train/ and test/ "
+        "class folders (e.g. unpack cifar10-jpg.tar.gz there)."
+    )
+
+
+def load_cifar10(
+    root: str | Path | None, download: bool = False, image_size: int = 32
+) -> tuple[ImageSet, ImageSet]:
+    """The torchvision CIFAR-10 (python batches), resized to `image_size` if needed."""
+    from torchvision.datasets import CIFAR10  # slow import: only when used
+
+    if root is None:
+        raise DataUnavailable(_cifar_help("<no folder given>"))
+    root = Path(root).expanduser()
+    if root.name == "cifar-10-batches-py":  # the user pointed at the batches folder itself
+        root = root.parent
+    splits = []
+    for train in (True, False):
+        try:
+            # torchvision checks each batch file's md5 before unpickling it, so only the
+            # official files are ever unpickled.
+            ds = CIFAR10(str(root), train=train, download=download)
+        except (RuntimeError, OSError, ValueError) as e:  # missing, corrupt, or offline
+            raise DataUnavailable(f"{_cifar_help(root)} ({type(e).__name__}: {e})") from e
+        images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2)
+        labels = torch.as_tensor(ds.targets, dtype=torch.long)
+        splits.append(ImageSet(_resize(images.contiguous(), image_size), labels, list(ds.classes)))
+    return splits[0], splits[1]
+
+
+def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    """(N, 3, H, W) uint8 resized to (N, 3, size, size), bilinear with antialiasing."""
+    if images.shape[-2:] == (size, size):
+        return images
+    out = [
+        F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True)
+        .round_()
+        .clamp_(0, 255)
+        .to(torch.uint8)
+        for chunk in images.split(2048)
+    ]
+    return torch.cat(out)
+
+
+# -- imagefolder ---------------------------------------------------------------------------
+
+
+def _imagefolder_help(root: object, problem: str) -> str:
+    return (
+        f"{problem}. data.name='imagefolder' needs a folder (data.root or --data-dir, now "
+        f"{root!s}) with train/ and test/ sub-folders, each holding one folder of images per "
+        "class (train/<class>/*.jpg), e.g. `tar -xzf cifar10-jpg.tar.gz -C DIR`."
+    )
+
+
+def _list_split(split_dir: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Class names (sorted) and (file, label) pairs (sorted by class, then file name)."""
+    classes = sorted(d.name for d in os.scandir(split_dir) if d.is_dir())
+    files = []
+    for label, name in enumerate(classes):
+        names = sorted(
+            e.name
+            for e in os.scandir(split_dir / name)
+            if e.is_file() and e.name.lower().endswith(IMAGE_EXTENSIONS)
+        )
+        files += [(split_dir / name / f, label) for f in names]
+    return classes, files
+
+
+def _find_imagefolder(root: str | Path | None) -> tuple[Path, list[str], dict[str, list]]:
+    """The root folder, its class names and each split's (file, label) pairs."""
+    if root is None:
+        raise DataUnavailable(_imagefolder_help(root, "No data folder given"))
+    root = Path(root).expanduser()
+    if not root.is_dir():
+        raise DataUnavailable(_imagefolder_help(root, f"The folder {root} does not exist"))
+    for split in ("train", "test"):
+        if not (root / split).is_dir():
+            raise DataUnavailable(_imagefolder_help(root, f"{root} has no {split}/ folder"))
+    listed = {}
+    for split in ("train", "test"):
+        listed[split] = _list_split(root / split)
+        if not listed[split][1]:
+            raise DataUnavailable(
+                _imagefolder_help(root, f"{root / split} has no class folders with images")
+            )
+    classes = listed["train"][0]
+    if listed["test"][0] != classes:
+        raise DataUnavailable(
+            _imagefolder_help(
+                root,
+                f"train/ and test/ have different class folders ({classes} vs {listed['test'][0]})",
+            )
+        )
+    return root, classes, {split: files for split, (_, files) in listed.items()}
+
+
+def _cache_key(root: Path, image_size: int, files: dict[str, list]) -> str:
+    """Changes when the folder, any file's name, size or mtime, or the image size changes."""
+    h = hashlib.sha256(f"v{CACHE_VERSION}|{root.resolve()}|{image_size}".encode())
+    for split, pairs in files.items():
+        h.update(f"|{split}:{len(pairs)}".encode())
+        for path, label in pairs:
+            st = path.stat()
+            h.update(f"{path.name}|{label}|{st.st_size}|{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:20]
+
+
+def _decode(path: Path, size: int) -> np.ndarray:
+    """(size, size, 3) uint8 RGB image."""
+    with Image.open(path) as img:
+        img.draft("RGB", (size, size))  # JPEG: let the decoder downscale large images cheaply
+        img = img.convert("RGB")
+        if img.size != (size, size):
+            img = img.resize((size, size), Image.Resampling.BILINEAR)  # antialiased in Pillow
+        return np.asarray(img)
+
+
+def _decode_all(
+    paths: Sequence[Path], size: int, progress: Progress | None, label: str
+) -> torch.Tensor:
+    """(N, 3, size, size) uint8, decoded by a thread pool (Pillow releases the GIL)."""
+    out = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+
+    def work(start: int) -> int:
+        stop = min(start + DECODE_CHUNK, len(paths))
+        for i in range(start, stop):
+            try:
+                out[i] = _decode(paths[i], size)
+            except OSError as e:
+                raise DataUnavailable(f"cannot read image {paths[i]}: {e}") from e
+        return stop - start
+
+    workers = min(8, os.cpu_count() or 1)
+    done = 0
+    with ThreadPoolExecutor(workers) as pool:
+        for count in pool.map(work, range(0, len(paths), DECODE_CHUNK)):
+            done += count
+            if progress is not None:
+                progress(done, len(paths), f"decoding {label} images")
+    return torch.from_numpy(out).permute(0, 3, 1, 2).contiguous()
+
+
+def load_imagefolder(
+    root: str | Path | None,
+    image_size: int = 32,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> tuple[ImageSet, ImageSet]:
+    """train/ and test/ class folders, decoded once and cached as uint8 tensors."""
+    folder, classes, files = _find_imagefolder(root)
+    cache = None
+    if cache_dir is not None:
+        cache = Path(cache_dir) / f"imagefolder-{_cache_key(folder, image_size, files)}.pt"
+        if cache.exists():
+            try:
+                return _read_cache(cache)
+            except Exception:  # a truncated or foreign file: decode again and overwrite
+                cache.unlink(missing_ok=True)
+    t0 = time.perf_counter()
+    sets = []
+    for split in ("train", "test"):
+        paths = [p for p, _ in files[split]]
+        labels = torch.tensor([lab for _, lab in files[split]], dtype=torch.long)
+        sets.append(ImageSet(_decode_all(paths, image_size, progress, split), labels, classes))
+    if progress is not None:
+        total = len(files["train"]) + len(files["test"])
+        progress(total, total, f"decoded {total} images in {time.perf_counter() - t0:.1f} s")
+    if cache is not None:
+        _write_cache(cache, sets[0], sets[1])
+    return sets[0], sets[1]
+
+
+def _write_cache(path: Path, train: ImageSet, test: ImageSet) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    blob = {
+        "classes": train.classes,
+        "train_images": train.images,
+        "train_labels": train.labels,
+        "test_images": test.images,
+        "test_labels": test.labels,
+    }
+    torch.save(blob, tmp)
+    os.replace(tmp, path)  # atomic: a reader never sees a half-written cache
+
+
+def _read_cache(path: Path) -> tuple[ImageSet, ImageSet]:
+    blob = torch.load(path, weights_only=True)  # plain tensors and strings only
+    classes = list(blob["classes"])
+    return (
+        ImageSet(blob["train_images"], blob["train_labels"], classes),
+        ImageSet(blob["test_images"], blob["test_labels"], list(classes)),
+    )
