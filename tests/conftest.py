@@ -1,0 +1,74 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+CIFAR_ARCHIVE = "cifar10-jpg.tar.gz"
+CIFAR_CLASSES = [
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+]
+SLICE_PER_CLASS = {"train": 20, "test": 10}  # images per class in the CIFAR-10 slice
+
+
+def shared_data_dir() -> Path:
+    """../shared/data next to the repository root, or $UNLEARNSCOPE_SHARED_DATA."""
+    env = os.environ.get("UNLEARNSCOPE_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def _slice_archive(archive: Path, dest: Path, per_class: dict[str, int]) -> None:
+    """Copy the first `per_class[split]` images of each class out of the archive.
+
+    Streams the tar once and writes only the selected members (to paths built here, never
+    from the member name as given), stopping as soon as every class has its quota.
+    """
+    taken: Counter[tuple[str, str]] = Counter()
+    quota = sum(per_class.values()) * len(CIFAR_CLASSES)
+    with tarfile.open(archive, "r|gz") as tar:
+        for member in tar:
+            parts = Path(member.name).parts
+            if not member.isfile() or len(parts) != 3 or parts[0] not in per_class:
+                continue
+            split, cls, name = parts
+            if taken[split, cls] >= per_class[split] or not name.endswith(".jpg"):
+                continue
+            src = tar.extractfile(member)
+            assert src is not None
+            target = dest / split / cls / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(src.read())
+            taken[split, cls] += 1
+            if sum(taken.values()) == quota:
+                break
+
+
+@pytest.fixture(scope="session")
+def cifar_slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small real CIFAR-10 slice in ImageFolder layout: DIR/{train,test}/<class>/*.jpg.
+
+    20 training and 10 test images per class, taken from ../shared/data/cifar10-jpg.tar.gz.
+    """
+    archive = shared_data_dir() / CIFAR_ARCHIVE
+    if not archive.is_file():
+        pytest.skip(
+            f"real CIFAR-10 archive not found at {archive}: put {CIFAR_ARCHIVE} in "
+            "../shared/data next to the repository or set UNLEARNSCOPE_SHARED_DATA"
+        )
+    dest = tmp_path_factory.mktemp("cifar10_slice")
+    _slice_archive(archive, dest, SLICE_PER_CLASS)
+    return dest
