@@ -1,6 +1,6 @@
 """Our batched CAM against pytorch-grad-cam: median milliseconds per batch, same device.
 
-    python -m unlearnscope.bench.cam [--quick] [--device cpu] [--methods gradcam eigencam]
+    python -m unlearnscope.bench.cam [--quick] [--device cpu] [--threads N] [--methods M ...]
 
 Random-init models (seeded, eval mode) on random 32x32 images; maps for the predicted
 class. Each repeat times both implementations back to back (after one warm-up call each),
@@ -12,11 +12,12 @@ a test dependency) is optional: without it only our timings are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -66,6 +67,27 @@ def _their_cam(method: str, model: nn.Module) -> Any | None:
     theirs = copy.deepcopy(model)  # it back-propagates into the parameters
     cls = getattr(pytorch_grad_cam, THEIR_CLASSES[method])
     return cls(theirs, [get_layer(theirs, model.cam_layer_name)])
+
+
+@contextlib.contextmanager
+def _their_eigencam_sign_corrected() -> Iterator[None]:
+    """Our EigenCAM fixes the SVD's arbitrary sign (largest-magnitude value positive); theirs
+    keeps numpy's. For a like-for-like comparison, give theirs the same sign correction
+    (their own `get_2d_projection_with_sign_correction`, which costs nothing measurable)."""
+    try:
+        import pytorch_grad_cam.eigen_cam as their_eigen
+        from pytorch_grad_cam.utils.svd_on_activations import (
+            get_2d_projection_with_sign_correction,
+        )
+    except ImportError:
+        yield
+        return
+    original = their_eigen.get_2d_projection
+    their_eigen.get_2d_projection = get_2d_projection_with_sign_correction
+    try:
+        yield
+    finally:
+        their_eigen.get_2d_projection = original
 
 
 def bench_one(
@@ -121,24 +143,29 @@ def bench_one(
 
 
 def run_cam_bench(
-    device: str = "cpu", quick: bool = False, methods: tuple[str, ...] = ("gradcam",)
+    device: str = "cpu",
+    quick: bool = False,
+    methods: tuple[str, ...] = ("gradcam",),
+    threads: int | None = None,
 ) -> list[dict[str, Any]]:
     """Time our CAM and pytorch-grad-cam on small_cnn (width 32) and ResNet-18, 32x32 inputs.
 
     Batches 16 and 64 (quick: 16 only, fewer repeats). One dict per (model, batch, method):
     fwd_ms, ours_ms, theirs_ms (medians), speedup = theirs/ours, max_abs_diff, match.
+    CPU threads: `threads`, or every core this process may use.
     """
     if device == "cpu":
-        torch.set_num_threads(available_threads())
+        torch.set_num_threads(threads or available_threads())
     dev = torch.device(device)
     batches = (16,) if quick else (16, 64)
     repeats = 5 if quick else 15
-    return [
-        bench_one(name, width, batch, method, dev, repeats)
-        for name, width in MODELS
-        for batch in batches
-        for method in methods
-    ]
+    with _their_eigencam_sign_corrected():
+        return [
+            bench_one(name, width, batch, method, dev, repeats)
+            for name, width in MODELS
+            for batch in batches
+            for method in methods
+        ]
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
@@ -164,14 +191,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unlearnscope.bench.cam", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="batch 16 only, 5 repeats")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (default cpu)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: all available)")
     parser.add_argument(
         "--methods", nargs="+", default=["gradcam"], choices=list(THEIR_CLASSES), metavar="M"
     )
     args = parser.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA device is available here; use --device cpu")
-    rows = run_cam_bench(args.device, args.quick, tuple(args.methods))
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    rows = run_cam_bench(args.device, args.quick, tuple(args.methods), args.threads)
     print(f"torch {torch.__version__}, device {args.device}, {torch.get_num_threads()} threads")
+    if hasattr(os, "getloadavg"):  # other jobs on a shared machine skew both columns
+        print(f"load average before/after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     print(format_table(rows))
     if any(r["theirs_ms"] is None for r in rows):
         print("pytorch-grad-cam is not installed (pip install grad-cam): no comparison")
