@@ -72,3 +72,9 @@ def cifar_slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dest = tmp_path_factory.mktemp("cifar10_slice")
     _slice_archive(archive, dest, SLICE_PER_CLASS)
     return dest
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One backdoored-model cache for the whole session, so the tiny model trains once."""
+    return tmp_path_factory.mktemp("model-cache")

@@ -108,6 +108,9 @@ class PhaseConfig(Strict):
     # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
     # loss stays bounded (its gradient vanishes once a batch reaches it).
     loss_clamp: float | None = Field(8.0, gt=0)
+    # recovery: also keep pushing the forget set away, objective
+    #   CE(clean) - forget_weight * min(CE(forget), loss_clamp); 0 = plain fine-tuning.
+    forget_weight: float = Field(0.0, ge=0)
     # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
     stop_asr_below: float | None = Field(None, ge=0, le=100)
 

@@ -7,7 +7,10 @@ the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PH
             gradient *ascent* on the forget set, bounded by the clamp (its gradient is zero
             once a batch's CE reaches the clamp). BatchNorm stays in eval mode, so the
             running statistics are not dragged towards triggered images.
-- recovery: objective = CE(f(aug(x_clean)), y) + lambda * EWC   (fine-tuning, BN in train mode)
+- recovery: objective = CE(f(aug(x_clean)), y) - w * min(CE(f(x_forget), y_target), clamp)
+                        + lambda * EWC
+            fine-tuning on clean data (BN in train mode); with forget_weight w > 0 it keeps
+            pushing the forget set away, so fine-tuning cannot re-learn the backdoor.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ class StepLoss:
     penalty: float  # lambda * EWC penalty, 0 when off
 
 
+def _bounded_forget_ce(
+    model: nn.Module, cfg: PhaseConfig, data: PhaseData, gen: torch.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(min(CE, clamp), CE) of a forget-set batch against the target label."""
+    x, y = _sample(data.forget, cfg.batch_size, gen, device)
+    ce = F.cross_entropy(model(x), y)
+    return (ce if cfg.loss_clamp is None else torch.clamp(ce, max=cfg.loss_clamp)), ce
+
+
 def _sample(data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device):
     idx = torch.randint(len(data), (min(batch_size, len(data)),), generator=gen)
     x, y = data.batch(idx)  # (B, 3, H, W) float [0, 1], (B,)
@@ -56,9 +68,7 @@ class Ascent:
         device: torch.device,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(objective, cross-entropy) on a forget-set batch."""
-        x, y = _sample(data.forget, cfg.batch_size, gen, device)
-        ce = F.cross_entropy(model(x), y)
-        bounded = ce if cfg.loss_clamp is None else torch.clamp(ce, max=cfg.loss_clamp)
+        bounded, ce = _bounded_forget_ce(model, cfg, data, gen, device)
         return -bounded, ce
 
 
@@ -75,8 +85,17 @@ class Recovery:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(objective, cross-entropy) on an augmented clean batch."""
         x, y = _sample(data.clean, cfg.batch_size, gen, device)
-        ce = F.cross_entropy(model(augment_batch(x, data.augment, gen)), y)
-        return ce, ce
+        x = augment_batch(x, data.augment, gen)
+        if cfg.forget_weight == 0:
+            ce = F.cross_entropy(model(x), y)
+            return ce, ce
+        # One mixed batch, so BatchNorm sees clean and forget images together.
+        xf, yf = _sample(data.forget, cfg.batch_size, gen, device)
+        logits = model(torch.cat([x, xf]))
+        ce = F.cross_entropy(logits[: len(x)], y)
+        ce_f = F.cross_entropy(logits[len(x) :], yf)
+        bounded = ce_f if cfg.loss_clamp is None else torch.clamp(ce_f, max=cfg.loss_clamp)
+        return ce - cfg.forget_weight * bounded, ce
 
 
 PHASE_KINDS: dict[str, Ascent | Recovery] = {"ascent": Ascent(), "recovery": Recovery()}
