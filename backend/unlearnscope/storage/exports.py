@@ -106,3 +106,41 @@ def write_run_folder(
     if model_file is not None:
         written.append(model_file)
     return written
+
+
+def write_export_zip(
+    out: Path,
+    config: dict[str, Any],
+    events: list[EventBase],
+    model_file: Path | None = None,
+    folder: str = "run",
+) -> Path:
+    """The server's export: the files of `write_run_folder` (and the model) as one zip.
+
+    Layout inside the zip: `<folder>/config.json`, `metrics.csv`, `metrics.json`,
+    `frames/*.png`, `model.safetensors` (when there is a model). Written to a temporary
+    file next to `out`, then renamed, so a reader never sees half a zip.
+    """
+    import os
+    import re
+    import zipfile
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    folder = re.sub(r"[^A-Za-z0-9_.-]+", "_", folder).strip("._") or "run"  # no path tricks
+    started = next((e for e in events if isinstance(e, RunStarted)), None)
+    probes = next((e for e in events if isinstance(e, ProbesEvent)), None)
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(f"{folder}/config.json", json.dumps(config, indent=2))
+        zf.writestr(f"{folder}/metrics.csv", metrics_csv(events))
+        zf.writestr(f"{folder}/metrics.json", metrics_json(config, events))
+        if probes is not None:
+            box = started.trigger_box if started else None
+            for frames in (e for e in events if isinstance(e, FramesEvent)):
+                for name, png in frame_overlays(probes, frames, box):
+                    # PNGs are compressed already
+                    zf.writestr(f"{folder}/frames/{name}", png, zipfile.ZIP_STORED)
+        if model_file is not None and model_file.exists():
+            zf.write(model_file, f"{folder}/model.safetensors")
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,309 @@
+"""The run repository: runs, their event log, frames and artifacts, one method per need.
+
+Every method opens its own short session, so request threads and the per-run event
+threads can call it concurrently. Events are written in batches, together with what they
+change on the run row (status, step, schedule), in one transaction: a reader that sees a
+run finished also sees all of its events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from ..config import RunConfig
+from ..events import (
+    ErrorEvent,
+    EventBase,
+    FramesEvent,
+    ProbesEvent,
+    RunFinished,
+    RunStarted,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
+from .codec import join_event, split_event
+from .db import Database
+from .tables import ArtifactRow, EventRow, FrameRow, RunRow, utcnow
+
+
+class RunStatus(str, Enum):
+    QUEUED = "queued"  # waiting for a free worker slot
+    PREPARING = "preparing"  # data, backdoored model, Fisher
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # by the user; the model so far is saved
+    COMPLETED = "completed"
+    FAILED = "failed"  # the message says why
+    INTERRUPTED = "interrupted"  # the server stopped while the run was active
+
+
+ACTIVE_STATUSES = (RunStatus.PREPARING, RunStatus.RUNNING, RunStatus.PAUSED)
+TERMINAL_STATUSES = (
+    RunStatus.STOPPED,
+    RunStatus.COMPLETED,
+    RunStatus.FAILED,
+    RunStatus.INTERRUPTED,
+)
+
+
+@dataclass
+class StoredEvent:
+    seq: int
+    type: str
+    header: dict[str, Any]  # the event's non-byte fields, with "parts" when it has bytes
+    blob: bytes | None  # the parts, concatenated
+
+    def event(self) -> EventBase:
+        return join_event(self.header, self.blob)
+
+
+@dataclass
+class StoredFrame:
+    seq: int
+    step: int
+    count: int
+    size: int
+    maps: bytes  # (P, 2, H, W) uint8
+    header: dict[str, Any]  # preds, confs, tars, ...
+
+
+class RunStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- runs ----------------------------------------------------------------------------
+    def create(self, run_id: str, config: RunConfig, status: RunStatus) -> RunRow:
+        row = RunRow(
+            id=run_id,
+            name=config.name,
+            config=config.model_dump(mode="json"),
+            status=status.value,
+            message="",
+            step=0,
+            total_steps=config.total_steps(),
+            schedule=[p.model_dump(mode="json") for p in config.schedule],
+            last_seq=0,
+            created_at=utcnow(),
+        )
+        with self.db.new_session() as s, s.begin():
+            s.add(row)
+        return row
+
+    def get(self, run_id: str) -> RunRow | None:
+        with self.db.new_session() as s:
+            return s.get(RunRow, run_id)
+
+    def list(self, limit: int = 100, offset: int = 0, status: str | None = None) -> list[RunRow]:
+        query = select(RunRow).order_by(RunRow.created_at.desc(), RunRow.id)
+        if status is not None:
+            query = query.where(RunRow.status == status)
+        with self.db.new_session() as s:
+            return list(s.scalars(query.limit(limit).offset(offset)))
+
+    def ids_with_status(self, statuses: Iterable[RunStatus]) -> list[str]:
+        values = [st.value for st in statuses]
+        query = select(RunRow.id).where(RunRow.status.in_(values)).order_by(RunRow.created_at)
+        with self.db.new_session() as s:
+            return list(s.scalars(query))
+
+    def set_status(
+        self,
+        run_id: str,
+        status: RunStatus,
+        message: str = "",
+        error: str | None = None,
+        exit_code: int | None = None,
+    ) -> RunRow | None:
+        values: dict[str, Any] = {"status": status.value, "message": message}
+        if error is not None:
+            values["error"] = error
+        if exit_code is not None:
+            values["exit_code"] = exit_code
+        if status in TERMINAL_STATUSES:
+            values["finished_at"] = utcnow()
+        with self.db.new_session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
+            return s.get(RunRow, run_id)
+
+    def delete(self, run_id: str) -> None:
+        with self.db.new_session() as s, s.begin():
+            for table in (FrameRow, EventRow, ArtifactRow):
+                s.execute(delete(table).where(table.run_id == run_id))
+            s.execute(delete(RunRow).where(RunRow.id == run_id))
+
+    # -- events --------------------------------------------------------------------------
+    def append(self, run_id: str, events: Sequence[EventBase]) -> tuple[RunRow, bool]:
+        """Store a batch of events and apply them to the run row.
+
+        Returns the updated run and whether its status changed.
+        """
+        event_rows, frame_rows = [], []
+        for e in events:
+            header, parts = split_event(e)
+            blob = b"".join(data for _, data in parts) if parts else None
+            if isinstance(e, FramesEvent):
+                frame_rows.append(
+                    {
+                        "run_id": run_id,
+                        "seq": e.seq,
+                        "step": e.step,
+                        "count": e.count,
+                        "size": e.size,
+                        "maps": e.maps,
+                    }
+                )
+                blob = None  # kept once, in `frames`
+            event_rows.append(
+                {
+                    "run_id": run_id,
+                    "seq": e.seq,
+                    "type": e.type,
+                    "step": getattr(e, "step", None),
+                    "t": e.t,
+                    "payload": header,
+                    "blob": blob,
+                }
+            )
+        with self.db.new_session() as s, s.begin():
+            run = s.get(RunRow, run_id)
+            if run is None:
+                raise KeyError(run_id)
+            before = run.status
+            if event_rows:
+                s.execute(insert(EventRow), event_rows)
+            if frame_rows:
+                s.execute(insert(FrameRow), frame_rows)
+            for e in events:
+                _apply(run, e)
+        return run, run.status != before
+
+    def events_after(
+        self,
+        run_id: str,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        with_bytes: bool = True,
+    ) -> list[StoredEvent]:
+        """Events with seq > after, in order; frames get their maps from `frames`."""
+        cols = [EventRow.seq, EventRow.type, EventRow.payload]
+        if with_bytes:
+            cols += [EventRow.blob, FrameRow.maps]
+        query = select(*cols).where(EventRow.run_id == run_id, EventRow.seq > after)
+        if with_bytes:
+            query = query.outerjoin(
+                FrameRow, (FrameRow.run_id == EventRow.run_id) & (FrameRow.seq == EventRow.seq)
+            )
+        if types:
+            query = query.where(EventRow.type.in_(list(types)))
+        query = query.order_by(EventRow.seq).limit(limit)
+        with self.db.new_session() as s:
+            rows = s.execute(query).all()
+        out = []
+        for row in rows:
+            blob = (row[3] if row[3] is not None else row[4]) if with_bytes else None
+            out.append(StoredEvent(row[0], row[1], row[2], blob))
+        return out
+
+    def iter_events(
+        self, run_id: str, after: int = 0, types: Sequence[str] | None = None, page: int = 500
+    ) -> Iterable[StoredEvent]:
+        while True:
+            batch = self.events_after(run_id, after, page, types)
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1].seq
+
+    def load_events(self, run_id: str, types: Sequence[str] | None = None) -> list[EventBase]:
+        return [e.event() for e in self.iter_events(run_id, 0, types)]
+
+    def last_seq(self, run_id: str) -> int:
+        with self.db.new_session() as s:
+            return int(
+                s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0
+            )
+
+    # -- frames --------------------------------------------------------------------------
+    def frame_steps(self, run_id: str) -> list[int]:
+        query = select(FrameRow.step).where(FrameRow.run_id == run_id).order_by(FrameRow.seq)
+        with self.db.new_session() as s:
+            return sorted(set(s.scalars(query)))
+
+    def frame_at(self, run_id: str, step: int) -> StoredFrame | None:
+        """The newest frame at `step`, or else the newest before it; None if there is none."""
+        query = (
+            select(FrameRow, EventRow.payload)
+            .join(EventRow, (EventRow.run_id == FrameRow.run_id) & (EventRow.seq == FrameRow.seq))
+            .where(FrameRow.run_id == run_id, FrameRow.step <= step)
+            .order_by(FrameRow.step.desc(), FrameRow.seq.desc())
+            .limit(1)
+        )
+        with self.db.new_session() as s:
+            row = s.execute(query).first()
+        if row is None:
+            return None
+        frame, header = row
+        return StoredFrame(frame.seq, frame.step, frame.count, frame.size, frame.maps, header)
+
+    def probes(self, run_id: str) -> ProbesEvent | None:
+        found = self.events_after(run_id, 0, 1, types=["probes"])
+        return found[0].event() if found else None  # type: ignore[return-value]
+
+    def run_started(self, run_id: str) -> RunStarted | None:
+        found = self.events_after(run_id, 0, 1, types=["run_started"])
+        return found[0].event() if found else None  # type: ignore[return-value]
+
+    # -- artifacts -----------------------------------------------------------------------
+    def put_artifact(self, run_id: str, kind: str, path: str, size: int) -> None:
+        """Record the artifact `kind` of a run (one per kind: a newer file replaces it)."""
+        with self.db.new_session() as s, s.begin():
+            s.execute(
+                delete(ArtifactRow).where(ArtifactRow.run_id == run_id, ArtifactRow.kind == kind)
+            )
+            s.add(ArtifactRow(run_id=run_id, kind=kind, path=path, size=size, created_at=utcnow()))
+
+    def artifact(self, run_id: str, kind: str) -> ArtifactRow | None:
+        query = select(ArtifactRow).where(ArtifactRow.run_id == run_id, ArtifactRow.kind == kind)
+        with self.db.new_session() as s:
+            return s.scalars(query).first()
+
+    def artifacts(self, run_id: str) -> list[ArtifactRow]:
+        query = select(ArtifactRow).where(ArtifactRow.run_id == run_id).order_by(ArtifactRow.id)
+        with self.db.new_session() as s:
+            return list(s.scalars(query))
+
+
+def _apply(run: RunRow, e: EventBase) -> None:
+    """What one event changes on its run row."""
+    run.last_seq = max(run.last_seq, e.seq)
+    if isinstance(e, StatusEvent):
+        status = RunStatus(e.status)
+        if status is RunStatus.PREPARING and run.started_at is None:
+            run.started_at = utcnow()
+        if status in TERMINAL_STATUSES and run.finished_at is None:
+            run.finished_at = utcnow()
+        if status is RunStatus.FAILED:
+            run.error = e.message
+        run.status = status.value
+        run.message = e.message
+        run.step = max(run.step, e.step)
+    elif isinstance(e, StepMetrics):
+        run.step = e.step
+    elif isinstance(e, RunStarted):
+        run.total_steps = e.total_steps
+        run.device = e.device
+        run.schedule = e.schedule
+    elif isinstance(e, ScheduleEdit) and e.accepted:
+        run.schedule = e.schedule
+        run.total_steps = sum(int(p["steps"]) for p in e.schedule)
+    elif isinstance(e, RunFinished):
+        run.summary = {"before": e.before, "after": e.after, "wall_time": e.wall_time}
+    elif isinstance(e, ErrorEvent) and e.fatal:
+        run.error = e.message
