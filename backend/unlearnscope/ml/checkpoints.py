@@ -26,12 +26,13 @@ def save_model(model: nn.Module, path: Path, meta: dict[str, Any] | None = None)
     """Write `path` (.safetensors) and, with meta, `path.with_suffix('.json')`, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = path.with_name(path.name + ".tmp")
+    # The tmp name is per process: two workers caching the same model must not share it.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     save_file(state, str(tmp))
     os.replace(tmp, path)
     if meta is not None:
         side = path.with_suffix(".json")
-        tmp_side = side.with_name(side.name + ".tmp")
+        tmp_side = side.with_name(f"{side.name}.{os.getpid()}.tmp")
         tmp_side.write_text(json.dumps(meta, indent=2, default=str))
         os.replace(tmp_side, side)
 

@@ -1,0 +1,91 @@
+"""Sample inspection of a finished run, from its saved model (no worker needed).
+
+Rebuilds what the engine had: the test split (same config and seed), the trigger and the
+model with the run's final weights (safetensors), then asks `ml.monitor.inspect_sample`.
+Loading takes a moment, so the last few runs stay loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import RunConfig
+
+
+@dataclass
+class SavedRun:
+    config: RunConfig
+    model: Any  # ml.models.Classifier, on the CPU, eval mode
+    test: Any  # ml.imageset.ImageSet
+    trigger: Any  # ml.attacks.Trigger
+    lock: threading.Lock  # one CAM pass at a time: hooks live on the shared model
+
+    def inspect(self, index: int) -> dict[str, Any]:
+        from ..ml.monitor import inspect_sample
+
+        with self.lock:
+            return inspect_sample(
+                self.model,
+                self.config.monitor.cam_method,
+                self.model.cam_layer_name,
+                self.test,
+                self.trigger,
+                self.config.attack.target_class,
+                index,
+            )
+
+
+def load_saved_run(
+    config: RunConfig, model_path: Path, data_dir: Path | None, cache_dir: Path | None
+) -> SavedRun:
+    from ..ml.attacks import make_trigger
+    from ..ml.checkpoints import load_weights
+    from ..ml.datasets import load_splits
+    from ..ml.models import build_model
+
+    _, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)
+    trigger = make_trigger(config.attack, config.data.image_size)
+    model = build_model(
+        config.model.name,
+        len(test.classes),
+        config.data.mean,
+        config.data.std,
+        config.model.width,
+        config.model.cam_layer,
+    )
+    load_weights(model, model_path)
+    model.eval()
+    return SavedRun(config, model, test, trigger, threading.Lock())
+
+
+class SavedRunCache:
+    """The last `size` loaded runs, keyed by run id and model file (a new file reloads)."""
+
+    def __init__(self, data_dir: Path | None, cache_dir: Path | None, size: int = 2) -> None:
+        self.data_dir = data_dir
+        self.cache_dir = cache_dir
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, float], SavedRun] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_id: str, config: RunConfig, model_path: Path) -> SavedRun:
+        key = (run_id, str(model_path), model_path.stat().st_mtime)
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        saved = load_saved_run(config, model_path, self.data_dir, self.cache_dir)
+        with self._lock:
+            self._items[key] = saved
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return saved
+
+    def forget(self, run_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == run_id]:
+                del self._items[key]
