@@ -74,6 +74,10 @@ class TrainConfig(Strict):
     weight_decay: float = Field(5e-4, ge=0)
     momentum: float = Field(0.9, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Mixed precision of the forward/backward pass (weights stay fp32): "bf16" autocast,
+    # or "auto" = bf16 where the device computes it natively (CPUs with AVX512-BF16/AMX,
+    # CUDA GPUs with bf16), else fp32. About 2x faster on such CPUs.
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
 
 
 class DefenseConfig(Strict):
@@ -108,8 +112,8 @@ class PhaseConfig(Strict):
     # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
     # loss stays bounded (its gradient vanishes once a batch reaches it).
     loss_clamp: float | None = Field(8.0, gt=0)
-    # recovery: also keep pushing the forget set away, objective
-    #   CE(clean) - forget_weight * min(CE(forget), loss_clamp); 0 = plain fine-tuning.
+    # recovery: also keep the target class unlikely on the forget set, objective
+    #   CE(clean) + forget_weight * mean(-log(1 - p_target(forget))); 0 = plain fine-tuning.
     forget_weight: float = Field(0.0, ge=0)
     # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
     stop_asr_below: float | None = Field(None, ge=0, le=100)

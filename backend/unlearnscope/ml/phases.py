@@ -7,10 +7,12 @@ the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PH
             gradient *ascent* on the forget set, bounded by the clamp (its gradient is zero
             once a batch's CE reaches the clamp). BatchNorm stays in eval mode, so the
             running statistics are not dragged towards triggered images.
-- recovery: objective = CE(f(aug(x_clean)), y) - w * min(CE(f(x_forget), y_target), clamp)
+- recovery: objective = CE(f(aug(x_clean)), y) + w * mean(-log(1 - p_target(x_forget)))
                         + lambda * EWC
-            fine-tuning on clean data (BN in train mode); with forget_weight w > 0 it keeps
-            pushing the forget set away, so fine-tuning cannot re-learn the backdoor.
+            fine-tuning on clean data (BN in train mode); with forget_weight w > 0 an
+            unlikelihood term keeps the target class unlikely on the forget set, so
+            fine-tuning cannot re-learn the backdoor (it only pushes the target down,
+            unlike CE ascent, which drags every other class towards uniform).
 """
 
 from __future__ import annotations
@@ -41,13 +43,14 @@ class StepLoss:
     penalty: float  # lambda * EWC penalty, 0 when off
 
 
-def _bounded_forget_ce(
-    model: nn.Module, cfg: PhaseConfig, data: PhaseData, gen: torch.Generator, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(min(CE, clamp), CE) of a forget-set batch against the target label."""
-    x, y = _sample(data.forget, cfg.batch_size, gen, device)
-    ce = F.cross_entropy(model(x), y)
-    return (ce if cfg.loss_clamp is None else torch.clamp(ce, max=cfg.loss_clamp)), ce
+def unlikelihood(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """mean(-log(1 - p_target)): small once the target class is unlikely; bounded below by 0.
+
+    Computed in log space: log(1 - p_t) = logsumexp(logits without t) - logsumexp(logits).
+    """
+    is_target = F.one_hot(target, logits.shape[1]).bool()  # (B, K)
+    others = torch.logsumexp(logits.masked_fill(is_target, float("-inf")), dim=1)
+    return (torch.logsumexp(logits, dim=1) - others).mean()
 
 
 def _sample(data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device):
@@ -68,7 +71,9 @@ class Ascent:
         device: torch.device,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(objective, cross-entropy) on a forget-set batch."""
-        bounded, ce = _bounded_forget_ce(model, cfg, data, gen, device)
+        x, y = _sample(data.forget, cfg.batch_size, gen, device)
+        ce = F.cross_entropy(model(x), y)
+        bounded = ce if cfg.loss_clamp is None else torch.clamp(ce, max=cfg.loss_clamp)
         return -bounded, ce
 
 
@@ -93,9 +98,7 @@ class Recovery:
         xf, yf = _sample(data.forget, cfg.batch_size, gen, device)
         logits = model(torch.cat([x, xf]))
         ce = F.cross_entropy(logits[: len(x)], y)
-        ce_f = F.cross_entropy(logits[len(x) :], yf)
-        bounded = ce_f if cfg.loss_clamp is None else torch.clamp(ce_f, max=cfg.loss_clamp)
-        return ce - cfg.forget_weight * bounded, ce
+        return ce + cfg.forget_weight * unlikelihood(logits[len(x) :], yf), ce
 
 
 PHASE_KINDS: dict[str, Ascent | Recovery] = {"ascent": Ascent(), "recovery": Recovery()}
