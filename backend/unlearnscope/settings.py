@@ -24,10 +24,20 @@ class Settings(BaseSettings):
     max_active_runs: int = Field(1, ge=1, le=64)  # concurrent runs per server (one device)
     allowed_origins: list[str] = Field(default_factory=list)  # WebSocket; []: own origin only
     demo_preset: str = "demo"  # preset the page's form opens with
+    # Server internals (defaults suit one user on one machine)
+    cache_root: Path | None = None  # None: `home`/cache (shareable between servers)
+    frontend_dir: Path | None = None  # static page served at /; None: the repo's frontend/
+    torch_threads: int | None = Field(None, ge=1)  # per worker process; None: torch's default
+    max_body_bytes: int = Field(1_048_576, ge=1024)  # request bodies, bytes
+    control_timeout: float = Field(15.0, gt=0)  # seconds to wait for the engine to confirm
+    stop_grace: float = Field(10.0, gt=0)  # seconds a stopped worker gets before SIGKILL
+    ws_max_pending: int = Field(2000, ge=10)  # messages queued per WebSocket client
+    ws_max_frames: int = Field(4, ge=1)  # heatmap frames queued per client; older ones skip
 
     @property
     def cache_dir(self) -> Path:
-        return self.home / "cache"  # backdoored models (safetensors), decoded data sets
+        # backdoored models (safetensors), decoded data sets
+        return self.cache_root or self.home / "cache"
 
     @property
     def artifacts_dir(self) -> Path:

@@ -15,6 +15,6 @@ def warm_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from unlearnscope.ml.preparation import prepare
     from unlearnscope.presets import preset_config
 
-    cache = tmp_path_factory.mktemp("worker_cache")
+    cache = tmp_path_factory.getbasetemp() / "tiny_model_cache"  # shared with tests/api
     prepare(preset_config("tiny"), torch.device("cpu"), store=FileModelStore(cache / "models"))
     return cache

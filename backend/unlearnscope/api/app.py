@@ -1,0 +1,102 @@
+"""The app factory: `create_app(settings)` builds an isolated server (tests use tmp dirs).
+
+/api/...            the HTTP API and WebSockets (see /docs)
+/vendor/plotly.min.js   Plotly.js from the installed `plotly` package (no CDN)
+/                   the static page in frontend/
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..settings import Settings
+from .errors import install_error_handlers
+from .middleware import BodyLimit, OriginGuard
+from .routes import export, history, meta, runs, samples, stream
+from .service import RunService
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Runs backdoor unlearning in worker processes and streams ASR, clean accuracy, TAR and
+Grad-CAM heatmaps. Start a run with `POST /api/runs?preset=tiny`, watch it on
+`WS /api/runs/{id}/stream`, control it with `POST /api/runs/{id}/pause|resume|stop` and
+`PATCH /api/runs/{id}/schedule`. Errors are JSON with a `detail` a person can act on.
+"""
+
+
+def repo_frontend_dir() -> Path:
+    """frontend/ at the repository root (backend/unlearnscope/api/app.py -> ../../..)."""
+    return Path(__file__).resolve().parents[3] / "frontend"
+
+
+def plotly_js() -> Path | None:
+    """plotly.min.js inside the installed `plotly` package, without importing it."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
+    return path if path.is_file() else None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    service = RunService(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.shutdown()
+
+    app = FastAPI(
+        title="UnlearnScope",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.service = service
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(OriginGuard, allowed=settings.allowed_origins, bind_host=settings.host)
+    for module in (meta, runs, history, samples, export, stream):
+        app.include_router(module.router)
+    _mount_static(app, settings)
+    return app
+
+
+def _mount_static(app: FastAPI, settings: Settings) -> None:
+    js = plotly_js()
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly() -> FileResponse:
+        if js is None:
+            raise HTTPException(404, "the `plotly` Python package is not installed here")
+        return FileResponse(
+            js, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
+        )
+
+    folder = settings.frontend_dir or repo_frontend_dir()
+    if folder.is_dir():
+        app.mount("/", StaticFiles(directory=folder, html=True), name="frontend")
+    else:
+        log.warning("no frontend folder at %s; set UNLEARNSCOPE_FRONTEND_DIR", folder)
+
+        @app.get("/", include_in_schema=False)
+        def no_frontend() -> PlainTextResponse:
+            return PlainTextResponse(
+                f"UnlearnScope API is up (see /docs); no page found at {folder}: set "
+                "UNLEARNSCOPE_FRONTEND_DIR to the frontend/ folder",
+            )

@@ -1,0 +1,32 @@
+"""`Annotated` dependency aliases: what a route needs, by name."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from ..settings import Settings
+from ..storage.tables import RunRow
+from .service import RunService
+
+
+def get_service(conn: HTTPConnection) -> RunService:
+    return conn.app.state.service
+
+
+def get_settings(conn: HTTPConnection) -> Settings:
+    return conn.app.state.settings
+
+
+ServiceDep = Annotated[RunService, Depends(get_service)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_run(run_id: str, service: ServiceDep) -> RunRow:
+    """The run named in the path, or 404."""
+    return service.require(run_id)
+
+
+RunDep = Annotated[RunRow, Depends(get_run)]

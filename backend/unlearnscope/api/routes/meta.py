@@ -1,0 +1,44 @@
+"""Health and the options the run form is built from."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ... import config as cfg
+from ...presets import PRESETS, preset_config
+from ..deps import ServiceDep, SettingsDep
+from ..schemas import HealthOut, OptionsOut
+
+router = APIRouter(prefix="/api", tags=["meta"])
+
+
+@router.get("/health", response_model=HealthOut, summary="Is the server up")
+def health(service: ServiceDep) -> HealthOut:
+    active, queued = service.counts()
+    return HealthOut(
+        status="ok",
+        version=service.version,
+        device=service.device,
+        active_runs=active,
+        queued_runs=queued,
+        max_active_runs=service.settings.max_active_runs,
+    )
+
+
+@router.get(
+    "/options",
+    response_model=OptionsOut,
+    summary="Choices for the run form, the presets and the RunConfig JSON schema",
+)
+def options(settings: SettingsDep) -> OptionsOut:
+    default = settings.demo_preset if settings.demo_preset in PRESETS else "demo"
+    return OptionsOut(
+        datasets=list(cfg.DATASETS),
+        models=list(cfg.MODELS),
+        attacks=list(cfg.ATTACKS),
+        cam_methods=list(cfg.CAM_METHODS),
+        phase_kinds=list(cfg.PHASE_KINDS),
+        presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
+        default_preset=default,
+        run_config_schema=cfg.RunConfig.model_json_schema(),
+    )

@@ -1,0 +1,196 @@
+"""Runs: create, list, read, delete, pause/resume/stop, and live schedule edits."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Response, status
+from pydantic import ValidationError
+
+from ...config import RunConfig, describe_errors
+from ...presets import PRESETS, deep_merge
+from ..deps import RunDep, ServiceDep
+from ..errors import InvalidInput
+from ..schemas import ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+_ERRORS = {
+    404: {
+        "description": "No such run",
+        "content": {
+            "application/json": {
+                "example": {"detail": "no run 'abc'; GET /api/runs lists the runs", "run_id": "abc"}
+            }
+        },
+    },
+}
+_CONFLICT = {
+    409: {
+        "description": "The run is in the wrong state; nothing changed",
+        "content": {
+            "application/json": {
+                "example": {
+                    "detail": "cannot resume run 3f2a9c1b7d4e: it is running; only a paused run "
+                    "can be resumed",
+                    "state": "running",
+                }
+            }
+        },
+    },
+}
+_CREATE_EXAMPLES: dict[str, Any] = {
+    "tiny": {
+        "summary": "with ?preset=tiny: a run in seconds (only the changed fields)",
+        "value": {"name": "my tiny run", "seed": 1},
+    },
+    "full": {
+        "summary": "a whole RunConfig (fields left out take their defaults)",
+        "value": PRESETS["tiny"],
+    },
+    "bad": {
+        "summary": "invalid: answered 422 naming data.image_size",
+        "value": {"data": {"image_size": 4}},
+    },
+}
+
+
+def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
+    if preset is None:
+        return body or RunConfig()
+    if preset not in PRESETS:
+        line = f"query.preset: unknown preset {preset!r}; choose one of {sorted(PRESETS)}"
+        raise InvalidInput(line, errors=[line], fields=["query.preset"])
+    given = body.model_dump(exclude_unset=True) if body is not None else {}
+    try:
+        return RunConfig.model_validate(deep_merge(PRESETS[preset], given))
+    except ValidationError as err:
+        lines = describe_errors(err.errors())
+        raise InvalidInput(
+            "invalid run config: " + "; ".join(lines),
+            errors=lines,
+            fields=[line.split(":", 1)[0] for line in lines],
+        ) from None
+
+
+@router.post(
+    "",
+    response_model=RunOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a run (it queues when all worker slots are busy)",
+    responses={422: {"description": "Invalid config: `errors` names each bad field"}},
+)
+def create_run(
+    service: ServiceDep,
+    response: Response,
+    body: Annotated[RunConfig | None, Body(openapi_examples=_CREATE_EXAMPLES)] = None,
+    preset: Annotated[
+        str | None, Query(description="start from this preset; the body overrides its fields")
+    ] = None,
+) -> RunOut:
+    config = build_config(body, preset)
+    row = service.create(config)
+    response.headers["Location"] = f"/api/runs/{row.id}"
+    return service.view(row)
+
+
+@router.get("", response_model=list[RunOut], summary="Runs, newest first")
+def list_runs(
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: Annotated[str | None, Query(description="only runs with this status")] = None,
+) -> list[RunOut]:
+    return [service.view(r) for r in service.list(limit, offset, status)]
+
+
+@router.get("/{run_id}", response_model=RunOut, responses=_ERRORS, summary="One run")
+def get_run(run: RunDep, service: ServiceDep) -> RunOut:
+    return service.view(run)
+
+
+@router.delete(
+    "/{run_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=_ERRORS,
+    summary="Delete a run with its history and files (an active run is stopped first)",
+)
+async def delete_run(run_id: str, service: ServiceDep) -> Response:
+    await service.delete(run_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _control_doc(op: str) -> dict[str, Any]:
+    return {
+        "response_model": ControlOut,
+        "responses": {
+            **_ERRORS,
+            **_CONFLICT,
+            202: {
+                "description": "Sent, not yet confirmed (the engine is busy preparing)",
+                "model": ControlOut,
+            },
+        },
+        "summary": f"{op.capitalize()} a run; answered once the engine applied it",
+    }
+
+
+async def _control(run_id: str, op: str, service: ServiceDep, response: Response) -> ControlOut:
+    out = await service.control(run_id, op)
+    if not out.applied:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return out
+
+
+@router.post("/{run_id}/pause", **_control_doc("pause"))
+async def pause_run(run_id: str, service: ServiceDep, response: Response) -> ControlOut:
+    return await _control(run_id, "pause", service, response)
+
+
+@router.post("/{run_id}/resume", **_control_doc("resume"))
+async def resume_run(run_id: str, service: ServiceDep, response: Response) -> ControlOut:
+    return await _control(run_id, "resume", service, response)
+
+
+@router.post("/{run_id}/stop", **_control_doc("stop"))
+async def stop_run(run_id: str, service: ServiceDep, response: Response) -> ControlOut:
+    return await _control(run_id, "stop", service, response)
+
+
+@router.patch(
+    "/{run_id}/schedule",
+    response_model=ScheduleEditOut,
+    responses={
+        **_ERRORS,
+        409: {
+            "description": "Wrong state, or the engine refused the edit (`reason`); "
+            "the schedule is unchanged",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "detail": "schedule edit refused: phase 1 (ascent) is already over and "
+                        "cannot be changed; edit phase 2 or later",
+                        "reason": "phase 1 (ascent) is already over ...",
+                        "state": "running",
+                        "step": 6,
+                        "schedule": [],
+                    }
+                }
+            },
+        },
+        504: {"description": "The engine did not answer in time"},
+    },
+    summary="Edit the future phases of a running or paused run",
+)
+async def edit_schedule(run_id: str, body: ScheduleEditIn, service: ServiceDep) -> ScheduleEditOut:
+    """Send the whole new schedule. Phases already over must stay as they are; the
+    current phase keeps its kind and may not end before the steps it has run; later
+    phases are free. Applied at the engine's next step boundary; the answer says which."""
+    event = await service.edit_schedule(run_id, body.schedule)
+    return ScheduleEditOut(
+        accepted=event.accepted,
+        step=event.step,
+        total_steps=sum(int(p["steps"]) for p in event.schedule),
+        schedule=event.schedule,  # type: ignore[arg-type]
+        seq=event.seq,
+    )

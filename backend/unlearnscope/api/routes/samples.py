@@ -1,0 +1,66 @@
+"""Sample inspection: one test image under the live or the saved model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+
+from ...storage.codec import pack_frame, split_event
+from ..deps import ServiceDep
+from ..images import sample_pngs, sample_summary
+from ..schemas import SampleOut
+
+router = APIRouter(prefix="/api/runs/{run_id}", tags=["samples"])
+
+
+@router.get(
+    "/samples/{index}",
+    response_model=SampleOut,
+    responses={
+        200: {
+            "content": {"application/octet-stream": {}},
+            "description": "JSON, or with ?format=binary the WebSocket's binary frame",
+        },
+        404: {"description": "No such run, or the model of that step is not kept"},
+        409: {"description": "The run's model is not ready (queued or preparing)"},
+        422: {"description": "The index is outside the test split"},
+        504: {"description": "The worker did not answer in time"},
+    },
+    summary="Inspect a test sample: images, class probabilities, Grad-CAM overlays, TAR",
+)
+async def inspect_sample(
+    run_id: str,
+    service: ServiceDep,
+    index: Annotated[int, Path(ge=0, description="index in the run's test split")],
+    step: Annotated[int | None, Query(ge=0, description="default: the current step")] = None,
+    format: Literal["json", "binary"] = "json",
+) -> SampleOut | Response:
+    """A running or paused run answers from its worker, between two steps, without
+    disturbing training; a finished run answers from its saved final model. Overlays
+    are given for the predicted, the true and the target class."""
+    report, source = await service.inspect(run_id, index, step)
+    if format == "binary":
+        header, parts = split_event(report)
+        header["run_id"] = run_id
+        header["source"] = source
+        return Response(pack_frame(header, parts), media_type="application/octet-stream")
+    started = await run_in_threadpool(service.store.run_started, run_id)
+    box = started.trigger_box if started else None
+    images, overlays = await run_in_threadpool(sample_pngs, report, box)
+    return SampleOut(
+        run_id=run_id,
+        index=report.index,
+        step=report.step,
+        source=source,
+        label=report.label,
+        target_class=report.target_class,
+        classes=started.classes if started else None,
+        size=report.size,
+        tar=report.tar,
+        images=images,
+        overlays=overlays,
+        **sample_summary(report),
+    )

@@ -1,0 +1,145 @@
+"""WebSockets: one run's events (history, then live), and the run list.
+
+`/api/runs/{id}/stream?after=SEQ` sends every stored event with seq > SEQ, then a
+`{"type": "history_end", "seq": N}` notice, then live events as they come. It closes with
+1000 after the run's last event (a stopped, completed or failed status), at once after
+the history when the run had already ended, with 4001 when the client fell too far
+behind (reason: reconnect with ?after=SEQ), 4004 when the run is deleted or unknown.
+
+`/api/runs/stream` sends `{"type": "runs", "runs": [...]}` and then
+`{"type": "run", "run": {...}}` on every new run and change of status or queue place,
+and `{"type": "run_deleted", "id": ...}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
+from fastapi.concurrency import run_in_threadpool
+
+from ...storage.runs import TERMINAL_STATUSES, RunStatus
+from ..deps import ServiceDep
+from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
+from ..middleware import scope_origin_allowed
+from ..wire import encode_stored
+
+router = APIRouter(prefix="/api/runs", tags=["stream"])
+log = logging.getLogger(__name__)
+
+HISTORY_PAGE = 500  # events per database read while replaying
+CLOSE_POLICY = 1008  # refused: the page's origin is not allowed
+CLOSE_NOT_FOUND = 4004
+
+
+async def _refuse_foreign(ws: WebSocket, service: ServiceDep) -> bool:
+    """Close the handshake (HTTP 403) when the Origin is not allowed."""
+    settings = service.settings
+    if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host):
+        return False
+    log.warning("refused a WebSocket from origin %s", ws.headers.get("origin"))
+    await ws.close(code=CLOSE_POLICY, reason="origin not allowed")
+    return True
+
+
+async def _send(ws: WebSocket, msg: Outgoing) -> None:
+    if isinstance(msg.data, bytes):
+        await ws.send_bytes(msg.data)
+    else:
+        await ws.send_text(msg.data)
+
+
+async def _watch_disconnect(ws: WebSocket, client: ClientQueue) -> None:
+    """Read (and ignore) what the client sends, to notice at once when it leaves."""
+    try:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+    except Exception:
+        pass
+    finally:
+        client.close(1000, "client left")
+
+
+def _lagging_reason(last: int) -> str:
+    return f"slow client: reconnect with ?after={last}"
+
+
+@router.websocket("/stream")
+async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
+    if await _refuse_foreign(ws, service):
+        return
+    await ws.accept()
+    client = service.hub.subscribe_runs()
+    watcher = asyncio.create_task(_watch_disconnect(ws, client))
+    try:
+        rows = await run_in_threadpool(service.list, 500, 0, None)
+        runs = [service.view(r).model_dump(mode="json") for r in rows]
+        await ws.send_text(json.dumps({"type": "runs", "runs": runs}))
+        while (msg := await client.get()) is not None:
+            await _send(ws, msg)
+        if client.overflowed:
+            await ws.close(CLOSE_LAGGING, "slow client: reconnect")
+        elif client.closed and client.closed[1] != "client left":
+            await ws.close(*client.closed)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        watcher.cancel()
+        service.hub.unsubscribe_runs(client)
+
+
+@router.websocket("/{run_id}/stream")
+async def run_stream(
+    ws: WebSocket,
+    run_id: str,
+    service: ServiceDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> None:
+    if await _refuse_foreign(ws, service):
+        return
+    await ws.accept()
+    # Subscribe before reading the history: events are stored before they are
+    # published, so history + live (deduplicated by seq) has no gap.
+    client = service.hub.subscribe(run_id)
+    watcher = asyncio.create_task(_watch_disconnect(ws, client))
+    last = after
+    try:
+        row = await run_in_threadpool(service.store.get, run_id)
+        if row is None:
+            await ws.close(CLOSE_NOT_FOUND, f"no run {run_id!r}")
+            return
+        ended = RunStatus(row.status) in TERMINAL_STATUSES
+        while True:
+            page = await run_in_threadpool(service.store.events_after, run_id, last, HISTORY_PAGE)
+            for stored in page:
+                await _send(ws, encode_stored(run_id, stored))
+                last = stored.seq
+            if len(page) < HISTORY_PAGE:
+                break
+        notice = {"type": "history_end", "run_id": run_id, "seq": last, "status": row.status}
+        await ws.send_text(json.dumps(notice))
+        if ended:
+            await ws.close(1000, "the run has ended")
+            return
+        while (msg := await client.get()) is not None:
+            if msg.seq <= last:
+                continue  # already sent with the history
+            await _send(ws, msg)
+            last = msg.seq
+            if msg.terminal:
+                await ws.close(1000, "the run has ended")
+                return
+        if client.overflowed:
+            await ws.close(CLOSE_LAGGING, _lagging_reason(last))
+        elif client.closed and client.closed[1] != "client left":
+            await ws.close(*client.closed)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client left mid-send
+    finally:
+        watcher.cancel()
+        service.hub.unsubscribe(run_id, client)

@@ -1,0 +1,256 @@
+"""Request and response bodies of the HTTP API, with the examples shown in /docs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..config import PhaseConfig, Schedule
+
+_TINY_SCHEDULE = [
+    {"kind": "ascent", "steps": 4, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10.0},
+    {"kind": "recovery", "steps": 7, "lr": 0.01, "batch_size": 16},
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HealthOut(BaseModel):
+    status: str = Field(examples=["ok"])
+    version: str = Field(examples=["0.1.0"])
+    device: str = Field(examples=["cpu"])
+    active_runs: int
+    queued_runs: int
+    max_active_runs: int
+
+
+class OptionsOut(BaseModel):
+    datasets: list[str]
+    models: list[str]
+    attacks: list[str]
+    cam_methods: list[str]
+    phase_kinds: list[str]
+    presets: dict[str, dict[str, Any]]  # name -> full RunConfig as JSON
+    default_preset: str
+    run_config_schema: dict[str, Any]  # JSON schema of RunConfig, to build a form from
+
+
+class RunOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2a9c1b7d4e",
+                    "name": "tiny",
+                    "status": "running",
+                    "message": "",
+                    "error": None,
+                    "step": 5,
+                    "total_steps": 11,
+                    "queue_position": None,
+                    "created_at": "2025-01-01T12:00:00Z",
+                    "started_at": "2025-01-01T12:00:01Z",
+                    "finished_at": None,
+                    "last_seq": 42,
+                    "device": "cpu",
+                    "schedule": _TINY_SCHEDULE,
+                    "summary": None,
+                    "exit_code": None,
+                    "config": {"name": "tiny", "...": "the whole RunConfig"},
+                }
+            ]
+        }
+    )
+
+    id: str
+    name: str
+    status: str  # queued | preparing | running | paused | stopped | completed | failed |
+    #              interrupted
+    message: str
+    error: str | None
+    step: int  # steps taken
+    total_steps: int  # of the schedule in force
+    queue_position: int | None  # 1 = next to start; None when not queued
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    last_seq: int  # newest event: stream with ?after=last_seq to get only what follows
+    device: str | None
+    schedule: list[dict[str, Any]]  # the schedule in force, after any edits
+    summary: dict[str, Any] | None  # before/after CA, ASR, TAR once finished
+    exit_code: int | None  # of the worker process, when it ended abnormally
+    config: dict[str, Any]
+
+
+class ControlOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"op": "pause", "applied": True, "status": "paused", "step": 3, "message": ""}
+            ]
+        }
+    )
+
+    op: str
+    applied: bool  # False: sent, not yet confirmed by the engine (it applies it between
+    #                steps; watch the stream or GET the run)
+    status: str  # the run's status after the action
+    step: int  # step at which it took effect
+    message: str = ""
+
+
+class ScheduleEditIn(Strict):
+    """The whole new schedule: past phases unchanged, the current one at least as long as
+    the steps it has run, everything after it free."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"schedule": _TINY_SCHEDULE}]},
+    )
+
+    schedule: Schedule
+
+
+class ScheduleEditOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"accepted": True, "step": 5, "total_steps": 11, "schedule": _TINY_SCHEDULE}
+            ]
+        }
+    )
+
+    accepted: bool
+    step: int  # the step boundary at which the new schedule took effect
+    total_steps: int
+    schedule: list[PhaseConfig]
+    seq: int  # of the schedule_edit event in the run's log
+
+
+class EventOut(BaseModel):
+    """One event: its fields as in the WebSocket's JSON (see the README); an event with
+    bytes lists its `parts` and where to fetch them (`bytes_url`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    seq: int
+    type: str
+    t: float
+
+
+class EventsOut(BaseModel):
+    run_id: str
+    after: int
+    last_seq: int  # the run's newest event: more to fetch when events[-1].seq < last_seq
+    events: list[EventOut]
+
+
+class FrameProbeOut(BaseModel):
+    probe: int  # position among the probe samples
+    index: int  # test-split index (use with /samples/{index})
+    label: int
+    pred: list[int]  # (clean, triggered)
+    conf: list[float]
+    tar: float | str | None  # of the triggered variant
+    overlay: dict[str, str]  # variant -> PNG url
+    heatmap: dict[str, str]
+    image: dict[str, str]
+
+
+class FramesOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "step": 4,
+                    "requested_step": 4,
+                    "seq": 30,
+                    "size": 32,
+                    "count": 4,
+                    "trigger_box": [28, 28, 31, 31],
+                    "maps_url": "/api/runs/3f2a9c1b7d4e/frames/4/maps",
+                    "probes": [
+                        {
+                            "probe": 0,
+                            "index": 17,
+                            "label": 3,
+                            "pred": [3, 0],
+                            "conf": [0.91, 0.99],
+                            "tar": 5.2,
+                            "overlay": {
+                                "clean": "/api/runs/3f2a9c1b7d4e/frames/4/0/clean.png",
+                                "triggered": "/api/runs/3f2a9c1b7d4e/frames/4/0/triggered.png",
+                            },
+                            "heatmap": {"clean": "...?view=heatmap", "triggered": "..."},
+                            "image": {"clean": "...?view=image", "triggered": "..."},
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    step: int  # of the frame returned: the newest at or before requested_step
+    requested_step: int
+    seq: int
+    size: int
+    count: int
+    trigger_box: list[int] | None
+    maps_url: str  # the raw (P, 2, H, W) uint8 maps
+    probes: list[FrameProbeOut]
+
+
+class FrameStepsOut(BaseModel):
+    steps: list[int]  # steps that have heatmap frames
+
+
+class SampleOut(BaseModel):
+    """A test sample under the model: images and overlays as PNG data URLs (one-off
+    answers; the stream never carries base64)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "run_id": "3f2a9c1b7d4e",
+                    "index": 17,
+                    "step": 11,
+                    "source": "live",
+                    "label": 3,
+                    "target_class": 0,
+                    "classes": ["circle", "square", "..."],
+                    "size": 32,
+                    "probs": {"clean": [0.01, 0.9, "..."], "triggered": [0.95, 0.01, "..."]},
+                    "pred": {"clean": 1, "triggered": 0},
+                    "tar": 4.8,
+                    "images": {"clean": "data:image/png;base64,...", "triggered": "..."},
+                    "overlays": {
+                        "clean": {
+                            "predicted": "data:image/png;base64,...",
+                            "true": "...",
+                            "target": "...",
+                        },
+                        "triggered": {"predicted": "...", "true": "...", "target": "..."},
+                    },
+                }
+            ]
+        }
+    )
+
+    run_id: str
+    index: int
+    step: int  # the model's step
+    source: str  # "live" (the running worker) or "saved" (the run's final model)
+    label: int
+    target_class: int
+    classes: list[str] | None
+    size: int
+    probs: dict[str, list[float]]  # variant -> class probabilities
+    pred: dict[str, int]
+    tar: float | None  # of the triggered image, predicted-class map
+    images: dict[str, str]  # variant -> PNG data URL
+    overlays: dict[str, dict[str, str]]  # variant -> class choice -> PNG data URL
