@@ -98,13 +98,8 @@ class RunService:
         """Tables; runs a dead server left active become `interrupted`; queued ones requeue."""
         self.db.create_all()
         self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            from ..ml.preparation import resolve_device
-
-            self.device = str(resolve_device(self.settings.device))
-        except ValueError as err:
-            self.device = f"{self.settings.device} (unavailable: {err})"
-            log.error("device: %s", err)
+        # Importing torch takes seconds: resolve the device without holding up start-up.
+        threading.Thread(target=self._resolve_device, name="resolve-device", daemon=True).start()
         for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
             row = self.store.get(run_id)
             was = row.status if row else "active"
@@ -116,6 +111,15 @@ class RunService:
             log.warning("run %s was %s when the server last stopped: interrupted", run_id, was)
         for run_id in self.store.ids_with_status([RunStatus.QUEUED]):
             self.pool.submit(run_id)
+
+    def _resolve_device(self) -> None:
+        try:
+            from ..ml.preparation import resolve_device
+
+            self.device = str(resolve_device(self.settings.device))
+        except ValueError as err:
+            self.device = f"{self.settings.device} (unavailable: {err})"
+            log.error("device: %s", err)
 
     async def shutdown(self) -> None:
         """Stop every worker (each saves its model), mark their runs interrupted."""
