@@ -89,6 +89,9 @@ class DefenseConfig(Strict):
 
 
 class MonitorConfig(Strict):
+    # Share of wall time monitoring may take; the *_every intervals become the most often
+    # each measurement runs. 0 = exactly every *_every steps (no budget).
+    budget: float = Field(0.1, ge=0, lt=1)
     probe_count: int = Field(8, ge=0, le=64)  # test images shown clean + triggered
     frame_every: int = Field(1, ge=0)  # steps between heatmap frames; 0 = never
     tar_every: int = Field(1, ge=0)  # steps between TAR on the monitor set; 0 = never

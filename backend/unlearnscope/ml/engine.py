@@ -39,10 +39,11 @@ from ..events import (
     StepMetrics,
 )
 from .attacks import triggered_non_target
+from .cadence import Cadence
 from .ewc import EWCPenalty, diagonal_fisher
 from .metrics import attack_success_rate, clean_accuracy
 from .models import count_parameters
-from .monitor import Monitor, inspect_sample
+from .monitor import FrameBatch, Monitor, TarStats, inspect_sample
 from .phases import optimisation_step
 from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .schedule import ScheduleEditError, apply_edit
@@ -105,6 +106,15 @@ class Engine:
         self._last_eval: Evaluation | None = None
         self._asr_set: torch.Tensor | None = None  # (N, 3, H, W) uint8, non-target triggered
         self._t_start = time.time()
+        mon = config.monitor
+        self._cadence = Cadence(
+            every={
+                "frame": mon.frame_every if mon.probe_count > 0 else 0,
+                "tar": mon.tar_every,
+                "eval": mon.eval_every,
+            },
+            budget=mon.budget,
+        )
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: EventBase) -> None:
@@ -182,7 +192,7 @@ class Engine:
             )
         )
         self._before = self._evaluate("before")
-        self._monitor_frames(force=True)
+        self._initial_frames()
         self._status(EngineState.RUNNING)
         while self._deferred:
             self.handle(self._deferred.popleft())
@@ -207,16 +217,16 @@ class Engine:
         self._last_eval = event
         return event
 
-    def _monitor_frames(self, force: bool = False) -> None:
-        """Probe frames at the current step (used for the step-0 frames before unlearning)."""
+    def _initial_frames(self) -> None:
+        """Probe frames at step 0, before unlearning."""
         assert self.monitor is not None
-        if self.config.monitor.probe_count == 0 or not (force or self._due("frame")):
+        if self.config.monitor.probe_count == 0:
             return
         frames, _ = self.monitor.cam_pass(self.model, frames=True, tar=False)
         assert frames is not None
         self._emit_frames(frames)
 
-    def _emit_frames(self, frames: Any) -> None:
+    def _emit_frames(self, frames: FrameBatch) -> None:
         p, s = frames.maps.shape[0], frames.maps.shape[-1]
         self.emit(
             FramesEvent(
@@ -230,9 +240,30 @@ class Engine:
             )
         )
 
-    def _due(self, what: str) -> bool:
-        every = getattr(self.config.monitor, f"{what}_every")
-        return every > 0 and self.step_count % every == 0
+    def _measure(
+        self, step_time: float, need_asr: bool
+    ) -> tuple[FrameBatch | None, TarStats | None, float | None, float | None]:
+        """The monitoring the cadence plans after this step (+ ASR for an early stop)."""
+        assert self.monitor is not None
+        m, step = self.monitor, self.step_count
+        plan = self._cadence.plan(step, step_time)
+        frames = tar = asr = ca = None
+        if plan & {"frame", "tar"}:
+            t0 = time.perf_counter()
+            frames, tar = m.cam_pass(self.model, frames="frame" in plan, tar="tar" in plan)
+            spent = time.perf_counter() - t0
+            n_frame = len(m.probe_idx) * 2 if "frame" in plan else 0
+            n_tar = m.tar_set_size if "tar" in plan else 0
+            for kind, n in (("frame", n_frame), ("tar", n_tar)):
+                if n:  # one shared pass: split its time by images
+                    self._cadence.record(step, kind, spent * n / (n_frame + n_tar))
+        if "eval" in plan:
+            t0 = time.perf_counter()
+            asr, ca = m.quick_asr(self.model), m.quick_ca(self.model)
+            self._cadence.record(step, "eval", time.perf_counter() - t0)
+        elif need_asr:
+            asr = m.quick_asr(self.model)
+        return frames, tar, asr, ca
 
     # -- the step machine ----------------------------------------------------------------
     def step(self) -> bool:
@@ -265,15 +296,7 @@ class Engine:
         self.phase_done += 1
 
         t0 = time.perf_counter()
-        m = self.monitor
-        frames, tar = m.cam_pass(
-            self.model,
-            frames=self.config.monitor.probe_count > 0 and self._due("frame"),
-            tar=self._due("tar"),
-        )
-        measure_asr = self._due("eval") or cfg.stop_asr_below is not None
-        asr = m.quick_asr(self.model) if measure_asr else None
-        ca = m.quick_ca(self.model) if self._due("eval") else None
+        frames, tar, asr, ca = self._measure(step_time, cfg.stop_asr_below is not None)
         monitor_time = time.perf_counter() - t0
 
         self.emit(

@@ -86,6 +86,7 @@ class Monitor:
         self._probe_x = _floats(self.probe_images.flatten(0, 1), device)  # (2P, 3, H, W)
 
         tar_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.tar_set_size]
+        self.tar_set_size = len(tar_idx)
         self._tar_x = _floats(trigger.apply(test.images[tar_idx]), device)  # (T, 3, H, W)
 
         eval_idx = torch.randperm(len(test), generator=gen)[: cfg.eval_size]
