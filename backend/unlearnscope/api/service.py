@@ -275,6 +275,8 @@ class RunService:
                 if path.exists():
                     rel = self.files.relative(path)
                     self.store.put_artifact(run_id, "model", rel, path.stat().st_size)
+            if code:  # abnormal: recorded before the status changes, so both show together
+                self.store.set_exit_code(run_id, code)
             row = self.store.get(run_id)
             if row is None:
                 return
@@ -283,7 +285,7 @@ class RunService:
                 message = f"the server shut down during the run, at step {row.step}"
                 if finished is not None and finished.model_path:
                     message += "; the model up to then is saved"
-                self.store.set_status(run_id, RunStatus.INTERRUPTED, message, exit_code=code)
+                self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
             elif status not in TERMINAL_STATUSES:
                 self._fail(row, finished, code)
             elif finished is not None and finished.error:
@@ -299,7 +301,6 @@ class RunService:
         else:
             reason, trace = describe_exit(code), ""
             reason += "; the run cannot continue (start a new one; see the server log)"
-        log.error("run %s failed: %s\n%s", row.id, reason, trace)
         now = time.time()
         self._on_events(
             row.id,
@@ -310,8 +311,6 @@ class RunService:
                 ),
             ],
         )
-        if code is not None:
-            self.store.set_status(row.id, RunStatus.FAILED, reason, reason, exit_code=code)
 
     # -- control -------------------------------------------------------------------------
     def _waiter(self, run_id: str, match: Callable[[EventBase], bool]) -> _Waiter:

@@ -118,18 +118,19 @@ class RunStore:
         status: RunStatus,
         message: str = "",
         error: str | None = None,
-        exit_code: int | None = None,
     ) -> RunRow | None:
         values: dict[str, Any] = {"status": status.value, "message": message}
         if error is not None:
             values["error"] = error
-        if exit_code is not None:
-            values["exit_code"] = exit_code
         if status in TERMINAL_STATUSES:
             values["finished_at"] = utcnow()
         with self.db.new_session() as s, s.begin():
             s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
             return s.get(RunRow, run_id)
+
+    def set_exit_code(self, run_id: str, code: int) -> None:
+        with self.db.new_session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(exit_code=code))
 
     def delete(self, run_id: str) -> None:
         with self.db.new_session() as s, s.begin():
