@@ -49,6 +49,9 @@ def main() -> None:
     parser.add_argument("--cache", help="model cache to reuse (default: a fresh tmp dir)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    parser.add_argument(
+        "--budget", type=float, default=0.0, help="tiny: monitor.budget (0: a frame every step)"
+    )
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="bench_stream_"))
@@ -73,6 +76,7 @@ def main() -> None:
             {"kind": "ascent", "steps": 10, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10},
             {"kind": "recovery", "steps": args.steps, "lr": 0.01, "batch_size": 16},
         ]
+        body["monitor"] = {"budget": args.budget}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             run = http.post("/api/runs", params={"preset": args.preset}, json=body).json()

@@ -29,14 +29,25 @@ from unlearnscope.storage.codec import unpack_frame
 TIMEOUT = 120.0  # seconds: the longest a test waits for a run (they take a few)
 
 
-def tiny(name: str = "t", ascent: int = 2, recovery: int = 4, **extra: Any) -> dict[str, Any]:
-    """A tiny-preset body (POST /api/runs?preset=tiny) with a schedule of this length."""
+def tiny(
+    name: str = "t",
+    ascent: int = 2,
+    recovery: int = 4,
+    monitor: dict[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A tiny-preset body (POST /api/runs?preset=tiny) with a schedule of this length.
+
+    Monitoring runs at fixed intervals (no wall-time budget), so every step sends its
+    heatmap frame and the streams are the same from run to run.
+    """
     return {
         "name": name,
         "schedule": [
             {"kind": "ascent", "steps": ascent, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10},
             {"kind": "recovery", "steps": recovery, "lr": 0.01, "batch_size": 16},
         ],
+        "monitor": {"budget": 0, **(monitor or {})},
         **extra,
     }
 

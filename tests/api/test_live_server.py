@@ -76,7 +76,8 @@ def test_a_full_run_streams_every_event_in_order(server: LiveServer) -> None:
     assert steps == list(range(1, 9))
     probes = next(m for m in events if m.type == "probes")
     frames = [m for m in events if m.type == "frames"]
-    assert frames and probes.seq < frames[0].seq
+    assert [m.header["step"] for m in frames] == list(range(9))  # before, then every step
+    assert probes.seq < frames[0].seq
     for m in frames:  # binary frames: header + raw maps of the announced size
         h = m.header
         assert m.parts is not None and h["run_id"] == run_id and "maps" not in h
