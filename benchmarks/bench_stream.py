@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import socket
 import statistics
 import tempfile
@@ -96,6 +97,7 @@ def main() -> None:
     finally:
         server.should_exit = True
         thread.join(30)
+        shutil.rmtree(home, ignore_errors=True)
 
     events = [(t, h, n) for t, h, n in received if h.get("type") != "history_end"]
     seqs = [h["seq"] for _, h, _ in events]
