@@ -1,0 +1,95 @@
+// The HTTP API (see /docs). Every failure becomes an ApiError whose `detail` says what to
+// do; 422 answers also carry `errors` ("field.path: message" lines) and `fields`.
+
+import { decodeMessage } from "./wire.js";
+
+export class ApiError extends Error {
+  constructor(status, body, fallback) {
+    const detail = (body && body.detail) || fallback || `the server answered ${status}`;
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.body = body || {};
+    this.detail = this.message;
+    this.errors = this.body.errors || [];
+    this.fields = this.body.fields || [];
+  }
+}
+
+const UNREACHABLE =
+  "cannot reach the UnlearnScope server: is `unlearnscope serve` still running? " +
+  "Start it again, then reload this page";
+
+async function request(method, path, { json, binary = false } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: json === undefined ? {} : { "content-type": "application/json" },
+      body: json === undefined ? undefined : JSON.stringify(json),
+    });
+  } catch {
+    throw new ApiError(0, null, UNREACHABLE);
+  }
+  if (!response.ok) {
+    let body = null;
+    try {
+      body = await response.json();
+    } catch {
+      body = null;
+    }
+    throw new ApiError(response.status, body, `${method} ${path} failed (${response.status})`);
+  }
+  if (response.status === 204) return null;
+  if (binary) return { buffer: await response.arrayBuffer(), headers: response.headers };
+  return { body: await response.json(), status: response.status };
+}
+
+const enc = encodeURIComponent;
+let optionsPromise = null;
+
+export const api = {
+  health: async () => (await request("GET", "/api/health")).body,
+  /** Form choices, presets and the RunConfig JSON schema (fetched once). */
+  options() {
+    optionsPromise ??= request("GET", "/api/options")
+      .then((r) => r.body)
+      .catch((err) => {
+        optionsPromise = null;
+        throw err;
+      });
+    return optionsPromise;
+  },
+  listRuns: async () => (await request("GET", "/api/runs?limit=500")).body,
+  getRun: async (id) => (await request("GET", `/api/runs/${enc(id)}`)).body,
+  createRun: async (config, preset) => {
+    const query = preset ? `?preset=${enc(preset)}` : "";
+    return (await request("POST", `/api/runs${query}`, { json: config })).body;
+  },
+  deleteRun: (id) => request("DELETE", `/api/runs/${enc(id)}`),
+  /** op: pause | resume | stop. Answer {op, applied, status, step, message}. */
+  control: async (id, op) => (await request("POST", `/api/runs/${enc(id)}/${op}`)).body,
+  editSchedule: async (id, schedule) =>
+    (await request("PATCH", `/api/runs/${enc(id)}/schedule`, { json: { schedule } })).body,
+  /** A test sample under the run's live (or saved) model, as a decoded binary report. */
+  async sample(id, index) {
+    const { buffer } = await request(
+      "GET",
+      `/api/runs/${enc(id)}/samples/${enc(index)}?format=binary`,
+      { binary: true },
+    );
+    return decodeMessage(buffer);
+  },
+  /** The heatmap frame at a step (when the live stream skipped it): header + raw maps. */
+  async frame(id, step) {
+    const meta = (await request("GET", `/api/runs/${enc(id)}/frames?step=${enc(step)}`)).body;
+    const { buffer } = await request("GET", meta.maps_url, { binary: true });
+    return { meta, maps: new Uint8Array(buffer) };
+  },
+  exportUrl: (id) => `/api/runs/${enc(id)}/export`,
+};
+
+/** "ws://host/api/..." for a path on this server. */
+export function wsUrl(path) {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${location.host}${path}`;
+}

@@ -1,0 +1,329 @@
+// Plotly charts of a run: ASR + CA, TAR, losses. Points are appended with
+// Plotly.extendTraces, batched once per animation frame (never a redraw per event);
+// phase bands, schedule-edit markers and the slider's cursor are layout shapes.
+
+import { h, perFrame } from "./dom.js";
+import { num } from "./format.js";
+
+/* global Plotly */
+
+// Okabe-Ito colours: distinguishable with the common colour-vision deficiencies.
+const COLOR = {
+  vermillion: "#D55E00",
+  blue: "#0072B2",
+  green: "#009E73",
+  orange: "#E69F00",
+  purple: "#CC79A7",
+  sky: "#56B4E9",
+  ink: "#1f2933",
+};
+const PHASE_FILL = { ascent: "rgba(213, 94, 0, 0.09)", recovery: "rgba(0, 114, 178, 0.08)" };
+const OTHER_FILL = "rgba(0, 158, 115, 0.08)";
+
+const line = (name, color, from, extra = {}) => ({ name, color, from, ...extra });
+const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true });
+
+export const CHARTS = [
+  {
+    id: "quality",
+    title: "Attack success rate (ASR) and clean accuracy (CA)",
+    yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
+    unit: "%",
+    traces: [
+      line("ASR", COLOR.vermillion, (s) => s.asr),
+      line("CA", COLOR.blue, (s) => s.ca),
+      marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
+      marks("CA, full test set", COLOR.blue, (e) => e.ca),
+    ],
+  },
+  {
+    id: "tar",
+    title: "Trigger Attention Ratio (TAR)",
+    yaxis: { title: { text: "TAR" }, rangemode: "tozero" },
+    refLine: { y: 1, text: "TAR 1 = no preference" },
+    traces: [
+      line("TAR median", COLOR.green, (s) => s.tar_median),
+      line("TAR mean", COLOR.orange, (s) => s.tar_mean, { dash: "dot" }),
+      marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median),
+    ],
+  },
+  {
+    id: "loss",
+    title: "Losses",
+    yaxis: { title: { text: "cross-entropy" } },
+    yaxis2: {
+      title: { text: "EWC penalty" },
+      overlaying: "y",
+      side: "right",
+      rangemode: "tozero",
+      showgrid: false,
+    },
+    traces: [
+      line("ascent CE (forget set)", COLOR.vermillion, (s) => (s.kind === "ascent" ? s.ce_loss : undefined), { breaks: true, dense: true }),
+      line("recovery CE (clean set)", COLOR.blue, (s) => (s.kind === "recovery" ? s.ce_loss : undefined), { breaks: true, dense: true }),
+      line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true }),
+    ],
+  },
+];
+
+function traceOf(spec, unit) {
+  const fmt = unit === "%" ? "%{y:.2f}%" : "%{y:.4g}";
+  const base = {
+    type: "scatter",
+    name: spec.name,
+    x: [],
+    y: [],
+    yaxis: spec.yaxis || "y",
+    connectgaps: false,
+  };
+  if (spec.markers) {
+    return {
+      ...base,
+      mode: "markers",
+      text: [],
+      marker: { color: spec.color, size: 9, symbol: "diamond", line: { color: "#fff", width: 1 } },
+      hovertemplate: `${fmt} (%{text})<extra>${spec.name}</extra>`,
+    };
+  }
+  // Measurements may be sparse (a monitoring budget): small markers keep lone points visible.
+  return {
+    ...base,
+    mode: spec.dense ? "lines" : "lines+markers",
+    marker: { color: spec.color, size: 4 },
+    line: { color: spec.color, width: 2, dash: spec.dash || "solid" },
+    hovertemplate: `${fmt}<extra>${spec.name}</extra>`,
+  };
+}
+
+function baseLayout(spec) {
+  return {
+    margin: { l: 56, r: spec.yaxis2 ? 64 : 16, t: 8, b: 40 },
+    font: { family: "Inter, 'Segoe UI', 'DejaVu Sans', system-ui, sans-serif", size: 12, color: COLOR.ink },
+    paper_bgcolor: "#ffffff",
+    plot_bgcolor: "#ffffff",
+    hovermode: "x unified",
+    hoverlabel: { bgcolor: "#ffffff", bordercolor: "#c9d1da", font: { size: 12 } },
+    showlegend: true,
+    legend: { orientation: "h", x: 0, xanchor: "left", y: -0.2, yanchor: "top", font: { size: 11 } },
+    xaxis: {
+      title: { text: "step", standoff: 4 },
+      range: [0, 1],
+      zeroline: false,
+      gridcolor: "#eef1f4",
+      linecolor: "#c9d1da",
+    },
+    yaxis: { gridcolor: "#eef1f4", zeroline: false, linecolor: "#c9d1da", automargin: true, ...spec.yaxis },
+    ...(spec.yaxis2 ? { yaxis2: { ...spec.yaxis2, automargin: true } } : {}),
+    shapes: [],
+    annotations: [],
+  };
+}
+
+/** The three charts of one run. */
+export class Charts {
+  constructor(root, model) {
+    this.root = root;
+    this.model = model;
+    this.cursor = null; // step shown by the slider; null when following live
+    this.pending = CHARTS.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
+    this.layoutKey = "";
+    this.ready = false;
+    this.flush = perFrame(() => this.draw());
+    this.panels = CHARTS.map((spec) => this.panel(spec));
+    this.init();
+    this.unsubscribe = model.subscribe((e) => this.onEvent(e));
+    // Whatever the model already holds (a view built after events arrived).
+    model.steps.forEach((s) => this.addStep(s));
+    model.evals.forEach((e) => this.addEval(e));
+  }
+
+  panel(spec) {
+    const plot = h(`div.chart#chart-${spec.id}`, { role: "img", "aria-label": spec.title });
+    const empty = h("div.chart-empty", "No steps yet: the charts start when unlearning begins.");
+    const download = h(
+      "button.ghost.small",
+      { type: "button", title: "Download this chart as PNG", onclick: () => this.download(spec) },
+      "PNG",
+    );
+    const el = h(
+      "section.card.chart-card",
+      { "aria-label": spec.title },
+      h("header.card-head", h("h3", spec.title), download),
+      h("div.chart-wrap", plot, empty),
+    );
+    this.root.append(el);
+    return { spec, plot, empty };
+  }
+
+  async init() {
+    await Promise.all(
+      this.panels.map(({ spec, plot }) =>
+        Plotly.newPlot(plot, spec.traces.map((t) => traceOf(t, spec.unit)), baseLayout(spec), {
+          responsive: true,
+          displaylogo: false,
+          modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"],
+        }),
+      ),
+    );
+    this.ready = true;
+    this.flush();
+  }
+
+  destroy() {
+    this.unsubscribe();
+    this.panels.forEach(({ plot }) => Plotly.purge(plot));
+  }
+
+  onEvent(e) {
+    if (e.type === "step") this.addStep(e);
+    else if (e.type === "evaluation") this.addEval(e);
+    else if (e.type === "phase_start" && e.phase_index > 0) this.addBreak(e.step);
+    if (e.type !== "frames" && e.type !== "progress") this.flush();
+  }
+
+  addStep(s) {
+    CHARTS.forEach((spec, c) =>
+      spec.traces.forEach((t, i) => {
+        if (!t.from) return;
+        const v = t.from(s);
+        if (v === undefined || v === null) return;
+        this.pending[c][i].x.push(s.step);
+        this.pending[c][i].y.push(num(v));
+      }),
+    );
+  }
+
+  addEval(e) {
+    CHARTS.forEach((spec, c) =>
+      spec.traces.forEach((t, i) => {
+        if (!t.fromEval) return;
+        const v = t.fromEval(e);
+        if (v === undefined || v === null) return;
+        this.pending[c][i].x.push(e.step);
+        this.pending[c][i].y.push(num(v));
+        this.pending[c][i].text.push(e.label);
+      }),
+    );
+  }
+
+  /** A gap in per-phase lines, so a later phase of the same kind starts a new line. */
+  addBreak(step) {
+    CHARTS.forEach((spec, c) =>
+      spec.traces.forEach((t, i) => {
+        if (!t.breaks) return;
+        this.pending[c][i].x.push(step);
+        this.pending[c][i].y.push(null);
+      }),
+    );
+  }
+
+  /** The slider's step (a vertical cursor), or null to hide it. */
+  setCursor(step) {
+    this.cursor = step;
+    this.flush();
+  }
+
+  draw() {
+    if (!this.ready) return;
+    this.panels.forEach(({ spec, plot }, c) => {
+      const pending = this.pending[c];
+      // Marker traces carry hover text (the evaluation's label); lines do not.
+      for (const withText of [false, true]) {
+        const idx = [];
+        const update = withText ? { x: [], y: [], text: [] } : { x: [], y: [] };
+        pending.forEach((p, i) => {
+          if (!p.x.length || Boolean(spec.traces[i].markers) !== withText) return;
+          idx.push(i);
+          update.x.push(p.x);
+          update.y.push(p.y);
+          if (withText) update.text.push(p.text);
+        });
+        if (idx.length) Plotly.extendTraces(plot, update, idx);
+      }
+      this.pending[c] = pending.map(() => ({ x: [], y: [], text: [] }));
+    });
+    const hasData = this.model.steps.length > 0 || this.model.evals.length > 0;
+    this.panels.forEach(({ empty }) => (empty.hidden = hasData));
+    this.relayout();
+  }
+
+  /** Bands, edit markers, cursor and x range; only when one of them changed. */
+  relayout() {
+    const m = this.model;
+    const spans = m.phaseSpans();
+    const edits = m.edits.filter((e) => e.accepted);
+    const end = m.plannedEnd();
+    const key = JSON.stringify([spans, edits.map((e) => e.step), this.cursor, end]);
+    if (key === this.layoutKey) return;
+    this.layoutKey = key;
+    this.panels.forEach(({ spec, plot }) => {
+      const shapes = [];
+      const annotations = [];
+      for (const s of spans) {
+        shapes.push({
+          type: "rect", xref: "x", yref: "paper", x0: s.start, x1: s.end, y0: 0, y1: 1,
+          fillcolor: PHASE_FILL[s.kind] || OTHER_FILL, opacity: s.planned ? 0.45 : 1,
+          line: { width: 0 }, layer: "below",
+        });
+        annotations.push({
+          x: (s.start + s.end) / 2, y: 1, xref: "x", yref: "paper", yanchor: "top",
+          showarrow: false, font: { size: 11, color: "#52606d" },
+          text: `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " (early stop)" : ""}`,
+        });
+      }
+      for (const e of edits) {
+        shapes.push({
+          type: "line", xref: "x", yref: "paper", x0: e.step, x1: e.step, y0: 0, y1: 1,
+          line: { color: "#6b4fa0", width: 1.5, dash: "dash" },
+        });
+        annotations.push({
+          x: e.step, y: 0, xref: "x", yref: "paper", yanchor: "bottom", xanchor: "left",
+          showarrow: false, text: "✎ edit", font: { size: 11, color: "#6b4fa0" },
+          hovertext: `Schedule edited at step ${e.step}`, name: "edit-marker",
+        });
+      }
+      if (spec.refLine) {
+        shapes.push({
+          type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: spec.refLine.y, y1: spec.refLine.y,
+          line: { color: "#7b8794", width: 1, dash: "dot" },
+        });
+        annotations.push({
+          x: 1, y: spec.refLine.y, xref: "paper", yref: "y", xanchor: "right", yanchor: "bottom",
+          showarrow: false, text: spec.refLine.text, font: { size: 10, color: "#616e7c" },
+        });
+      }
+      if (this.cursor !== null) {
+        shapes.push({
+          type: "line", xref: "x", yref: "paper", x0: this.cursor, x1: this.cursor, y0: 0, y1: 1,
+          line: { color: COLOR.ink, width: 2 }, name: "cursor",
+        });
+      }
+      Plotly.relayout(plot, { shapes, annotations, "xaxis.range": [0, end] });
+    });
+  }
+
+  /** Points plotted in one chart (all traces). */
+  pointCount(id) {
+    const panel = this.panels.find((p) => p.spec.id === id);
+    return panel?.plot.data ? panel.plot.data.reduce((n, t) => n + t.x.length, 0) : 0;
+  }
+
+  download(spec) {
+    const { plot } = this.panels.find((p) => p.spec === spec);
+    const step = this.cursor ?? this.model.lastStep;
+    const figure = {
+      data: plot.data,
+      layout: {
+        ...plot.layout,
+        title: { text: `${this.model.name} (${this.model.id}): ${spec.title}`, x: 0.01, font: { size: 15 } },
+        margin: { ...plot.layout.margin, t: 48 },
+      },
+    };
+    return Plotly.downloadImage(figure, {
+      format: "png",
+      width: 1200,
+      height: 520,
+      filename: `unlearnscope-${this.model.id}-${spec.id}-step${step}`,
+    });
+  }
+}

@@ -1,0 +1,71 @@
+// Number, time and label formatting shared by the views.
+
+/** Event fields may hold "NaN" / "Infinity" strings (strict JSON): numbers or null. */
+export function num(value) {
+  if (value === null || value === undefined) return null;
+  return typeof value === "number" ? value : Number(value);
+}
+
+export function fixed(value, digits = 2) {
+  const v = num(value);
+  if (v === null) return "–";
+  if (!Number.isFinite(v)) return String(v);
+  return v.toFixed(digits);
+}
+
+export function percent(value, digits = 1) {
+  const v = num(value);
+  return v === null ? "–" : `${fixed(v, digits)}%`;
+}
+
+/** Compact general number: 0.01, 1e-4, 12.3, 5000. */
+export function short(value) {
+  const v = num(value);
+  if (v === null) return "–";
+  if (!Number.isFinite(v)) return String(v);
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(1);
+  return String(Number(v.toPrecision(4)));
+}
+
+export function duration(seconds) {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return "–";
+  const s = Math.max(0, Math.round(seconds));
+  const hours = Math.floor(s / 3600);
+  const minutes = Math.floor((s % 3600) / 60);
+  const secs = s % 60;
+  if (hours) return `${hours}h ${String(minutes).padStart(2, "0")}m`;
+  if (minutes) return `${minutes}m ${String(secs).padStart(2, "0")}s`;
+  return `${secs}s`;
+}
+
+export function ago(iso) {
+  if (!iso) return "";
+  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+export const STATUS_LABELS = {
+  queued: "Queued",
+  preparing: "Preparing",
+  running: "Running",
+  paused: "Paused",
+  stopped: "Stopped",
+  completed: "Completed",
+  failed: "Failed",
+  interrupted: "Interrupted",
+};
+
+export const ACTIVE = new Set(["queued", "preparing", "running", "paused"]);
+
+export function statusBadgeClass(status) {
+  return `badge status-${status || "unknown"}`;
+}
+
+/** "0.01" -> "lr" etc.: readable names for phase fields and config fields. */
+export function className(classes, index) {
+  if (index === null || index === undefined) return "–";
+  return classes && classes[index] !== undefined ? classes[index] : `class ${index}`;
+}

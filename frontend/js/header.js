@@ -1,0 +1,218 @@
+// The run header: name, status, phase, step and progress, elapsed time, steps/s, device,
+// the state-aware Pause/Resume and Stop buttons, Export, and the before -> now numbers.
+
+import { api } from "./api.js";
+import { h, fill, perFrame } from "./dom.js";
+import { STATUS_LABELS, duration, fixed, percent, statusBadgeClass } from "./format.js";
+
+const CONNECTION = {
+  connecting: ["conn-wait", "Connecting…"],
+  history: ["conn-wait", "Loading history…"],
+  live: ["conn-live", "Live"],
+  reconnecting: ["conn-lost", "Reconnecting…"],
+  ended: ["conn-ended", "Recorded run"],
+  gone: ["conn-lost", "Deleted"],
+};
+
+export class RunHeader {
+  constructor(root, model, { onInspect }) {
+    this.model = model;
+    this.connection = "connecting";
+    this.cursor = null;
+    this.stopArmed = 0;
+    this.title = h("h2.run-name");
+    this.badge = h("span");
+    this.conn = h("span.conn#connection", { role: "status" });
+    this.pause = h("button.secondary#pause-button", { type: "button", onclick: () => this.togglePause() }, "Pause");
+    this.stop = h("button.danger#stop-button", { type: "button", onclick: () => this.stopClicked() }, "Stop");
+    this.exportLink = h("a.button.ghost#export-link", { href: api.exportUrl(model.id), download: "" }, "Export zip");
+    this.again = h("a.button.ghost", { href: `#/new?from=${encodeURIComponent(model.id)}`, title: "Open the form with this run's settings" }, "Run again…");
+    this.inspect = h("button.ghost#inspect-button", { type: "button", onclick: () => onInspect(null) }, "Inspect a sample");
+    this.facts = h("dl.facts");
+    this.progress = h("div.progress", h("div.progress-fill"));
+    this.message = h("p.run-message", { role: "status" });
+    this.kpis = h("div.kpis");
+    root.append(
+      h(
+        "div.run-title",
+        h("div.title-left", this.title, this.badge, this.conn),
+        h("div.actions", this.pause, this.stop, this.inspect, this.exportLink, this.again),
+      ),
+      this.progress,
+      this.facts,
+      this.message,
+      this.kpis,
+    );
+    this.render = perFrame(() => this.draw());
+    this.unsubscribe = model.subscribe((e) => {
+      if (e.type !== "frames") this.render();
+    });
+    this.ticker = setInterval(() => this.connection === "live" && model.active && this.render(), 1000);
+    this.draw();
+  }
+
+  destroy() {
+    clearInterval(this.ticker);
+    this.unsubscribe();
+  }
+
+  setConnection(state, info = {}) {
+    this.connection = state;
+    this.connInfo = info;
+    this.render();
+  }
+
+  setCursor(step) {
+    this.cursor = step;
+    this.render();
+  }
+
+  draw() {
+    const m = this.model;
+    const stale = this.connection === "reconnecting";
+    this.title.textContent = m.name;
+    this.title.title = `run ${m.id}`;
+    this.badge.className = statusBadgeClass(m.status);
+    this.badge.id = "run-status";
+    this.badge.textContent = (STATUS_LABELS[m.status] || m.status) + (stale ? " (last known)" : "");
+    const [cls, text] = CONNECTION[this.connection] || CONNECTION.connecting;
+    this.conn.className = `conn ${cls}`;
+    this.conn.textContent = this.connection === "reconnecting" && this.connInfo?.after
+      ? `${text} showing data up to event ${this.connInfo.after}`
+      : text;
+    this.drawButtons();
+    this.drawFacts(stale);
+    this.drawMessage();
+    this.drawKpis();
+  }
+
+  drawButtons() {
+    const s = this.model.status;
+    const paused = s === "paused";
+    this.pause.textContent = this.pending === "pause" ? "Pausing…" : this.pending === "resume" ? "Resuming…" : paused ? "Resume" : "Pause";
+    this.pause.disabled = Boolean(this.pending) || !["preparing", "running", "paused"].includes(s);
+    this.pause.hidden = !this.model.active && s !== "queued";
+    this.stop.hidden = !this.model.active;
+    this.stop.disabled = this.pending === "stop";
+    this.stop.textContent = this.pending === "stop" ? "Stopping…" : this.stopArmed ? "Confirm stop" : "Stop";
+    this.inspect.disabled = ["queued", "preparing"].includes(s);
+    this.inspect.title = this.inspect.disabled ? "The model is ready once preparation is done" : "Open a test image under the model";
+  }
+
+  drawFacts(stale) {
+    const m = this.model;
+    const phase = m.schedule[m.phaseIndex];
+    const phaseText = !m.phases.length
+      ? "not started"
+      : m.phaseIndex >= m.schedule.length
+        ? "all done"
+        : `${m.phaseIndex + 1} of ${m.schedule.length} · ${phase?.kind}`;
+    const fraction = m.active ? Math.min(1, m.step / Math.max(1, m.totalSteps)) : m.status === "completed" ? 1 : m.step / Math.max(1, m.totalSteps);
+    this.progress.firstChild.style.width = `${(fraction * 100).toFixed(1)}%`;
+    this.progress.classList.toggle("stale", stale);
+    const rate = m.rate();
+    const cfg = m.config || {};
+    const facts = [
+      ["Phase", phaseText, "run-phase"],
+      ["Step", m.active ? `${m.step} / ${m.totalSteps}` : `${m.step} (of ${m.totalSteps} planned)`, "run-step"],
+      ["Elapsed", duration(m.elapsed(this.connection === "live")), "run-elapsed"],
+      ["Speed", rate && m.steps.length > 1 ? `${rate.toFixed(2)} steps/s${m.status === "running" ? "" : " (last)"}` : "–", "run-rate"],
+      ["Device", m.device || "–", "run-device"],
+      ["Setup", `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind}`, "run-setup"],
+    ];
+    fill(this.facts, facts.map(([k, v, id]) => h("div.fact", h("dt", k), h(`dd#${id}`, v))));
+  }
+
+  drawMessage() {
+    const m = this.model;
+    let text = "";
+    let cls = "run-message";
+    if (this.controlError) {
+      text = this.controlError;
+      cls += " error-text";
+    } else if (m.status === "queued") {
+      const pos = m.run.queue_position;
+      text = `Queued${pos ? ` (place ${pos})` : ""}: it starts when a worker slot is free (the server runs a limited number of runs at once).`;
+    } else if (m.status === "preparing") {
+      const p = m.progress;
+      text = p
+        ? `Preparing: ${p.message || p.stage} (${p.done}/${p.total}). The backdoored model is cached, so the next run with the same attack starts faster.`
+        : "Preparing: starting a worker, loading data, training the backdoored model…";
+    } else if (m.status === "failed") {
+      text = `Failed: ${m.error || m.message}. Check the settings (data folder, sizes) and use “Run again…” to start a corrected copy.`;
+      cls += " error-text";
+    } else if (m.status === "interrupted") {
+      text = `${m.message || "The server stopped while this run was active."} The history up to then is kept.`;
+    } else if (m.status === "paused") {
+      text = "Paused between two steps. Resume to go on; you can edit the schedule or inspect samples meanwhile.";
+    } else if (m.finished) {
+      text = `Finished in ${duration(m.finished.wall_time)}.`;
+    } else if (m.status === "stopped") {
+      text = `Stopped at step ${m.step}; the model up to then is saved.`;
+    }
+    this.message.className = cls;
+    this.message.textContent = text;
+  }
+
+  /** Before (full test set) -> the newest measurement at the cursor (or the final one). */
+  drawKpis() {
+    const m = this.model;
+    const before = m.evaluation("before");
+    if (!before) {
+      fill(this.kpis);
+      return;
+    }
+    const step = this.cursor ?? Math.max(m.lastStep, m.step);
+    const kpi = (id, name, key, fmt, explain) => {
+      const now = m.latest(step, key);
+      const where = !now ? "not measured yet" : now.step === 0 ? "before" : `step ${now.step}${now.full ? ", full test set" : ", monitor subset"}`;
+      return h(
+        `div.kpi#kpi-${id}`,
+        h("div.kpi-name", name, h("span.muted", ` ${explain}`)),
+        h("div.kpi-values", h("span.kpi-before", fmt(before[key])), h("span.arrow", " → "), h("span.kpi-now", now ? fmt(now.value) : "–")),
+        h("div.kpi-where.muted", `before → ${where}`),
+      );
+    };
+    fill(
+      this.kpis,
+      kpi("asr", "ASR", "asr", (v) => percent(v), "lower is better"),
+      kpi("ca", "CA", "ca", (v) => percent(v), "should stay high"),
+      kpi("tar", "TAR median", "tar_median", (v) => fixed(v, 2), "falls as the trigger is forgotten"),
+    );
+  }
+
+  async togglePause() {
+    const op = this.model.status === "paused" ? "resume" : "pause";
+    await this.control(op);
+  }
+
+  stopClicked() {
+    if (!this.stopArmed) {
+      this.stopArmed = setTimeout(() => {
+        this.stopArmed = 0;
+        this.render();
+      }, 4000);
+      this.render();
+      return;
+    }
+    clearTimeout(this.stopArmed);
+    this.stopArmed = 0;
+    this.control("stop");
+  }
+
+  async control(op) {
+    this.pending = op;
+    this.controlError = "";
+    this.render();
+    try {
+      const out = await api.control(this.model.id, op);
+      // The status itself arrives with the run's events, like every other change.
+      if (!out.applied) this.controlError = `${op} sent: ${out.message}`;
+    } catch (err) {
+      this.controlError = `Could not ${op}: ${err.detail}`;
+    } finally {
+      this.pending = null;
+      this.render();
+    }
+  }
+}

@@ -1,0 +1,162 @@
+// The page: top bar, help panel, runs sidebar, and one main view chosen by the URL hash:
+//   #/            welcome (start the demo, or pick a run)
+//   #/new         the new-run form (?preset=NAME, ?from=RUN_ID to copy a run's settings)
+//   #/run/ID      a run, live or replayed
+
+import { api } from "./api.js";
+import { h, fill } from "./dom.js";
+import { RunForm } from "./form.js";
+import { RunList } from "./runlist.js";
+import { RunView } from "./runview.js";
+import { RunListStream } from "./stream.js";
+
+const main = document.getElementById("main");
+const runList = new RunList(document.getElementById("runs"), {
+  onDeleted: (id) => {
+    if (app.view?.runId === id) location.hash = "#/";
+  },
+});
+const app = { view: null, runList };
+window.unlearnscope = app; // for the console and the browser tests
+
+const runStream = new RunListStream({
+  onList: (runs) => {
+    runList.setRuns(runs);
+    runs.forEach((r) => app.view?.runId === r.id && app.view.runUpdate?.(r));
+  },
+  onRun: (run) => {
+    runList.upsert(run);
+    if (app.view?.runId === run.id) app.view.runUpdate?.(run);
+  },
+  onDeleted: (id) => runList.remove(id),
+  onState: (state) => runList.setState(state),
+});
+runStream.start();
+
+function route() {
+  const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(query);
+  app.view?.destroy?.();
+  app.view = null;
+  main.scrollTop = 0;
+  window.scrollTo(0, 0);
+  const runMatch = path.match(/^\/run\/([\w-]+)/);
+  if (runMatch) {
+    const view = new RunView(main, runMatch[1]);
+    app.view = view;
+    runList.setActive(view.runId);
+    view.ready.then(() => followInList(view));
+    document.title = "Run · UnlearnScope";
+    return;
+  }
+  runList.setActive(null);
+  if (path === "/new") {
+    document.title = "New run · UnlearnScope";
+    app.view = new RunForm(main, {
+      preset: params.get("preset"),
+      from: params.get("from"),
+      onCreated: (run) => {
+        runList.upsert(run);
+        location.hash = `#/run/${run.id}`;
+      },
+    });
+    return;
+  }
+  document.title = "UnlearnScope: watch a backdoor disappear";
+  welcome();
+}
+
+/** Keep the open run's list entry as fresh as its stream. */
+function followInList(view) {
+  const m = view.model;
+  if (!m) return;
+  document.title = `${m.name} · UnlearnScope`;
+  const push = () =>
+    runList.patchLive(m.id, {
+      step: m.step,
+      status: m.status,
+      phase: m.phases.length && m.phaseIndex < m.schedule.length ? `phase ${m.phaseIndex + 1} · ${m.schedule[m.phaseIndex].kind}` : "",
+    });
+  const unsubscribe = m.subscribe((e) => {
+    if (["step", "status", "phase_start", "phase_end", "run_row"].includes(e.type)) push();
+  });
+  const destroy = view.destroy.bind(view);
+  view.destroy = () => {
+    unsubscribe();
+    destroy();
+  };
+  push();
+}
+
+function welcome() {
+  const start = h("button.primary.big#start-demo", { type: "button", onclick: () => startDemo(start) }, "Start the demo run");
+  const error = h("p.error-text", { role: "alert" });
+  fill(
+    main,
+    h(
+      "section.welcome",
+      h("h2", "Watch a backdoor disappear"),
+      h(
+        "p.lead",
+        "UnlearnScope removes a BadNets backdoor from a CNN by gradient ascent on the identified poisoned samples, held in place by EWC, then a recovery phase — and shows, step by step, how the attack success rate falls, whether clean accuracy holds, and where the model looks.",
+      ),
+      h("div.row", start, h("a.button.ghost.big", { href: "#/new" }, "New run with settings…")),
+      error,
+      h("p.muted", "The demo uses the built-in synthetic shapes data: no download, about a minute on a CPU. Earlier runs are listed on the left; open one to replay it."),
+      helpContent(),
+    ),
+  );
+
+  async function startDemo(button) {
+    button.disabled = true;
+    button.textContent = "Starting…";
+    try {
+      const options = await api.options();
+      const run = await api.createRun({}, options.default_preset);
+      runList.upsert(run);
+      location.hash = `#/run/${run.id}`;
+    } catch (err) {
+      error.textContent = `The demo did not start: ${err.detail}`;
+      button.disabled = false;
+      button.textContent = "Start the demo run";
+    }
+  }
+}
+
+export function helpContent() {
+  return h(
+    "div.help-grid",
+    h("div", h("h3", "ASR · attack success rate"), h("p", "The share of triggered test images (true class not the target) that the model assigns to the attacker's target class: the backdoor's strength, which unlearning drives towards 0%.")),
+    h("div", h("h3", "CA · clean accuracy"), h("p", "Top-1 accuracy on clean test images: the model's usefulness, which unlearning should keep close to where it started.")),
+    h("div", h("h3", "TAR · Trigger Attention Ratio"), h("p", "Mean Grad-CAM attention inside the trigger patch divided by the mean outside it: above 1 the model looks at the trigger, near or below 1 it does not.")),
+    h("div", h("h3", "Heatmaps"), h("p", "Grad-CAM of each probe image in the colour-blind-safe viridis map (dark purple = little attention, yellow = much); the black-and-white box marks the trigger. Charts: solid lines are a monitor subset measured during the run, diamonds the full test set.")),
+  );
+}
+
+// Help panel in the top bar.
+const helpButton = document.getElementById("help-toggle");
+const helpPanel = document.getElementById("help-panel");
+fill(helpPanel, h("div.help-inner", helpContent(), h("button.ghost.small", { type: "button", onclick: () => toggleHelp(false) }, "Close")));
+function toggleHelp(show = helpPanel.hidden) {
+  helpPanel.hidden = !show;
+  helpButton.setAttribute("aria-expanded", String(show));
+}
+helpButton.addEventListener("click", () => toggleHelp());
+
+// Server line in the top bar.
+async function health() {
+  const el = document.getElementById("server");
+  try {
+    const hth = await api.health();
+    el.textContent = `server ${hth.version} · ${hth.device} · ${hth.active_runs}/${hth.max_active_runs} running${hth.queued_runs ? `, ${hth.queued_runs} queued` : ""}`;
+    el.className = "server-line";
+  } catch (err) {
+    el.textContent = "server unreachable: is `unlearnscope serve` running?";
+    el.className = "server-line warn";
+  }
+}
+health();
+setInterval(health, 10000);
+
+window.addEventListener("hashchange", route);
+route();

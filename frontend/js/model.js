@@ -1,0 +1,265 @@
+// A run as the page knows it: built from the run's row (GET /api/runs/{id}) and then
+// from its events, in seq order, whether they come from the history or live.
+
+import { num, ACTIVE } from "./format.js";
+
+const RATE_WINDOW = 30; // steps used for the steps/s estimate
+
+export class RunModel {
+  constructor(run) {
+    this.id = run.id;
+    this.run = run;
+    this.name = run.name;
+    this.config = run.config;
+    this.status = run.status;
+    this.message = run.message || "";
+    this.error = run.error;
+    this.step = run.step || 0;
+    this.totalSteps = run.total_steps || 0;
+    this.schedule = run.schedule || run.config?.schedule || [];
+    this.device = run.device;
+    this.started = null; // RunStarted
+    this.probes = null; // {indices, labels, size, images}
+    this.phases = []; // {index, kind, start, end, planned, reason}
+    this.phaseIndex = 0;
+    this.phaseDone = 0;
+    this.edits = []; // {step, accepted, reason, seq}
+    this.evals = [];
+    this.steps = []; // StepMetrics, in order
+    this.frames = new Map(); // step -> frame
+    this.frameSteps = []; // sorted
+    this.progress = null;
+    this.finished = null;
+    this.fatal = null;
+    this.firstT = null;
+    this.lastT = null;
+    this.stepTimes = [];
+    this.listeners = new Set();
+  }
+
+  subscribe(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  notify(event) {
+    for (const fn of this.listeners) fn(event, this);
+  }
+
+  get active() {
+    return ACTIVE.has(this.status);
+  }
+
+  get classes() {
+    return this.started?.classes || null;
+  }
+
+  get targetClass() {
+    return this.started?.target_class ?? this.config?.attack?.target_class ?? 0;
+  }
+
+  get lastStep() {
+    return this.steps.length ? this.steps[this.steps.length - 1].step : 0;
+  }
+
+  /** A newer row from the run list (queue place; the status unless events carry it). */
+  updateRun(run, { status = true } = {}) {
+    this.run = run;
+    if (status && run.status !== this.status) {
+      this.status = run.status;
+      this.message = run.message || this.message;
+      this.error = run.error || this.error;
+    }
+    this.notify({ type: "run_row" });
+  }
+
+  apply(e) {
+    const t = num(e.t);
+    if (t) {
+      this.firstT ??= t;
+      this.lastT = t;
+    }
+    const handler = HANDLERS[e.type];
+    if (handler) handler(this, e);
+    this.notify(e);
+  }
+
+  /** Steps per second over the last steps (null before two steps). */
+  rate() {
+    const times = this.stepTimes;
+    if (times.length < 2) return null;
+    const span = times[times.length - 1] - times[0];
+    return span > 0 ? (times.length - 1) / span : null;
+  }
+
+  /** Seconds from the first event to the last (or to now while running). */
+  elapsed(live) {
+    if (this.firstT === null) return null;
+    const end = live && this.active ? Date.now() / 1000 : this.lastT;
+    return end - this.firstT;
+  }
+
+  /**
+   * The newest measurement of `key` (asr, ca, tar_median) at or before `step`: from a step
+   * (monitor subset) or a full evaluation, whichever is newer. {value, step, full} or null.
+   */
+  latest(step, key) {
+    let found = null;
+    for (let i = this.steps.length - 1; i >= 0; i--) {
+      const s = this.steps[i];
+      if (s.step <= step && s[key] !== null && s[key] !== undefined) {
+        found = { value: num(s[key]), step: s.step, full: false };
+        break;
+      }
+    }
+    for (const e of this.evals) {
+      if (e.step <= step && e[key] !== null && e[key] !== undefined && (!found || e.step >= found.step)) {
+        found = { value: num(e[key]), step: e.step, full: true };
+      }
+    }
+    return found;
+  }
+
+  evaluation(label) {
+    return this.evals.find((e) => e.label === label) || null;
+  }
+
+  /** TAR of one probe sample over the recorded frames: {steps, tars}. */
+  probeTarHistory(probe) {
+    const steps = [];
+    const tars = [];
+    for (const step of this.frameSteps) {
+      const f = this.frames.get(step);
+      if (f?.tars) {
+        steps.push(step);
+        tars.push(num(f.tars[probe]));
+      }
+    }
+    return { steps, tars };
+  }
+
+  /** Phase intervals for the charts: what ran, and what is still planned. */
+  phaseSpans() {
+    const spans = this.phases.map((p) => ({
+      index: p.index,
+      kind: p.kind,
+      start: p.start,
+      end: p.end ?? this.openPhaseEnd(p),
+      planned: p.end === null,
+      current: p.end === null && this.active,
+      reason: p.reason,
+    }));
+    if (!this.active) return spans.filter((s) => s.end > s.start);
+    // Phases not started yet, laid out after the current one.
+    let next = spans.length ? spans[spans.length - 1].end : 0;
+    for (let i = this.phases.length; i < this.schedule.length; i++) {
+      const steps = this.schedule[i].steps;
+      spans.push({ index: i, kind: this.schedule[i].kind, start: next, end: next + steps, planned: true });
+      next += steps;
+    }
+    return spans;
+  }
+
+  openPhaseEnd(p) {
+    if (!this.active) return Math.max(p.start, this.step);
+    return Math.max(p.start + (this.schedule[p.index]?.steps ?? p.planned), this.step);
+  }
+
+  /** The x-axis extent: all steps taken and planned. */
+  plannedEnd() {
+    const spans = this.phaseSpans();
+    const last = spans.length ? spans[spans.length - 1].end : this.totalSteps;
+    return Math.max(this.step, this.active ? last : this.step, 1);
+  }
+}
+
+const HANDLERS = {
+  status(m, e) {
+    m.status = e.status;
+    m.message = e.message || "";
+    m.step = Math.max(m.step, e.step || 0);
+    if (e.status === "failed" && e.message) m.error = e.message;
+  },
+  run_started(m, e) {
+    m.started = e;
+    m.device = e.device;
+    m.totalSteps = e.total_steps;
+    m.schedule = e.schedule;
+  },
+  progress(m, e) {
+    m.progress = e;
+  },
+  probes(m, e) {
+    m.probes = { indices: e.indices, labels: e.labels, size: e.size, images: e.images };
+  },
+  phase_start(m, e) {
+    m.phases[e.phase_index] = {
+      index: e.phase_index,
+      kind: e.kind,
+      start: e.step,
+      end: null,
+      planned: e.planned_steps,
+      reason: null,
+    };
+    m.phaseIndex = e.phase_index;
+    m.phaseDone = 0;
+  },
+  phase_end(m, e) {
+    const p = m.phases[e.phase_index];
+    if (p) {
+      p.end = e.step;
+      p.reason = e.reason;
+    }
+    m.phaseIndex = e.phase_index + 1;
+    m.phaseDone = 0;
+  },
+  step(m, e) {
+    m.steps.push(e);
+    m.step = Math.max(m.step, e.step);
+    m.phaseIndex = e.phase_index;
+    m.phaseDone = e.phase_step;
+    m.stepTimes.push(num(e.t));
+    if (m.stepTimes.length > RATE_WINDOW) m.stepTimes.shift();
+  },
+  frames(m, e) {
+    const frame = {
+      step: e.step,
+      seq: e.seq,
+      size: e.size,
+      count: e.count,
+      maps: e.maps || null,
+      preds: e.preds,
+      confs: e.confs,
+      tars: e.tars,
+    };
+    if (!m.frames.has(e.step)) m.frameSteps.push(e.step);
+    m.frames.set(e.step, frame);
+  },
+  evaluation(m, e) {
+    m.evals.push(e);
+  },
+  schedule_edit(m, e) {
+    m.edits.push({ step: e.step, accepted: e.accepted, reason: e.reason, seq: e.seq });
+    if (e.accepted) {
+      m.schedule = e.schedule;
+      m.totalSteps = e.schedule.reduce((sum, p) => sum + Number(p.steps), 0);
+    }
+  },
+  run_finished(m, e) {
+    m.finished = e;
+  },
+  error(m, e) {
+    if (e.fatal) {
+      m.fatal = e;
+      m.error = e.message;
+    }
+  },
+};
+
+/** A frame the live stream skipped (slow client): known step, maps fetched on demand. */
+export function markSkipped(model, notice) {
+  if (notice.step === null || notice.step === undefined || model.frames.has(notice.step)) return;
+  model.frameSteps.push(notice.step);
+  model.frames.set(notice.step, { step: notice.step, seq: notice.seq, missing: true });
+  model.notify({ type: "frames", step: notice.step, skipped: true });
+}

@@ -1,0 +1,239 @@
+// The table of a phase schedule: one row per phase, one column per PhaseConfig field.
+// Rows before `lockedBefore` are read-only (phases already over); the current phase keeps
+// its kind and cannot shrink below the steps it ran; later phases can be edited, added,
+// removed and reordered. Used by the new-run form and by the live schedule editor.
+
+import { h, fill } from "./dom.js";
+import { createInput, describe, infoOf, labelOf, readInput, resolve, writeInput } from "./fields.js";
+import { short } from "./format.js";
+
+const NEW_PHASE = { kind: "recovery", steps: 20, lr: 0.01 };
+
+export class PhaseTable {
+  constructor(schema, { onChange = () => {}, idPrefix = "phase", showState = true } = {}) {
+    const def = resolve(schema, schema.properties.schedule.items);
+    this.props = Object.entries(def.properties).map(([key, prop]) => ({
+      key,
+      prop,
+      desc: describe(prop),
+      info: infoOf(key),
+    }));
+    this.defaults = Object.fromEntries(
+      this.props.filter((p) => p.prop.default !== undefined).map((p) => [p.key, p.prop.default]),
+    );
+    this.onChange = onChange;
+    this.idPrefix = idPrefix;
+    this.showState = showState;
+    this.phases = [];
+    this.lockedBefore = 0;
+    this.current = null; // {index, done}
+    this.rows = [];
+    this.body = h("tbody");
+    this.addButton = h(
+      "button.ghost.small",
+      { type: "button", onclick: () => this.add() },
+      "+ Add phase",
+    );
+    this.el = h(
+      "div.phase-table-wrap",
+      h(
+        "table.phase-table",
+        h(
+          "thead",
+          h(
+            "tr",
+            h("th", { scope: "col" }, "#"),
+            showState ? h("th", { scope: "col" }, "State") : null,
+            this.props.map((p) =>
+              h("th", { scope: "col", title: p.info.hint || "" }, labelOf(p.key, p.prop), p.info.unit ? h("span.unit", ` ${p.info.unit}`) : null),
+            ),
+            h("th", { scope: "col" }, h("span.sr-only", "Actions")),
+          ),
+        ),
+        this.body,
+      ),
+      h("div.table-foot", this.addButton),
+    );
+  }
+
+  /** Show `phases`; `lockedBefore` rows read-only; `current` = {index, done} or null. */
+  set(phases, { lockedBefore = 0, current = null, editable = true } = {}) {
+    this.phases = phases.map((p) => ({ ...p }));
+    this.lockedBefore = lockedBefore;
+    this.current = current;
+    this.editable = editable;
+    this.render();
+  }
+
+  /**
+   * New progress without touching edits: within the same phase only the state labels
+   * change (inputs keep focus); a new phase or state locks rows and redraws them.
+   */
+  progress({ lockedBefore, current, editable }) {
+    const same =
+      lockedBefore === this.lockedBefore &&
+      editable === this.editable &&
+      (current?.index ?? -1) === (this.current?.index ?? -1);
+    this.current = current;
+    if (same) {
+      this.rows.forEach((row, i) => row.state && (row.state.textContent = this.stateOf(i).text));
+      return;
+    }
+    this.pullInputs();
+    this.lockedBefore = lockedBefore;
+    this.editable = editable;
+    this.render();
+  }
+
+  isFuture(i) {
+    return this.editable && i >= this.lockedBefore && !(this.current && i === this.current.index);
+  }
+
+  stateOf(i) {
+    if (this.current && i === this.current.index) return { text: `running ${this.current.done}/${this.phases[i].steps}`, cls: "current" };
+    if (i < this.lockedBefore) return { text: "done", cls: "past" };
+    return { text: this.current || this.lockedBefore ? "planned" : "", cls: "future" };
+  }
+
+  render() {
+    this.rows = this.phases.map((phase, i) => this.row(phase, i));
+    fill(this.body, this.rows.map((r) => r.tr));
+    this.addButton.hidden = !this.editable;
+  }
+
+  row(phase, i) {
+    const state = this.stateOf(i);
+    const locked = !this.editable || i < this.lockedBefore;
+    const inputs = {};
+    const cells = this.props.map(({ key, desc }) => {
+      if (locked) return h("td.ro", { dataset: { key } }, display(phase[key], desc));
+      const id = `${this.idPrefix}-${i}-${key}`;
+      const input = createInput(desc, { id, path: `schedule.${i}.${key}`, compact: true });
+      writeInput(input, desc, phase[key]);
+      input.setAttribute("aria-label", `Phase ${i + 1} ${labelOf(key)}`);
+      if (key === "kind" && this.current && i === this.current.index && this.current.done > 0) {
+        input.disabled = true;
+        input.title = "a running phase keeps its kind; end it (steps = steps run) and add a phase";
+      }
+      const error = h("div.field-error", { id: `${id}-error`, role: "alert" });
+      input.setAttribute("aria-describedby", `${id}-error`);
+      input.addEventListener("input", () => this.changed(i, key));
+      input.addEventListener("change", () => this.changed(i, key));
+      inputs[key] = { input, error, desc };
+      return h("td", { dataset: { key } }, input, error);
+    });
+    const future = this.isFuture(i);
+    const firstMovable = Math.max(this.lockedBefore, this.current ? this.current.index + 1 : 0);
+    const actions = h(
+      "td.actions",
+      future && i > firstMovable ? iconButton("↑", `Move phase ${i + 1} up`, () => this.move(i, -1)) : null,
+      future && i < this.phases.length - 1 ? iconButton("↓", `Move phase ${i + 1} down`, () => this.move(i, 1)) : null,
+      future && this.phases.length > 1 ? iconButton("✕", `Remove phase ${i + 1}`, () => this.remove(i)) : null,
+    );
+    const stateCell = this.showState ? h("td.state", state.text) : null;
+    const tr = h(
+      `tr.${state.cls}`,
+      { dataset: { phase: String(i) } },
+      h("th", { scope: "row" }, String(i + 1)),
+      stateCell,
+      cells,
+      actions,
+    );
+    return { tr, inputs, state: stateCell };
+  }
+
+  changed(i, key) {
+    const cell = this.rows[i]?.inputs[key];
+    if (!cell) return;
+    const result = this.check(i, key, cell);
+    this.phases[i][key] = "value" in result ? result.value : cell.input.value;
+    this.onChange();
+  }
+
+  check(i, key, { input, desc, error }) {
+    let result = readInput(input, desc);
+    if (!result.error && key === "steps" && this.current && i === this.current.index && result.value < this.current.done) {
+      result = { error: `at least ${this.current.done} (steps already run)` };
+    }
+    setError(input, error, result.error || "");
+    return result;
+  }
+
+  /** Read every editable cell back into `phases` (raw text where invalid). */
+  pullInputs() {
+    this.rows.forEach((row, i) => {
+      for (const [key, cell] of Object.entries(row.inputs)) {
+        const result = readInput(cell.input, cell.desc);
+        this.phases[i][key] = "value" in result ? result.value : cell.input.value;
+      }
+    });
+  }
+
+  /** {phases, errors}: the schedule as typed values, and the count of invalid cells. */
+  read() {
+    let errors = 0;
+    this.rows.forEach((row, i) => {
+      for (const [key, cell] of Object.entries(row.inputs)) {
+        const result = this.check(i, key, cell);
+        if (result.error) errors += 1;
+        else this.phases[i][key] = result.value;
+      }
+    });
+    return { phases: this.phases.map((p) => ({ ...p })), errors };
+  }
+
+  /** Server errors for "schedule.<i>.<key>" paths; returns the messages not placed. */
+  showErrors(items) {
+    const left = [];
+    for (const { path, message } of items) {
+      const [, index, key] = path.split(".");
+      const cell = this.rows[Number(index)]?.inputs[key];
+      if (cell) setError(cell.input, cell.error, message);
+      else left.push({ path, message });
+    }
+    return left;
+  }
+
+  clearErrors() {
+    this.rows.forEach((row) => Object.values(row.inputs).forEach((c) => setError(c.input, c.error, "")));
+  }
+
+  add() {
+    this.pullInputs();
+    const last = this.phases[this.phases.length - 1] || {};
+    this.phases.push({ ...this.defaults, ...NEW_PHASE, batch_size: last.batch_size ?? this.defaults.batch_size });
+    this.render();
+    this.onChange();
+    this.rows[this.rows.length - 1]?.inputs.kind?.input.focus();
+  }
+
+  remove(i) {
+    this.pullInputs();
+    this.phases.splice(i, 1);
+    this.render();
+    this.onChange();
+  }
+
+  move(i, delta) {
+    this.pullInputs();
+    const [phase] = this.phases.splice(i, 1);
+    this.phases.splice(i + delta, 0, phase);
+    this.render();
+    this.onChange();
+  }
+}
+
+function display(value, desc) {
+  if (value === null || value === undefined) return desc.nullable ? "off" : "–";
+  return typeof value === "number" ? short(value) : String(value);
+}
+
+function iconButton(text, label, onclick) {
+  return h("button.icon", { type: "button", title: label, "aria-label": label, onclick }, text);
+}
+
+export function setError(input, errorEl, message) {
+  errorEl.textContent = message;
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}

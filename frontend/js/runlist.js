@@ -1,0 +1,147 @@
+// The runs list in the sidebar, live from the server's run-list channel: status, data
+// set, model, attack, phase and step of every run; click to open, delete with a confirm.
+
+import { api } from "./api.js";
+import { h, fill, perFrame } from "./dom.js";
+import { ACTIVE, STATUS_LABELS, ago, statusBadgeClass } from "./format.js";
+
+const POLL_MS = 3000; // step updates of active runs that are not open (the channel sends status changes)
+
+export class RunList {
+  constructor(root, { onDeleted }) {
+    this.root = root;
+    this.onDeleted = onDeleted;
+    this.runs = new Map();
+    this.live = new Map(); // id -> {step, phase} from an open run's stream
+    this.activeId = null;
+    this.confirming = null;
+    this.loaded = false;
+    this.state = "connecting";
+    this.list = h("ul.run-list#run-list", { "aria-label": "Runs" });
+    this.note = h("p.list-note", { role: "status" });
+    root.append(this.note, this.list);
+    this.render = perFrame(() => this.draw());
+    this.poller = setInterval(() => this.poll(), POLL_MS);
+    this.draw();
+  }
+
+  setState(state) {
+    this.state = state;
+    this.render();
+  }
+
+  setRuns(runs) {
+    this.loaded = true;
+    this.runs = new Map(runs.map((r) => [r.id, r]));
+    this.render();
+  }
+
+  upsert(run) {
+    this.runs.set(run.id, run);
+    this.render();
+  }
+
+  remove(id) {
+    this.runs.delete(id);
+    this.render();
+  }
+
+  setActive(id) {
+    this.activeId = id;
+    this.render();
+  }
+
+  /** Step and phase of the open run, from its stream (fresher than the list). */
+  patchLive(id, info) {
+    this.live.set(id, info);
+    this.render();
+  }
+
+  async poll() {
+    const others = [...this.runs.values()].filter((r) => ACTIVE.has(r.status) && r.id !== this.activeId);
+    if (!others.length || this.state !== "open") return;
+    try {
+      const fresh = await api.listRuns();
+      fresh.forEach((r) => this.runs.has(r.id) && this.runs.set(r.id, r));
+      this.render();
+    } catch {
+      // the channel's own reconnect says what is wrong
+    }
+  }
+
+  draw() {
+    this.note.textContent =
+      this.state === "reconnecting" ? "Run list: reconnecting to the server…" : !this.loaded ? "Loading runs…" : "";
+    this.note.className = `list-note${this.state === "reconnecting" ? " warn" : ""}`;
+    const runs = [...this.runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+    if (this.loaded && !runs.length) {
+      fill(this.list, h("li.empty", "No runs yet. ", h("a", { href: "#/new" }, "Start one"), " — the demo preset takes about a minute on a CPU."));
+      return;
+    }
+    fill(this.list, runs.map((r) => this.item(r)));
+  }
+
+  item(run) {
+    const cfg = run.config || {};
+    const live = this.live.get(run.id);
+    const step = Math.max(run.step, live?.step ?? 0);
+    const phase = live?.phase || (run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "");
+    const total = run.total_steps || 0;
+    const pct = total ? Math.min(100, (100 * step) / total) : 0;
+    const status = live?.status || run.status;
+    if (this.confirming === run.id) {
+      return h(
+        "li.run-item.confirm",
+        h("p", `Delete “${run.name}” with its history and files?`),
+        h(
+          "div.row",
+          h("button.danger.small", { type: "button", onclick: () => this.delete(run) }, "Delete"),
+          h("button.ghost.small", { type: "button", onclick: () => this.confirm(null) }, "Cancel"),
+        ),
+      );
+    }
+    return h(
+      `li.run-item${run.id === this.activeId ? ".active" : ""}`,
+      { dataset: { id: run.id, status } },
+      h(
+        "a.run-link",
+        { href: `#/run/${encodeURIComponent(run.id)}`, "aria-current": run.id === this.activeId ? "page" : null },
+        h("span.run-line", h("span.run-title", run.name), h("span", { class: statusBadgeClass(status) }, STATUS_LABELS[status] || status)),
+        h("span.run-meta", `${cfg.data?.name ?? "?"} · ${cfg.model?.name ?? "?"} · ${cfg.attack?.kind ?? "?"}`),
+        h("span.run-meta", `step ${step}/${total}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
+        ACTIVE.has(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,
+      ),
+      h("button.icon.delete", { type: "button", title: `Delete run ${run.name}`, "aria-label": `Delete run ${run.name}`, onclick: () => this.confirm(run.id) }, trashIcon()),
+    );
+  }
+
+  confirm(id) {
+    this.confirming = id;
+    this.render();
+  }
+
+  async delete(run) {
+    this.confirming = null;
+    try {
+      await api.deleteRun(run.id);
+      this.remove(run.id);
+      this.onDeleted(run.id);
+    } catch (err) {
+      this.note.textContent = `Could not delete ${run.name}: ${err.detail}`;
+      this.note.className = "list-note error-text";
+    }
+  }
+}
+
+function trashIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M6 2h4l.5 1H14v1.5H2V3h3.5zM3.5 5.5h9l-.7 8.5H4.2z");
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}

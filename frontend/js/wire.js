@@ -1,0 +1,39 @@
+// Decoding of WebSocket / HTTP binary frames (see backend api/wire.py, storage/codec.py):
+//   [uint32 big-endian N] [N bytes UTF-8 JSON header] [raw parts, in header.parts order]
+
+const decoder = new TextDecoder();
+
+/** ArrayBuffer -> {header, parts: {name: Uint8Array}} */
+export function unpackFrame(buffer) {
+  const view = new DataView(buffer);
+  const n = view.getUint32(0, false);
+  const header = JSON.parse(decoder.decode(new Uint8Array(buffer, 4, n)));
+  const parts = {};
+  let offset = 4 + n;
+  for (const [name, length] of header.parts || []) {
+    parts[name] = new Uint8Array(buffer, offset, length);
+    offset += length;
+  }
+  if (offset !== buffer.byteLength) {
+    throw new Error(`binary frame holds ${buffer.byteLength} bytes, its header names ${offset}`);
+  }
+  return { header, parts };
+}
+
+/** A WebSocket message (text or ArrayBuffer) -> event object with byte fields attached. */
+export function decodeMessage(data) {
+  if (typeof data === "string") return JSON.parse(data);
+  const { header, parts } = unpackFrame(data);
+  const event = { ...header };
+  for (const [name, bytes] of Object.entries(parts)) {
+    if (name.startsWith("maps.")) {
+      const [, variant, choice] = name.split(".");
+      event.maps = event.maps || {};
+      event.maps[variant] = event.maps[variant] || {};
+      event.maps[variant][choice] = bytes;
+    } else {
+      event[name] = bytes;
+    }
+  }
+  return event;
+}
