@@ -1,0 +1,124 @@
+"""Browser-test fixtures: one real server on 127.0.0.1 and one system Chromium per module.
+
+The server runs in a thread of the test process (uvicorn on a free port, a tmp home); its
+runs still go through worker processes and real sockets, exactly as in `unlearnscope
+serve`. Each test gets a fresh page and leaves a screenshot in its tmp dir.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from unlearnscope.api.app import create_app
+from unlearnscope.settings import Settings
+
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn in a thread, serving the real app (API + frontend/ + Plotly)."""
+
+    def __init__(self, home: Path, cache: Path) -> None:
+        self.port = free_port()
+        settings = Settings(
+            home=home,
+            cache_root=cache,
+            host="127.0.0.1",
+            port=self.port,
+            device="cpu",
+            torch_threads=1,
+        )
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.http = httpx.Client(base_url=self.url, timeout=60)
+
+    def start(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.http.close()
+        self.server.should_exit = True
+        self.thread.join(60)
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        r = self.http.get(f"/api/runs/{run_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    # The backdoored tiny model is cached here; other test modules share the folder.
+    cache = tmp_path_factory.getbasetemp() / "tiny_model_cache"
+    srv = Server(tmp_path_factory.mktemp("e2e-home"), cache).start()
+    try:
+        yield srv
+    finally:
+        for run in srv.http.get("/api/runs").json():  # stop what a failed test left running
+            if run["status"] in ("queued", "preparing", "running", "paused"):
+                srv.http.post(f"/api/runs/{run['id']}/stop")
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"no system Chromium at {CHROMIUM}: `apt-get install chromium` (test.sh does)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A fresh page at 1280x800; JavaScript errors fail the test; a screenshot at the end."""
+    context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        yield pg
+    finally:
+        shot = tmp_path / f"{request.node.name}.png"
+        try:
+            pg.screenshot(path=str(shot))
+            print(f"screenshot: {shot}")
+        finally:
+            context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
