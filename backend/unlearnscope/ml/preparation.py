@@ -24,7 +24,7 @@ from .imageset import ImageSet
 from .metrics import attack_success_rate, clean_accuracy
 from .models import Classifier, build_model
 from .phases import PhaseData
-from .training import train_classifier
+from .training import resolve_precision, train_classifier
 
 # progress(stage, done, total, message, metrics)
 ProgressFn = Callable[[str, int, int, str, dict[str, float]], None]
@@ -62,13 +62,26 @@ def _no_progress(stage: str, done: int, total: int, msg: str, metrics: dict) -> 
     pass
 
 
-def backdoor_key(cfg: RunConfig, train: ImageSet) -> str:
+def training_key_parts(cfg: RunConfig, device: torch.device | None = None) -> dict[str, Any]:
+    """The training recipe as it enters a model's cache key.
+
+    `precision` enters as what it resolves to on `device`, and only when that is not fp32,
+    so keys of fp32 models stay what they were before the field existed.
+    """
+    parts: dict[str, Any] = {"training": cfg.training.model_dump(exclude={"precision"})}
+    precision = resolve_precision(cfg.training.precision, device or torch.device("cpu"))
+    if precision != "fp32":
+        parts["precision"] = precision
+    return parts
+
+
+def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = None) -> str:
     return config_key(
         {
             "data": train.fingerprint(),
             "model": cfg.model.model_dump(),
             "attack": cfg.attack.model_dump(),
-            "training": cfg.training.model_dump(),
+            **training_key_parts(cfg, device),
             "mean": cfg.data.mean,
             "std": cfg.data.std,
             "augment": cfg.data.augment,
@@ -124,7 +137,7 @@ def prepare(
         cfg.model.width,
         cfg.model.cam_layer,
     ).to(device)
-    key = backdoor_key(cfg, poisoned.data)
+    key = backdoor_key(cfg, poisoned.data, device)
     meta = store.load(key, model) if store is not None else None
     cached = meta is not None
     if not cached:

@@ -1,7 +1,9 @@
 """Supervised training of a classifier on an in-memory `ImageSet` (the attack stage).
 
 One-cycle learning rate, SGD with Nesterov momentum, channels-last, augmentation on
-whole batches of tensors: no per-image Python work in the hot loop.
+whole batches of tensors: no per-image Python work in the hot loop. With
+`TrainConfig.precision` "bf16" (or "auto" on hardware with native bf16) the forward and
+backward passes run under bf16 autocast, weights and optimiser state stay fp32.
 """
 
 from __future__ import annotations
@@ -18,6 +20,25 @@ from .imageset import ImageSet
 
 # progress(done_batches, total_batches, metrics)
 TrainProgress = Callable[[int, int, dict[str, float]], None]
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bf16 natively (fast), not by emulation."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+        return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"fp32" or "bf16": what `precision` ("fp32", "bf16", "auto") means on `device`."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    if precision not in ("fp32", "bf16"):
+        raise ValueError(f"unknown precision {precision!r}; choose fp32, bf16 or auto")
+    return precision
 
 
 def train_classifier(
@@ -44,9 +65,12 @@ def train_classifier(
         nesterov=cfg.momentum > 0,
         weight_decay=cfg.weight_decay,
     )
+    # OneCycleLR divides by zero below 5 steps (a warm-up of one step); a run that short
+    # (a test on a slice) just stops early in a 5-step cycle.
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=total, pct_start=0.25
+        opt, max_lr=cfg.lr, total_steps=max(total, 5), pct_start=0.25
     )
+    use_bf16 = resolve_precision(cfg.precision, device) == "bf16"
     model.to(memory_format=torch.channels_last).train()
     done, loss_sum, correct, seen = 0, 0.0, 0, 0
     for _epoch in range(cfg.epochs):
@@ -57,8 +81,9 @@ def train_classifier(
             x = augment_batch(images[idx].float().div_(255), augment, gen)
             x = x.contiguous(memory_format=torch.channels_last)
             y = labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
