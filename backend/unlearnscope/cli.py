@@ -123,6 +123,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from .reproduce import cmd_reproduce as reproduce
+
+    return reproduce(args)
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     if args.show:
         if args.show not in PRESETS:
@@ -166,6 +172,14 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
     serve.add_argument("--preset", help="preset the page's form opens with (default demo)")
     serve.set_defaults(func=cmd_serve)
+
+    reproduce = sub.add_parser(
+        "reproduce", help="the paper's CIFAR-10 protocol per seed: clean, backdoored, unlearned"
+    )
+    from .reproduce import add_arguments as add_reproduce_arguments
+
+    add_reproduce_arguments(reproduce)
+    reproduce.set_defaults(func=cmd_reproduce)
 
     presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
     presets.add_argument("--show", help="print the full RunConfig of a preset")
