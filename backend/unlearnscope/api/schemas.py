@@ -61,6 +61,8 @@ class RunOut(BaseModel):
                     "summary": None,
                     "exit_code": None,
                     "config": {"name": "tiny", "...": "the whole RunConfig"},
+                    "phase_index": 1,
+                    "phase_kind": "recovery",
                 }
             ]
         }
@@ -84,6 +86,10 @@ class RunOut(BaseModel):
     summary: dict[str, Any] | None  # before/after CA, ASR, TAR once finished
     exit_code: int | None  # of the worker process, when it ended abnormally
     config: dict[str, Any]
+    # The phase the run is in (or ended in), 0-based, and its kind; None when this server
+    # process has not seen the run's phases (before the first, or run by an earlier server).
+    phase_index: int | None = None
+    phase_kind: str | None = None
 
 
 class ControlOut(BaseModel):

@@ -23,7 +23,15 @@ from typing import Any
 
 from .. import __version__
 from ..config import PhaseConfig, RunConfig
-from ..events import ErrorEvent, EventBase, SampleReport, ScheduleEdit, StatusEvent
+from ..events import (
+    ErrorEvent,
+    EventBase,
+    PhaseStart,
+    SampleReport,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
 from ..settings import Settings
 from ..storage.artifacts import ArtifactFiles
 from ..storage.db import Database
@@ -45,6 +53,8 @@ from .schemas import ControlOut, RunOut
 from .wire import ENDING_STATUSES, encode_event
 
 log = logging.getLogger(__name__)
+
+LIST_STEP_INTERVAL = 1.0  # seconds: at most one step update per run on the run list
 
 CONTROL_OPS = ("pause", "resume", "stop")
 ALLOWED: dict[str, tuple[RunStatus, ...]] = {
@@ -85,6 +95,8 @@ class RunService:
         self._lock = threading.Lock()
         self._export_locks: dict[str, threading.Lock] = {}
         self._waiters: dict[str, list[_Waiter]] = {}
+        self._phases: dict[str, tuple[int, str]] = {}  # run -> (index, kind) of its phase
+        self._list_sent: dict[str, float] = {}  # run -> monotonic time of its last list update
         self._deleting: set[str] = set()
         self._shutting_down = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -180,6 +192,8 @@ class RunService:
             summary=row.summary,
             exit_code=row.exit_code,
             config=row.config,
+            phase_index=self._phases.get(row.id, (None, None))[0],
+            phase_kind=self._phases.get(row.id, (None, None))[1],
         )
 
     def require(self, run_id: str) -> RunRow:
@@ -243,12 +257,19 @@ class RunService:
         if run_id in self._deleting:
             return
         row, changed = self.store.append(run_id, events)
+        progressed = False
         for e in events:
             if isinstance(e, ErrorEvent) and e.fatal:
                 log.error("run %s failed: %s\n%s", run_id, e.message, e.traceback)
+            elif isinstance(e, PhaseStart):
+                self._phases[run_id] = (e.phase_index, e.kind)
+            progressed = progressed or isinstance(e, StepMetrics | PhaseStart)
         messages = [encode_event(run_id, e) for e in events]
         self._in_loop(self._dispatch, run_id, events, messages)
-        if changed:
+        # The run list hears of every status change, and of progress at most once a second.
+        now = time.monotonic()
+        if changed or (progressed and now - self._list_sent.get(run_id, 0.0) >= LIST_STEP_INTERVAL):
+            self._list_sent[run_id] = now
             self._publish_run(row)
 
     def _dispatch(self, run_id: str, events: list[EventBase], messages: list[Any]) -> None:
@@ -448,6 +469,8 @@ class RunService:
         self._publish_queue()
 
     def _delete_everything(self, run_id: str) -> None:
+        self._phases.pop(run_id, None)
+        self._list_sent.pop(run_id, None)
         self.store.delete(run_id)
         self.files.remove(run_id)
         self.saved.forget(run_id)
