@@ -97,7 +97,7 @@ function traceOf(spec, unit) {
 
 function baseLayout(spec) {
   return {
-    margin: { l: 56, r: spec.yaxis2 ? 64 : 16, t: 8, b: 40 },
+    margin: { l: 56, r: spec.yaxis2 ? 64 : 16, t: 22, b: 40 },
     font: { family: "Inter, 'Segoe UI', 'DejaVu Sans', system-ui, sans-serif", size: 12, color: COLOR.ink },
     paper_bgcolor: "#ffffff",
     plot_bgcolor: "#ffffff",
@@ -259,16 +259,21 @@ export class Charts {
     this.panels.forEach(({ spec, plot }) => {
       const shapes = [];
       const annotations = [];
+      const width = plot._fullLayout?.xaxis?._length || plot.clientWidth - 90;
       for (const s of spans) {
         shapes.push({
           type: "rect", xref: "x", yref: "paper", x0: s.start, x1: s.end, y0: 0, y1: 1,
-          fillcolor: PHASE_FILL[s.kind] || OTHER_FILL, opacity: s.planned ? 0.45 : 1,
+          fillcolor: PHASE_FILL[s.kind] || OTHER_FILL, opacity: s.planned && !s.current ? 0.45 : 1,
           line: { width: 0 }, layer: "below",
         });
+        // Above the plot area; a band too narrow for its label gets just its number.
+        const full = `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " (early stop)" : ""}`;
+        const px = ((s.end - s.start) / end) * width;
+        const text = full.length * 6.5 < px ? full : px >= 10 ? String(s.index + 1) : "";
+        if (!text) continue;
         annotations.push({
-          x: (s.start + s.end) / 2, y: 1, xref: "x", yref: "paper", yanchor: "top",
-          showarrow: false, font: { size: 11, color: "#52606d" },
-          text: `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " (early stop)" : ""}`,
+          x: (s.start + s.end) / 2, y: 1, xref: "x", yref: "paper", yanchor: "bottom",
+          showarrow: false, font: { size: 11, color: "#52606d" }, text, hovertext: full,
         });
       }
       for (const e of edits) {
@@ -288,7 +293,7 @@ export class Charts {
           line: { color: "#7b8794", width: 1, dash: "dot" },
         });
         annotations.push({
-          x: 1, y: spec.refLine.y, xref: "paper", yref: "y", xanchor: "right", yanchor: "bottom",
+          x: 1, y: spec.refLine.y, xref: "paper", yref: "y", xanchor: "right", yanchor: "top",
           showarrow: false, text: spec.refLine.text, font: { size: 10, color: "#616e7c" },
         });
       }

@@ -40,7 +40,7 @@ const SHOW_IF = {
 };
 
 const PRESET_INFO = {
-  demo: "Synthetic shapes, small CNN, BadNets; about a minute on a laptop CPU. No download.",
+  demo: "Synthetic shapes, small CNN, BadNets; a few minutes on a CPU (the backdoored model is cached after the first run). No download.",
   tiny: "Seconds, for tests: a few hundred images and a very small model; numbers mean little.",
   paper: "CIFAR-10 as in the paper (JPEG ImageFolder from the server's --data-dir); minutes on a GPU.",
 };

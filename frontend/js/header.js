@@ -29,19 +29,19 @@ export class RunHeader {
     this.again = h("a.button.ghost", { href: `#/new?from=${encodeURIComponent(model.id)}`, title: "Open the form with this run's settings" }, "Run again…");
     this.inspect = h("button.ghost#inspect-button", { type: "button", onclick: () => onInspect(null) }, "Inspect a sample");
     this.facts = h("dl.facts");
+    this.setup = h("span.muted.run-setup#run-setup");
     this.progress = h("div.progress", h("div.progress-fill"));
     this.message = h("p.run-message", { role: "status" });
     this.kpis = h("div.kpis");
     root.append(
       h(
         "div.run-title",
-        h("div.title-left", this.title, this.badge, this.conn),
+        h("div.title-left", this.title, this.badge, this.conn, this.setup),
         h("div.actions", this.pause, this.stop, this.inspect, this.exportLink, this.again),
       ),
       this.progress,
-      this.facts,
+      h("div.run-stats", this.facts, this.kpis),
       this.message,
-      this.kpis,
     );
     this.render = perFrame(() => this.draw());
     this.unsubscribe = model.subscribe((e) => {
@@ -118,8 +118,8 @@ export class RunHeader {
       ["Elapsed", duration(m.elapsed(this.connection === "live")), "run-elapsed"],
       ["Speed", rate && m.steps.length > 1 ? `${rate.toFixed(2)} steps/s${m.status === "running" ? "" : " (last)"}` : "–", "run-rate"],
       ["Device", m.device || "–", "run-device"],
-      ["Setup", `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind}`, "run-setup"],
     ];
+    this.setup.textContent = `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind} · run ${m.id}`;
     fill(this.facts, facts.map(([k, v, id]) => h("div.fact", h("dt", k), h(`dd#${id}`, v))));
   }
 

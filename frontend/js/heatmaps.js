@@ -77,6 +77,7 @@ export class HeatmapGrid {
     this.alpha = 0.5;
     this.cards = [];
     this.fetching = new Set();
+    this.failed = new Set(); // steps whose frame could not be fetched (retried on the next seek)
     this.render = perFrame(() => this.draw());
     this.buildToolbar();
     this.body = h("div.probe-grid", { role: "list" });
@@ -138,6 +139,7 @@ export class HeatmapGrid {
   /** Show the frame at or before `step`; null follows the run. */
   show(step) {
     this.step = step;
+    this.failed.clear();
     this.render();
   }
 
@@ -207,7 +209,13 @@ export class HeatmapGrid {
       this.status.textContent = "No heatmap frame yet at this step.";
       return;
     }
-    if (frame.missing) {
+    if (frame.missing || !frame.maps) {
+      if (this.failed.has(frame.step)) {
+        // No retry loop: the next move of the slider tries again.
+        this.status.hidden = false;
+        this.status.textContent = `Could not load the heatmaps of step ${frame.step}; move the slider to try again.`;
+        return;
+      }
       this.fetchFrame(frame);
       this.stepLabel.textContent = `Loading step ${frame.step}…`;
       return;
@@ -259,8 +267,8 @@ export class HeatmapGrid {
         missing: false,
       });
     } catch (err) {
-      this.status.hidden = false;
-      this.status.textContent = `Could not load the heatmaps of step ${frame.step}: ${err.message}`;
+      this.failed.add(frame.step);
+      console.warn(`heatmaps of step ${frame.step}:`, err.message);
     } finally {
       this.fetching.delete(frame.step);
       this.render();

@@ -4,6 +4,9 @@
 import { num, ACTIVE } from "./format.js";
 
 const RATE_WINDOW = 30; // steps used for the steps/s estimate
+// Heatmap maps kept in memory (8 probes at 32 px: 16 KB a frame). Older ones are dropped
+// and fetched again (GET /frames/{step}/maps) when the slider goes back to them.
+const MAX_FRAME_MAPS = 2000;
 
 export class RunModel {
   constructor(run) {
@@ -28,6 +31,8 @@ export class RunModel {
     this.steps = []; // StepMetrics, in order
     this.frames = new Map(); // step -> frame
     this.frameSteps = []; // sorted
+    this.framesWithMaps = 0;
+    this.mapsDroppedUpTo = 0; // index into frameSteps
     this.progress = null;
     this.finished = null;
     this.fatal = null;
@@ -234,6 +239,8 @@ const HANDLERS = {
     };
     if (!m.frames.has(e.step)) m.frameSteps.push(e.step);
     m.frames.set(e.step, frame);
+    m.framesWithMaps += frame.maps ? 1 : 0;
+    if (m.framesWithMaps > MAX_FRAME_MAPS) dropOldestMaps(m);
   },
   evaluation(m, e) {
     m.evals.push(e);
@@ -255,6 +262,19 @@ const HANDLERS = {
     }
   },
 };
+
+function dropOldestMaps(m) {
+  // Step 0 (before unlearning) stays: it is the reference every replay starts from.
+  for (let i = Math.max(1, m.mapsDroppedUpTo); i < m.frameSteps.length; i++) {
+    const f = m.frames.get(m.frameSteps[i]);
+    m.mapsDroppedUpTo = i + 1;
+    if (f?.maps) {
+      f.maps = null;
+      m.framesWithMaps -= 1;
+      return;
+    }
+  }
+}
 
 /** A frame the live stream skipped (slow client): known step, maps fetched on demand. */
 export function markSkipped(model, notice) {

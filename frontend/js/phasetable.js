@@ -99,6 +99,7 @@ export class PhaseTable {
     this.rows = this.phases.map((phase, i) => this.row(phase, i));
     fill(this.body, this.rows.map((r) => r.tr));
     this.addButton.hidden = !this.editable;
+    this.el.classList.toggle("editable", Boolean(this.editable));
   }
 
   row(phase, i) {

@@ -5,8 +5,6 @@ import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
 import { ACTIVE, STATUS_LABELS, ago, statusBadgeClass } from "./format.js";
 
-const POLL_MS = 3000; // step updates of active runs that are not open (the channel sends status changes)
-
 export class RunList {
   constructor(root, { onDeleted }) {
     this.root = root;
@@ -21,7 +19,6 @@ export class RunList {
     this.note = h("p.list-note", { role: "status" });
     root.append(this.note, this.list);
     this.render = perFrame(() => this.draw());
-    this.poller = setInterval(() => this.poll(), POLL_MS);
     this.draw();
   }
 
@@ -57,25 +54,13 @@ export class RunList {
     this.render();
   }
 
-  async poll() {
-    const others = [...this.runs.values()].filter((r) => ACTIVE.has(r.status) && r.id !== this.activeId);
-    if (!others.length || this.state !== "open") return;
-    try {
-      const fresh = await api.listRuns();
-      fresh.forEach((r) => this.runs.has(r.id) && this.runs.set(r.id, r));
-      this.render();
-    } catch {
-      // the channel's own reconnect says what is wrong
-    }
-  }
-
   draw() {
     this.note.textContent =
       this.state === "reconnecting" ? "Run list: reconnecting to the server…" : !this.loaded ? "Loading runs…" : "";
     this.note.className = `list-note${this.state === "reconnecting" ? " warn" : ""}`;
     const runs = [...this.runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
     if (this.loaded && !runs.length) {
-      fill(this.list, h("li.empty", "No runs yet. ", h("a", { href: "#/new" }, "Start one"), " — the demo preset takes about a minute on a CPU."));
+      fill(this.list, h("li.empty", "No runs yet. ", h("a", { href: "#/new" }, "Start one"), " — the demo preset needs no download."));
       return;
     }
     fill(this.list, runs.map((r) => this.item(r)));
@@ -85,10 +70,11 @@ export class RunList {
     const cfg = run.config || {};
     const live = this.live.get(run.id);
     const step = Math.max(run.step, live?.step ?? 0);
-    const phase = live?.phase || (run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "");
+    const status = live?.status || run.status;
+    const listed = run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "";
+    const phase = ACTIVE.has(status) ? live?.phase || listed : "";
     const total = run.total_steps || 0;
     const pct = total ? Math.min(100, (100 * step) / total) : 0;
-    const status = live?.status || run.status;
     if (this.confirming === run.id) {
       return h(
         "li.run-item.confirm",
