@@ -2,11 +2,13 @@
 
 The server runs in a thread of the test process (uvicorn on a free port, a tmp home); its
 runs still go through worker processes and real sockets, exactly as in `unlearnscope
-serve`. Each test gets a fresh page and leaves a screenshot in its tmp dir.
+serve`. The tests share one page (`run_page`), so Plotly and a run's history load once;
+each test leaves a screenshot in its tmp dir.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import threading
@@ -104,21 +106,65 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-@pytest.fixture
-def page(browser: Any, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A fresh page at 1280x800; JavaScript errors fail the test; a screenshot at the end."""
+class Network:
+    """Every run-stream WebSocket of a page goes through here, so a test can cut it."""
+
+    def __init__(self) -> None:
+        self.cut = False
+        self.sockets: list[Any] = []
+
+    def route(self, ws: Any) -> None:
+        if self.cut:
+            ws.close(code=4000, reason="network down (test)")
+            return
+        ws.connect_to_server()
+        self.sockets.append(ws)
+
+    def drop(self) -> None:
+        """Close the open streams and refuse new ones until `restore`."""
+        self.cut = True
+        for ws in self.sockets:
+            ws.close(code=4000, reason="network down (test)")
+        self.sockets.clear()
+
+    def restore(self) -> None:
+        self.cut = False
+
+
+def new_page(browser: Any) -> tuple[Any, Any, list[str], Network]:
     context = browser.new_context(viewport=VIEWPORT, accept_downloads=True)
+    network = Network()
+    context.route_web_socket(re.compile(r"/api/runs/\w+/stream"), network.route)
     pg = context.new_page()
     pg.set_default_timeout(60_000)
     errors: list[str] = []
     pg.on("pageerror", lambda err: errors.append(str(err)))
+    pg.network = network
+    return context, pg, errors, network
+
+
+def screenshot(pg: Any, path: Path) -> None:
+    pg.screenshot(path=str(path))
+    print(f"screenshot: {path}")
+
+
+@pytest.fixture(scope="module")
+def shared_page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """One page for the tests that follow one run: Plotly and the history load once."""
+    context, pg, errors, _ = new_page(browser)
+    try:
+        yield pg, errors
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def run_page(shared_page: tuple[Any, list[str]], tmp_path: Path, request: Any) -> Iterator[Any]:
+    """The shared page; JavaScript errors fail the test; a screenshot at the end."""
+    pg, errors = shared_page
+    errors.clear()
     try:
         yield pg
     finally:
-        shot = tmp_path / f"{request.node.name}.png"
-        try:
-            pg.screenshot(path=str(shot))
-            print(f"screenshot: {shot}")
-        finally:
-            context.close()
+        screenshot(pg, tmp_path / f"{request.node.name}.png")
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -47,7 +47,9 @@ def main_run(server: Any, shared: dict[str, Any]) -> str:
 
 
 def open_run(page: Any, server: Any, run_id: str, connection: str = "Live") -> None:
-    page.goto(f"{server.url}/#/run/{run_id}")
+    """Show the run (a page already on it stays, with its history loaded)."""
+    if not page.url.endswith(f"#/run/{run_id}"):
+        page.goto(f"{server.url}/#/run/{run_id}")
     expect(page.locator("#connection")).to_have_text(re.compile(connection), timeout=TIMEOUT)
 
 
@@ -86,7 +88,8 @@ def grid_images(page: Any) -> tuple[int, list[str]]:
     return step, images
 
 
-def test_start_a_run_from_the_form(server: Any, page: Any, shared: dict[str, Any]) -> None:
+def test_start_a_run_from_the_form(server: Any, run_page: Any, shared: dict[str, Any]) -> None:
+    page = run_page
     page.goto(f"{server.url}/#/new")
     page.select_option("#preset", "tiny")
     expect(page.locator("#f-name")).to_have_value("tiny")
@@ -106,7 +109,8 @@ def test_start_a_run_from_the_form(server: Any, page: Any, shared: dict[str, Any
     expect(page.locator("#run-device")).to_have_text("cpu")
 
 
-def test_charts_gain_points_and_heatmaps_change(server: Any, page: Any, main_run: str) -> None:
+def test_charts_gain_points_and_heatmaps_change(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_running(page)
     page.wait_for_function("document.querySelector('#chart-loss').data?.[0]?.x.length >= 2")
@@ -129,7 +133,26 @@ def test_charts_gain_points_and_heatmaps_change(server: Any, page: Any, main_run
     expect(page.locator(".probe .heat-caption").first).to_contain_text("%")
 
 
-def test_scrub_the_slider_back_and_forth(server: Any, page: Any, main_run: str) -> None:
+def test_the_runs_list_follows_the_run_from_any_page(
+    server: Any, run_page: Any, main_run: str
+) -> None:
+    page = run_page
+    page.goto(f"{server.url}/#/new")  # no run view open: only the run-list channel
+    item = page.locator(f"#run-list [data-id='{main_run}'] .run-link")
+    expect(item).to_contain_text(re.compile(r"phase \d · (ascent|recovery)"), timeout=TIMEOUT)
+    step = int(re.search(r"step (\d+)/", item.inner_text()).group(1))
+    page.wait_for_function(
+        """([id, s]) => {
+             const text = document.querySelector(`#run-list [data-id='${id}']`).textContent;
+             return Number(/step (\\d+)\\//.exec(text)[1]) > s; }""",
+        arg=[main_run, step],
+        timeout=TIMEOUT,
+    )
+    expect(page.locator(f"#run-list [data-id='{main_run}'] .badge")).to_have_text("Running")
+
+
+def test_scrub_the_slider_back_and_forth(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_step_above(page, 4)
     slider = page.locator("#step-slider")
@@ -159,7 +182,8 @@ def test_scrub_the_slider_back_and_forth(server: Any, page: Any, main_run: str) 
     )
 
 
-def test_open_the_sample_inspector(server: Any, page: Any, main_run: str) -> None:
+def test_open_the_sample_inspector(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_running(page)
     probe = page.locator(".heat[data-variant='triggered']").first
@@ -185,7 +209,8 @@ def test_open_the_sample_inspector(server: Any, page: Any, main_run: str) -> Non
     expect(drawer).to_be_hidden()
 
 
-def test_edit_the_schedule_while_it_runs(server: Any, page: Any, main_run: str) -> None:
+def test_edit_the_schedule_while_it_runs(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_running(page)
     total = int(page.locator("#run-step").inner_text().split("/")[1])
@@ -215,7 +240,10 @@ def test_edit_the_schedule_while_it_runs(server: Any, page: Any, main_run: str) 
     expect(page.locator("#sched-2-lr-error")).to_contain_text("greater than 0")
 
 
-def test_pause_stops_the_steps_and_resume_goes_on(server: Any, page: Any, main_run: str) -> None:
+def test_pause_stops_the_steps_and_resume_goes_on(
+    server: Any, run_page: Any, main_run: str
+) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_running(page)
     page.click("#pause-button")
@@ -230,30 +258,18 @@ def test_pause_stops_the_steps_and_resume_goes_on(server: Any, page: Any, main_r
     wait_step_above(page, paused_at)
 
 
-def test_reconnects_after_a_dropped_connection(server: Any, page: Any, main_run: str) -> None:
-    cut = {"on": False}
-    open_sockets: list[Any] = []
-
-    def route(ws: Any) -> None:
-        if cut["on"]:
-            ws.close(code=4000, reason="network down (test)")
-            return
-        ws.connect_to_server()
-        open_sockets.append(ws)
-
-    page.route_web_socket(re.compile(r"/api/runs/\w+/stream"), route)
+def test_reconnects_after_a_dropped_connection(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     wait_running(page)
-    cut["on"] = True
-    for ws in open_sockets:
-        ws.close(code=4000, reason="network down (test)")
+    page.network.drop()
     expect(page.locator("#connection")).to_contain_text("Reconnecting")
     expect(page.locator(".conn-banner")).to_contain_text("not live")
     expect(page.locator(".run-view")).to_have_class(re.compile("stale"))
     expect(page.locator("#run-status")).to_contain_text("last known")
     stale_step = shown_step(page)
     page.wait_for_timeout(1500)  # the run moves on while the page cannot see it
-    cut["on"] = False
+    page.network.restore()
     expect(page.locator("#connection")).to_have_text("Live", timeout=TIMEOUT)
     expect(page.locator(".conn-banner")).to_be_hidden()
     wait_step_above(page, stale_step)
@@ -262,7 +278,8 @@ def test_reconnects_after_a_dropped_connection(server: Any, page: Any, main_run:
     assert steps == list(range(1, len(steps) + 1))
 
 
-def test_stop_the_run(server: Any, page: Any, main_run: str) -> None:
+def test_stop_the_run(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     open_run(page, server, main_run)
     expect(page.locator("#run-status")).to_have_text(re.compile("Running|Paused"), timeout=TIMEOUT)
     page.click("#stop-button")
@@ -276,7 +293,8 @@ def test_stop_the_run(server: Any, page: Any, main_run: str) -> None:
     assert server.run(main_run)["status"] == "stopped"
 
 
-def test_reload_shows_the_whole_history(server: Any, page: Any, main_run: str) -> None:
+def test_reload_shows_the_whole_history(server: Any, run_page: Any, main_run: str) -> None:
+    page = run_page
     if server.run(main_run)["status"] not in ("stopped", "completed"):  # run alone
         open_run(page, server, main_run)
         wait_step_above(page, 5)
@@ -312,7 +330,8 @@ def test_reload_shows_the_whole_history(server: Any, page: Any, main_run: str) -
     expect(page.locator("#replay")).to_contain_text("Replay")
 
 
-def test_a_bad_value_is_shown_next_to_its_field(server: Any, page: Any) -> None:
+def test_a_bad_value_is_shown_next_to_its_field(server: Any, run_page: Any) -> None:
+    page = run_page
     runs_before = len(server.http.get("/api/runs").json())
     page.goto(f"{server.url}/#/new?preset=tiny")
     # Checked in the page: a value the schema forbids never leaves it.
