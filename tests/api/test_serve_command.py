@@ -39,4 +39,50 @@ def test_serve_prints_the_url_and_starts_uvicorn(
     assert args.func(args) == 0
     assert "http://127.0.0.1:8123/" in capsys.readouterr().out
     assert calls["host"] == "127.0.0.1" and calls["port"] == 8123
+    assert calls["ws_per_message_deflate"] is False  # see the test below
     assert calls["app"].state.settings.home == tmp_path
+
+
+@pytest.mark.parametrize("served", [True, False], ids=["serve", "uvicorn-default"])
+def test_serve_sends_frames_uncompressed_even_when_the_client_offers_deflate(
+    tmp_path: Path, served: bool
+) -> None:
+    """uvicorn compresses each message once per client when per-message deflate is agreed:
+    with many dashboards open the fan-out, not the engine, would set the pace. `serve`
+    declines it (uvicorn's default, the control case, accepts it)."""
+    import json
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+    from websockets.sync.client import connect
+
+    from unlearnscope.api.app import create_app
+    from unlearnscope.settings import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(Settings(home=tmp_path, port=port, device="cpu"))
+    options = serve_module.UVICORN_OPTIONS if served else {}
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # The websockets client offers permessage-deflate, as browsers do.
+        with connect(f"ws://127.0.0.1:{port}/api/runs/stream", open_timeout=30) as ws:
+            assert json.loads(ws.recv())["type"] == "runs"
+            agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
+    finally:
+        server.should_exit = True
+        thread.join(30)
+    if served:
+        assert agreed is None
+    else:
+        assert agreed is not None and "permessage-deflate" in agreed

@@ -8,6 +8,12 @@ from typing import Any
 
 from ..settings import Settings
 
+# uvicorn's options for `serve` (the bench's server uses the same). No per-message
+# deflate: uvicorn would compress every message once per client, so N dashboards cost N
+# compressions of each heatmap frame and the fan-out, not the engine, set the pace
+# (`unlearnscope bench --only streaming`; README, Performance). Frames are small.
+UVICORN_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
+
 FLAG_TO_SETTING = {
     "host": "host",
     "port": "port",
@@ -43,5 +49,11 @@ def serve(args: argparse.Namespace) -> int:
     print(f"  artifacts {settings.artifacts_dir}", flush=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"  listening on {settings.host}: reachable from other machines", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        **UVICORN_OPTIONS,
+    )
     return 0
