@@ -147,12 +147,13 @@ def run_cam_bench(
     quick: bool = False,
     methods: tuple[str, ...] = ("gradcam",),
     threads: int | None = None,
+    models: tuple[str, ...] | None = None,
 ) -> list[dict[str, Any]]:
     """Time our CAM and pytorch-grad-cam on small_cnn (width 32) and ResNet-18, 32x32 inputs.
 
     Batches 16 and 64 (quick: 16 only, fewer repeats). One dict per (model, batch, method):
     fwd_ms, ours_ms, theirs_ms (medians), speedup = theirs/ours, max_abs_diff, match.
-    CPU threads: `threads`, or every core this process may use.
+    CPU threads: `threads`, or every core this process may use. `models`: only these names.
     """
     if device == "cpu":
         torch.set_num_threads(threads or available_threads())
@@ -163,6 +164,7 @@ def run_cam_bench(
         return [
             bench_one(name, width, batch, method, dev, repeats)
             for name, width in MODELS
+            if models is None or name in models
             for batch in batches
             for method in methods
         ]
