@@ -129,6 +129,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return reproduce(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench.suite import cmd_bench as bench
+
+    return bench(args)
+
+
 def cmd_presets(args: argparse.Namespace) -> int:
     if args.show:
         if args.show not in PRESETS:
@@ -180,6 +186,14 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_reproduce_arguments(reproduce)
     reproduce.set_defaults(func=cmd_reproduce)
+
+    bench = sub.add_parser(
+        "bench", help="measure Grad-CAM, monitoring overhead, streaming fan-out and memory"
+    )
+    from .bench.suite import add_arguments as add_bench_arguments
+
+    add_bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
 
     presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
     presets.add_argument("--show", help="print the full RunConfig of a preset")
