@@ -59,7 +59,6 @@ export const api = {
       });
     return optionsPromise;
   },
-  listRuns: async () => (await request("GET", "/api/runs?limit=500")).body,
   getRun: async (id) => (await request("GET", `/api/runs/${enc(id)}`)).body,
   createRun: async (config, preset) => {
     const query = preset ? `?preset=${enc(preset)}` : "";

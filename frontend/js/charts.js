@@ -243,7 +243,13 @@ export class Charts {
       this.pending[c] = pending.map(() => ({ x: [], y: [], text: [] }));
     });
     const hasData = this.model.steps.length > 0 || this.model.evals.length > 0;
-    this.panels.forEach(({ empty }) => (empty.hidden = hasData));
+    const waiting = this.model.active
+      ? "No steps yet: the charts start when unlearning begins."
+      : "This run ended before unlearning began, so there is nothing to plot.";
+    this.panels.forEach(({ empty }) => {
+      empty.hidden = hasData;
+      empty.textContent = waiting;
+    });
     this.relayout();
   }
 
@@ -252,7 +258,7 @@ export class Charts {
     const m = this.model;
     const spans = m.phaseSpans();
     const edits = m.edits.filter((e) => e.accepted);
-    const end = m.plannedEnd();
+    const end = m.chartEnd();
     const key = JSON.stringify([spans, edits.map((e) => e.step), this.cursor, end]);
     if (key === this.layoutKey) return;
     this.layoutKey = key;
@@ -268,11 +274,12 @@ export class Charts {
         });
         // Above the plot area; a band too narrow for its label gets just its number.
         const full = `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " (early stop)" : ""}`;
-        const px = ((s.end - s.start) / end) * width;
+        const right = Math.min(s.end, end); // the part of the band in view
+        const px = ((right - s.start) / end) * width;
         const text = full.length * 6.5 < px ? full : px >= 10 ? String(s.index + 1) : "";
         if (!text) continue;
         annotations.push({
-          x: (s.start + s.end) / 2, y: 1, xref: "x", yref: "paper", yanchor: "bottom",
+          x: (s.start + right) / 2, y: 1, xref: "x", yref: "paper", yanchor: "bottom",
           showarrow: false, font: { size: 11, color: "#52606d" }, text, hovertext: full,
         });
       }

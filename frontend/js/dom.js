@@ -61,10 +61,6 @@ export function perFrame(fn) {
     // A hidden tab gets no animation frames; still render now and then.
     timer = setTimeout(run, 1000);
   };
-  schedule.now = () => {
-    pending = true;
-    run();
-  };
   return schedule;
 }
 

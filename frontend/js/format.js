@@ -64,7 +64,7 @@ export function statusBadgeClass(status) {
   return `badge status-${status || "unknown"}`;
 }
 
-/** "0.01" -> "lr" etc.: readable names for phase fields and config fields. */
+/** The name of class `index` ("class 3" when the names are not known yet). */
 export function className(classes, index) {
   if (index === null || index === undefined) return "–";
   return classes && classes[index] !== undefined ? classes[index] : `class ${index}`;

@@ -29,14 +29,13 @@ export class RunHeader {
     this.again = h("a.button.ghost", { href: `#/new?from=${encodeURIComponent(model.id)}`, title: "Open the form with this run's settings" }, "Run again…");
     this.inspect = h("button.ghost#inspect-button", { type: "button", onclick: () => onInspect(null) }, "Inspect a sample");
     this.facts = h("dl.facts");
-    this.setup = h("span.muted.run-setup#run-setup");
     this.progress = h("div.progress", h("div.progress-fill"));
     this.message = h("p.run-message", { role: "status" });
     this.kpis = h("div.kpis");
     root.append(
       h(
         "div.run-title",
-        h("div.title-left", this.title, this.badge, this.conn, this.setup),
+        h("div.title-left", this.title, this.badge, this.conn),
         h("div.actions", this.pause, this.stop, this.inspect, this.exportLink, this.again),
       ),
       this.progress,
@@ -77,9 +76,7 @@ export class RunHeader {
     this.badge.textContent = (STATUS_LABELS[m.status] || m.status) + (stale ? " (last known)" : "");
     const [cls, text] = CONNECTION[this.connection] || CONNECTION.connecting;
     this.conn.className = `conn ${cls}`;
-    this.conn.textContent = this.connection === "reconnecting" && this.connInfo?.after
-      ? `${text} showing data up to event ${this.connInfo.after}`
-      : text;
+    this.conn.textContent = text;
     this.drawButtons();
     this.drawFacts(stale);
     this.drawMessage();
@@ -95,8 +92,11 @@ export class RunHeader {
     this.stop.hidden = !this.model.active;
     this.stop.disabled = this.pending === "stop";
     this.stop.textContent = this.pending === "stop" ? "Stopping…" : this.stopArmed ? "Confirm stop" : "Stop";
-    this.inspect.disabled = ["queued", "preparing"].includes(s);
-    this.inspect.title = this.inspect.disabled ? "The model is ready once preparation is done" : "Open a test image under the model";
+    // A model exists once preparation is done (RunStarted); a run that failed before has none.
+    this.inspect.disabled = !this.model.started || ["queued", "preparing"].includes(s);
+    this.inspect.title = this.inspect.disabled
+      ? "There is a model to inspect once preparation is done"
+      : "Open a test image under the model";
   }
 
   drawFacts(stale) {
@@ -118,8 +118,8 @@ export class RunHeader {
       ["Elapsed", duration(m.elapsed(this.connection === "live")), "run-elapsed"],
       ["Speed", rate && m.steps.length > 1 ? `${rate.toFixed(2)} steps/s${m.status === "running" ? "" : " (last)"}` : "–", "run-rate"],
       ["Device", m.device || "–", "run-device"],
+      ["Setup", `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind}`, "run-setup"],
     ];
-    this.setup.textContent = `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind} · run ${m.id}`;
     fill(this.facts, facts.map(([k, v, id]) => h("div.fact", h("dt", k), h(`dd#${id}`, v))));
   }
 
@@ -139,7 +139,8 @@ export class RunHeader {
         ? `Preparing: ${p.message || p.stage} (${p.done}/${p.total}). The backdoored model is cached, so the next run with the same attack starts faster.`
         : "Preparing: starting a worker, loading data, training the backdoored model…";
     } else if (m.status === "failed") {
-      text = `Failed: ${m.error || m.message}. Check the settings (data folder, sizes) and use “Run again…” to start a corrected copy.`;
+      const why = String(m.error || m.message || "no reason given").replace(/\.+$/, "");
+      text = `Failed: ${why}. Check the settings (data folder, sizes) and use “Run again…” to start a corrected copy.`;
       cls += " error-text";
     } else if (m.status === "interrupted") {
       text = `${m.message || "The server stopped while this run was active."} The history up to then is kept.`;

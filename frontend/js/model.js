@@ -170,11 +170,22 @@ export class RunModel {
     return Math.max(p.start + (this.schedule[p.index]?.steps ?? p.planned), this.step);
   }
 
-  /** The x-axis extent: all steps taken and planned. */
+  /** The last step planned (while active) or taken. */
   plannedEnd() {
     const spans = this.phaseSpans();
     const last = spans.length ? spans[spans.length - 1].end : this.totalSteps;
     return Math.max(this.step, this.active ? last : this.step, 1);
+  }
+
+  /**
+   * The charts' x extent: the whole plan once half of it has run, before that a round
+   * number ahead of the run (so early steps of a long run are not squeezed into a corner,
+   * and the axis changes only now and then).
+   */
+  chartEnd() {
+    const planned = this.plannedEnd();
+    if (!this.active || this.step * 2 >= planned) return planned;
+    return Math.min(planned, niceCeil(Math.max(10, this.step * 1.5)));
   }
 }
 
@@ -262,6 +273,12 @@ const HANDLERS = {
     }
   },
 };
+
+/** The smallest 1, 2 or 5 times a power of ten that is >= x. */
+function niceCeil(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((k) => k * p).find((v) => v >= x);
+}
 
 function dropOldestMaps(m) {
   // Step 0 (before unlearning) stays: it is the reference every replay starts from.

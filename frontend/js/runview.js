@@ -98,6 +98,7 @@ export class RunView {
       m.notify({ type: "run_row" });
     }
     this.header.setConnection(state, info);
+    this.scrubber.setStale(state === "reconnecting");
     this.root.querySelector(".run-view")?.classList.toggle("stale", state === "reconnecting");
     if (state === "reconnecting") {
       this.banner.hidden = false;

@@ -77,6 +77,13 @@ export class Scrubber {
     this.render();
   }
 
+  /** The connection dropped (true) or came back (false): "Live" is not live meanwhile. */
+  setStale(stale) {
+    this.stale = stale;
+    this.liveButton.classList.toggle("stale", stale);
+    this.render();
+  }
+
   stopPlay() {
     clearInterval(this.timer);
     this.timer = 0;
@@ -95,7 +102,13 @@ export class Scrubber {
     this.playButton.textContent = this.timer ? "❚❚ Pause replay" : "▶ Replay";
     this.playButton.disabled = max === 0;
     const shown = this.live ? max : this.shown;
-    const where = this.live ? (m.active ? "following the run" : "last step") : "history";
+    const where = this.live
+      ? this.stale
+        ? "waiting for the connection"
+        : m.active
+          ? "following the run"
+          : "last step"
+      : "history";
     this.label.textContent = max ? `Step ${shown} of ${max} · ${where}` : "No steps yet";
     this.label.dataset.step = String(shown);
   }

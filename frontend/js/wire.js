@@ -8,14 +8,15 @@ export function unpackFrame(buffer) {
   const view = new DataView(buffer);
   const n = view.getUint32(0, false);
   const header = JSON.parse(decoder.decode(new Uint8Array(buffer, 4, n)));
+  const named = (header.parts || []).reduce((sum, [, length]) => sum + length, 4 + n);
+  if (named !== buffer.byteLength) {
+    throw new Error(`binary frame holds ${buffer.byteLength} bytes, its header names ${named}`);
+  }
   const parts = {};
   let offset = 4 + n;
   for (const [name, length] of header.parts || []) {
     parts[name] = new Uint8Array(buffer, offset, length);
     offset += length;
-  }
-  if (offset !== buffer.byteLength) {
-    throw new Error(`binary frame holds ${buffer.byteLength} bytes, its header names ${offset}`);
   }
   return { header, parts };
 }
