@@ -1,0 +1,96 @@
+// Unit tests of the page's pure logic (run by test_js_units.py with `node --test`).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { RunModel, markSkipped } from "../../../frontend/js/model.js";
+import { decodeMessage, unpackFrame } from "../../../frontend/js/wire.js";
+import { describe, readInput } from "../../../frontend/js/fields.js";
+
+const RUN = {
+  id: "r1",
+  name: "t",
+  status: "running",
+  step: 0,
+  total_steps: 30,
+  schedule: [
+    { kind: "ascent", steps: 10 },
+    { kind: "recovery", steps: 20 },
+  ],
+  config: { data: { test_size: 200 } },
+};
+
+function step(n, extra = {}) {
+  return { type: "step", seq: 100 + n, t: 1000 + n, step: n, phase_index: n <= 10 ? 0 : 1, phase_step: n, kind: "ascent", ...extra };
+}
+
+test("a binary frame splits into its JSON header and byte parts", () => {
+  const header = new TextEncoder().encode(JSON.stringify({ type: "frames", seq: 3, parts: [["maps", 4]] }));
+  const buf = new Uint8Array(4 + header.length + 4);
+  new DataView(buf.buffer).setUint32(0, header.length, false);
+  buf.set(header, 4);
+  buf.set([1, 2, 3, 255], 4 + header.length);
+  const event = decodeMessage(buf.buffer);
+  assert.equal(event.seq, 3);
+  assert.deepEqual([...event.maps], [1, 2, 3, 255]);
+  assert.throws(() => unpackFrame(buf.buffer.slice(0, buf.length - 1)), /header names/);
+});
+
+test("the newest measurement wins, whether from a step or a full evaluation", () => {
+  const m = new RunModel(RUN);
+  m.apply({ type: "evaluation", seq: 1, step: 0, label: "before", asr: 99, ca: 90 });
+  m.apply(step(1, { asr: 80 }));
+  m.apply(step(2, { asr: null }));
+  m.apply({ type: "evaluation", seq: 2, step: 2, label: "phase 1 (ascent)", asr: 40, ca: 85 });
+  m.apply(step(3, { asr: "NaN" }));
+  assert.deepEqual(m.latest(1, "asr"), { value: 80, step: 1, full: false });
+  assert.deepEqual(m.latest(2, "asr"), { value: 40, step: 2, full: true });
+  assert.ok(Number.isNaN(m.latest(3, "asr").value)); // a diverged value stays visible as NaN
+  assert.deepEqual(m.latest(1, "ca"), { value: 90, step: 0, full: true });
+});
+
+test("phase bands: what ran, the current phase, and the planned rest", () => {
+  const m = new RunModel(RUN);
+  m.apply({ type: "phase_start", seq: 1, phase_index: 0, kind: "ascent", step: 0, planned_steps: 10 });
+  m.apply(step(4));
+  m.apply({ type: "phase_end", seq: 2, phase_index: 0, kind: "ascent", step: 4, reason: "early_stop" });
+  m.apply({ type: "phase_start", seq: 3, phase_index: 1, kind: "recovery", step: 4, planned_steps: 20 });
+  const spans = m.phaseSpans();
+  assert.deepEqual(spans.map((s) => [s.start, s.end, s.current]), [[0, 4, false], [4, 24, true]]);
+  assert.equal(spans[0].reason, "early_stop");
+  m.apply({ type: "schedule_edit", seq: 4, step: 4, accepted: true, schedule: [...RUN.schedule, { kind: "ascent", steps: 5 }] });
+  assert.deepEqual(m.phaseSpans().at(-1), { index: 2, kind: "ascent", start: 24, end: 29, planned: true });
+  assert.equal(m.totalSteps, 35);
+});
+
+test("the chart axis runs a round number ahead of a long run, then shows the whole plan", () => {
+  const m = new RunModel({ ...RUN, total_steps: 3000, schedule: [{ kind: "recovery", steps: 3000 }] });
+  m.apply({ type: "phase_start", seq: 1, phase_index: 0, kind: "recovery", step: 0, planned_steps: 3000 });
+  m.apply(step(30));
+  assert.equal(m.chartEnd(), 50);
+  m.apply(step(400));
+  assert.equal(m.chartEnd(), 1000);
+  m.apply(step(1600));
+  assert.equal(m.chartEnd(), 3000);
+});
+
+test("a skipped frame is known by its step and marked for fetching", () => {
+  const m = new RunModel(RUN);
+  m.apply({ type: "frames", seq: 1, step: 0, size: 2, count: 1, maps: new Uint8Array(8), preds: [[0, 0]], confs: [[1, 1]], tars: [2] });
+  markSkipped(m, { type: "skipped", seq: 2, step: 1 });
+  assert.deepEqual(m.frameSteps, [0, 1]);
+  assert.equal(m.frames.get(1).missing, true);
+  assert.deepEqual(m.probeTarHistory(0), { steps: [0], tars: [2] });
+});
+
+test("form fields: the schema's types and ranges, nullable means empty", () => {
+  const lr = describe({ type: "number", exclusiveMinimum: 0, maximum: 10 });
+  assert.deepEqual(readInput({ value: "0.01" }, lr), { value: 0.01 });
+  assert.equal(readInput({ value: "0" }, lr).error, "must be greater than 0");
+  assert.equal(readInput({ value: "abc" }, lr).error, "must be a number");
+  const size = describe({ anyOf: [{ type: "integer", minimum: 10 }, { type: "null" }], default: 6000 });
+  assert.deepEqual(readInput({ value: "" }, size), { value: null });
+  assert.equal(readInput({ value: "12.5" }, size).error, "must be a whole number");
+  const mean = describe({ type: "array", prefixItems: [{}, {}, {}] });
+  assert.deepEqual(readInput({ value: "0.5, 0.4 0.3" }, mean), { value: [0.5, 0.4, 0.3] });
+});
