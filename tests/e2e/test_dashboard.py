@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -313,6 +314,14 @@ def test_reload_shows_the_whole_history(server: Any, run_page: Any, main_run: st
         raise AssertionError(
             f"the chart has {got[0]} points, the model {got[1]} steps, the run {steps}"
         ) from err
+    # Downloads: a chart as PNG (Plotly.downloadImage) and the run's export zip.
+    with page.expect_download() as png:
+        page.click("#chart-quality >> xpath=ancestor::section >> button:has-text('PNG')")
+    assert png.value.suggested_filename.endswith(".png")
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with page.expect_download() as zipped:
+        page.click("#export-link")
+    assert Path(zipped.value.path()).read_bytes()[:2] == b"PK"
     # Replay: scrub to the start and play it back.
     page.locator("#step-slider").focus()
     page.keyboard.press("Home")
