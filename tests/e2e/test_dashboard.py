@@ -339,7 +339,7 @@ def test_reload_shows_the_whole_history(server: Any, run_page: Any, main_run: st
     expect(page.locator("#replay")).to_contain_text("Replay")
 
 
-def test_a_bad_value_is_shown_next_to_its_field(server: Any, run_page: Any) -> None:
+def test_a_bad_value_is_shown_next_to_its_field(server: Any, run_page: Any, tmp_path: Path) -> None:
     page = run_page
     runs_before = len(server.http.get("/api/runs").json())
     page.goto(f"{server.url}/#/new?preset=tiny")
@@ -355,6 +355,7 @@ def test_a_bad_value_is_shown_next_to_its_field(server: Any, run_page: Any) -> N
     expect(error).to_contain_text("not a class of 'shapes'")
     expect(page.locator("#f-attack-target_class")).to_have_attribute("aria-invalid", "true")
     expect(page.locator(".form-banner")).to_contain_text("refused")
+    page.screenshot(path=str(tmp_path / "refused-by-the-server.png"))
     assert len(server.http.get("/api/runs").json()) == runs_before
     page.fill("#f-attack-target_class", "1")
     page.fill("#f-name", "e2e second")
