@@ -9,19 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from unlearnscope.ml.datasets import CIFAR10_CLASSES
+
 CIFAR_ARCHIVE = "cifar10-jpg.tar.gz"
-CIFAR_CLASSES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
+CIFAR_CLASSES = list(CIFAR10_CLASSES)
 SLICE_PER_CLASS = {"train": 20, "test": 10}  # images per class in the CIFAR-10 slice
 
 

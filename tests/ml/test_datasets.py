@@ -8,21 +8,15 @@ import torch
 from PIL import Image
 
 from unlearnscope.config import DataConfig
-from unlearnscope.ml.datasets import DataUnavailable, balanced_subset, load_splits
+from unlearnscope.ml.datasets import (
+    CIFAR10_CLASSES,
+    DataUnavailable,
+    balanced_subset,
+    load_splits,
+)
 from unlearnscope.ml.imageset import ImageSet
 
-CIFAR_CLASSES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
+CIFAR_CLASSES = list(CIFAR10_CLASSES)
 
 
 def _imagefolder(root: Path, **kw: object) -> DataConfig:

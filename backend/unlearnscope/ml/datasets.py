@@ -30,6 +30,21 @@ CACHE_VERSION = 1  # bump when the decoded format changes
 DECODE_CHUNK = 1000  # images per decoding task (and per progress report)
 
 
+# torchvision CIFAR10 label order, which is also alphabetical (ImageFolder order)
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+
 class DataUnavailable(RuntimeError):
     """The data set cannot be loaded; the message says how to provide it."""
 
