@@ -62,7 +62,8 @@ def run_monitoring_bench(
     cache = cache or Settings().cache_dir
     steps, repeats = (30, 2) if quick else (60, 3)
     runs: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    _steps_per_second("off", device, cache, 2)  # train/cache the model, warm up
+    # Train/cache the model, warm up (the shortest valid schedule: one recovery step).
+    _steps_per_second("off", device, cache, SCHEDULE[0]["steps"] + 1)
     for _ in range(repeats):
         for variant in VARIANTS:
             runs[variant].append(_steps_per_second(variant, device, cache, steps))
