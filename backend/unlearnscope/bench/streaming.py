@@ -23,8 +23,8 @@ The clients run in one child process (one asyncio loop, `websockets`), not in a 
 of this one: here they would share the GIL with the server's event loop and slow the
 fan-out they measure. They keep only each message's receive time and JSON header while
 the run goes and decode after it ends; their CPU share is printed, so a table whose
-clients were the bottleneck says so. Scenarios alternate within each repeat (so
-background load hits them alike); the table gives medians over repeats.
+clients were the bottleneck says so. Scenarios alternate within each repeat, in
+ABBA order (so background load hits them alike); the table gives medians over repeats.
 """
 
 from __future__ import annotations
@@ -412,8 +412,10 @@ def run_streaming_bench(
     with BenchServer(device, cache, threads, deflate) as s:
         # A first run trains/caches the backdoored model and warms the data cache; not timed.
         measure_run(s, {**body, "name": "warm-up", "schedule": body["schedule"][:1]}, preset, 0, 0)
-        for _ in range(repeats):
-            for n in clients:
+        for r in range(repeats):
+            # ABBA order (forwards, backwards, ...): a load that drifts over the minutes
+            # of a repeat does not favour the scenarios that come late.
+            for n in clients if r % 2 == 0 else clients[::-1]:
                 stalled = 1 if n >= STALL_FROM else 0
                 runs[n].append(measure_run(s, body, preset, n - stalled, stalled))
     base = median_or_none([m.steps_per_s for m in runs[0]]) if 0 in runs else None
@@ -426,6 +428,7 @@ def run_streaming_bench(
                 "stalled": 1 if n >= STALL_FROM else 0,
                 "steps": statistics.median(m.steps for m in ms),
                 "steps_per_s": sps,
+                "steps_per_s_runs": [m.steps_per_s for m in ms],
                 "ratio": sps / base if sps and base else None,
                 "p50_ms": median_or_none([percentile(m.latencies_ms, 50) for m in ms]),
                 "p95_ms": median_or_none([percentile(m.latencies_ms, 95) for m in ms]),

@@ -21,6 +21,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -89,17 +90,26 @@ def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def _section(title: str, run: Any, fmt: Any) -> list[dict[str, Any]]:
+def _section(title: str, run: Any, fmt: Any) -> list[dict[str, Any]] | None:
+    """Run one section and print its table; None (after printing why) when it failed, so
+    one broken section does not lose the others' numbers."""
     print(f"\n## {title}\nload average (1/5/15 min) before: {load_average()}", flush=True)
     start = time.perf_counter()
-    rows = run()
+    try:
+        rows = run()
+    except Exception:
+        traceback.print_exc()
+        print(f"FAILED after {time.perf_counter() - start:.0f} s (traceback above)", flush=True)
+        return None
     print(fmt(rows))
     print(f"load average after: {load_average()}; {time.perf_counter() - start:.0f} s", flush=True)
     return rows
 
 
-def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
-    """Run the selected sections (printing each table as it is done); their rows."""
+def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Run the selected sections, printing each table when it is done, then the targets.
+
+    Returns the rows of each section that ran and the names of those that failed."""
     only = parse_only(args.only)  # bad arguments fail before the slow imports
     from . import streaming
 
@@ -124,53 +134,57 @@ def run_all(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
         f"{'quick' if args.quick else 'full'}",
         flush=True,
     )
+    sections: dict[str, tuple[str, Any, Any]] = {
+        "memory": (
+            f"Memory and wall time: the {args.preset} run on a real server",
+            lambda: memory.run_memory_bench(args.device, args.quick, args.preset, cache, threads),
+            memory.format_table,
+        ),
+        "streaming": (
+            f"Streaming: engine steps/s and latency with {counts} WebSocket clients",
+            lambda: streaming.run_streaming_bench(
+                args.device,
+                args.quick,
+                counts,
+                args.preset,
+                cache,
+                threads,
+                args.steps,
+                args.repeats,
+            ),
+            streaming.format_table,
+        ),
+        "cam": (
+            "Grad-CAM: ours vs pytorch-grad-cam (ms per batch)",
+            lambda: cam.run_cam_bench(args.device, args.quick, ("gradcam",), threads, models),
+            cam.format_table,
+        ),
+        "monitoring": (
+            "Monitoring overhead (unlearning steps/s, in this process)",
+            lambda: monitoring.run_monitoring_bench(args.device, args.quick, cache),
+            monitoring.format_table,
+        ),
+    }
     results: dict[str, list[dict[str, Any]]] = {}
+    failed: list[str] = []
     for name in ORDER:
         if name not in only:
             continue
-        if name == "memory":
-            results[name] = _section(
-                f"Memory and wall time: the {args.preset} run on a real server",
-                lambda: memory.run_memory_bench(
-                    args.device, args.quick, args.preset, cache, threads
-                ),
-                memory.format_table,
-            )
-        elif name == "streaming":
-            results[name] = _section(
-                f"Streaming: engine steps/s and latency with {counts} WebSocket clients",
-                lambda: streaming.run_streaming_bench(
-                    args.device,
-                    args.quick,
-                    counts,
-                    args.preset,
-                    cache,
-                    threads,
-                    args.steps,
-                    args.repeats,
-                ),
-                streaming.format_table,
-            )
-        elif name == "cam":
-            results[name] = _section(
-                "Grad-CAM: ours vs pytorch-grad-cam (ms per batch)",
-                lambda: cam.run_cam_bench(args.device, args.quick, ("gradcam",), threads, models),
-                cam.format_table,
-            )
-        elif name == "monitoring":
-            if threads:
-                torch.set_num_threads(threads)
-            results[name] = _section(
-                "Monitoring overhead (unlearning steps/s)",
-                lambda: monitoring.run_monitoring_bench(args.device, args.quick, cache),
-                monitoring.format_table,
-            )
+        if name == "monitoring" and threads:
+            torch.set_num_threads(threads)  # it runs the engine in this process
+        rows = _section(*sections[name])
+        if rows is None:
+            failed.append(name)
+        else:
+            results[name] = rows
     print("\n## Targets")
     print(format_targets(check_targets(results)))
     print(f"load average at the end: {load_average()}")
+    if failed:
+        print(f"FAILED sections: {', '.join(failed)}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
-    return results
+    return results, failed
 
 
 def check_targets(
@@ -246,11 +260,11 @@ def format_targets(rows: list[tuple[str, str, bool | None]]) -> str:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     try:
-        run_all(args)
+        _, failed = run_all(args)
     except BenchError as err:
         print(f"unlearnscope bench: error: {err}", file=sys.stderr)
         return 2
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
