@@ -197,3 +197,17 @@ def test_the_engine_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     engine = Engine(preset_config("tiny"), events.append, device="cpu")  # no store, no cache
     assert engine.run() is EngineState.COMPLETED
     assert os.listdir(tmp_path) == []
+
+
+def test_cam_class_true_explains_each_images_true_class(model_cache: Path) -> None:
+    engine, _ = make_engine(model_cache, monitor={"cam_class": "true"})
+    engine.prepare()
+    m = engine.monitor
+    seen: list = []
+    original = m._classes
+    m._classes = lambda labels, n: seen.append(labels) or original(labels, n)  # type: ignore
+    m.cam_pass(engine.model, frames=True, tar=True)
+    labels = seen[-1]
+    assert labels[: 2 * len(m.probe_idx)].tolist() == m.probe_labels.repeat_interleave(2).tolist()
+    assert labels[2 * len(m.probe_idx) :].tolist() == m._tar_y.tolist()
+    assert (labels[2 * len(m.probe_idx) :] != engine.config.attack.target_class).all()

@@ -88,6 +88,7 @@ class Monitor:
         tar_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.tar_set_size]
         self.tar_set_size = len(tar_idx)
         self._tar_x = _floats(trigger.apply(test.images[tar_idx]), device)  # (T, 3, H, W)
+        self._tar_y = test.labels[tar_idx]  # true classes, for cam_class="true"
 
         eval_idx = torch.randperm(len(test), generator=gen)[: cfg.eval_size]
         self._eval_x = _floats(test.images[eval_idx], device)
@@ -116,10 +117,9 @@ class Monitor:
             labels.append(self.probe_labels.repeat_interleave(2))
         if tar:
             parts.append(self._tar_x)
-            labels.append(torch.full((len(self._tar_x),), -1))  # true labels unused for TAR
+            labels.append(self._tar_y)
         x = torch.cat(parts)
-        lab = torch.cat(labels)
-        classes = self._classes(lab.clamp(min=0), len(x))
+        classes = self._classes(torch.cat(labels), len(x))
         with make_cam(self.cfg.cam_method, model, self.layer) as cam:
             res = cam(x, classes)
         maps, logits = res.maps, res.logits  # (N, H, W) in [0, 1], (N, K)
