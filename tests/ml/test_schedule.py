@@ -25,7 +25,7 @@ def test_current_phase_steps_and_lr_can_change() -> None:
 
 
 def test_past_phase_is_refused_with_reason() -> None:
-    with pytest.raises(ScheduleEditError, match="phase 1 .* already over"):
+    with pytest.raises(ScheduleEditError, match=r"phase 1 .* already over"):
         apply_edit([A, R], dump(A.model_copy(update={"lr": 0.5}), R), index=1, done=2)
 
 
