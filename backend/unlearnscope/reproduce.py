@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from .cli import EXIT_BAD_INPUT, BadInput, load_config_file
 from .config import RunConfig, describe_errors
+from .ml.datasets import CIFAR10_CLASSES
 from .presets import PRESETS, deep_merge
 from .settings import Settings
 
@@ -41,18 +42,6 @@ MODEL_PRESETS = {"small_cnn": "paper", "resnet18": "paper-resnet18"}
 MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18": "resnet18"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CIFAR_BATCHES = "cifar-10-batches-py"
-CIFAR10_CLASSES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
 
 # The reproduction measures, it does not watch: no heatmap frames, no per-step TAR or
 # monitor evaluation (early stops still measure ASR every step of their phase). This
@@ -501,7 +490,7 @@ def build_report(
     d = cfg.defense
     data = results[0].data
     precision = resolve_precision(t.precision, torch.device(device))
-    cifar = source.kind == "cifar10" or data["classes"] == CIFAR10_CLASSES
+    cifar = source.kind == "cifar10" or data["classes"] == list(CIFAR10_CLASSES)
     return {
         "dataset": "CIFAR-10" if cifar else "an ImageFolder data set",
         "data_source": source.describe(),
