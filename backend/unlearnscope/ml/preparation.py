@@ -90,6 +90,19 @@ def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = 
     )
 
 
+def seeded_model(cfg: RunConfig, num_classes: int, device: torch.device) -> Classifier:
+    """The run's model, initialised from `cfg.seed`: clean and backdoored start alike."""
+    torch.manual_seed(cfg.seed)
+    return build_model(
+        cfg.model.name,
+        num_classes,
+        cfg.data.mean,
+        cfg.data.std,
+        cfg.model.width,
+        cfg.model.cam_layer,
+    ).to(device)
+
+
 def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
     """The defender's knowledge: some identified poisoned samples and a little clean data."""
     gen = torch.Generator().manual_seed(cfg.seed + 7)
@@ -128,15 +141,7 @@ def prepare(
     timings["data"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    model = build_model(
-        cfg.model.name,
-        len(train.classes),
-        cfg.data.mean,
-        cfg.data.std,
-        cfg.model.width,
-        cfg.model.cam_layer,
-    ).to(device)
+    model = seeded_model(cfg, len(train.classes), device)
     key = backdoor_key(cfg, poisoned.data, device)
     meta = store.load(key, model) if store is not None else None
     cached = meta is not None

@@ -19,8 +19,8 @@ from .attacks import Trigger, triggered_non_target
 from .checkpoints import config_key
 from .imageset import ImageSet
 from .metrics import attack_success_rate, clean_accuracy
-from .models import Classifier, build_model
-from .preparation import ModelStore, training_key_parts
+from .models import Classifier
+from .preparation import ModelStore, seeded_model, training_key_parts
 from .training import train_classifier
 
 # progress(done_batches, total_batches, metrics)
@@ -68,15 +68,7 @@ def clean_reference(
     `cfg.seed` exactly like the backdoored model, so the two differ only by the poison.
     """
     t0 = time.perf_counter()
-    torch.manual_seed(cfg.seed)
-    model = build_model(
-        cfg.model.name,
-        len(train.classes),
-        cfg.data.mean,
-        cfg.data.std,
-        cfg.model.width,
-        cfg.model.cam_layer,
-    ).to(device)
+    model = seeded_model(cfg, len(train.classes), device)
     fingerprint = train.fingerprint()
     key = clean_reference_key(cfg, fingerprint, device)
     meta = store.load(key, model) if store is not None else None
