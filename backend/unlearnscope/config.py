@@ -118,6 +118,9 @@ class PhaseConfig(Strict):
     # recovery: also keep the target class unlikely on the forget set, objective
     #   CE(clean) + forget_weight * mean(-log(1 - p_target(forget))); 0 = plain fine-tuning.
     forget_weight: float = Field(0.0, ge=0)
+    # recovery: also distil the clean batch from the model the run started from,
+    #   + distill_weight * T^2 * KL(teacher || model) at temperature 2; 0 = off.
+    distill_weight: float = Field(0.0, ge=0)
     # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
     stop_asr_below: float | None = Field(None, ge=0, le=100)
 

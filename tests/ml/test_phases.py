@@ -1,12 +1,19 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
 from unlearnscope.config import PhaseConfig
 from unlearnscope.ml.ewc import EWCPenalty
 from unlearnscope.ml.imageset import ImageSet
 from unlearnscope.ml.models import build_model
-from unlearnscope.ml.phases import PhaseData, optimisation_step, unlikelihood
+from unlearnscope.ml.phases import (
+    PhaseData,
+    distillation,
+    frozen_copy,
+    optimisation_step,
+    unlikelihood,
+)
 
 
 def test_unlikelihood_is_minus_log_of_one_minus_target_probability() -> None:
@@ -58,3 +65,46 @@ def test_ewc_penalty_is_reported_and_weighted() -> None:
     second, _ = optimisation_step(model, opt, "recovery", cfg, _data(), ewc, gen, dev)
     assert expected > 0
     assert abs(second.penalty - expected) < 1e-5 * expected
+
+
+def test_distillation_is_scaled_kl_from_teacher_to_student() -> None:
+    student = torch.tensor([[1.0, 0.0, -1.0], [0.2, 0.3, 2.0]])
+    teacher = torch.tensor([[2.0, -1.0, 0.0], [0.2, 0.3, 2.0]])
+    t = 2.0
+    q = (teacher / t).softmax(1)
+    p = (student / t).softmax(1)
+    expected = (q * (q.log() - p.log())).sum(1).mean() * t * t
+    torch.testing.assert_close(distillation(student, teacher, t), expected)
+    assert distillation(teacher, teacher, t).abs() < 1e-6  # nothing to learn from itself
+
+
+def _drift_from_teacher(distill_weight: float) -> float:
+    """KL(teacher || model) on the clean images after fitting random labels."""
+    torch.manual_seed(0)
+    model = build_model("small_cnn", 10, (0.5,) * 3, (0.25,) * 3, width=4)
+    data = _data()
+    data.teacher = frozen_copy(model)
+    cfg = PhaseConfig(
+        kind="recovery", steps=10, lr=0.1, batch_size=16, distill_weight=distill_weight
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(10):
+        optimisation_step(model, opt, "recovery", cfg, data, None, gen, torch.device("cpu"))
+    x = data.clean.batch(torch.arange(len(data.clean)))[0]
+    with torch.no_grad():
+        return distillation(model(x), data.teacher(x), 1.0).item()
+
+
+def test_distillation_holds_the_model_near_its_teacher() -> None:
+    free, held = _drift_from_teacher(0.0), _drift_from_teacher(5.0)
+    assert held < 0.5 * free
+
+
+def test_distillation_without_a_teacher_is_an_error() -> None:
+    model = build_model("small_cnn", 10, (0.5,) * 3, (0.25,) * 3, width=4)
+    cfg = PhaseConfig(kind="recovery", steps=1, lr=0.1, batch_size=8, distill_weight=1.0)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(1)
+    with pytest.raises(RuntimeError, match="teacher"):
+        optimisation_step(model, opt, "recovery", cfg, _data(), None, gen, torch.device("cpu"))

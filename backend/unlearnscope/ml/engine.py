@@ -44,7 +44,7 @@ from .ewc import EWCPenalty, diagonal_fisher
 from .metrics import attack_success_rate, clean_accuracy
 from .models import count_parameters
 from .monitor import FrameBatch, Monitor, TarStats, inspect_sample
-from .phases import optimisation_step
+from .phases import frozen_copy, optimisation_step
 from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .schedule import ScheduleEditError, apply_edit
 
@@ -149,6 +149,9 @@ class Engine:
             cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
         )
         self.prepared = p
+        # The teacher for distilling recovery phases: the model as it is before unlearning.
+        # Always kept (a schedule edit may turn distillation on mid-run).
+        p.phase_data.teacher = frozen_copy(p.model)
         fisher_n = min(cfg.defense.fisher_samples, len(p.phase_data.clean))
         x, y = p.phase_data.clean.batch(torch.arange(fisher_n))
         fisher = diagonal_fisher(
