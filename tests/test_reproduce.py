@@ -18,7 +18,8 @@ import pytest
 import torch
 
 from unlearnscope.cli import main
-from unlearnscope.reproduce import ROWS
+from unlearnscope.presets import preset_config
+from unlearnscope.reproduce import MODEL_PRESETS, ROWS
 
 CLI = [sys.executable, "-m", "unlearnscope.cli"]
 
@@ -29,7 +30,8 @@ TINY = {
     "monitor": {"eval_size": 32},
     "schedule": [
         {"kind": "ascent", "steps": 2, "lr": 0.01, "batch_size": 8, "ewc_lambda": 10.0},
-        {"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8, "forget_weight": 0.5},
+        {"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8, "forget_weight": 0.5,
+         "distill_weight": 1.0},
     ],
 }
 
@@ -54,6 +56,11 @@ def reproduce(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[..., Resu
     threads = torch.get_num_threads()
     yield call
     torch.set_num_threads(threads)  # --threads sets it for the whole process
+
+
+def test_each_model_choice_has_a_preset_of_that_model() -> None:
+    for model, preset in MODEL_PRESETS.items():
+        assert preset_config(preset).model.name == model
 
 
 @pytest.fixture

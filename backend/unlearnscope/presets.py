@@ -6,30 +6,18 @@ from typing import Any
 
 from .config import RunConfig
 
-# The tuned unlearning schedule of the `paper` presets (see README, Results).
+# The tuned unlearning schedule of the `paper` presets (see README, Results): one recovery
+# phase. Distillation from the starting model holds clean accuracy; the unlikelihood term
+# on the forget set removes the backdoor. On real CIFAR-10 an ascent phase first only cost
+# clean accuracy that recovery then had to win back.
 PAPER_SCHEDULE: list[dict[str, Any]] = [
     {
-        "kind": "ascent",
-        "steps": 40,
-        "lr": 0.005,
-        "batch_size": 64,
-        "ewc_lambda": 1000.0,
-        "loss_clamp": 3.0,
-        "stop_asr_below": 10.0,
-    },
-    {
         "kind": "recovery",
-        "steps": 150,
-        "lr": 0.01,
-        "batch_size": 128,
-        "forget_weight": 0.5,
-    },
-    {
-        "kind": "recovery",
-        "steps": 100,
+        "steps": 120,
         "lr": 0.003,
         "batch_size": 128,
-        "forget_weight": 0.5,
+        "forget_weight": 1.0,
+        "distill_weight": 2.0,
     },
 ]
 
@@ -82,6 +70,23 @@ PRESETS: dict[str, dict[str, Any]] = {
         },
         "model": {"name": "small_cnn", "width": 32},
         "training": {"epochs": 10, "batch_size": 256, "lr": 0.1, "precision": "auto"},
+        "defense": {"forget_size": 500, "clean_fraction": 0.05, "fisher_samples": 512},
+        "monitor": {"probe_count": 8, "tar_set_size": 128, "eval_every": 10, "eval_size": 512},
+        "schedule": PAPER_SCHEDULE,
+    },
+    # The same protocol with ResNet-18 (CIFAR stem, 11M parameters): a GPU job (minutes
+    # there; hours per model on 2 CPU cores). The schedule is the small CNN's.
+    "paper-resnet18": {
+        "name": "paper-resnet18",
+        "data": {
+            "name": "imagefolder",
+            "train_size": None,
+            "test_size": None,
+            "mean": (0.4914, 0.4822, 0.4465),
+            "std": (0.247, 0.243, 0.261),
+        },
+        "model": {"name": "resnet18"},
+        "training": {"epochs": 15, "batch_size": 256, "lr": 0.1, "precision": "auto"},
         "defense": {"forget_size": 500, "clean_fraction": 0.05, "fisher_samples": 512},
         "monitor": {"probe_count": 8, "tar_set_size": 128, "eval_every": 10, "eval_size": 512},
         "schedule": PAPER_SCHEDULE,

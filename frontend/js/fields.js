@@ -59,6 +59,7 @@ export const FIELD_INFO = {
   clip_norm: { label: "Clip norm", hint: "empty: off" },
   loss_clamp: { label: "Loss clamp", hint: "empty: off" },
   forget_weight: { label: "Forget weight" },
+  distill_weight: { label: "Distill weight" },
   stop_asr_below: { label: "Stop at ASR <", unit: "%", hint: "empty: off" },
 };
 
