@@ -97,6 +97,7 @@ def test_reproduce_writes_the_table_for_each_seed(
         assert f"| {label} |" in markdown
     assert "ImageFolder" in markdown and str(cifar_slice_dir) in markdown  # the data source
     assert "CIFAR-10" in markdown and "96.51" in markdown  # the paper's column
+    assert "forget weight 0.5, distill weight 1)" in markdown  # the schedule as run
 
     report = json.loads((out / "results.json").read_text())
     assert report["n_train"] == 200 and report["n_test"] == 100

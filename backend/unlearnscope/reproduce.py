@@ -449,6 +449,8 @@ def _schedule_text(cfg: RunConfig) -> str:
             opts.append(f"EWC {ph.ewc_lambda:g}")
         if ph.forget_weight:
             opts.append(f"forget weight {ph.forget_weight:g}")
+        if ph.distill_weight:
+            opts.append(f"distill weight {ph.distill_weight:g}")
         if ph.loss_clamp is not None and ph.kind == "ascent":
             opts.append(f"clamp {ph.loss_clamp:g}")
         if ph.stop_asr_below is not None:
