@@ -7,6 +7,7 @@ the pipeline runs end to end on a tiny real slice with one epoch and a tiny sche
 from __future__ import annotations
 
 import json
+import pickle
 import subprocess
 import sys
 import tarfile
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -152,6 +154,57 @@ def test_the_archive_itself_is_unpacked_once(
         assert "unpacked from the archive" in res.stdout and str(archive) in res.stdout
     unpacked = list((cache / "datasets").iterdir())
     assert len(unpacked) == 1 and (unpacked[0] / "train" / "airplane").is_dir()
+
+
+def _write_cifar_batches(imagefolder: Path, dest: Path) -> Path:
+    """The slice re-written in torchvision's CIFAR-10 python-batch format (5 + 1 files)."""
+    from PIL import Image
+
+    classes = sorted(d.name for d in (imagefolder / "train").iterdir())
+    folder = dest / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+
+    def batch(split: str) -> dict[str, object]:
+        rows, labels = [], []
+        for label, name in enumerate(classes):
+            for file in sorted((imagefolder / split / name).iterdir()):
+                pixels = np.asarray(Image.open(file).convert("RGB"))  # (32, 32, 3)
+                rows.append(pixels.transpose(2, 0, 1).reshape(-1))
+                labels.append(label)
+        return {"data": np.stack(rows).astype(np.uint8), "labels": labels}
+
+    train = batch("train")
+    n = len(train["labels"])
+    for i in range(5):  # data_batch_1..5, as the official release splits the training set
+        part = slice(i * n // 5, (i + 1) * n // 5)
+        rows = {"data": train["data"][part], "labels": train["labels"][part]}
+        (folder / f"data_batch_{i + 1}").write_bytes(pickle.dumps(rows))
+    (folder / "test_batch").write_bytes(pickle.dumps(batch("test")))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": classes}))
+    return dest
+
+
+def test_torchvision_cifar10_batches_are_read_and_named_in_the_table(
+    cifar_slice_dir: Path,
+    tiny_config: Path,
+    tmp_path: Path,
+    reproduce: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import torchvision.datasets.cifar
+
+    root = _write_cifar_batches(cifar_slice_dir, tmp_path / "data")
+    # torchvision checks the official files' md5 sums; these are the slice's own pixels.
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+    out = tmp_path / "out"
+    res = reproduce(
+        "--data-dir", str(root), "--config", str(tiny_config), "--device", "cpu",
+        "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert f"torchvision CIFAR-10 (python batches): {root}" in res.stdout
+    report = json.loads((out / "results.json").read_text())
+    assert report["n_train"] == 200 and report["n_test"] == 100
 
 
 @pytest.mark.parametrize("kind", ["missing", "empty_folder", "not_an_archive"])
