@@ -219,7 +219,8 @@ export class RunForm {
 
   updateSummary() {
     const steps = this.phaseTable.phases.reduce((n, p) => n + (Number(p.steps) || 0), 0);
-    this.summary.textContent = `${this.phaseTable.phases.length} phases, ${steps} unlearning steps`;
+    const n = this.phaseTable.phases.length;
+    this.summary.textContent = `${n} ${n === 1 ? "phase" : "phases"}, ${steps} unlearning steps`;
   }
 
   clearServerErrors() {
