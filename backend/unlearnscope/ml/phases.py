@@ -16,8 +16,8 @@ the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PH
             unlike CE ascent, which drags every other class towards uniform). With
             distill_weight d > 0 the clean batch is also distilled from f0, the frozen model
             the run started from: on clean images the backdoored model is a good teacher,
-            and matching its whole output distribution holds clean accuracy far better
-            than 5% of the labels alone (T = DISTILL_TEMPERATURE).
+            and matching its whole output distribution holds clean accuracy better than
+            the labels of 5% of the data alone (T = DISTILL_TEMPERATURE; README, Results).
 """
 
 from __future__ import annotations
