@@ -1,0 +1,136 @@
+"""`unlearnscope reproduce`: arguments, the config per seed, the run over seeds, the files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from ..cli import EXIT_BAD_INPUT, BadInput, load_config_file
+from ..config import RunConfig, describe_errors
+from ..presets import PRESETS, deep_merge
+from ..settings import Settings
+from .seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
+from .source import CIFAR_BATCHES, DataSource, resolve_data_dir
+from .table import build_report, render_markdown
+
+MODEL_PRESETS = {"small_cnn": "paper", "resnet18": "paper-resnet18"}
+MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18": "resnet18"}
+
+
+def build_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
+    model = MODEL_ALIASES[args.model] if args.model else None
+    preset = args.preset or MODEL_PRESETS[model or "small_cnn"]
+    if preset not in PRESETS:
+        raise BadInput(f"--preset {preset!r}: allowed values are {sorted(PRESETS)}")
+    raw = PRESETS[preset]
+    if model is not None and args.preset:
+        raw = deep_merge(raw, {"model": {"name": model}})
+    if args.config:
+        raw = deep_merge(raw, load_config_file(Path(args.config)))
+    raw = deep_merge(
+        raw,
+        {"data": {"name": source.kind, "root": str(source.root)}, "monitor": MONITOR_OVERRIDES},
+    )
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        lines = describe_errors(err.errors())
+        raise BadInput("invalid run config:\n  " + "\n  ".join(lines)) from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        required=True,
+        help=f"cifar10-jpg.tar.gz, an unpacked ImageFolder root, or a folder with {CIFAR_BATCHES}",
+    )
+    parser.add_argument(
+        "--model",
+        choices=sorted(MODEL_ALIASES),
+        help="small_cnn (preset paper, the default) or resnet18 (preset paper-resnet18)",
+    )
+    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds start here (default 0)")
+    parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--out", help="write results.md and results.json here")
+    parser.add_argument("--preset", help="start from this preset instead of the model's")
+    parser.add_argument("--config", help="RunConfig overrides as YAML or JSON")
+    parser.add_argument(
+        "--cache-dir",
+        help="models, decoded data, unpacked archives (default ~/.unlearnscope/cache)",
+    )
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Exit code 0 done, 1 a run failed, 2 bad input (said on stderr, nothing written)."""
+    # Bad input is answered here, not by cli.main: under `python -m unlearnscope.cli` this
+    # module's BadInput (from unlearnscope.cli) is not the one __main__ catches.
+    try:
+        return _reproduce(args)
+    except BadInput as err:
+        print(f"unlearnscope: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    if args.seeds < 1:
+        raise BadInput(f"--seeds {args.seeds}: give at least 1")
+    if args.threads is not None and args.threads < 1:
+        raise BadInput(f"--threads {args.threads}: give at least 1")
+    settings = Settings()
+    cache_dir = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: exists and is not a folder")
+    source = resolve_data_dir(args.data_dir, cache_dir)
+    base = build_config(args, source)  # every check before any long work
+
+    import torch
+
+    from ..ml.preparation import resolve_device
+
+    try:
+        device = str(resolve_device(args.device or settings.device))
+    except ValueError as err:
+        raise BadInput(f"--device {args.device}: {err}") from err
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    print(f"data: {source.describe()} -> {source.kind} at {source.root}", file=sys.stderr)
+
+    results = []
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        print(f"== seed {seed} ==", file=sys.stderr)
+        cfg = base.model_copy(update={"seed": seed})
+        try:
+            results.append(run_seed(cfg, source, device, cache_dir))
+        except ReproduceFailed as err:
+            print(f"unlearnscope: reproduce failed: {err}", file=sys.stderr)
+            return 1
+        m = results[-1].metrics
+        print(
+            f"seed {seed}: backdoored CA {m['backdoor_ca']:.2f}% ASR {m['backdoor_asr']:.2f}% -> "
+            f"after CA {m['after_ca']:.2f}% ASR {m['after_asr']:.2f}% "
+            f"(retention {m['ca_retention']:.2f}%) in {m['time_total']:.0f} s",
+            file=sys.stderr,
+        )
+    report = build_report(base, source, device, results)
+    markdown = render_markdown(report)
+    print(markdown)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        _write(out / "results.md", markdown)
+        _write(out / "results.json", json.dumps(report, indent=2, default=str) + "\n")
+        print(f"wrote {out / 'results.md'} and {out / 'results.json'}", file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
