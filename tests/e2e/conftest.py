@@ -10,76 +10,23 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 
-from unlearnscope.api.app import create_app
-from unlearnscope.settings import Settings
+from live_server import LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """uvicorn in a thread, serving the real app (API + frontend/ + Plotly)."""
-
-    def __init__(self, home: Path, cache: Path) -> None:
-        self.port = free_port()
-        settings = Settings(
-            home=home,
-            cache_root=cache,
-            host="127.0.0.1",
-            port=self.port,
-            device="cpu",
-            torch_threads=1,
-        )
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.http = httpx.Client(base_url=self.url, timeout=60)
-
-    def start(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def stop(self) -> None:
-        self.http.close()
-        self.server.should_exit = True
-        self.thread.join(60)
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        r = self.http.get(f"/api/runs/{run_id}")
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     # The backdoored tiny model is cached here; other test modules share the folder.
     cache = tmp_path_factory.getbasetemp() / "tiny_model_cache"
-    srv = Server(tmp_path_factory.mktemp("e2e-home"), cache).start()
+    srv = LiveServer(tmp_path_factory.mktemp("e2e-home"), cache).start()
     try:
         yield srv
     finally:
