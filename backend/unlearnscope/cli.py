@@ -41,21 +41,29 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def build_config(args: argparse.Namespace) -> RunConfig:
-    raw: dict[str, Any] = {}
-    if args.preset:
-        if args.preset not in PRESETS:
-            raise BadInput(f"--preset {args.preset!r}: allowed values are {sorted(PRESETS)}")
-        raw = PRESETS[args.preset]
-    if args.config:
-        raw = deep_merge(raw, load_config_file(Path(args.config)))
-    if args.seed is not None:
-        raw = deep_merge(raw, {"seed": args.seed})
+def preset_fields(name: str) -> dict[str, Any]:
+    """The raw fields of preset `name`; BadInput naming the presets when there is none."""
+    if name not in PRESETS:
+        raise BadInput(f"--preset {name!r}: allowed values are {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+def validate_config(raw: dict[str, Any]) -> RunConfig:
+    """A RunConfig from raw fields; BadInput with one line per bad field."""
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as err:
         lines = describe_errors(err.errors())
         raise BadInput("invalid run config:\n  " + "\n  ".join(lines)) from None
+
+
+def build_config(args: argparse.Namespace) -> RunConfig:
+    raw = preset_fields(args.preset) if args.preset else {}
+    if args.config:
+        raw = deep_merge(raw, load_config_file(Path(args.config)))
+    if args.seed is not None:
+        raw = deep_merge(raw, {"seed": args.seed})
+    return validate_config(raw)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

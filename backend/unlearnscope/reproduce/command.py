@@ -8,11 +8,9 @@ import os
 import sys
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from ..cli import EXIT_BAD_INPUT, BadInput, load_config_file
-from ..config import RunConfig, describe_errors
-from ..presets import PRESETS, deep_merge
+from ..cli import EXIT_BAD_INPUT, BadInput, load_config_file, preset_fields, validate_config
+from ..config import RunConfig
+from ..presets import deep_merge
 from ..settings import Settings
 from .seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
 from .source import CIFAR_BATCHES, DataSource, resolve_data_dir
@@ -25,9 +23,7 @@ MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18":
 def build_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
     model = MODEL_ALIASES[args.model] if args.model else None
     preset = args.preset or MODEL_PRESETS[model or "small_cnn"]
-    if preset not in PRESETS:
-        raise BadInput(f"--preset {preset!r}: allowed values are {sorted(PRESETS)}")
-    raw = PRESETS[preset]
+    raw = preset_fields(preset)
     if model is not None and args.preset:
         raw = deep_merge(raw, {"model": {"name": model}})
     if args.config:
@@ -36,11 +32,7 @@ def build_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
         raw,
         {"data": {"name": source.kind, "root": str(source.root)}, "monitor": MONITOR_OVERRIDES},
     )
-    try:
-        return RunConfig.model_validate(raw)
-    except ValidationError as err:
-        lines = describe_errors(err.errors())
-        raise BadInput("invalid run config:\n  " + "\n  ".join(lines)) from None
+    return validate_config(raw)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
