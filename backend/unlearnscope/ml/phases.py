@@ -43,7 +43,7 @@ class PhaseData:
     clean: ImageSet  # the defender's clean training subset
     augment: str  # augmentation mode for clean batches
     # The frozen model the run started from (eval mode, no gradients): the distillation
-    # teacher. None where no phase distils.
+    # teacher. The engine always sets it; None only where a caller has no use for it.
     teacher: nn.Module | None = None
 
 
