@@ -22,13 +22,19 @@ window.unlearnscope = app; // for the console and the browser tests
 const runStream = new RunListStream({
   onList: (runs) => {
     runList.setRuns(runs);
+    serverLine();
     runs.forEach((r) => app.view?.runId === r.id && app.view.runUpdate?.(r));
   },
   onRun: (run) => {
+    const before = runList.runs.get(run.id)?.status;
     runList.upsert(run);
     if (app.view?.runId === run.id) app.view.runUpdate?.(run);
+    if (run.status !== before) serverLine();
   },
-  onDeleted: (id) => runList.remove(id),
+  onDeleted: (id) => {
+    runList.remove(id);
+    serverLine();
+  },
   onState: (state) => runList.setState(state),
 });
 runStream.start();
@@ -143,14 +149,29 @@ function toggleHelp(show = helpPanel.hidden) {
 }
 helpButton.addEventListener("click", () => toggleHelp());
 
-// Server line in the top bar.
-async function health() {
+// Server line in the top bar. Version, device and the slot count come from /api/health
+// (polled); the running and queued counts from the live run list, so they change together
+// with the list (the health endpoint counts a worker until its process has exited).
+const ACTIVE = new Set(["preparing", "running", "paused"]);
+let serverInfo = null;
+
+function serverLine() {
   const el = document.getElementById("server");
+  if (!serverInfo) return;
+  const statuses = [...runList.runs.values()].map((r) => r.status);
+  const active = runList.loaded ? statuses.filter((s) => ACTIVE.has(s)).length : serverInfo.active_runs;
+  const queued = runList.loaded ? statuses.filter((s) => s === "queued").length : serverInfo.queued_runs;
+  el.textContent = `server ${serverInfo.version} · ${serverInfo.device} · ${active}/${serverInfo.max_active_runs} running${queued ? `, ${queued} queued` : ""}`;
+  el.className = "server-line";
+}
+
+async function health() {
   try {
-    const hth = await api.health();
-    el.textContent = `server ${hth.version} · ${hth.device} · ${hth.active_runs}/${hth.max_active_runs} running${hth.queued_runs ? `, ${hth.queued_runs} queued` : ""}`;
-    el.className = "server-line";
+    serverInfo = await api.health();
+    serverLine();
   } catch (err) {
+    serverInfo = null;
+    const el = document.getElementById("server");
     el.textContent = "server unreachable: is `unlearnscope serve` running?";
     el.className = "server-line warn";
   }

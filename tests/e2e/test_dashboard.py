@@ -287,6 +287,8 @@ def test_stop_the_run(server: Any, run_page: Any, main_run: str) -> None:
     expect(page.locator("#stop-button")).to_have_text("Confirm stop")
     page.click("#stop-button")
     expect(page.locator("#run-status")).to_have_text("Stopped", timeout=TIMEOUT)
+    # The top bar's count follows the run list, not the 10 s health poll.
+    expect(page.locator("#server")).to_contain_text(" 0/", timeout=3000)
     expect(page.locator("#pause-button")).to_be_hidden()
     expect(page.locator("#stop-button")).to_be_hidden()
     expect(page.locator("#connection")).to_have_text("Recorded run")
