@@ -11,6 +11,7 @@ from .events import (
     ErrorEvent,
     Evaluation,
     EventBase,
+    Measurement,
     PhaseEnd,
     PhaseStart,
     Progress,
@@ -73,10 +74,11 @@ class ConsoleReporter:
             self._open(
                 f"phase{e.phase_index}", e.planned_steps, f"phase {e.phase_index + 1} {e.kind}"
             )
-        elif isinstance(e, StepMetrics) and self.bar is not None:
+        elif isinstance(e, Measurement):
             for key in ("asr", "ca", "tar_median"):
                 if getattr(e, key) is not None:
                     self.last[key] = getattr(e, key)
+        elif isinstance(e, StepMetrics) and self.bar is not None:
             self.bar.set_postfix(
                 {
                     "loss": f"{e.loss:.3f}",
@@ -90,8 +92,8 @@ class ConsoleReporter:
         elif isinstance(e, PhaseEnd):
             if e.reason == "early_stop":
                 self._print(
-                    f"phase {e.phase_index + 1} stopped early at step {e.step}: "
-                    "ASR below the threshold"
+                    f"phase {e.phase_index + 1} stopped early at step {e.step}: monitor ASR "
+                    f"{_fmt(e.asr, 1)}% < {_fmt(e.threshold, 1)}%"
                 )
             self._close()
         elif isinstance(e, Evaluation):

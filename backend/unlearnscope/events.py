@@ -79,6 +79,11 @@ class PhaseEnd(EventBase):
     kind: str
     step: int  # global step of the phase's last step
     reason: Literal["completed", "early_stop", "stopped"] = "completed"
+    steps: int = 0  # steps the phase took
+    # early_stop: the monitor-subset ASR (percent) that ended it, and the threshold it fell
+    # below (the phase's stop_asr_below); None otherwise.
+    asr: float | None = None
+    threshold: float | None = None
 
 
 class StepMetrics(EventBase):
@@ -93,12 +98,29 @@ class StepMetrics(EventBase):
     lr: float
     grad_norm: float  # before clipping
     step_time: float  # seconds of the optimisation step alone
-    monitor_time: float  # seconds spent monitoring after this step
-    tar_median: float | None = None
+    # seconds the training loop spent on monitoring after this step: the snapshot hand-off
+    # to a concurrent monitor, or the measurements themselves when monitoring is synchronous
+    monitor_time: float
+
+
+class Measurement(EventBase):
+    """Monitor-set measurements of the model as it was right after global step `step`.
+
+    Made by the monitor from a snapshot of the weights, so with a concurrent monitor it
+    arrives after later steps' `StepMetrics`: place it by `step`, not by arrival. Fields
+    that were not measured at this step are None.
+    """
+
+    type: Literal["measurement"] = "measurement"
+    step: int
+    phase_index: int
+    tar_median: float | None = None  # over the TAR set (triggered non-target test images)
     tar_mean: float | None = None
-    mass_fraction: float | None = None
+    mass_fraction: float | None = None  # mean trigger mass fraction over the TAR set
     asr: float | None = None  # percent, monitor subset
     ca: float | None = None  # percent, monitor subset
+    seconds: float = 0.0  # monitor time spent on this measurement
+    lag: int = 0  # steps training had taken beyond `step` when this was emitted
 
 
 class FramesEvent(EventBase):
@@ -181,6 +203,7 @@ Event = Annotated[
     | PhaseStart
     | PhaseEnd
     | StepMetrics
+    | Measurement
     | FramesEvent
     | Evaluation
     | ScheduleEdit

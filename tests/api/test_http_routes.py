@@ -90,7 +90,6 @@ def _stored_run(client: TestClient, status: RunStatus = RunStatus.COMPLETED) -> 
                 grad_norm=1.0,
                 step_time=0.01,
                 monitor_time=0.01,
-                asr=10.0 * step,
             )
         )
         seq += 1

@@ -13,6 +13,7 @@ from unlearnscope.events import (
     ErrorEvent,
     EventBase,
     FramesEvent,
+    Measurement,
     RunFinished,
     SampleReport,
     ScheduleEdit,
@@ -177,7 +178,10 @@ def test_early_stop_ends_ascent_when_asr_falls(model_cache: Path) -> None:
     engine.run()
     ends = [e for e in events if e.type == "phase_end"]
     assert ends[0].reason == "early_stop" and ends[0].step < 50
-    assert of_type(events, StepMetrics)[ends[0].step - 1].asr < 50.0
+    assert ends[0].steps == ends[0].step and ends[0].threshold == 50.0
+    stop = ends[0].step
+    at_stop = [m for m in of_type(events, Measurement) if m.step == stop and m.asr is not None]
+    assert at_stop and at_stop[-1].asr == ends[0].asr and ends[0].asr < 50.0
 
 
 def test_a_failing_run_says_why(model_cache: Path, tmp_path: Path) -> None:

@@ -41,7 +41,6 @@ def _step(seq: int, step: int) -> StepMetrics:
         grad_norm=1.0,
         step_time=0.01,
         monitor_time=0.01,
-        asr=50.0,
     )
 
 

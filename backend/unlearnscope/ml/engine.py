@@ -27,6 +27,7 @@ from ..events import (
     Evaluation,
     EventBase,
     FramesEvent,
+    Measurement,
     PhaseEnd,
     PhaseStart,
     ProbesEvent,
@@ -315,18 +316,26 @@ class Engine:
                 grad_norm=grad_norm,
                 step_time=step_time,
                 monitor_time=monitor_time,
-                tar_median=tar.median if tar else None,
-                tar_mean=tar.mean if tar else None,
-                mass_fraction=tar.mass if tar else None,
-                asr=asr,
-                ca=ca,
             )
         )
+        if tar is not None or asr is not None or ca is not None:
+            self.emit(
+                Measurement(
+                    step=self.step_count,
+                    phase_index=self.phase_index,
+                    tar_median=tar.median if tar else None,
+                    tar_mean=tar.mean if tar else None,
+                    mass_fraction=tar.mass if tar else None,
+                    asr=asr,
+                    ca=ca,
+                    seconds=monitor_time,
+                )
+            )
         if frames is not None:
             self._emit_frames(frames)
 
         if cfg.stop_asr_below is not None and asr is not None and asr < cfg.stop_asr_below:
-            self._end_phase("early_stop")
+            self._end_phase("early_stop", asr=asr, threshold=cfg.stop_asr_below)
         elif self.phase_done >= cfg.steps:
             self._end_phase("completed")
         if self.phase_index >= len(self.schedule):
@@ -346,11 +355,19 @@ class Engine:
             )
         )
 
-    def _end_phase(self, reason: str) -> None:
+    def _end_phase(
+        self, reason: str, asr: float | None = None, threshold: float | None = None
+    ) -> None:
         cfg = self.schedule[self.phase_index]
         self.emit(
             PhaseEnd(
-                phase_index=self.phase_index, kind=cfg.kind, step=self.step_count, reason=reason
+                phase_index=self.phase_index,
+                kind=cfg.kind,
+                step=self.step_count,
+                reason=reason,
+                steps=self.phase_done,
+                asr=asr,
+                threshold=threshold,
             )
         )
         if reason != "stopped":

@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from ..events import Evaluation, EventBase, FramesEvent, ProbesEvent, RunStarted, StepMetrics
+from ..events import (
+    Evaluation,
+    EventBase,
+    FramesEvent,
+    Measurement,
+    ProbesEvent,
+    RunStarted,
+    StepMetrics,
+)
 from ..ml.overlay import overlay, to_png
 
 STEP_COLUMNS = [
@@ -40,28 +48,51 @@ STEP_COLUMNS = [
 VARIANTS = ("clean", "triggered")
 
 
+MEASURED = ("asr", "ca", "tar_median", "tar_mean", "mass_fraction")
+
+
 def metrics_csv(events: Iterable[EventBase]) -> str:
-    """One row per step event, columns STEP_COLUMNS; empty cells where not measured."""
+    """One row per step, columns STEP_COLUMNS; empty cells where not measured.
+
+    The monitor's values come from the `Measurement` events of that step (which may have
+    arrived after later steps), merged into the step's row.
+    """
+    rows: dict[int, dict[str, Any]] = {}
+    measured: dict[int, dict[str, Any]] = {}
+    for e in events:
+        if isinstance(e, StepMetrics):
+            rows[e.step] = e.model_dump()
+        elif isinstance(e, Measurement):
+            got = measured.setdefault(e.step, {})
+            got.update({k: getattr(e, k) for k in MEASURED if getattr(e, k) is not None})
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=STEP_COLUMNS, extrasaction="ignore")
     writer.writeheader()
-    for e in events:
-        if isinstance(e, StepMetrics):
-            writer.writerow({k: ("" if v is None else v) for k, v in e.model_dump().items()})
+    for step in sorted(rows):
+        row = {**rows[step], **measured.get(step, {})}
+        writer.writerow({k: ("" if v is None else v) for k, v in row.items()})
     return buf.getvalue()
 
 
 def metrics_json(config: dict[str, Any], events: Iterable[EventBase]) -> str:
-    steps, evaluations, finished = [], [], None
+    steps, measurements, evaluations, finished = [], [], [], None
     for e in events:
         if isinstance(e, StepMetrics):
             steps.append(e.model_dump())
+        elif isinstance(e, Measurement):
+            measurements.append(e.model_dump())
         elif isinstance(e, Evaluation):
             evaluations.append(e.model_dump())
         elif e.type == "run_finished":
             finished = e.model_dump()
     return json.dumps(
-        {"config": config, "evaluations": evaluations, "summary": finished, "steps": steps},
+        {
+            "config": config,
+            "evaluations": evaluations,
+            "summary": finished,
+            "steps": steps,
+            "measurements": sorted(measurements, key=lambda m: m["step"]),
+        },
         indent=1,
     )
 
