@@ -89,9 +89,11 @@ class DefenseConfig(Strict):
 
 
 class MonitorConfig(Strict):
-    # Share of wall time monitoring may take; the *_every intervals become the most often
-    # each measurement runs. 0 = exactly every *_every steps (no budget).
-    budget: float = Field(0.1, ge=0, lt=1)
+    # > 0: monitor beside training, on a snapshot of the weights, as often as it keeps up
+    # (the *_every intervals are the most often frames and TAR run; ASR/CA stay at the
+    # multiples of eval_every), keeping at most this share of the machine's CPU cores busy.
+    # 0 = inside the training loop, exactly every *_every steps (reproducible).
+    budget: float = Field(0.5, ge=0, le=1)
     probe_count: int = Field(8, ge=0, le=64)  # test images shown clean + triggered
     frame_every: int = Field(1, ge=0)  # steps between heatmap frames; 0 = never
     tar_every: int = Field(1, ge=0)  # steps between TAR on the monitor set; 0 = never

@@ -1,15 +1,16 @@
-"""When to monitor: fixed intervals, or as often as a wall-time budget allows.
+"""When to monitor: which measurements are due at a step, and how much of the machine the
+monitor may keep busy.
 
-Fixed (budget 0): heatmap frames, TAR and ASR/CA every `frame_every`, `tar_every`,
-`eval_every` steps (0 = never).
+Synchronous monitoring (`monitor.budget == 0`, reproducible): heatmap frames, TAR and
+ASR/CA exactly at the multiples of `frame_every`, `tar_every`, `eval_every` (0 = never),
+measured inside the training loop.
 
-Budgeted (0 < budget < 1): the same intervals are the *most* often each one runs, and time
-allowances decide the rest. Every step adds `budget / (1 - budget) * step_time` seconds,
-split between the kinds in use (frames 40%, TAR 30%, ASR/CA 30%), so monitoring takes
-about `budget` of the wall time and none of them starves the others. A measurement runs
-when it is due by its interval and its allowance covers its expected cost (a running mean
-of what it cost before). Allowances are capped, so a quiet stretch does not turn into a
-burst.
+Concurrent monitoring (`budget > 0`): the monitor measures snapshots beside training.
+Frames and TAR are due on any snapshot at least `frame_every`/`tar_every` steps after the
+last one measured (so as often as the monitor keeps up); ASR/CA stay at the multiples of
+`eval_every` (those snapshots are kept until measured). The budget is the share of the
+machine's CPU cores the monitor may keep busy: it runs its ops on `threads` torch threads
+and rests after each measurement so that its busy time stays within `duty` of wall time.
 """
 
 from __future__ import annotations
@@ -17,48 +18,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 KINDS = ("frame", "tar", "eval")
-SHARES = {"frame": 0.4, "tar": 0.3, "eval": 0.3}
 
 
 @dataclass
 class Cadence:
     every: dict[str, int]  # kind -> interval in steps (0 = never)
-    budget: float = 0.0  # fraction of wall time; 0 = fixed intervals
-    allowance: dict[str, float] = field(default_factory=dict)  # kind -> seconds affordable
-    cost: dict[str, float] = field(default_factory=dict)  # kind -> mean seconds
-    last: dict[str, int] = field(default_factory=dict)  # kind -> step of the last run
+    fixed: bool = True  # True: at the multiples of each interval; False: at least apart
+    last: dict[str, int] = field(default_factory=dict)  # kind -> step last measured
 
-    def _active(self) -> list[str]:
-        return [k for k in KINDS if self.every.get(k, 0) > 0]
+    def active(self) -> bool:
+        return any(self.every.get(k, 0) > 0 for k in KINDS)
 
-    def _interval_due(self, kind: str, step: int) -> bool:
+    def at_multiple(self, kind: str, step: int) -> bool:
+        every = self.every.get(kind, 0)
+        return every > 0 and step % every == 0
+
+    def due(self, kind: str, step: int) -> bool:
         every = self.every.get(kind, 0)
         if every <= 0:
             return False
-        if self.budget <= 0:
+        if self.fixed or kind == "eval":
             return step % every == 0
-        return step - self.last.get(kind, 0) >= every
+        return step - self.last.get(kind, -every) >= every
 
-    def plan(self, step: int, step_time: float) -> set[str]:
-        """The measurements to make after `step`, which took `step_time` seconds."""
-        if self.budget <= 0:
-            return {k for k in KINDS if self._interval_due(k, step)}
-        active = self._active()
-        total_share = sum(SHARES[k] for k in active) or 1.0
-        earned = self.budget / (1.0 - self.budget) * step_time
-        planned = set()
-        for kind in active:
-            expected = self.cost.get(kind, 0.0)  # unknown cost: run once to learn it
-            have = self.allowance.get(kind, 0.0) + earned * SHARES[kind] / total_share
-            self.allowance[kind] = min(have, 4.0 * expected) if expected > 0 else have
-            if self._interval_due(kind, step) and expected <= self.allowance[kind]:
-                planned.add(kind)
+    def plan(self, step: int) -> set[str]:
+        """The measurements due after `step`; marks them as made."""
+        planned = {k for k in KINDS if self.due(k, step)}
+        for kind in planned:
+            self.last[kind] = step
         return planned
 
-    def record(self, step: int, kind: str, seconds: float) -> None:
-        """A measurement of `kind` was made after `step` and took `seconds`."""
-        self.last[kind] = step
-        if self.budget > 0:
-            self.allowance[kind] = self.allowance.get(kind, 0.0) - seconds
-        old = self.cost.get(kind)
-        self.cost[kind] = seconds if old is None else 0.7 * old + 0.3 * seconds
+
+def monitor_share(budget: float, cores: int, threads: int) -> float:
+    """The monitor's duty cycle: busy time / wall time, so it uses `budget` of the cores."""
+    if budget <= 0:
+        return 0.0
+    return min(1.0, budget * cores / max(1, threads))
+
+
+def rest_after(busy: float, duty: float) -> float:
+    """Seconds to rest after `busy` seconds of work to keep a duty cycle of `duty`."""
+    if duty <= 0 or duty >= 1:
+        return 0.0
+    return busy * (1.0 / duty - 1.0)

@@ -11,6 +11,8 @@ caching goes through the injected `ModelStore`, everything else through `emit(ev
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 import traceback
 from collections import deque
@@ -40,11 +42,12 @@ from ..events import (
     StepMetrics,
 )
 from .attacks import triggered_non_target
-from .cadence import Cadence
+from .cadence import Cadence, monitor_share
 from .ewc import EWCPenalty, diagonal_fisher
+from .live import LiveMonitor
 from .metrics import attack_success_rate, clean_accuracy
 from .models import count_parameters
-from .monitor import FrameBatch, Monitor, TarStats, inspect_sample
+from .monitor import FrameBatch, Measured, Monitor, inspect_sample
 from .phases import frozen_copy, optimisation_step
 from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .schedule import ScheduleEditError, apply_edit
@@ -107,6 +110,7 @@ class Engine:
         self._last_eval: Evaluation | None = None
         self._asr_set: torch.Tensor | None = None  # (N, 3, H, W) uint8, non-target triggered
         self._t_start = time.time()
+        self._emit_lock = threading.Lock()  # the live monitor emits from its own thread
         mon = config.monitor
         self._cadence = Cadence(
             every={
@@ -114,15 +118,17 @@ class Engine:
                 "tar": mon.tar_every,
                 "eval": mon.eval_every,
             },
-            budget=mon.budget,
+            fixed=mon.budget <= 0,
         )
+        self._live: LiveMonitor | None = None
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: EventBase) -> None:
-        self.seq += 1
-        event.seq = self.seq
-        event.t = time.time()
-        self._emit_fn(event)
+        with self._emit_lock:  # seq stays gapless and in emission order across threads
+            self.seq += 1
+            event.seq = self.seq
+            event.t = time.time()
+            self._emit_fn(event)
 
     def _status(self, state: EngineState, message: str = "") -> None:
         self.state = state
@@ -197,6 +203,7 @@ class Engine:
         )
         self._before = self._evaluate("before")
         self._initial_frames()
+        self._start_live()
         self._status(EngineState.RUNNING)
         while self._deferred:
             self.handle(self._deferred.popleft())
@@ -228,13 +235,13 @@ class Engine:
             return
         frames, _ = self.monitor.cam_pass(self.model, frames=True, tar=False)
         assert frames is not None
-        self._emit_frames(frames)
+        self._emit_frames(frames, self.step_count)
 
-    def _emit_frames(self, frames: FrameBatch) -> None:
+    def _emit_frames(self, frames: FrameBatch, step: int) -> None:
         p, s = frames.maps.shape[0], frames.maps.shape[-1]
         self.emit(
             FramesEvent(
-                step=self.step_count,
+                step=step,
                 size=s,
                 count=p,
                 maps=frames.maps.numpy().tobytes(),
@@ -244,30 +251,86 @@ class Engine:
             )
         )
 
-    def _measure(
-        self, step_time: float, need_asr: bool
-    ) -> tuple[FrameBatch | None, TarStats | None, float | None, float | None]:
-        """The monitoring the cadence plans after this step (+ ASR for an early stop)."""
+    # -- monitoring ----------------------------------------------------------------------
+    def _start_live(self) -> None:
+        """Monitoring beside training (budget > 0), on a thread with its own model copy."""
+        if self.config.monitor.budget <= 0 or not self._cadence.active():
+            return
         assert self.monitor is not None
-        m, step = self.monitor, self.step_count
-        plan = self._cadence.plan(step, step_time)
-        frames = tar = asr = ca = None
-        if plan & {"frame", "tar"}:
-            t0 = time.perf_counter()
-            frames, tar = m.cam_pass(self.model, frames="frame" in plan, tar="tar" in plan)
-            spent = time.perf_counter() - t0
-            n_frame = len(m.probe_idx) * 2 if "frame" in plan else 0
-            n_tar = m.tar_set_size if "tar" in plan else 0
-            for kind, n in (("frame", n_frame), ("tar", n_tar)):
-                if n:  # one shared pass: split its time by images
-                    self._cadence.record(step, kind, spent * n / (n_frame + n_tar))
-        if "eval" in plan:
-            t0 = time.perf_counter()
-            asr, ca = m.quick_asr(self.model), m.quick_ca(self.model)
-            self._cadence.record(step, "eval", time.perf_counter() - t0)
-        elif need_asr:
-            asr = m.quick_asr(self.model)
-        return frames, tar, asr, ca
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu" and threads > max(1, cores // 2):
+            # torch's thread count is per process: halve it so that training and the
+            # monitor each run on their own cores instead of fighting over all of them.
+            threads = max(1, cores // 2)
+            torch.set_num_threads(threads)
+        self._live = LiveMonitor(
+            self.monitor,
+            self.model,
+            self._cadence,
+            report=self._report_live,
+            on_error=self._live_failed,
+            duty=monitor_share(self.config.monitor.budget, cores, threads),
+        )
+        self._live.start()
+
+    def _report_live(self, step: int, phase_index: int, measured: Measured) -> None:
+        self._report(step, phase_index, measured, lag=self.step_count - step)
+
+    def _live_failed(self, err: BaseException) -> None:
+        self.emit(
+            ErrorEvent(
+                message=f"live monitoring stopped: {type(err).__name__}: {err}",
+                traceback=traceback.format_exc(),
+                fatal=False,
+            )
+        )
+
+    def _end_live(self, flush: bool) -> None:
+        live, self._live = self._live, None
+        if live is None:
+            return
+        if flush:
+            live.flush()
+        else:
+            live.close()
+
+    def _report(self, step: int, phase_index: int, measured: Measured, lag: int = 0) -> None:
+        """Emit what a monitoring pass found, tagged with the step it measured."""
+        if measured.any_value():
+            tar = measured.tar
+            self.emit(
+                Measurement(
+                    step=step,
+                    phase_index=phase_index,
+                    tar_median=tar.median if tar else None,
+                    tar_mean=tar.mean if tar else None,
+                    mass_fraction=tar.mass if tar else None,
+                    asr=measured.asr,
+                    ca=measured.ca,
+                    seconds=measured.seconds,
+                    lag=lag,
+                )
+            )
+        if measured.frames is not None:
+            self._emit_frames(measured.frames, step)
+
+    def _monitor_step(self, need_asr: bool) -> Measured:
+        """After a step: hand a snapshot to the live monitor, or measure here.
+
+        An early stop needs the monitor-subset ASR of this very step, so a phase with
+        `stop_asr_below` measures it here, synchronously, either way.
+        """
+        assert self.monitor is not None
+        step = self.step_count
+        if self._live is not None:
+            self._live.publish(self.model, step, self.phase_index)
+            measured = Measured()
+        else:
+            measured = self.monitor.measure(self.model, self._cadence.plan(step))
+        if need_asr and measured.asr is None:
+            measured.asr = self.monitor.quick_asr(self.model)
+        return measured
 
     # -- the step machine ----------------------------------------------------------------
     def step(self) -> bool:
@@ -300,7 +363,7 @@ class Engine:
         self.phase_done += 1
 
         t0 = time.perf_counter()
-        frames, tar, asr, ca = self._measure(step_time, cfg.stop_asr_below is not None)
+        measured = self._monitor_step(cfg.stop_asr_below is not None)
         monitor_time = time.perf_counter() - t0
 
         self.emit(
@@ -318,22 +381,9 @@ class Engine:
                 monitor_time=monitor_time,
             )
         )
-        if tar is not None or asr is not None or ca is not None:
-            self.emit(
-                Measurement(
-                    step=self.step_count,
-                    phase_index=self.phase_index,
-                    tar_median=tar.median if tar else None,
-                    tar_mean=tar.mean if tar else None,
-                    mass_fraction=tar.mass if tar else None,
-                    asr=asr,
-                    ca=ca,
-                    seconds=monitor_time,
-                )
-            )
-        if frames is not None:
-            self._emit_frames(frames)
+        self._report(self.step_count, self.phase_index, measured)
 
+        asr = measured.asr
         if cfg.stop_asr_below is not None and asr is not None and asr < cfg.stop_asr_below:
             self._end_phase("early_stop", asr=asr, threshold=cfg.stop_asr_below)
         elif self.phase_done >= cfg.steps:
@@ -378,6 +428,7 @@ class Engine:
 
     def _complete(self) -> None:
         assert self._before is not None
+        self._end_live(flush=True)  # every pending measurement lands before the summary
         final = (
             self._last_eval if self._last_eval and self._last_eval.step == self.step_count else None
         )
@@ -407,6 +458,7 @@ class Engine:
         elif op == "resume" and self.state is EngineState.PAUSED:
             self._status(EngineState.RUNNING, "resumed")
         elif op == "stop" and self.state in ACTIVE:
+            self._end_live(flush=False)
             if self.phase_done > 0:
                 self._end_phase("stopped")
             self._status(EngineState.STOPPED, "stopped by user")
@@ -504,4 +556,6 @@ class Engine:
                 ErrorEvent(message=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             )
             self._status(EngineState.FAILED, f"{type(err).__name__}: {err}")
+        finally:
+            self._end_live(flush=False)
         return self.state

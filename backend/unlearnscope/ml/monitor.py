@@ -2,11 +2,14 @@
 
 All monitor sets are fixed at the start (seeded) and kept on the model's device as float
 tensors, so a measurement is one or two batched forward/backward passes and no copies.
-Probe frames and the TAR set share one Grad-CAM pass when both are due.
+Probe frames and the TAR set share one Grad-CAM pass when both are due. The sets are only
+read, so one `Monitor` serves the training loop and a concurrent monitor (`live.py`) at
+once; each call names the model it measures.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +37,20 @@ class TarStats:
     median: float | None
     mean: float | None
     mass: float | None
+
+
+@dataclass
+class Measured:
+    """What one monitoring pass found; None for what was not measured."""
+
+    frames: FrameBatch | None = None
+    tar: TarStats | None = None
+    asr: float | None = None
+    ca: float | None = None
+    seconds: float = 0.0
+
+    def any_value(self) -> bool:
+        return self.tar is not None or self.asr is not None or self.ca is not None
 
 
 def _floats(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -72,7 +89,8 @@ class Monitor:
         self.cfg = cfg
         self.trigger = trigger
         self.target = target
-        self.layer = get_layer(model, cam_layer)
+        get_layer(model, cam_layer)  # fail now, not at the first measurement
+        self.cam_layer = cam_layer
         device = next(model.parameters()).device
         self.device = device
         self.mask = None if trigger.mask is None else trigger.mask.to(device)  # (H, W) bool
@@ -120,7 +138,7 @@ class Monitor:
             labels.append(self._tar_y)
         x = torch.cat(parts)
         classes = self._classes(torch.cat(labels), len(x))
-        with make_cam(self.cfg.cam_method, model, self.layer) as cam:
+        with make_cam(self.cfg.cam_method, model, self.cam_layer) as cam:
             res = cam(x, classes)
         maps, logits = res.maps, res.logits  # (N, H, W) in [0, 1], (N, K)
         frame_batch, stats = None, None
@@ -168,6 +186,16 @@ class Monitor:
         _, stats = self.cam_pass(model, frames=False, tar=True)
         assert stats is not None
         return stats
+
+    def measure(self, model: nn.Module, plan: set[str]) -> Measured:
+        """The planned measurements ("frame", "tar", "eval") of `model`, timed."""
+        t0 = time.perf_counter()
+        out = Measured()
+        out.frames, out.tar = self.cam_pass(model, frames="frame" in plan, tar="tar" in plan)
+        if "eval" in plan:
+            out.asr, out.ca = self.quick_asr(model), self.quick_ca(model)
+        out.seconds = time.perf_counter() - t0
+        return out
 
 
 def inspect_sample(

@@ -1,0 +1,118 @@
+"""The concurrent monitor: measures weight snapshots in a thread beside the training loop.
+
+At each step boundary the engine `publish`es the weights (a copy into a free snapshot slot,
+microseconds for the small CNN) and goes on training. This thread takes the newest
+snapshot (or a kept one, see snapshots.py), loads it into its own copy of the model and
+makes the measurements the cadence says are due: heatmap frames, TAR, ASR/CA. It reports
+each result with the step of its snapshot, so what it says is exact for that step however
+far training has moved on. It rests between measurements to stay within its share of the
+machine (cadence.monitor_share).
+
+On CPU the monitor's ops run on the calling thread with torch's process-wide thread count,
+which the engine halves while this thread runs, so training and monitoring each keep their
+own cores. The GIL is released inside torch ops, so the two threads overlap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from torch import nn
+
+from .cadence import Cadence, rest_after
+from .monitor import Measured, Monitor
+from .phases import frozen_copy
+from .snapshots import SnapshotBuffer
+
+# report(step, phase_index, measured) -> None; called on the monitor thread
+Report = Callable[[int, int, Measured], None]
+OnError = Callable[[BaseException], None]
+
+TAKE_TIMEOUT_S = 0.2
+
+
+class LiveMonitor:
+    def __init__(
+        self,
+        monitor: Monitor,
+        model: nn.Module,
+        cadence: Cadence,
+        report: Report,
+        on_error: OnError,
+        duty: float = 1.0,
+    ) -> None:
+        self.monitor = monitor
+        self.cadence = cadence
+        self.buffer = SnapshotBuffer(model)
+        self.model = frozen_copy(model)  # the monitor's own model, loaded from snapshots
+        self._report = report
+        self._on_error = on_error
+        self.duty = duty
+        self.measured = 0
+        self.busy_seconds = 0.0
+        self._finishing = threading.Event()  # flush: measure what is pending, no rests
+        self._abandon = threading.Event()  # close: stop after the current measurement
+        self._thread = threading.Thread(target=self._run, name="live-monitor", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    # -- the training side ---------------------------------------------------------------
+    def publish(self, model: nn.Module, step: int, phase_index: int) -> None:
+        keep = self.cadence.at_multiple("eval", step)
+        self.buffer.publish(model, step, phase_index, keep=keep)
+
+    def flush(self, timeout: float = 60.0) -> None:
+        """Measure what is still pending, then end the thread."""
+        self._finishing.set()
+        self.buffer.close()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self.close()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """End the thread after the measurement in progress; pending snapshots are dropped."""
+        self._abandon.set()
+        self.buffer.close()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the monitor thread --------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._abandon.is_set():
+                snap = self.buffer.take(TAKE_TIMEOUT_S)
+                if snap is None:
+                    if self.buffer.closed:
+                        return
+                    continue
+                step, phase_index = snap.step, snap.phase_index
+                plan = self.cadence.plan(step)
+                if not plan:
+                    self.buffer.release(snap)
+                    continue
+                self.buffer.load_into(snap, self.model)
+                measured = self.monitor.measure(self.model, plan)
+                self.measured += 1
+                self.busy_seconds += measured.seconds
+                if self._abandon.is_set():
+                    return
+                self._report(step, phase_index, measured)
+                if not self._finishing.is_set():
+                    self._rest(rest_after(measured.seconds, self.duty))
+        except BaseException as err:  # report, never take the run down with it
+            self._on_error(err)
+
+    def _rest(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not (self._finishing.is_set() or self._abandon.is_set()):
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._finishing.wait(min(left, 0.05))

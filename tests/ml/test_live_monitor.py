@@ -1,0 +1,212 @@
+"""The concurrent monitor: exact for the step it measured, ordered, and never in the way."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from unlearnscope.events import (
+    ErrorEvent,
+    EventBase,
+    FramesEvent,
+    Measurement,
+    PhaseEnd,
+    StatusEvent,
+    StepMetrics,
+)
+from unlearnscope.ml import engine as engine_module
+from unlearnscope.ml.checkpoints import FileModelStore
+from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.monitor import Monitor
+from unlearnscope.ml.phases import frozen_copy
+from unlearnscope.presets import preset_config
+
+LIVE = {"budget": 0.5, "frame_every": 1, "tar_every": 1, "eval_every": 2}
+
+
+@pytest.fixture(autouse=True)
+def _keep_torch_threads() -> Any:
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def make_engine(cache: Path, monitor: dict | None = None, **overrides: Any):
+    events: list[EventBase] = []
+    cfg = preset_config("tiny", {"monitor": monitor or LIVE, **overrides})
+    engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(cache))
+    return engine, events
+
+
+def live_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "live-monitor"]
+
+
+def slow_measure(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    """Make every monitor pass slow, so that training moves on while it measures."""
+    original = Monitor.measure
+
+    def measure(self: Monitor, model: torch.nn.Module, plan: set[str]):
+        out = original(self, model, plan)
+        if threading.current_thread().name == "live-monitor":
+            time.sleep(seconds)
+        return out
+
+    monkeypatch.setattr(Monitor, "measure", measure)
+
+
+def test_measurements_are_of_the_snapshot_not_of_the_live_model(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Record the weights after every step; each live frame must equal a synchronous
+    # Grad-CAM of exactly those weights. Reading the live model while training goes on
+    # (the monitor is slowed down, so training is always steps ahead) would not.
+    slow_measure(monkeypatch, 0.05)
+    weights: dict[int, dict[str, torch.Tensor]] = {}
+    events: list[EventBase] = []
+
+    def record(e: EventBase) -> None:
+        if isinstance(e, StepMetrics):  # emitted right after the step, before the next
+            weights[e.step] = {k: v.clone() for k, v in engine.model.state_dict().items()}
+        events.append(e)
+
+    engine = Engine(
+        preset_config(
+            "tiny",
+            {
+                "monitor": LIVE,
+                "schedule": [{"kind": "recovery", "steps": 12, "lr": 0.05, "batch_size": 16}],
+            },
+        ),
+        record,
+        device="cpu",
+        store=FileModelStore(model_cache),
+    )
+    assert engine.run() is EngineState.COMPLETED
+    frames = [e for e in events if isinstance(e, FramesEvent) and e.step > 0]
+    assert frames and any(e.seq and e.step < engine.step_count for e in frames)
+    lagged = [m for m in events if isinstance(m, Measurement) and m.lag > 0]
+    assert lagged, "the slowed monitor should have lagged behind training"
+    assert engine.monitor is not None
+    check = frozen_copy(engine.model)
+    for f in frames:
+        check.load_state_dict(weights[f.step])
+        expected, _ = engine.monitor.cam_pass(check, frames=True, tar=False)
+        assert expected is not None
+        got = torch.frombuffer(bytearray(f.maps), dtype=torch.uint8).view_as(expected.maps)
+        assert (got.int() - expected.maps.int()).abs().max() <= 1, f"step {f.step}"
+        assert f.preds == expected.preds.tolist()
+
+
+def test_live_events_are_gapless_and_placed_by_step(model_cache: Path) -> None:
+    engine, events = make_engine(model_cache)
+    assert engine.run() is EngineState.COMPLETED
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    taken = 0
+    for e in events:
+        if isinstance(e, StepMetrics):
+            taken = e.step
+        elif isinstance(e, Measurement | FramesEvent):
+            assert e.step <= taken  # never ahead of training
+    measured = [m for m in events if isinstance(m, Measurement)]
+    evals = sorted(m.step for m in measured if m.ca is not None)
+    assert evals == [2, 4, 6, 8]  # ASR/CA at every multiple of eval_every, none skipped
+    assert all(m.asr is not None for m in measured if m.ca is not None)
+    # everything measured lands before the summary and the final status
+    last_measure = max(i for i, e in enumerate(events) if isinstance(e, Measurement))
+    assert last_measure < [e.type for e in events].index("run_finished")
+    assert not live_threads()
+
+
+def test_an_early_stop_happens_at_the_same_step_as_without_the_live_monitor(
+    model_cache: Path,
+) -> None:
+    schedule = [
+        {"kind": "ascent", "steps": 50, "lr": 0.05, "batch_size": 16, "stop_asr_below": 50.0},
+        {"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 16},
+    ]
+    ends = {}
+    for budget in (0.0, 0.5):
+        engine, events = make_engine(model_cache, {**LIVE, "budget": budget}, schedule=schedule)
+        assert engine.run() is EngineState.COMPLETED
+        ends[budget] = [(e.reason, e.step, e.asr) for e in events if isinstance(e, PhaseEnd)]
+    assert ends[0.0][0][0] == "early_stop"
+    assert ends[0.5] == ends[0.0]  # same step, same ASR: the stop is measured synchronously
+
+
+def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slow_measure(monkeypatch, 0.02)
+    engine, events = make_engine(
+        model_cache, schedule=[{"kind": "recovery", "steps": 500, "lr": 0.01, "batch_size": 16}]
+    )
+    script: list[tuple[int, dict]] = [
+        (3, {"op": "pause"}),
+        (
+            3,
+            {
+                "op": "edit_schedule",
+                "request_id": "e1",
+                "schedule": [{"kind": "recovery", "steps": 400, "lr": 0.02, "batch_size": 16}],
+            },
+        ),
+        (3, {"op": "resume"}),
+        (6, {"op": "stop"}),
+    ]
+
+    def poll(block: bool) -> list[dict]:
+        due = [m for s, m in script if s <= engine.step_count]
+        del script[: len(due)]
+        return due
+
+    assert engine.run(poll) is EngineState.STOPPED
+    statuses = [e.status for e in events if isinstance(e, StatusEvent)]
+    assert statuses[-4:] == ["running", "paused", "running", "stopped"]
+    edit = next(e for e in events if e.type == "schedule_edit")
+    assert edit.accepted and edit.step == 3
+    assert engine.step_count == 6
+    assert events[-1].type == "status"  # nothing from the monitor after the stop
+    assert not live_threads()
+
+
+def test_a_crash_in_training_leaves_no_monitor_thread(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = engine_module.optimisation_step
+    calls = {"n": 0}
+
+    def failing(*args: Any, **kwargs: Any):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("boom at step 3")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine_module, "optimisation_step", failing)
+    engine, events = make_engine(model_cache)
+    assert engine.run() is EngineState.FAILED
+    assert events[-1].type == "status" and events[-1].status == "failed"
+    assert not live_threads()
+
+
+def test_a_failing_monitor_reports_and_training_goes_on(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Monitor.measure
+
+    def measure(self: Monitor, model: torch.nn.Module, plan: set[str]):
+        if threading.current_thread().name == "live-monitor":
+            raise ValueError("monitor broke")
+        return original(self, model, plan)
+
+    monkeypatch.setattr(Monitor, "measure", measure)
+    engine, events = make_engine(model_cache)
+    assert engine.run() is EngineState.COMPLETED
+    errors = [e for e in events if isinstance(e, ErrorEvent)]
+    assert errors and not errors[0].fatal and "monitor broke" in errors[0].message
+    assert not live_threads()
