@@ -46,7 +46,7 @@ def test_quick_bench_prints_streaming_memory_and_cam_tables(tmp_path: Path) -> N
     assert "| 0 (0) |" in out and "| 10 (1) |" in out  # 10 clients: one of them stalled
     assert "load average" in out
     # Monitoring did not run, so its targets say so instead of a verdict.
-    assert "| default monitoring overhead <= 10% | not run | - |" in out
+    assert "| live dense monitoring: training at >= 95% of steps/s off | not run | - |" in out
 
     rows = json.loads(out_json.read_text())
     assert set(rows) == {"streaming", "memory", "cam"}

@@ -8,17 +8,20 @@ each result with the step of its snapshot, so what it says is exact for that ste
 far training has moved on. It rests between measurements to stay within its share of the
 machine (cadence.monitor_share).
 
-On CPU the monitor's ops run on the calling thread with torch's process-wide thread count,
-which the engine halves while this thread runs, so training and monitoring each keep their
-own cores. The GIL is released inside torch ops, so the two threads overlap.
+On CUDA the monitor runs on its own stream of the same device. On CPU its ops run on the
+monitor thread with torch's process-wide thread count, which the engine halves while this
+thread runs, so training and monitoring each keep their own cores. The GIL is released
+inside torch ops, so the two threads overlap.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 from .cadence import Cadence, rest_after
@@ -85,29 +88,35 @@ class LiveMonitor:
 
     # -- the monitor thread --------------------------------------------------------------
     def _run(self) -> None:
+        device = next(self.model.parameters()).device
+        stream = torch.cuda.Stream(device) if device.type == "cuda" else None
         try:
-            while not self._abandon.is_set():
-                snap = self.buffer.take(TAKE_TIMEOUT_S)
-                if snap is None:
-                    if self.buffer.closed:
-                        return
-                    continue
-                step, phase_index = snap.step, snap.phase_index
-                plan = self.cadence.plan(step)
-                if not plan:
-                    self.buffer.release(snap)
-                    continue
-                self.buffer.load_into(snap, self.model)
-                measured = self.monitor.measure(self.model, plan)
-                self.measured += 1
-                self.busy_seconds += measured.seconds
-                if self._abandon.is_set():
-                    return
-                self._report(step, phase_index, measured)
-                if not self._finishing.is_set():
-                    self._rest(rest_after(measured.seconds, self.duty))
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                self._loop()
         except BaseException as err:  # report, never take the run down with it
             self._on_error(err)
+
+    def _loop(self) -> None:
+        while not self._abandon.is_set():
+            snap = self.buffer.take(TAKE_TIMEOUT_S)
+            if snap is None:
+                if self.buffer.closed:
+                    return
+                continue
+            step, phase_index = snap.step, snap.phase_index
+            plan = self.cadence.plan(step)
+            if not plan:
+                self.buffer.release(snap)
+                continue
+            self.buffer.load_into(snap, self.model)
+            measured = self.monitor.measure(self.model, plan)
+            self.measured += 1
+            self.busy_seconds += measured.seconds
+            if self._abandon.is_set():
+                return
+            self._report(step, phase_index, measured)
+            if not self._finishing.is_set():
+                self._rest(rest_after(measured.seconds, self.duty))
 
     def _rest(self, seconds: float) -> None:
         end = time.monotonic() + seconds

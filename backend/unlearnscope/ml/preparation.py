@@ -90,6 +90,11 @@ def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = 
     )
 
 
+def progress_total(cfg: RunConfig, n_train: int) -> int:
+    """Batches of the attack training, as its progress events count them."""
+    return max(1, n_train // cfg.training.batch_size) * cfg.training.epochs
+
+
 def seeded_model(cfg: RunConfig, num_classes: int, device: torch.device) -> Classifier:
     """The run's model, initialised from `cfg.seed`: clean and backdoored start alike."""
     torch.manual_seed(cfg.seed)
@@ -156,6 +161,8 @@ def prepare(
                 "attack_training", d, t, "training backdoored model", m
             ),
         )
+        total = progress_total(cfg, len(poisoned.data))
+        progress("attack_training", total, total, "evaluating the backdoored model", {})
         asr_set = triggered_non_target(test, trigger, cfg.attack.target_class)
         meta = {
             "config": cfg.model_dump(mode="json"),

@@ -38,8 +38,11 @@ class Snapshot:
     step: int = -1
     phase_index: int = 0
     keep: bool = False
-    # CUDA: recorded after the copy on the training stream; the reader waits on it.
+    # CUDA: copies are queued on streams, so the states alone do not order them.
+    # ready_event: recorded after the write (training stream); the reader waits on it.
+    # free_event: recorded after the read (monitor stream); the next write waits on it.
     ready_event: torch.cuda.Event | None = field(default=None, repr=False)
+    free_event: torch.cuda.Event | None = field(default=None, repr=False)
 
 
 def state_tensors(model: nn.Module) -> list[torch.Tensor]:
@@ -83,6 +86,8 @@ class SnapshotBuffer:
         with self._cond:
             slot = self._claim()
             slot.state = SlotState.WRITING
+        if slot.free_event is not None:
+            torch.cuda.current_stream().wait_event(slot.free_event)
         with torch.no_grad():
             torch._foreach_copy_(slot.tensors, state_tensors(model))
         event = None
@@ -125,6 +130,9 @@ class SnapshotBuffer:
             torch.cuda.current_stream().wait_event(snap.ready_event)
         with torch.no_grad():
             torch._foreach_copy_(state_tensors(model), snap.tensors)
+        if snap.tensors and snap.tensors[0].is_cuda:
+            snap.free_event = torch.cuda.Event()
+            snap.free_event.record()
         self.release(snap)
 
     def release(self, snap: Snapshot) -> None:

@@ -73,7 +73,7 @@ def train_classifier(
     use_bf16 = resolve_precision(cfg.precision, device) == "bf16"
     model.to(memory_format=torch.channels_last).train()
     done, loss_sum, correct, seen = 0, 0.0, 0, 0
-    for _epoch in range(cfg.epochs):
+    for epoch in range(cfg.epochs):
         order = torch.randperm(n, generator=gen).to(device)
         loss_sum, correct, seen = 0.0, 0, 0
         for b in range(steps_per_epoch):
@@ -93,6 +93,8 @@ def train_classifier(
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
             if progress is not None and (done % report_every == 0 or done == total):
-                progress(done, total, {"loss": loss_sum / seen, "acc": 100.0 * correct / seen})
+                # loss/acc: running means over this epoch's batches so far
+                metrics = {"loss": loss_sum / seen, "acc": 100.0 * correct / seen}
+                progress(done, total, {**metrics, "epoch": epoch + 1, "epochs": cfg.epochs})
     model.to(memory_format=torch.contiguous_format).eval()
     return {"train_loss": loss_sum / max(seen, 1), "train_acc": 100.0 * correct / max(seen, 1)}
