@@ -77,6 +77,7 @@ class BadNets(Trigger):
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         _check_images(images, self.image_size)
+        assert self.box is not None  # a patch always has its box
         x0, y0, x1, y1 = self.box
         out = images.clone()
         out[..., y0:y1, x0:x1] = _as_dtype(self.pattern, images)

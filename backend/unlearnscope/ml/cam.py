@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -120,7 +121,7 @@ class BaseCAM:
         """
         captured: list[Tensor] = []
 
-        def hook(module: nn.Module, inputs: tuple, output: object) -> Tensor:
+        def hook(module: nn.Module, inputs: tuple[Any, ...], output: object) -> Tensor:
             if not isinstance(output, Tensor):
                 raise TypeError(f"CAM layer must return a tensor, got {type(output).__name__}")
             if captured:
@@ -265,9 +266,11 @@ def _first_component(a: Tensor) -> Tensor:
     n, c = a.shape[1:]
     if n <= c:
         evals, evecs = torch.linalg.eigh(a @ a.transpose(1, 2))  # ascending, (B, N), (B, N, N)
-        return evecs[..., -1] * evals[:, -1:].clamp_min(0).sqrt()
+        top: Tensor = evecs[..., -1] * evals[:, -1:].clamp_min(0).sqrt()
+        return top
     _, evecs = torch.linalg.eigh(a.transpose(1, 2) @ a)  # (B, C, C)
-    return (a @ evecs[..., -1:])[..., 0]
+    projected: Tensor = (a @ evecs[..., -1:])[..., 0]
+    return projected
 
 
 _METHODS: dict[str, type[BaseCAM]] = {

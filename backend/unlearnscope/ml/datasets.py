@@ -169,7 +169,9 @@ def _list_split(split_dir: Path) -> tuple[list[str], list[tuple[Path, int]]]:
     return classes, files
 
 
-def _find_imagefolder(root: str | Path | None) -> tuple[Path, list[str], dict[str, list]]:
+def _find_imagefolder(
+    root: str | Path | None,
+) -> tuple[Path, list[str], dict[str, list[tuple[Path, int]]]]:
     """The root folder, its class names and each split's (file, label) pairs."""
     if root is None:
         raise DataUnavailable(_imagefolder_help(root, "No data folder given"))
@@ -197,7 +199,7 @@ def _find_imagefolder(root: str | Path | None) -> tuple[Path, list[str], dict[st
     return root, classes, {split: files for split, (_, files) in listed.items()}
 
 
-def _cache_key(root: Path, image_size: int, files: dict[str, list]) -> str:
+def _cache_key(root: Path, image_size: int, files: dict[str, list[tuple[Path, int]]]) -> str:
     """Changes when the folder, any file's name, size or mtime, or the image size changes."""
     h = hashlib.sha256(f"v{CACHE_VERSION}|{root.resolve()}|{image_size}".encode())
     for split, pairs in files.items():
@@ -212,10 +214,10 @@ def _decode(path: Path, size: int) -> np.ndarray:
     """(size, size, 3) uint8 RGB image."""
     with Image.open(path) as img:
         img.draft("RGB", (size, size))  # JPEG: let the decoder downscale large images cheaply
-        img = img.convert("RGB")
-        if img.size != (size, size):
-            img = img.resize((size, size), Image.Resampling.BILINEAR)  # antialiased in Pillow
-        return np.asarray(img)
+        rgb = img.convert("RGB")
+        if rgb.size != (size, size):
+            rgb = rgb.resize((size, size), Image.Resampling.BILINEAR)  # antialiased in Pillow
+        return np.asarray(rgb)
 
 
 def _decode_all(

@@ -21,7 +21,8 @@ class Normalize(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W) in [0, 1]
-        return (x - self.mean) / self.std
+        mean, std = self.get_buffer("mean"), self.get_buffer("std")
+        return (x - mean) / std
 
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
@@ -55,12 +56,13 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)  # (B, 4w, H/4, W/4)
-        return self.fc(torch.flatten(self.pool(x), 1))
+        logits: torch.Tensor = self.fc(torch.flatten(self.pool(x), 1))
+        return logits
 
 
 def resnet18_cifar(num_classes: int = 10) -> nn.Module:
     """torchvision's ResNet-18 with a CIFAR stem: 3x3 first conv, stride 1, no max-pool."""
-    net = torchvision.models.resnet18(weights=None, num_classes=num_classes)
+    net: nn.Module = torchvision.models.resnet18(weights=None, num_classes=num_classes)
     net.conv1 = nn.Conv2d(3, 64, 3, stride=1, padding=1, bias=False)
     net.maxpool = nn.Identity()
     return net

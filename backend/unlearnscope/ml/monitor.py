@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -206,7 +207,7 @@ def inspect_sample(
     trigger: Trigger,
     target: int,
     index: int,
-) -> dict:
+) -> dict[str, Any]:
     """Everything the sample inspector shows for test image `index`.
 
     Returns images (2, H, W, 3) uint8 (clean, triggered), probs (2, K), maps

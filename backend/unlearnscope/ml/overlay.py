@@ -46,7 +46,8 @@ def to_u8(heat: np.ndarray) -> np.ndarray:
         return heat
     if not np.issubdtype(heat.dtype, np.floating):
         raise TypeError(f"a heatmap is uint8 or float in [0, 1], got {heat.dtype}")
-    return np.round(np.clip(np.nan_to_num(heat, nan=0.0), 0.0, 1.0) * 255).astype(np.uint8)
+    u8: np.ndarray = np.round(np.clip(np.nan_to_num(heat, nan=0.0), 0.0, 1.0) * 255)
+    return u8.astype(np.uint8)
 
 
 def colorize(heat: np.ndarray) -> np.ndarray:
@@ -54,7 +55,8 @@ def colorize(heat: np.ndarray) -> np.ndarray:
     heat = np.asarray(heat)
     if heat.ndim != 2:
         raise ValueError(f"a heatmap is (H, W), got shape {heat.shape}")
-    return VIRIDIS[to_u8(heat)]
+    rgb: np.ndarray = VIRIDIS[to_u8(heat)]
+    return rgb
 
 
 def overlay(

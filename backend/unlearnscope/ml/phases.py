@@ -78,7 +78,9 @@ def distillation(student: torch.Tensor, teacher: torch.Tensor, temperature: floa
     return F.kl_div(log_p, log_q, reduction="batchmean", log_target=True) * temperature**2
 
 
-def _sample(data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device):
+def _sample(
+    data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     idx = torch.randint(len(data), (min(batch_size, len(data)),), generator=gen)
     x, y = data.batch(idx)  # (B, 3, H, W) float [0, 1], (B,)
     return x.to(device), y.to(device)

@@ -52,13 +52,15 @@ class Prepared:
 def resolve_device(name: str | None) -> torch.device:
     if name in (None, "", "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    device = torch.device(str(name))
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} was asked for, but CUDA is not available here")
     return device
 
 
-def _no_progress(stage: str, done: int, total: int, msg: str, metrics: dict) -> None:
+def _no_progress(
+    stage: str, done: int, total: int, msg: str, metrics: dict[str, float]
+) -> None:
     pass
 
 
@@ -188,6 +190,6 @@ def prepare(
         phase_data=defense_sets(cfg, poisoned),
         model_key=key,
         cached=cached,
-        backdoor_metrics=dict(meta.get("metrics", {})),
+        backdoor_metrics=dict((meta or {}).get("metrics", {})),
         timings=timings,
     )

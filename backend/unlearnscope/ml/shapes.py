@@ -76,37 +76,42 @@ def _star(points: int, outer: float, inner: float) -> list[tuple[float, float]]:
     return [p for pair in zip(outer_v, inner_v, strict=True) for p in pair]
 
 
+def _mask(inside: object) -> np.ndarray:
+    """A shape test's result as a bool array (a no-op; it types numpy's comparisons)."""
+    return np.asarray(inside, dtype=bool)
+
+
 def _circle(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return u * u + v * v <= 0.85**2
+    return _mask(u * u + v * v <= 0.85**2)
 
 
 def _ring(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     r2 = u * u + v * v
-    return (r2 <= 0.95**2) & (r2 >= 0.55**2)
+    return _mask((r2 <= 0.95**2) & (r2 >= 0.55**2))
 
 
 def _crescent(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return (u * u + v * v <= 0.95**2) & ((u - 0.45) ** 2 + v * v > 0.75**2)
+    return _mask((u * u + v * v <= 0.95**2) & ((u - 0.45) ** 2 + v * v > 0.75**2))
 
 
 def _heart(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     # The classic heart curve (x^2 + y^2 - 1)^3 - x^2 y^3 <= 0, centred and scaled to the disc.
     x, y = u * 1.25, v * 1.25 + 0.15
     x2, q = x * x, x * x + y * y - 1
-    return q * q * q - x2 * y * y * y <= 0  # products: much faster than ** on arrays
+    return _mask(q * q * q - x2 * y * y * y <= 0)  # products: much faster than ** on arrays
 
 
 def _ellipse(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return (u / 0.95) ** 2 + (v / 0.42) ** 2 <= 1
+    return _mask((u / 0.95) ** 2 + (v / 0.42) ** 2 <= 1)
 
 
 def _plus(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     au, av = np.abs(u), np.abs(v)
-    return ((au <= 0.28) & (av <= 0.9)) | ((av <= 0.28) & (au <= 0.9))
+    return _mask(((au <= 0.28) & (av <= 0.9)) | ((av <= 0.28) & (au <= 0.9)))
 
 
 def _square(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    return np.maximum(np.abs(u), np.abs(v)) <= 0.7
+    return _mask(np.maximum(np.abs(u), np.abs(v)) <= 0.7)
 
 
 SHAPES: dict[str, Inside] = {
@@ -142,7 +147,8 @@ def _smooth_noise(rng: np.random.Generator, n: int, size: int, cells: int = 4) -
     up = np.zeros((size, cells), dtype=np.float32)  # (size, cells) interpolation matrix
     up[np.arange(size), lo] = 1 - frac
     up[np.arange(size), lo + 1] = frac
-    return np.einsum("ic,nkcd,jd->nkij", up, grid, up, optimize=True)
+    smooth: np.ndarray = np.einsum("ic,nkcd,jd->nkij", up, grid, up, optimize=True)
+    return smooth
 
 
 def _backgrounds(rng: np.random.Generator, n: int, size: int) -> np.ndarray:
@@ -186,12 +192,12 @@ def _coverage(rng: np.random.Generator, labels: np.ndarray, size: int) -> np.nda
         sel = labels == k
         if sel.any():
             inside[sel] = SHAPES[name](u[sel], v[sel])
-    hits = sum(  # box filter: how many of the SUPERSAMPLE^2 samples of a pixel are inside
-        inside[:, i::SUPERSAMPLE, j::SUPERSAMPLE].astype(np.uint8)
-        for i in range(SUPERSAMPLE)
-        for j in range(SUPERSAMPLE)
-    )
-    return hits.astype(np.float32) / SUPERSAMPLE**2
+    # box filter: how many of the SUPERSAMPLE^2 samples of a pixel are inside
+    hits = np.zeros(inside[:, ::SUPERSAMPLE, ::SUPERSAMPLE].shape, dtype=np.float32)
+    for i in range(SUPERSAMPLE):
+        for j in range(SUPERSAMPLE):
+            hits += inside[:, i::SUPERSAMPLE, j::SUPERSAMPLE]
+    return hits / SUPERSAMPLE**2
 
 
 def _render(rng: np.random.Generator, labels: np.ndarray, size: int) -> np.ndarray:
@@ -202,7 +208,8 @@ def _render(rng: np.random.Generator, labels: np.ndarray, size: int) -> np.ndarr
     alpha = _coverage(rng, labels, size)[:, None]  # (n, 1, size, size)
     img = bg * (1 - alpha) + fg * alpha
     img += 0.035 * rng.standard_normal(img.shape, dtype=np.float32)  # sensor-like pixel noise
-    return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)
+    u8: np.ndarray = np.clip(np.rint(img * 255), 0, 255)
+    return u8.astype(np.uint8)
 
 
 def generate(n: int, image_size: int = 32, seed: int = 0) -> ImageSet:

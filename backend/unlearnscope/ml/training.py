@@ -25,7 +25,7 @@ TrainProgress = Callable[[int, int, dict[str, float]], None]
 def native_bf16(device: torch.device) -> bool:
     """Whether `device` computes bf16 natively (fast), not by emulation."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        return bool(torch.cuda.is_bf16_supported())
     if device.type == "cpu":
         checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
         return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
