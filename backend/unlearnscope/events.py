@@ -73,12 +73,15 @@ class PhaseStart(EventBase):
     planned_steps: int
 
 
+PhaseEndReason = Literal["completed", "early_stop", "stopped"]
+
+
 class PhaseEnd(EventBase):
     type: Literal["phase_end"] = "phase_end"
     phase_index: int
     kind: str
     step: int  # global step of the phase's last step
-    reason: Literal["completed", "early_stop", "stopped"] = "completed"
+    reason: PhaseEndReason = "completed"
     steps: int = 0  # steps the phase took
     # early_stop: the monitor-subset ASR (percent) that ended it, and the threshold it fell
     # below (the phase's stop_asr_below); None otherwise.
@@ -215,8 +218,4 @@ Event = Annotated[
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
-# Control messages into the engine: plain dicts, validated by the engine.
-#   {"op": "pause"} | {"op": "resume"} | {"op": "stop"}
-#   {"op": "edit_schedule", "request_id": str, "schedule": [PhaseConfig dicts],
-#    "current": {"steps": int?, "lr": float?}?}
-#   {"op": "inspect", "request_id": str, "index": int}
+# Control messages into the engine are typed too: see control.py.

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from unlearnscope.control import Inspect, Pause, Stop
 from unlearnscope.events import (
     ErrorEvent,
     EventBase,
@@ -215,3 +216,19 @@ def test_cam_class_true_explains_each_images_true_class(model_cache: Path) -> No
     assert labels[: 2 * len(m.probe_idx)].tolist() == m.probe_labels.repeat_interleave(2).tolist()
     assert labels[2 * len(m.probe_idx) :].tolist() == m._tar_y.tolist()
     assert (labels[2 * len(m.probe_idx) :] != engine.config.attack.target_class).all()
+
+
+def test_control_messages_are_typed_and_unknown_ones_are_refused(model_cache: Path) -> None:
+    engine, events = make_engine(model_cache)
+    engine.prepare()
+    engine.handle(Pause(request_id="p1"))
+    assert engine.state is EngineState.PAUSED
+    engine.handle({"op": "pause", "request_id": "p2"})  # a plain dict reads the same
+    refused = of_type(events, ErrorEvent)[-1]
+    assert refused.request_id == "p2" and "cannot pause a run that is paused" in refused.message
+    engine.handle({"op": "explode"})
+    assert "unknown control message 'explode'" in of_type(events, ErrorEvent)[-1].message
+    engine.handle(Inspect(request_id="i1", index=0))
+    assert of_type(events, SampleReport)[-1].request_id == "i1"
+    engine.handle(Stop())
+    assert engine.state is EngineState.STOPPED

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from unlearnscope.control import Pause, Resume, Stop
 from unlearnscope.events import (
     ErrorEvent,
     EventBase,
@@ -146,8 +147,8 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
     engine, events = make_engine(
         model_cache, schedule=[{"kind": "recovery", "steps": 500, "lr": 0.01, "batch_size": 16}]
     )
-    script: list[tuple[int, dict]] = [
-        (3, {"op": "pause"}),
+    script: list[tuple[int, Any]] = [
+        (3, Pause()),
         (
             3,
             {
@@ -156,11 +157,11 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
                 "schedule": [{"kind": "recovery", "steps": 400, "lr": 0.02, "batch_size": 16}],
             },
         ),
-        (3, {"op": "resume"}),
-        (6, {"op": "stop"}),
+        (3, Resume()),
+        (6, Stop()),
     ]
 
-    def poll(block: bool) -> list[dict]:
+    def poll(block: bool) -> list[Any]:
         due = [m for s, m in script if s <= engine.step_count]
         del script[: len(due)]
         return due

@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from pydantic import ValidationError
 
 from ..config import RunConfig
+from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
 from ..events import (
     ErrorEvent,
     Evaluation,
@@ -31,6 +33,7 @@ from ..events import (
     FramesEvent,
     Measurement,
     PhaseEnd,
+    PhaseEndReason,
     PhaseStart,
     ProbesEvent,
     Progress,
@@ -53,7 +56,7 @@ from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .schedule import ScheduleEditError, apply_edit
 
 Emit = Callable[[EventBase], None]
-Poll = Callable[[bool], list[dict[str, Any]]]  # poll(block) -> control messages
+Poll = Callable[[bool], list[Control | dict[str, Any]]]  # poll(block) -> control messages
 
 
 class EngineState(str, Enum):
@@ -73,7 +76,7 @@ class StopRequested(Exception):
     """Raised inside preparation when a stop arrives, to leave long work at once."""
 
 
-def _no_poll(block: bool) -> list[dict[str, Any]]:
+def _no_poll(block: bool) -> list[Control | dict[str, Any]]:
     return []
 
 
@@ -105,7 +108,7 @@ class Engine:
         self._opt: torch.optim.Optimizer | None = None
         self._gen = torch.Generator().manual_seed(config.seed + 11)
         self._poll: Poll = _no_poll
-        self._deferred: deque[dict[str, Any]] = deque()
+        self._deferred: deque[Control | dict[str, Any]] = deque()
         self._before: Evaluation | None = None
         self._last_eval: Evaluation | None = None
         self._asr_set: torch.Tensor | None = None  # (N, 3, H, W) uint8, non-target triggered
@@ -144,7 +147,7 @@ class Engine:
         self, stage: str, done: int, total: int, message: str, metrics: dict[str, float]
     ) -> None:
         for msg in self._poll(False):
-            if msg.get("op") == "stop":
+            if isinstance(msg, Stop) or (isinstance(msg, dict) and msg.get("op") == "stop"):
                 raise StopRequested
             self._deferred.append(msg)
         self.emit(Progress(stage=stage, done=done, total=total, message=message, metrics=metrics))
@@ -406,7 +409,7 @@ class Engine:
         )
 
     def _end_phase(
-        self, reason: str, asr: float | None = None, threshold: float | None = None
+        self, reason: PhaseEndReason, asr: float | None = None, threshold: float | None = None
     ) -> None:
         cfg = self.schedule[self.phase_index]
         self.emit(
@@ -448,45 +451,48 @@ class Engine:
         self._status(EngineState.COMPLETED, "all phases done")
 
     # -- control -------------------------------------------------------------------------
-    def handle(self, msg: dict[str, Any]) -> None:
+    def handle(self, msg: Control | dict[str, Any]) -> None:
         """Apply one control message between steps."""
-        op = msg.get("op")
+        try:
+            ctl = parse_control(msg)
+        except ValidationError as err:
+            op = msg.get("op") if isinstance(msg, dict) else None
+            self.emit(ErrorEvent(message=f"unknown control message {op!r}: {err}", fatal=False))
+            return
         if self.state is EngineState.PREPARING:
-            self._deferred.append(msg)
-        elif op == "pause" and self.state is EngineState.RUNNING:
-            self._status(EngineState.PAUSED, "paused by user")
-        elif op == "resume" and self.state is EngineState.PAUSED:
-            self._status(EngineState.RUNNING, "resumed")
-        elif op == "stop" and self.state in ACTIVE:
-            self._end_live(flush=False)
-            if self.phase_done > 0:
-                self._end_phase("stopped")
-            self._status(EngineState.STOPPED, "stopped by user")
-        elif op == "edit_schedule":
-            self._edit_schedule(msg)
-        elif op == "inspect":
-            self._inspect(msg)
-        elif op in ("pause", "resume", "stop"):
-            self.emit(
-                ErrorEvent(
-                    message=f"cannot {op} a run that is {self.state.value}",
-                    request_id=str(msg.get("request_id", "")),
-                    fatal=False,
+            self._deferred.append(ctl)
+            return
+        match ctl:
+            case Pause() if self.state is EngineState.RUNNING:
+                self._status(EngineState.PAUSED, "paused by user")
+            case Resume() if self.state is EngineState.PAUSED:
+                self._status(EngineState.RUNNING, "resumed")
+            case Stop() if self.state in ACTIVE:
+                self._end_live(flush=False)
+                if self.phase_done > 0:
+                    self._end_phase("stopped")
+                self._status(EngineState.STOPPED, "stopped by user")
+            case EditSchedule():
+                self._edit_schedule(ctl)
+            case Inspect():
+                self._inspect(ctl)
+            case Pause() | Resume() | Stop():
+                self.emit(
+                    ErrorEvent(
+                        message=f"cannot {ctl.op} a run that is {self.state.value}",
+                        request_id=ctl.request_id,
+                        fatal=False,
+                    )
                 )
-            )
-        else:
-            self.emit(ErrorEvent(message=f"unknown control message {op!r}", fatal=False))
 
-    def _edit_schedule(self, msg: dict[str, Any]) -> None:
-        request_id = str(msg.get("request_id", ""))
+    def _edit_schedule(self, msg: EditSchedule) -> None:
+        request_id = msg.request_id
         try:
             if self.state not in ACTIVE:
                 raise ScheduleEditError(
                     f"the run is {self.state.value}; only a running or paused run can be edited"
                 )
-            new = apply_edit(
-                self.schedule, msg.get("schedule", []), self.phase_index, self.phase_done
-            )
+            new = apply_edit(self.schedule, msg.schedule, self.phase_index, self.phase_done)
         except ScheduleEditError as err:
             self.emit(
                 ScheduleEdit(
@@ -510,8 +516,8 @@ class Engine:
         if self.phase_done > 0 and self.phase_done >= new[self.phase_index].steps:
             self._end_phase("completed")  # the edit ended the current phase here
 
-    def _inspect(self, msg: dict[str, Any]) -> None:
-        request_id = str(msg.get("request_id", ""))
+    def _inspect(self, msg: Inspect) -> None:
+        request_id = msg.request_id
         try:
             if self.prepared is None:
                 raise RuntimeError("the model is not ready yet; try again once the run is running")
@@ -523,7 +529,7 @@ class Engine:
                 p.test,
                 p.trigger,
                 self.config.attack.target_class,
-                int(msg.get("index", -1)),
+                msg.index,
             )
         except (IndexError, ValueError, RuntimeError) as err:
             self.emit(ErrorEvent(message=str(err), request_id=request_id, fatal=False))
