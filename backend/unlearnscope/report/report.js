@@ -45,7 +45,7 @@
   }
 
   function line(name, color, xy, extra = {}) {
-    return { type: "scatter", mode: "lines+markers", name, ...xy, line: { color, width: 2, dash: extra.dash || "solid" }, marker: { color, size: 4 }, yaxis: extra.yaxis || "y", connectgaps: false };
+    return { type: "scatter", mode: extra.dense ? "lines" : "lines+markers", name, ...xy, line: { color, width: 2, dash: extra.dash || "solid" }, marker: { color, size: 4 }, yaxis: extra.yaxis || "y", connectgaps: false };
   }
 
   function diamonds(name, color, key) {
@@ -74,9 +74,9 @@
       line("TAR mean", COLOR.orange, series(D.measured, "tar_mean"), { dash: "dot" }),
       diamonds("TAR median, full test set", COLOR.green, "tar_median")] },
     { id: "loss", y: { title: { text: "cross-entropy" } }, y2: true, traces: () => [
-      line("ascent CE (forget set)", COLOR.red, losses("ascent")),
-      line("recovery CE (clean set)", COLOR.blue, losses("recovery")),
-      line("EWC penalty (right axis)", COLOR.purple, { x: D.losses.step, y: D.losses.ewc_penalty }, { dash: "dash", yaxis: "y2" })] },
+      line("ascent CE (forget set)", COLOR.red, losses("ascent"), { dense: true }),
+      line("recovery CE (clean set)", COLOR.blue, losses("recovery"), { dense: true }),
+      line("EWC penalty (right axis)", COLOR.purple, { x: D.losses.step, y: D.losses.ewc_penalty }, { dash: "dash", yaxis: "y2", dense: true })] },
   ];
 
   function shapes(spec, cursor) {
@@ -84,6 +84,7 @@
     for (const p of D.phases) {
       const end = p.end ?? D.end;
       out.push({ type: "rect", xref: "x", yref: "paper", x0: p.start, x1: end, y0: 0, y1: 1, fillcolor: BAND[p.kind] || "rgba(0,158,115,.08)", line: { width: 0 }, layer: "below" });
+      if (p.start > 0) out.push({ type: "line", xref: "x", yref: "paper", x0: p.start, x1: p.start, y0: 0, y1: 1, line: { color: "#9aa5b1", width: 1 }, layer: "below" });
       const label = `${p.index + 1} · ${p.kind}${p.reason === "early_stop" ? " (early stop)" : ""}`;
       notes.push({ x: (p.start + end) / 2, y: 1, xref: "x", yref: "paper", yanchor: "bottom", showarrow: false, text: (end - p.start) / D.end > 0.12 ? label : String(p.index + 1), font: { size: 11, color: "#52606d" } });
     }
@@ -103,7 +104,7 @@
         margin: { l: 60, r: spec.y2 ? 70 : 20, t: 24, b: 40 }, hovermode: "x unified", showlegend: true,
         font: { family: "Inter, 'Segoe UI', 'DejaVu Sans', system-ui, sans-serif", size: 12, color: COLOR.ink },
         legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top" },
-        xaxis: { title: { text: "step", standoff: 4 }, range: [0, D.end], zeroline: false, gridcolor: "#eef1f4" },
+        xaxis: { title: { text: "step", standoff: 4 }, range: [-0.015 * D.end, 1.015 * D.end], zeroline: false, gridcolor: "#eef1f4" },
         yaxis: { gridcolor: "#eef1f4", zeroline: false, automargin: true, ...spec.y },
         ...(spec.y2 ? { yaxis2: { title: { text: "EWC penalty" }, overlaying: "y", side: "right", rangemode: "tozero", showgrid: false } } : {}),
         ...shapes(spec, F.steps[state.index]),
@@ -243,8 +244,8 @@
 
   async function heatmaps() {
     if (!F.steps.length || !D.probes || !P) {
-      $("player").hidden = true;
-      $("probe-grid").innerHTML = "<p class='muted'>No heatmaps were recorded in this run.</p>";
+      ["player", "probe-grid", "bad-grid"].forEach((id) => ($(id).hidden = true));
+      $("heatmaps").querySelectorAll("h3, .bad-controls").forEach((x) => (x.hidden = true));
       return;
     }
     [state.maps, state.images] = await Promise.all([unpack("maps-gz"), unpack("probes-gz")]);

@@ -63,6 +63,8 @@ def status_box(facts: RunFacts) -> str:
 
 
 def numbers(res: Result) -> str:
+    if all(n.before is None and n.after is None for n in res.numbers):
+        return ""
     cards = []
     for n in res.numbers:
         good = "" if n.good is None else (" good" if n.good else " bad")

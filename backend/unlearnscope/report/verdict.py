@@ -70,8 +70,7 @@ def _sentence(
 ) -> tuple[str, str]:
     prefix = ""
     if facts.status == "failed":
-        why = (facts.error or facts.message or "no reason was recorded").rstrip(".")
-        prefix = f"The run failed: {why}. "
+        prefix = "The run failed (why: see above). "
     elif facts.status == "stopped":
         prefix = f"The run was stopped by hand at step {facts.last_step}. "
     elif facts.status == "interrupted":
