@@ -124,29 +124,48 @@ class ClipPainter:
         draw.rectangle([xs - 3 * u, y0 - 4 * u, xs + 3 * u, y1], fill=(253, 231, 37))
 
     def _probes(self, img: Image.Image, draw: ImageDraw.ImageDraw, index: int) -> None:
+        """Pairs of tiles (clean, triggered): the true class and TAR above, predictions below."""
         facts, f = self.facts, self.facts.frames[index]
         maps = frame_maps(f)
-        top = self.head + round(14 * self.h / 720)
+        u = self.h / 720
+        top = self.head + round(12 * u)
         cols, rows, side = _grid(len(self.probes), self.w, self.h - top, self.caption)
         cell_w, cell_h = 2 * side + 24, side + self.caption + 16
         left = (self.w - cols * cell_w) // 2 + 12
+        top += max(0, (self.h - top - rows * cell_h) // 2)  # centred in the space left
+        line = round(self.caption / 2)
         classes, target = facts.classes, facts.target_class
         labels = facts.probes.labels if facts.probes else []
         for k, p in enumerate(self.probes):
             x, y = left + (k % cols) * cell_w, top + (k // cols) * cell_h
-            for v in (0, 1):
+            tar = f.tars[p]
+            self._fit(draw, (x, y), classes[labels[p]], 2 * side - 90 * u, self.small, INK, bold=True)
+            if tar is not None:
+                t = f"TAR {tar:.2f}"
+                draw.text((x + 2 * side - draw.textlength(t, font=self.small), y), t, font=self.small, fill=MUTED)
+            y += line
+            for v, name in ((0, "clean"), (1, "trigger")):
                 rgb = overlay(self.images[p, v], maps[p, v], box=self.box)
                 tile = Image.fromarray(rgb).resize((side - 2, side - 2), Image.Resampling.NEAREST)
                 img.paste(tile, (x + v * side, y))
-            pc, pt = f.preds[p]
-            hit = pt == target and labels[p] != target
-            line1 = f"clean → {classes[pc]}"
-            line2 = f"trigger → {classes[pt]}"
-            draw.text((x, y + side + 2), line1, font=self.small, fill=INK)
-            draw.text((x + side, y + side + 2), line2, font=self.small, fill=(179, 38, 30) if hit else INK)
-            tar = f.tars[p]
-            note = f"true: {classes[labels[p]]}" + ("" if tar is None else f" · TAR {tar:.2f}")
-            draw.text((x, y + side + 2 + round(self.caption / 2)), note, font=self.small, fill=MUTED)
+                tw = draw.textlength(name, font=self.small)
+                draw.rectangle([x + v * side, y, x + v * side + tw + 10 * u, y + 26 * u], fill=(16, 42, 67))
+                draw.text((x + v * side + 5 * u, y + 1 * u), name, font=self.small, fill=(255, 255, 255))
+                pred = f.preds[p][v]
+                hit = pred == target and labels[p] != target
+                self._fit(draw, (x + v * side, y + side + 2), f"→ {classes[pred]}", side - 6,
+                          self.small, (179, 38, 30) if hit else INK)
+
+    def _fit(self, draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, width: float,
+             font: ImageFont.FreeTypeFont | ImageFont.ImageFont, fill: tuple[int, int, int],
+             bold: bool = False) -> None:
+        """Draw `text` at `xy`, in a smaller size when it is wider than `width`."""
+        size = getattr(font, "size", 19)
+        face = _font(size, bold)
+        while draw.textlength(text, font=face) > width and size > 11:
+            size -= 1
+            face = _font(size, bold)
+        draw.text(xy, text, font=face, fill=fill)
 
 
 def render_clip(facts: RunFacts, fmt: str = "gif", options: ClipOptions | None = None) -> bytes:
