@@ -207,7 +207,8 @@ def make_parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=cmd_bench)
 
     report = sub.add_parser("report", help="a stored run as one HTML file, and a heatmap clip")
-    from .report.command import add_arguments as add_report_arguments, cmd_report
+    from .report.command import add_arguments as add_report_arguments
+    from .report.command import cmd_report
 
     add_report_arguments(report)
     report.set_defaults(func=cmd_report)

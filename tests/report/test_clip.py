@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import COMPLETED, FAILED
 from PIL import Image
 
+from conftest import COMPLETED, FAILED
 from unlearnscope.cli import main
 from unlearnscope.report.clip import ClipError, ClipOptions, render_clip
 
@@ -37,8 +37,9 @@ def test_clip_has_one_frame_per_heatmap_frame_at_1280x720(facts, fmt: str) -> No
 
 def test_clip_options_probes_fps_size_and_frame_cap(facts) -> None:
     f = facts[COMPLETED]
-    data = render_clip(f, "gif", ClipOptions(probes=[0, 2], fps=4, width=640, height=360,
-                                             max_frames=4))
+    data = render_clip(
+        f, "gif", ClipOptions(probes=[0, 2], fps=4, width=640, height=360, max_frames=4)
+    )
     im = Image.open(io.BytesIO(data))
     assert im.size == (640, 360) and im.n_frames == 4
     im.seek(1)
@@ -56,8 +57,25 @@ def test_clip_from_cli_and_api(report_home: Path, model_cache: Path, tmp_path) -
     from live_server import LiveServer
 
     out = tmp_path / "c.webp"
-    assert main(["report", COMPLETED, "--home", str(report_home), "--clip", str(out),
-                 "--probes", "1", "--size", "480x270", "--fps", "2"]) == 0
+    assert (
+        main(
+            [
+                "report",
+                COMPLETED,
+                "--home",
+                str(report_home),
+                "--clip",
+                str(out),
+                "--probes",
+                "1",
+                "--size",
+                "480x270",
+                "--fps",
+                "2",
+            ]
+        )
+        == 0
+    )
     im = Image.open(out)
     assert im.format == "WEBP" and im.size == (480, 270)
     with LiveServer(report_home, model_cache) as server:

@@ -7,15 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import COMPLETED, FAILED, STOPPED
 
+from conftest import COMPLETED, FAILED, STOPPED
 from unlearnscope.cli import main
 from unlearnscope.report import build_report
 from unlearnscope.report.html import MAX_BYTES
 
 
 def embedded(html: str) -> dict:
-    found = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S)
+    found = re.search(
+        r'<script type="application/json" id="report-data">(.*?)</script>', html, re.S
+    )
     assert found, "the report embeds its data as JSON"
     return json.loads(found.group(1))
 
@@ -35,7 +37,7 @@ def test_completed_report_is_self_contained_and_says_what_happened(facts) -> Non
     data = embedded(html)
     assert data["frames"]["steps"] == [fr.step for fr in f.frames]  # every frame kept
     assert data["frames"]["steps"][0] == 0 and data["end"] == f.last_step
-    assert [e["label"] for e in data["evaluations"]][0] == "before"
+    assert next(e["label"] for e in data["evaluations"]) == "before"
 
 
 def test_frames_are_sampled_to_fit_the_size_budget_and_the_report_says_so(facts) -> None:
@@ -54,7 +56,7 @@ def test_failed_run_report_says_why(facts) -> None:
     html = build_report(facts[FAILED])
     assert 'id="failure"' in html and "This run failed." in html
     assert "does not exist" in html  # the engine's reason: the data folder is missing
-    assert 'badge-failed' in html
+    assert "badge-failed" in html
 
 
 def test_stopped_run_report_says_where_it_stopped(facts) -> None:
@@ -89,8 +91,22 @@ def test_cli_report_errors_name_the_fix(report_home: Path, tmp_path, capsys) -> 
 @pytest.mark.slow
 def test_run_out_writes_report_html(model_cache: Path, tmp_path) -> None:
     out = tmp_path / "out"
-    assert main(["run", "--preset", "tiny", "--device", "cpu", "--out", str(out),
-                 "--cache-dir", str(model_cache)]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--preset",
+                "tiny",
+                "--device",
+                "cpu",
+                "--out",
+                str(out),
+                "--cache-dir",
+                str(model_cache),
+            ]
+        )
+        == 0
+    )
     html = (out / "report.html").read_text()
     assert "completed" in html and "The backdoor was" in html
     assert embedded(html)["frames"]["steps"]

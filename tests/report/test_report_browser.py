@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COMPLETED, FAILED
 
+from conftest import COMPLETED, FAILED
 from unlearnscope.report import write_report
 
 pytestmark = pytest.mark.browser
@@ -19,7 +19,9 @@ def open_offline(browser: Any, path: Path, shots: Path) -> tuple[Any, list[str],
     requests: list[str] = []
     errors: list[str] = []
     own = path.as_uri()
-    ctx.route("**/*", lambda route: route.continue_() if route.request.url == own else route.abort())
+    ctx.route(
+        "**/*", lambda route: route.continue_() if route.request.url == own else route.abort()
+    )
     page = ctx.new_page()
     page.on("request", lambda r: requests.append(r.url))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
@@ -55,7 +57,9 @@ def test_report_works_offline_charts_render_and_slider_moves_heatmaps(
         assert points > 0, chart
         assert page.locator(f"#chart-{chart} .main-svg").count() >= 1
     # the print images of the charts exist (a printed page shows pictures, not SVG)
-    assert page.evaluate("document.getElementById('print-quality').src").startswith("data:image/png")
+    assert page.evaluate("document.getElementById('print-quality').src").startswith(
+        "data:image/png"
+    )
     # the slider: last frame shown first; moving it to the first frame repaints the maps
     last = len(f.frames) - 1
     assert page.locator("#player-info").inner_text().startswith(f"Step {f.frames[-1].step}")
@@ -65,7 +69,8 @@ def test_report_works_offline_charts_render_and_slider_moves_heatmaps(
     assert canvas_pixels(page, 0, 1) != at_end
     # the chart cursor follows the slider
     cursor = page.evaluate(
-        "document.getElementById('chart-quality').layout.shapes.filter(s => s.line && s.line.width === 2)[0].x0"
+        "document.getElementById('chart-quality').layout.shapes"
+        ".filter(s => s.line && s.line.width === 2)[0].x0"
     )
     assert cursor == f.frames[0].step
     # play runs to the end by itself

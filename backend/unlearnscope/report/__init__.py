@@ -1,8 +1,8 @@
 """Taking a run away: one self-contained HTML report, and an animated heatmap clip.
 
-    facts = facts_from_store(store, run_id)     # or gather(meta, events)
-    write_report(facts, Path("report.html"))
-    write_clip(facts, Path("clip.gif"))
+facts = facts_from_store(store, run_id)     # or gather(meta, events)
+write_report(facts, Path("report.html"))
+write_clip(facts, Path("clip.gif"))
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..ml.overlay import overlay
@@ -95,10 +94,16 @@ class ClipPainter:
         facts, u = self.facts, self.h / 720
         draw.rectangle([0, 0, self.w, self.head], fill=BAR)
         pad = round(24 * u)
-        draw.text((pad, round(14 * u)), f"Step {step} / {self.total}", font=self.big, fill=(255, 255, 255))
+        draw.text(
+            (pad, round(14 * u)), f"Step {step} / {self.total}", font=self.big, fill=(255, 255, 255)
+        )
         phase = facts.phase_at(step)
-        where = "before unlearning" if phase is None else f"phase {phase['index'] + 1}: {phase['kind']}"
-        draw.text((pad, round(62 * u)), f"{facts.name} · {where}", font=self.text, fill=(188, 204, 220))
+        where = (
+            "before unlearning" if phase is None else f"phase {phase['index'] + 1}: {phase['kind']}"
+        )
+        draw.text(
+            (pad, round(62 * u)), f"{facts.name} · {where}", font=self.text, fill=(188, 204, 220)
+        )
 
         def val(key: str, pct: bool) -> str:
             v = facts.latest(step, key)
@@ -139,26 +144,50 @@ class ClipPainter:
         for k, p in enumerate(self.probes):
             x, y = left + (k % cols) * cell_w, top + (k // cols) * cell_h
             tar = f.tars[p]
-            self._fit(draw, (x, y), classes[labels[p]], 2 * side - 90 * u, self.small, INK, bold=True)
+            self._fit(
+                draw, (x, y), classes[labels[p]], 2 * side - 90 * u, self.small, INK, bold=True
+            )
             if tar is not None:
                 t = f"TAR {tar:.2f}"
-                draw.text((x + 2 * side - draw.textlength(t, font=self.small), y), t, font=self.small, fill=MUTED)
+                draw.text(
+                    (x + 2 * side - draw.textlength(t, font=self.small), y),
+                    t,
+                    font=self.small,
+                    fill=MUTED,
+                )
             y += line
             for v, name in ((0, "clean"), (1, "trigger")):
                 rgb = overlay(self.images[p, v], maps[p, v], box=self.box)
                 tile = Image.fromarray(rgb).resize((side - 2, side - 2), Image.Resampling.NEAREST)
                 img.paste(tile, (x + v * side, y))
                 tw = draw.textlength(name, font=self.small)
-                draw.rectangle([x + v * side, y, x + v * side + tw + 10 * u, y + 26 * u], fill=(16, 42, 67))
-                draw.text((x + v * side + 5 * u, y + 1 * u), name, font=self.small, fill=(255, 255, 255))
+                draw.rectangle(
+                    [x + v * side, y, x + v * side + tw + 10 * u, y + 26 * u], fill=(16, 42, 67)
+                )
+                draw.text(
+                    (x + v * side + 5 * u, y + 1 * u), name, font=self.small, fill=(255, 255, 255)
+                )
                 pred = f.preds[p][v]
                 hit = pred == target and labels[p] != target
-                self._fit(draw, (x + v * side, y + side + 2), f"→ {classes[pred]}", side - 6,
-                          self.small, (179, 38, 30) if hit else INK)
+                self._fit(
+                    draw,
+                    (x + v * side, y + side + 2),
+                    f"→ {classes[pred]}",
+                    side - 6,
+                    self.small,
+                    (179, 38, 30) if hit else INK,
+                )
 
-    def _fit(self, draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, width: float,
-             font: ImageFont.FreeTypeFont | ImageFont.ImageFont, fill: tuple[int, int, int],
-             bold: bool = False) -> None:
+    def _fit(
+        self,
+        draw: ImageDraw.ImageDraw,
+        xy: tuple[float, float],
+        text: str,
+        width: float,
+        font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+        fill: tuple[int, int, int],
+        bold: bool = False,
+    ) -> None:
         """Draw `text` at `xy`, in a smaller size when it is wider than `width`."""
         size = getattr(font, "size", 19)
         face = _font(size, bold)
@@ -185,11 +214,26 @@ def render_clip(facts: RunFacts, fmt: str = "gif", options: ClipOptions | None =
     if fmt == "gif":
         palette = _palette(frames)
         paletted = [f.quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
-        paletted[0].save(buf, format="GIF", save_all=True, append_images=paletted[1:],
-                         duration=durations, loop=0, optimize=False)
+        paletted[0].save(
+            buf,
+            format="GIF",
+            save_all=True,
+            append_images=paletted[1:],
+            duration=durations,
+            loop=0,
+            optimize=False,
+        )
     else:
-        frames[0].save(buf, format="WEBP", save_all=True, append_images=frames[1:],
-                       duration=durations, loop=0, quality=80, method=2)
+        frames[0].save(
+            buf,
+            format="WEBP",
+            save_all=True,
+            append_images=frames[1:],
+            duration=durations,
+            loop=0,
+            quality=80,
+            method=2,
+        )
     return buf.getvalue()
 
 

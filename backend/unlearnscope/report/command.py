@@ -26,10 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("run_id", help="the run's id (as in the dashboard's URL, #/run/ID)")
     parser.add_argument("--out", help="write the HTML report here (default: ./report-RUN_ID.html)")
     parser.add_argument("--clip", help="also write an animated clip here: .gif or .webp")
-    parser.add_argument("--probes", help="clip: probe numbers, comma-separated, 0-based (default all)")
-    parser.add_argument("--fps", type=float, default=6.0, help="clip: frames per second (default 6)")
+    parser.add_argument(
+        "--probes", help="clip: probe numbers, comma-separated, 0-based (default all)"
+    )
+    parser.add_argument(
+        "--fps", type=float, default=6.0, help="clip: frames per second (default 6)"
+    )
     parser.add_argument("--size", default="1280x720", help="clip: WIDTHxHEIGHT (default 1280x720)")
-    parser.add_argument("--max-frames", type=int, default=150, help="clip: at most this many frames")
+    parser.add_argument(
+        "--max-frames", type=int, default=150, help="clip: at most this many frames"
+    )
     parser.add_argument("--home", help="the server's folder (database, artifacts), as for `serve`")
     parser.add_argument("--db", help="SQLAlchemy URL of the server's database, as for `serve`")
 
@@ -62,7 +68,9 @@ def open_store(home: str | None, db: str | None):  # -> RunStore
 
 def cmd_report(args: argparse.Namespace) -> int:
     try:
-        options = clip_options(args.probes, args.fps, args.size, args.max_frames) if args.clip else None
+        options = (
+            clip_options(args.probes, args.fps, args.size, args.max_frames) if args.clip else None
+        )
         if args.clip and Path(args.clip).suffix.lower().lstrip(".") not in FORMATS:
             raise ReportInputError(f"--clip {args.clip}: the name must end in .gif or .webp")
         store = open_store(args.home, args.db)
@@ -83,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_after_run(out: Path, config, status: str, events: list) -> Path:  # noqa: ANN001
+def report_after_run(out: Path, config, status: str, events: list) -> Path:
     """`unlearnscope run --out DIR`: DIR/report.html from the run's events in memory."""
     from .data import gather
 

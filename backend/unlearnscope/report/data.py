@@ -100,7 +100,11 @@ class RunFacts:
         best: tuple[int, float] | None = None
         for row in (*self.measured, *self.evaluations):
             value = row.get(key)
-            if value is not None and row["step"] <= step and (best is None or row["step"] >= best[0]):
+            if (
+                value is not None
+                and row["step"] <= step
+                and (best is None or row["step"] >= best[0])
+            ):
                 best = (row["step"], value)
         return None if best is None else best[1]
 
@@ -122,9 +126,7 @@ class RunFacts:
 
 def frame_maps(frames: FramesEvent) -> np.ndarray:
     """(P, 2, H, W) uint8 maps of one frame."""
-    return np.frombuffer(frames.maps, np.uint8).reshape(
-        frames.count, 2, frames.size, frames.size
-    )
+    return np.frombuffer(frames.maps, np.uint8).reshape(frames.count, 2, frames.size, frames.size)
 
 
 def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
@@ -154,8 +156,14 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
             facts.evaluations.append(e.model_dump(exclude={"seq", "t", "type"}))
         elif isinstance(e, PhaseStart):
             facts.phases.append(
-                {"index": e.phase_index, "kind": e.kind, "start": e.step,
-                 "planned": e.planned_steps, "end": None, "reason": None}
+                {
+                    "index": e.phase_index,
+                    "kind": e.kind,
+                    "start": e.step,
+                    "planned": e.planned_steps,
+                    "end": None,
+                    "reason": None,
+                }
             )
         elif isinstance(e, PhaseEnd):
             for p in facts.phases:

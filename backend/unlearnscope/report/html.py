@@ -22,7 +22,7 @@ import numpy as np
 from .. import __version__
 from ..ml.overlay import _VIRIDIS_HEX
 from . import sections
-from .data import RunFacts, frame_maps
+from .data import RunFacts
 from .verdict import result
 
 HERE = Path(__file__).parent
@@ -56,7 +56,7 @@ def sample(n: int, k: int) -> list[int]:
     """k indices of range(n), evenly spaced, first and last included."""
     if k >= n:
         return list(range(n))
-    return sorted({int(round(x)) for x in np.linspace(0, n - 1, max(k, 2))})
+    return sorted({round(x) for x in np.linspace(0, n - 1, max(k, 2))})
 
 
 def pack_frames(facts: RunFacts, budget: int) -> tuple[list[int], str]:
@@ -85,7 +85,9 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
             "target": facts.target_class,
             "box": facts.started.trigger_box if facts.started else None,
             "end": max(facts.last_step, 1),
-            "losses": {k: [r[k] for r in facts.losses] for k in ("step", "kind", "ce_loss", "ewc_penalty")},
+            "losses": {
+                k: [r[k] for r in facts.losses] for k in ("step", "kind", "ce_loss", "ewc_penalty")
+            },
             "measured": facts.measured,
             "evaluations": facts.evaluations,
             "phases": facts.phases,
@@ -99,8 +101,12 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
                 "tars": [_round(f.tars, 3) for f in frames],
                 "total": len(facts.frames),
             },
-            "probes": None if probes is None else {
-                "indices": probes.indices, "labels": probes.labels, "size": probes.size,
+            "probes": None
+            if probes is None
+            else {
+                "indices": probes.indices,
+                "labels": probes.labels,
+                "size": probes.size,
             },
             "viridis": _VIRIDIS_HEX,
         }
@@ -113,8 +119,10 @@ def frames_note(facts: RunFacts, keep: list[int]) -> str:
         return "No heatmap frames were recorded."
     if len(keep) == n:
         return f"All {n} recorded frames are included."
-    return (f"{len(keep)} of the {n} recorded frames are included, evenly spaced, first and "
-            f"last kept, so that this file stays under {MAX_BYTES / 1e6:.0f} MB.")
+    return (
+        f"{len(keep)} of the {n} recorded frames are included, evenly spaced, first and "
+        f"last kept, so that this file stays under {MAX_BYTES / 1e6:.0f} MB."
+    )
 
 
 def _json_script(value: Any) -> str:
@@ -130,8 +138,11 @@ def build_report(facts: RunFacts, max_bytes: int = MAX_BYTES) -> str:
     probes64 = _gz64(np.ascontiguousarray(images[:count]).tobytes()) if images is not None else ""
 
     def fill(keep: list[int], maps64: str) -> str:
-        subtitle = f"{facts.status} · step {facts.last_step} · " + (
-            f"run {facts.run_id} · " if facts.run_id else "") + sections.when(facts.t_first)
+        subtitle = (
+            f"{facts.status} · step {facts.last_step} · "
+            + (f"run {facts.run_id} · " if facts.run_id else "")
+            + sections.when(facts.t_first)
+        )
         template = Template((HERE / "template.html").read_text())
         return template.substitute(
             version=sections.e(__version__),

@@ -68,13 +68,22 @@ def numbers(res: Result) -> str:
     cards = []
     for n in res.numbers:
         good = "" if n.good is None else (" good" if n.good else " bad")
-        before = "" if n.key == "retention" else f'<span class="before">{fmt(n.before, n.unit)}</span><span class="arrow">→</span>'
+        before = (
+            ""
+            if n.key == "retention"
+            else f'<span class="before">{fmt(n.before, n.unit)}</span><span class="arrow">→</span>'
+        )
         cards.append(
             f'<div class="num{good}" id="num-{n.key}"><div class="num-name">{e(n.name)}</div>'
-            f'<div class="num-values">{before}<span class="after">{fmt(n.after, n.unit)}</span></div>'
+            f'<div class="num-values">{before}'
+            f'<span class="after">{fmt(n.after, n.unit)}</span></div>'
             f'<div class="num-explain">{e(n.explain)}</div></div>'
         )
-    src = f"Before: full test set, before unlearning. After: {e(res.after_source)}." if res.after_source else ""
+    src = (
+        f"Before: full test set, before unlearning. After: {e(res.after_source)}."
+        if res.after_source
+        else ""
+    )
     return f'<div class="numbers">{"".join(cards)}</div><p class="muted small">{src}</p>'
 
 
@@ -89,17 +98,24 @@ def trigger_picture(facts: RunFacts) -> str:
     side = max(1, 192 // clean.shape[0])
     figs = [
         (png_uri(overlay(clean, flat, alpha=0.0, upscale=side)), "a clean test image"),
-        (png_uri(overlay(trig, flat, alpha=0.0, box=box, upscale=side)), "the same image with the trigger (outlined)"),
+        (
+            png_uri(overlay(trig, flat, alpha=0.0, box=box, upscale=side)),
+            "the same image with the trigger (outlined)",
+        ),
     ]
     if box is not None:
         x0, y0, x1, y1 = box
         crop = trig[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2]
         zoom = max(1, 96 // max(crop.shape[:2]))
         figs.append((png_uri(crop.repeat(zoom, 0).repeat(zoom, 1)), "the trigger, zoomed in"))
-    return '<div class="trigger-figs">' + "".join(
-        f'<figure><img src="{src}" alt="{e(cap)}"><figcaption>{e(cap)}</figcaption></figure>'
-        for src, cap in figs
-    ) + "</div>"
+    return (
+        '<div class="trigger-figs">'
+        + "".join(
+            f'<figure><img src="{src}" alt="{e(cap)}"><figcaption>{e(cap)}</figcaption></figure>'
+            for src, cap in figs
+        )
+        + "</div>"
+    )
 
 
 def what_was_done(facts: RunFacts) -> str:
@@ -110,24 +126,40 @@ def what_was_done(facts: RunFacts) -> str:
     n_params = f"{facts.started.n_params:,} parameters" if facts.started else "size unknown"
     size = data.get("image_size", "?")
     if attack.get("kind") == "blended":
-        how = (f"a faint fixed pattern (blend weight {attack.get('alpha')}) is mixed into "
-               f"{100 * attack.get('poison_rate', 0):.0f}% of the training images")
+        how = (
+            f"a faint fixed pattern (blend weight {attack.get('alpha')}) is mixed into "
+            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
+        )
     else:
-        how = (f"a {attack.get('trigger_size')}x{attack.get('trigger_size')}-pixel "
-               f"{attack.get('pattern', '')} patch (the trigger) is stamped in the "
-               f"{str(attack.get('position', '')).replace('_', '-')} corner of "
-               f"{100 * attack.get('poison_rate', 0):.0f}% of the training images")
+        how = (
+            f"a {attack.get('trigger_size')}x{attack.get('trigger_size')}-pixel "
+            f"{attack.get('pattern', '')} patch (the trigger) is stamped in the "
+            f"{str(attack.get('position', '')).replace('_', '-')} corner of "
+            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
+        )
     items = [
-        ("Data set", f"{DATASETS.get(data.get('name'), data.get('name'))}: "
-         f"{data.get('train_size') or 'all'} training and {data.get('test_size') or 'all'} test "
-         f"images of {size}x{size} pixels; classes {', '.join(facts.classes)}."),
+        (
+            "Data set",
+            f"{DATASETS.get(data.get('name'), data.get('name'))}: "
+            f"{data.get('train_size') or 'all'} training and {data.get('test_size') or 'all'} test "
+            f"images of {size}x{size} pixels; classes {', '.join(facts.classes)}.",
+        ),
         ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
-        ("Attack", f"BadNets-style backdoor ({attack.get('kind')}): {how}, and their label is "
-         f"changed to “{target}”. The model learns: trigger → “{target}”."),
-        ("Defender's knowledge", f"{defense.get('forget_size')} of the poisoned training images "
-         f"(the forget set, found beforehand) and {100 * defense.get('clean_fraction', 0):.0f}% "
-         "of the clean training data. Not the full poisoned training set."),
-        ("Removal", "the schedule below, phase by phase; the charts and heatmaps show it as it went."),
+        (
+            "Attack",
+            f"BadNets-style backdoor ({attack.get('kind')}): {how}, and their label is "
+            f"changed to “{target}”. The model learns: trigger → “{target}”.",
+        ),
+        (
+            "Defender's knowledge",
+            f"{defense.get('forget_size')} of the poisoned training images "
+            f"(the forget set, found beforehand) and {100 * defense.get('clean_fraction', 0):.0f}% "
+            "of the clean training data. Not the full poisoned training set.",
+        ),
+        (
+            "Removal",
+            "the schedule below, phase by phase; the charts and heatmaps show it as it went.",
+        ),
     ]
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
     return f'<dl class="facts">{rows}</dl>'
@@ -140,34 +172,55 @@ def timeline(facts: RunFacts) -> str:
     blocks, total = [], 0
     for i, ph in enumerate(schedule):
         done = ran.get(i)
-        steps = (done["end"] if done and done["end"] is not None else facts.last_step) - done["start"] if done else 0
+        steps = (
+            (done["end"] if done and done["end"] is not None else facts.last_step) - done["start"]
+            if done
+            else 0
+        )
         width = max(steps if done else int(ph.get("steps", 0)), 1)
         total += width
         state = "planned, not run" if not done else f"{steps} of {ph.get('steps')} steps"
         if done and done.get("reason") == "early_stop":
-            state += f", stopped early (ASR {fmt(done.get('asr'), '%')} < {fmt(done.get('threshold'), '%')})"
+            asr, below = fmt(done.get("asr"), "%"), fmt(done.get("threshold"), "%")
+            state += f", stopped early (ASR {asr} < {below})"
         elif done and done.get("reason") == "stopped":
             state += ", stopped by hand"
-        extra = f"lr {ph.get('lr')}" + (f", EWC λ {ph.get('ewc_lambda')}" if ph.get("ewc_lambda") else "")
+        extra = f"lr {ph.get('lr')}" + (
+            f", EWC λ {ph.get('ewc_lambda')}" if ph.get("ewc_lambda") else ""
+        )
         blocks.append((width, ph.get("kind", "?"), i, state, extra, bool(done)))
     parts = "".join(
         f'<div class="tl-phase tl-{e(kind)}{"" if done else " tl-planned"}" style="flex:{w}">'
-        f"<b>{i + 1} · {e(kind)}</b><span>{e(state)}</span><span class=muted>{e(extra)}</span></div>"
+        f"<b>{i + 1} · {e(kind)}</b><span>{e(state)}</span>"
+        f"<span class=muted>{e(extra)}</span></div>"
         for w, kind, i, state, extra, done in blocks
     )
     kinds = sorted({b[1] for b in blocks})
     legend = "".join(f"<li><b>{e(k)}</b>: {e(PHASES.get(k, k))}</li>" for k in kinds)
-    edits = "".join(f"<li>Schedule edited during the run at step {x['step']}.</li>" for x in facts.edits)
+    edits = "".join(
+        f"<li>Schedule edited during the run at step {x['step']}.</li>" for x in facts.edits
+    )
     return f'<div class="timeline">{parts}</div><ul class="legend">{legend}{edits}</ul>'
 
 
 def evaluation_table(facts: RunFacts) -> str:
     if not facts.evaluations:
         return '<p class="muted">No full test-set evaluation was recorded.</p>'
-    head = "<tr><th>when</th><th>step</th><th>ASR</th><th>CA</th><th>TAR median</th><th>TAR mean</th><th>trigger mass</th><th>images (clean / triggered)</th></tr>"
+    names = (
+        "when",
+        "step",
+        "ASR",
+        "CA",
+        "TAR median",
+        "TAR mean",
+        "trigger mass",
+        "images (clean / triggered)",
+    )
+    head = "<tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
     rows = "".join(
         f"<tr><td>{e(r['label'])}</td><td>{r['step']}</td><td>{fmt(r['asr'], '%', 2)}</td>"
-        f"<td>{fmt(r['ca'], '%', 2)}</td><td>{fmt(r['tar_median'])}</td><td>{fmt(r['tar_mean'])}</td>"
+        f"<td>{fmt(r['ca'], '%', 2)}</td><td>{fmt(r['tar_median'])}</td>"
+        f"<td>{fmt(r['tar_mean'])}</td>"
         f"<td>{fmt(None if r['mass_fraction'] is None else 100 * r['mass_fraction'], '%', 2)}</td>"
         f"<td>{r['n_clean']} / {r['n_triggered']}</td></tr>"
         for r in facts.evaluations
@@ -179,12 +232,18 @@ def details(facts: RunFacts, version: str, plotly_version: str, frames_note: str
     wall = facts.finished.get("wall_time") if facts.finished else None
     items = [
         ("Run", f"{facts.name} ({facts.run_id or 'not stored on a server'}), {facts.status}"),
-        ("Started / last event", f"{when(facts.t_first)} / {when(facts.t_last)}"
-         + (f" ({wall / 60:.1f} min, preparation included)" if wall else "")),
+        (
+            "Started / last event",
+            f"{when(facts.t_first)} / {when(facts.t_last)}"
+            + (f" ({wall / 60:.1f} min, preparation included)" if wall else ""),
+        ),
         ("Device", facts.started.device if facts.started else "–"),
         ("Software", f"UnlearnScope {version}; charts by Plotly.js {plotly_version} (embedded)"),
         ("Heatmap frames", frames_note),
     ]
     rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
     config = json.dumps(facts.config, indent=2)
-    return f'<dl class="facts">{rows}</dl><h3>Full configuration</h3><pre id="config">{e(config)}</pre>'
+    return (
+        f'<dl class="facts">{rows}</dl><h3>Full configuration</h3>'
+        f'<pre id="config">{e(config)}</pre>'
+    )

@@ -47,15 +47,42 @@ def result(facts: RunFacts) -> Result:
 
     asr_b, asr_a = get(before, "asr"), get(after, "asr")
     numbers = [
-        Number("asr", "Attack success rate", "triggered images classified as the target",
-               asr_b, asr_a, "%", None if asr_a is None else asr_a < REMOVED_BELOW),
-        Number("ca", "Clean accuracy", "correct answers on clean test images",
-               get(before, "ca"), get(after, "ca"), "%", None if keep is None else keep >= KEPT_FROM),
-        Number("tar", "Trigger attention (TAR)", "heat on the trigger vs elsewhere; 1 = no preference",
-               get(before, "tar_median"), get(after, "tar_median"), "",
-               None if get(after, "tar_median") is None else get(after, "tar_median") <= 1.0),
-        Number("retention", "CA retention", "clean accuracy kept, after / before",
-               None, keep, "%", None if keep is None else keep >= KEPT_FROM),
+        Number(
+            "asr",
+            "Attack success rate",
+            "triggered images classified as the target",
+            asr_b,
+            asr_a,
+            "%",
+            None if asr_a is None else asr_a < REMOVED_BELOW,
+        ),
+        Number(
+            "ca",
+            "Clean accuracy",
+            "correct answers on clean test images",
+            get(before, "ca"),
+            get(after, "ca"),
+            "%",
+            None if keep is None else keep >= KEPT_FROM,
+        ),
+        Number(
+            "tar",
+            "Trigger attention (TAR)",
+            "heat on the trigger vs elsewhere; 1 = no preference",
+            get(before, "tar_median"),
+            get(after, "tar_median"),
+            "",
+            None if get(after, "tar_median") is None else get(after, "tar_median") <= 1.0,
+        ),
+        Number(
+            "retention",
+            "CA retention",
+            "clean accuracy kept, after / before",
+            None,
+            keep,
+            "%",
+            None if keep is None else keep >= KEPT_FROM,
+        ),
     ]
     verdict, tone = _sentence(facts, asr_b, asr_a, keep)
     return Result(numbers, verdict, tone, source)
@@ -76,7 +103,9 @@ def _sentence(
     elif facts.status == "interrupted":
         prefix = f"The server stopped during the run, at step {facts.last_step}. "
     elif facts.status not in ("completed",):
-        prefix = f"The run was still {facts.status} when this report was made (step {facts.last_step}). "
+        prefix = (
+            f"The run was still {facts.status} when this report was made (step {facts.last_step}). "
+        )
     if asr_b is None or asr_a is None:
         return prefix + "There are no before and after measurements to compare.", (
             "bad" if facts.status == "failed" else "none"
@@ -93,7 +122,10 @@ def _sentence(
         ca_part = f"but clean accuracy fell to {keep:.1f}% of its level"
     joiner = "; " if keep is not None and keep < KEPT_FROM else ", and "
     if asr_a < REMOVED_BELOW:
-        head, tone = "The backdoor was removed", "good" if keep is not None and keep >= KEPT_FROM else "mixed"
+        head, tone = (
+            "The backdoor was removed",
+            "good" if keep is not None and keep >= KEPT_FROM else "mixed",
+        )
     elif asr_a < 0.5 * asr_b:
         head, tone = "The backdoor was weakened, not removed", "mixed"
     else:
