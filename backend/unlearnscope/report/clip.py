@@ -220,8 +220,7 @@ def render_clip(facts: RunFacts, fmt: str = "gif", options: ClipOptions | None =
             save_all=True,
             append_images=paletted[1:],
             duration=durations,
-            loop=0,
-            optimize=False,
+            loop=0,  # Pillow stores only what changed from the previous frame
         )
     else:
         frames[0].save(
