@@ -19,6 +19,7 @@ DATASETS = {
     "cifar10": "CIFAR-10 (small photos of ten kinds of objects and animals)",
     "imagefolder": "an image folder (one sub-folder per class)",
 }
+ATTACKS = {"badnets": "BadNets backdoor", "blended": "Blended backdoor"}
 PHASES = {
     "ascent": "unlearn: push the model away from the trigger's answer on the known poisoned images",
     "recovery": "recover: fine-tune on clean images so clean accuracy comes back",
@@ -147,7 +148,7 @@ def what_was_done(facts: RunFacts) -> str:
         ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
         (
             "Attack",
-            f"BadNets-style backdoor ({attack.get('kind')}): {how}, and their label is "
+            f"{ATTACKS.get(attack.get('kind'), attack.get('kind'))}: {how}, and their label is "
             f"changed to “{target}”. The model learns: trigger → “{target}”.",
         ),
         (
