@@ -1,4 +1,4 @@
-"""`unlearnscope run | presets | serve | reproduce | bench`."""
+"""`unlearnscope run | presets | serve | reproduce | bench | report`."""
 
 from __future__ import annotations
 
@@ -121,6 +121,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 },
             )
         written = write_run_folder(out, config.model_dump(mode="json"), events, model_file)
+        from .report.command import report_after_run
+
+        written.append(report_after_run(out, config, state.value, events))
         print(f"wrote {len(written)} files to {out}", file=sys.stdout)
     return 0 if state in (EngineState.COMPLETED, EngineState.STOPPED) else 1
 
@@ -202,6 +205,13 @@ def make_parser() -> argparse.ArgumentParser:
 
     add_bench_arguments(bench)
     bench.set_defaults(func=cmd_bench)
+
+    report = sub.add_parser("report", help="a stored run as one HTML file, and a heatmap clip")
+    from .report.command import add_arguments as add_report_arguments
+    from .report.command import cmd_report
+
+    add_report_arguments(report)
+    report.set_defaults(func=cmd_report)
 
     presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
     presets.add_argument("--show", help="print the full RunConfig of a preset")

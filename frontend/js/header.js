@@ -4,6 +4,7 @@
 import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
 import { STATUS_LABELS, duration, fixed, percent, statusBadgeClass } from "./format.js";
+import { Presenter, presentRequested } from "./present.js";
 
 const CONNECTION = {
   connecting: ["conn-wait", "Connecting…"],
@@ -26,6 +27,9 @@ export class RunHeader {
     this.pause = h("button.secondary#pause-button", { type: "button", onclick: () => this.togglePause() }, "Pause");
     this.stop = h("button.danger#stop-button", { type: "button", onclick: () => this.stopClicked() }, "Stop");
     this.exportLink = h("a.button.ghost#export-link", { href: api.exportUrl(model.id), download: "" }, "Export zip");
+    this.reportLink = h("a.button.ghost#report-link", { href: `/api/runs/${encodeURIComponent(model.id)}/report.html`, download: "", title: "One HTML file that opens anywhere, with no network and no server" }, "Report");
+    this.clipLink = h("a.button.ghost#clip-link", { href: `/api/runs/${encodeURIComponent(model.id)}/clip.gif`, download: "", title: "The heatmaps over the run as an animated GIF, for slides" }, "Clip");
+    this.presentButton = h("button.ghost#present-button", { type: "button", onclick: () => Presenter.open(model, { fullscreen: true }), title: "Full-screen layout for a projector (Esc leaves it)" }, "Present");
     this.again = h("a.button.ghost", { href: `#/new?from=${encodeURIComponent(model.id)}`, title: "Open the form with this run's settings" }, "Run again…");
     this.inspect = h("button.ghost#inspect-button", { type: "button", onclick: () => onInspect(null) }, "Inspect a sample");
     this.facts = h("dl.facts");
@@ -36,7 +40,7 @@ export class RunHeader {
       h(
         "div.run-title",
         h("div.title-left", this.title, this.badge, this.conn),
-        h("div.actions", this.pause, this.stop, this.inspect, this.exportLink, this.again),
+        h("div.actions", this.pause, this.stop, this.inspect, this.presentButton, this.reportLink, this.clipLink, this.exportLink, this.again),
       ),
       this.progress,
       h("div.run-stats", this.facts, this.kpis),
@@ -48,6 +52,7 @@ export class RunHeader {
     });
     this.ticker = setInterval(() => this.connection === "live" && model.active && this.render(), 1000);
     this.draw();
+    if (presentRequested()) Presenter.open(model);
   }
 
   destroy() {
@@ -90,6 +95,7 @@ export class RunHeader {
     this.pause.disabled = Boolean(this.pending) || !["preparing", "running", "paused"].includes(s);
     this.pause.hidden = !this.model.active && s !== "queued";
     this.stop.hidden = !this.model.active;
+    this.clipLink.hidden = !this.model.frameSteps.length;
     this.stop.disabled = this.pending === "stop";
     this.stop.textContent = this.pending === "stop" ? "Stopping…" : this.stopArmed ? "Confirm stop" : "Stop";
     // A model exists once preparation is done (RunStarted); a run that failed before has none.

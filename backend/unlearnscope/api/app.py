@@ -21,7 +21,7 @@ from .. import __version__
 from ..settings import Settings
 from .errors import install_error_handlers
 from .middleware import BodyLimit, OriginGuard
-from .routes import export, history, meta, runs, samples, stream
+from .routes import export, history, meta, report, runs, samples, stream
 from .service import RunService
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(OriginGuard, allowed=settings.allowed_origins, bind_host=settings.host)
-    for module in (meta, runs, history, samples, export, stream):
+    for module in (meta, runs, history, samples, export, report, stream):
         app.include_router(module.router)
     _mount_static(app, settings)
     return app

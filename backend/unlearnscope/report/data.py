@@ -1,0 +1,207 @@
+"""What a report or a clip shows of one run, gathered from its events in one pass.
+
+Both sources give the same `RunFacts`: a stored run (the server's database, read through
+`RunStore`) and the event list `unlearnscope run --out` keeps in memory. Nothing here
+depends on the wall clock, so the same run always makes the same report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..events import (
+    ErrorEvent,
+    Evaluation,
+    EventBase,
+    FramesEvent,
+    Measurement,
+    PhaseEnd,
+    PhaseStart,
+    ProbesEvent,
+    RunFinished,
+    RunStarted,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
+
+MEASURED = ("asr", "ca", "tar_median", "tar_mean", "mass_fraction")
+LOSS_FIELDS = ("step", "phase_index", "kind", "loss", "ce_loss", "ewc_penalty", "lr")
+
+
+@dataclass
+class RunFacts:
+    run_id: str
+    name: str
+    status: str  # completed | stopped | failed | interrupted | running | ...
+    message: str
+    error: str  # why a failed run failed ("" otherwise)
+    config: dict[str, Any]
+    started: RunStarted | None = None
+    probes: ProbesEvent | None = None
+    frames: list[FramesEvent] = field(default_factory=list)
+    losses: list[dict[str, Any]] = field(default_factory=list)  # one per step
+    measured: list[dict[str, Any]] = field(default_factory=list)  # merged by step, sorted
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)  # started phases, in order
+    edits: list[dict[str, Any]] = field(default_factory=list)  # accepted schedule edits
+    finished: dict[str, Any] | None = None
+    t_first: float | None = None  # wall clock of the first and the last event
+    t_last: float | None = None
+    last_step: int = 0
+
+    # -- derived ---------------------------------------------------------------------------
+    @property
+    def classes(self) -> list[str]:
+        if self.started is not None:
+            return list(self.started.classes)
+        return [str(i) for i in range(10)]
+
+    @property
+    def target_class(self) -> int:
+        if self.started is not None:
+            return self.started.target_class
+        return int(self.config.get("attack", {}).get("target_class", 0))
+
+    @property
+    def schedule(self) -> list[dict[str, Any]]:
+        """The schedule in force at the end (after edits)."""
+        if self.edits:
+            return self.edits[-1]["schedule"]
+        if self.started is not None:
+            return self.started.schedule
+        return list(self.config.get("schedule", []))
+
+    def evaluation(self, label: str) -> dict[str, Any] | None:
+        return next((e for e in self.evaluations if e["label"] == label), None)
+
+    def before(self) -> dict[str, Any] | None:
+        return self.evaluation("before")
+
+    def after(self) -> tuple[dict[str, Any] | None, str]:
+        """The newest numbers after unlearning and where they come from."""
+        final = self.evaluation("final")
+        if final is not None:
+            return final, "full test set, at the end"
+        later = [e for e in self.evaluations if e["label"] != "before"]
+        if later:
+            return later[-1], f"full test set, {later[-1]['label']}"
+        steps = [m for m in self.measured if m["step"] > 0 and m.get("asr") is not None]
+        if steps:
+            return steps[-1], f"monitor subset, step {steps[-1]['step']}"
+        return None, ""
+
+    def latest(self, step: int, key: str) -> float | None:
+        """The newest measured `key` at or before `step` (evaluations included)."""
+        best: tuple[int, float] | None = None
+        for row in (*self.measured, *self.evaluations):
+            value = row.get(key)
+            if (
+                value is not None
+                and row["step"] <= step
+                and (best is None or row["step"] >= best[0])
+            ):
+                best = (row["step"], value)
+        return None if best is None else best[1]
+
+    def phase_at(self, step: int) -> dict[str, Any] | None:
+        """The phase that the model after `step` was in (None before unlearning)."""
+        found = None
+        for p in self.phases:
+            if p["start"] < step:
+                found = p
+        return found
+
+    def probe_images(self) -> np.ndarray | None:
+        """(P, 2, H, W, 3) uint8 or None."""
+        if self.probes is None:
+            return None
+        s, p = self.probes.size, len(self.probes.indices)
+        return np.frombuffer(self.probes.images, np.uint8).reshape(p, 2, s, s, 3)
+
+
+def frame_maps(frames: FramesEvent) -> np.ndarray:
+    """(P, 2, H, W) uint8 maps of one frame."""
+    return np.frombuffer(frames.maps, np.uint8).reshape(frames.count, 2, frames.size, frames.size)
+
+
+def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
+    """RunFacts from a run's metadata (id, name, status, message, error, config) and events."""
+    facts = RunFacts(
+        run_id=str(meta.get("id") or ""),
+        name=str(meta.get("name") or meta.get("config", {}).get("name") or "run"),
+        status=str(meta.get("status") or "unknown"),
+        message=str(meta.get("message") or ""),
+        error=str(meta.get("error") or ""),
+        config=dict(meta.get("config") or {}),
+    )
+    by_step: dict[int, dict[str, Any]] = {}
+    frames: dict[int, FramesEvent] = {}
+    for e in events:
+        facts.t_first = e.t if facts.t_first is None else facts.t_first
+        facts.t_last = e.t
+        if isinstance(e, StepMetrics):
+            facts.losses.append({k: getattr(e, k) for k in LOSS_FIELDS})
+            facts.last_step = max(facts.last_step, e.step)
+        elif isinstance(e, Measurement):
+            row = by_step.setdefault(e.step, {"step": e.step})
+            row.update({k: getattr(e, k) for k in MEASURED if getattr(e, k) is not None})
+        elif isinstance(e, FramesEvent):
+            frames[e.step] = e  # the newest frame of a step wins
+        elif isinstance(e, Evaluation):
+            facts.evaluations.append(e.model_dump(exclude={"seq", "t", "type"}))
+        elif isinstance(e, PhaseStart):
+            facts.phases.append(
+                {
+                    "index": e.phase_index,
+                    "kind": e.kind,
+                    "start": e.step,
+                    "planned": e.planned_steps,
+                    "end": None,
+                    "reason": None,
+                }
+            )
+        elif isinstance(e, PhaseEnd):
+            for p in facts.phases:
+                if p["index"] == e.phase_index:
+                    p.update(end=e.step, reason=e.reason, asr=e.asr, threshold=e.threshold)
+        elif isinstance(e, ScheduleEdit) and e.accepted:
+            facts.edits.append({"step": e.step, "schedule": e.schedule})
+        elif isinstance(e, RunStarted):
+            facts.started = e
+        elif isinstance(e, ProbesEvent):
+            facts.probes = e
+        elif isinstance(e, RunFinished):
+            facts.finished = e.model_dump(exclude={"seq", "t", "type"})
+        elif isinstance(e, ErrorEvent) and e.fatal and not facts.error:
+            facts.error = e.message
+        elif isinstance(e, StatusEvent):
+            if not meta.get("status"):
+                facts.status = e.status
+            if e.status == "failed" and not facts.error:
+                facts.error = e.message
+    facts.measured = [by_step[s] for s in sorted(by_step)]
+    facts.frames = [frames[s] for s in sorted(frames)]
+    if facts.frames:
+        facts.last_step = max(facts.last_step, facts.frames[-1].step)
+    return facts
+
+
+def facts_from_store(store: Any, run_id: str) -> RunFacts:
+    """RunFacts of a stored run; KeyError when there is no such run."""
+    row = store.get(run_id)
+    if row is None:
+        raise KeyError(run_id)
+    meta = {
+        "id": row.id,
+        "name": row.name,
+        "status": row.status,
+        "message": row.message,
+        "error": row.error or "",
+        "config": row.config,
+    }
+    return gather(meta, store.load_events(run_id))

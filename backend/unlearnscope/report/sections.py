@@ -1,0 +1,250 @@
+"""The report's static HTML: readable without JavaScript, printed as it stands."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from ..ml.overlay import overlay, to_png
+from .data import RunFacts
+from .verdict import Result
+
+DATASETS = {
+    "shapes": "synthetic shapes (built in: ten kinds of drawn shapes, generated on the spot)",
+    "cifar10": "CIFAR-10 (small photos of ten kinds of objects and animals)",
+    "imagefolder": "an image folder (one sub-folder per class)",
+}
+ATTACKS = {"badnets": "BadNets backdoor", "blended": "Blended backdoor"}
+PHASES = {
+    "ascent": "unlearn: push the model away from the trigger's answer on the known poisoned images",
+    "recovery": "recover: fine-tune on clean images so clean accuracy comes back",
+}
+STATUS_NOTE = {
+    "stopped": "Stopped by hand before the schedule ended; the numbers are those at that point.",
+    "interrupted": "The server stopped while this run was active; the history up to then is shown.",
+}
+
+
+def e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}{unit}" if unit == "%" else f"{value:.2f}"
+
+
+def when(t: float | None) -> str:
+    if t is None:
+        return "–"
+    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def png_uri(rgb: np.ndarray) -> str:
+    return "data:image/png;base64," + base64.b64encode(to_png(rgb)).decode()
+
+
+def status_box(facts: RunFacts) -> str:
+    if facts.status == "failed":
+        why = facts.error or facts.message or "no reason was recorded"
+        return (
+            '<div class="alert bad" id="failure"><b>This run failed.</b> '
+            f"<span>Why: {e(why)}</span></div>"
+        )
+    note = STATUS_NOTE.get(facts.status)
+    if note is None and facts.status != "completed":
+        note = f"The run was {facts.status} when this report was made (step {facts.last_step})."
+    return f'<div class="alert">{e(note)}</div>' if note else ""
+
+
+def numbers(res: Result) -> str:
+    if all(n.before is None and n.after is None for n in res.numbers):
+        return ""
+    cards = []
+    for n in res.numbers:
+        good = "" if n.good is None else (" good" if n.good else " bad")
+        before = (
+            ""
+            if n.key == "retention"
+            else f'<span class="before">{fmt(n.before, n.unit)}</span><span class="arrow">→</span>'
+        )
+        cards.append(
+            f'<div class="num{good}" id="num-{n.key}"><div class="num-name">{e(n.name)}</div>'
+            f'<div class="num-values">{before}'
+            f'<span class="after">{fmt(n.after, n.unit)}</span></div>'
+            f'<div class="num-explain">{e(n.explain)}</div></div>'
+        )
+    src = (
+        f"Before: full test set, before unlearning. After: {e(res.after_source)}."
+        if res.after_source
+        else ""
+    )
+    return f'<div class="numbers">{"".join(cards)}</div><p class="muted small">{src}</p>'
+
+
+def trigger_picture(facts: RunFacts) -> str:
+    """Probe 0 clean and triggered, enlarged, the trigger outlined, and the patch zoomed."""
+    images = facts.probe_images()
+    if images is None:
+        return '<p class="muted">No probe images were recorded, so there is no picture.</p>'
+    box = facts.started.trigger_box if facts.started else None
+    clean, trig = images[0, 0], images[0, 1]
+    flat = np.zeros(clean.shape[:2], np.uint8)
+    side = max(1, 192 // clean.shape[0])
+    figs = [
+        (png_uri(overlay(clean, flat, alpha=0.0, upscale=side)), "a clean test image"),
+        (
+            png_uri(overlay(trig, flat, alpha=0.0, box=box, upscale=side)),
+            "the same image with the trigger (outlined)",
+        ),
+    ]
+    if box is not None:
+        x0, y0, x1, y1 = box
+        crop = trig[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2]
+        zoom = max(1, 96 // max(crop.shape[:2]))
+        figs.append((png_uri(crop.repeat(zoom, 0).repeat(zoom, 1)), "the trigger, zoomed in"))
+    return (
+        '<div class="trigger-figs">'
+        + "".join(
+            f'<figure><img src="{src}" alt="{e(cap)}"><figcaption>{e(cap)}</figcaption></figure>'
+            for src, cap in figs
+        )
+        + "</div>"
+    )
+
+
+def what_was_done(facts: RunFacts) -> str:
+    cfg = facts.config
+    data, model, attack = cfg.get("data", {}), cfg.get("model", {}), cfg.get("attack", {})
+    defense = cfg.get("defense", {})
+    target = facts.classes[facts.target_class] if facts.target_class < len(facts.classes) else "?"
+    n_params = f"{facts.started.n_params:,} parameters" if facts.started else "size unknown"
+    size = data.get("image_size", "?")
+    if attack.get("kind") == "blended":
+        how = (
+            f"a faint fixed pattern (blend weight {attack.get('alpha')}) is mixed into "
+            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
+        )
+    else:
+        how = (
+            f"a {attack.get('trigger_size')}x{attack.get('trigger_size')}-pixel "
+            f"{attack.get('pattern', '')} patch (the trigger) is stamped in the "
+            f"{str(attack.get('position', '')).replace('_', '-')} corner of "
+            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
+        )
+    items = [
+        (
+            "Data set",
+            f"{DATASETS.get(data.get('name'), data.get('name'))}: "
+            f"{data.get('train_size') or 'all'} training and {data.get('test_size') or 'all'} test "
+            f"images of {size}x{size} pixels; classes {', '.join(facts.classes)}.",
+        ),
+        ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
+        (
+            "Attack",
+            f"{ATTACKS.get(attack.get('kind'), attack.get('kind'))}: {how}, and their label is "
+            f"changed to “{target}”. The model learns: trigger → “{target}”.",
+        ),
+        (
+            "Defender's knowledge",
+            f"{defense.get('forget_size')} of the poisoned training images "
+            f"(the forget set, found beforehand) and {100 * defense.get('clean_fraction', 0):.0f}% "
+            "of the clean training data. Not the full poisoned training set.",
+        ),
+        (
+            "Removal",
+            "the schedule below, phase by phase; the charts and heatmaps show it as it went.",
+        ),
+    ]
+    rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
+    return f'<dl class="facts">{rows}</dl>'
+
+
+def timeline(facts: RunFacts) -> str:
+    """The schedule as a bar: one block per phase, wide as its steps."""
+    schedule = facts.schedule
+    ran = {p["index"]: p for p in facts.phases}
+    blocks, total = [], 0
+    for i, ph in enumerate(schedule):
+        done = ran.get(i)
+        steps = (
+            (done["end"] if done and done["end"] is not None else facts.last_step) - done["start"]
+            if done
+            else 0
+        )
+        width = max(steps if done else int(ph.get("steps", 0)), 1)
+        total += width
+        state = "planned, not run" if not done else f"{steps} of {ph.get('steps')} steps"
+        if done and done.get("reason") == "early_stop":
+            asr, below = fmt(done.get("asr"), "%"), fmt(done.get("threshold"), "%")
+            state += f", stopped early (ASR {asr} < {below})"
+        elif done and done.get("reason") == "stopped":
+            state += ", stopped by hand"
+        extra = f"lr {ph.get('lr')}" + (
+            f", EWC λ {ph.get('ewc_lambda')}" if ph.get("ewc_lambda") else ""
+        )
+        blocks.append((width, ph.get("kind", "?"), i, state, extra, bool(done)))
+    parts = "".join(
+        f'<div class="tl-phase tl-{e(kind)}{"" if done else " tl-planned"}" style="flex:{w}">'
+        f"<b>{i + 1} · {e(kind)}</b><span>{e(state)}</span>"
+        f"<span class=muted>{e(extra)}</span></div>"
+        for w, kind, i, state, extra, done in blocks
+    )
+    kinds = sorted({b[1] for b in blocks})
+    legend = "".join(f"<li><b>{e(k)}</b>: {e(PHASES.get(k, k))}</li>" for k in kinds)
+    edits = "".join(
+        f"<li>Schedule edited during the run at step {x['step']}.</li>" for x in facts.edits
+    )
+    return f'<div class="timeline">{parts}</div><ul class="legend">{legend}{edits}</ul>'
+
+
+def evaluation_table(facts: RunFacts) -> str:
+    if not facts.evaluations:
+        return '<p class="muted">No full test-set evaluation was recorded.</p>'
+    names = (
+        "when",
+        "step",
+        "ASR",
+        "CA",
+        "TAR median",
+        "TAR mean",
+        "trigger mass",
+        "images (clean / triggered)",
+    )
+    head = "<tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
+    rows = "".join(
+        f"<tr><td>{e(r['label'])}</td><td>{r['step']}</td><td>{fmt(r['asr'], '%', 2)}</td>"
+        f"<td>{fmt(r['ca'], '%', 2)}</td><td>{fmt(r['tar_median'])}</td>"
+        f"<td>{fmt(r['tar_mean'])}</td>"
+        f"<td>{fmt(None if r['mass_fraction'] is None else 100 * r['mass_fraction'], '%', 2)}</td>"
+        f"<td>{r['n_clean']} / {r['n_triggered']}</td></tr>"
+        for r in facts.evaluations
+    )
+    return f'<table class="evals" id="evaluations">{head}{rows}</table>'
+
+
+def details(facts: RunFacts, version: str, plotly_version: str, frames_note: str) -> str:
+    wall = facts.finished.get("wall_time") if facts.finished else None
+    items = [
+        ("Run", f"{facts.name} ({facts.run_id or 'not stored on a server'}), {facts.status}"),
+        (
+            "Started / last event",
+            f"{when(facts.t_first)} / {when(facts.t_last)}"
+            + (f" ({wall / 60:.1f} min, preparation included)" if wall else ""),
+        ),
+        ("Device", facts.started.device if facts.started else "–"),
+        ("Software", f"UnlearnScope {version}; charts by Plotly.js {plotly_version} (embedded)"),
+        ("Heatmap frames", frames_note),
+    ]
+    rows = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in items)
+    config = json.dumps(facts.config, indent=2)
+    return (
+        f'<dl class="facts">{rows}</dl><h3>Full configuration</h3>'
+        f'<pre id="config">{e(config)}</pre>'
+    )

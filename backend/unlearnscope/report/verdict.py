@@ -1,0 +1,133 @@
+"""The result in plain words: before -> after numbers and a one-sentence verdict."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .data import RunFacts
+
+REMOVED_BELOW = 10.0  # ASR percent under which the backdoor counts as removed
+KEPT_FROM = 95.0  # CA retention percent from which clean accuracy counts as kept
+
+
+@dataclass
+class Number:
+    key: str
+    name: str
+    explain: str
+    before: float | None
+    after: float | None
+    unit: str  # "%" or ""
+    good: bool | None  # None: no judgement
+
+
+@dataclass
+class Result:
+    numbers: list[Number]
+    verdict: str
+    tone: str  # good | mixed | bad | none
+    after_source: str  # where the "after" numbers come from
+
+
+def retention(before: dict[str, Any] | None, after: dict[str, Any] | None) -> float | None:
+    """Clean accuracy after as a percentage of clean accuracy before."""
+    if not before or not after or before.get("ca") in (None, 0) or after.get("ca") is None:
+        return None
+    return 100.0 * after["ca"] / before["ca"]
+
+
+def result(facts: RunFacts) -> Result:
+    before = facts.before()
+    after, source = facts.after()
+    keep = retention(before, after)
+
+    def get(row: dict[str, Any] | None, key: str) -> float | None:
+        return None if row is None else row.get(key)
+
+    asr_b, asr_a = get(before, "asr"), get(after, "asr")
+    numbers = [
+        Number(
+            "asr",
+            "Attack success rate",
+            "triggered images classified as the target",
+            asr_b,
+            asr_a,
+            "%",
+            None if asr_a is None else asr_a < REMOVED_BELOW,
+        ),
+        Number(
+            "ca",
+            "Clean accuracy",
+            "correct answers on clean test images",
+            get(before, "ca"),
+            get(after, "ca"),
+            "%",
+            None if keep is None else keep >= KEPT_FROM,
+        ),
+        Number(
+            "tar",
+            "Trigger attention (TAR)",
+            "heat on the trigger vs elsewhere; 1 = no preference",
+            get(before, "tar_median"),
+            get(after, "tar_median"),
+            "",
+            None if get(after, "tar_median") is None else get(after, "tar_median") <= 1.0,
+        ),
+        Number(
+            "retention",
+            "CA retention",
+            "clean accuracy kept, after / before",
+            None,
+            keep,
+            "%",
+            None if keep is None else keep >= KEPT_FROM,
+        ),
+    ]
+    verdict, tone = _sentence(facts, asr_b, asr_a, keep)
+    return Result(numbers, verdict, tone, source)
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{v:.1f}%"
+
+
+def _sentence(
+    facts: RunFacts, asr_b: float | None, asr_a: float | None, keep: float | None
+) -> tuple[str, str]:
+    prefix = ""
+    if facts.status == "failed":
+        prefix = "The run failed (why: see above). "
+    elif facts.status == "stopped":
+        prefix = f"The run was stopped by hand at step {facts.last_step}. "
+    elif facts.status == "interrupted":
+        prefix = f"The server stopped during the run, at step {facts.last_step}. "
+    elif facts.status not in ("completed",):
+        prefix = (
+            f"The run was still {facts.status} when this report was made (step {facts.last_step}). "
+        )
+    if asr_b is None or asr_a is None:
+        return prefix + "There are no before and after measurements to compare.", (
+            "bad" if facts.status == "failed" else "none"
+        )
+    target = facts.classes[facts.target_class] if facts.target_class < len(facts.classes) else ""
+    trig = f"the trigger now sends {_pct(asr_a)} of images to “{target}” (before: {_pct(asr_b)})"
+    if keep is None:
+        ca_part = "clean accuracy was not measured"
+    elif keep > 100.5:
+        ca_part = f"clean accuracy even rose, to {keep:.1f}% of its level"
+    elif keep >= KEPT_FROM:
+        ca_part = f"clean accuracy kept {keep:.1f}% of its level"
+    else:
+        ca_part = f"but clean accuracy fell to {keep:.1f}% of its level"
+    joiner = "; " if keep is not None and keep < KEPT_FROM else ", and "
+    if asr_a < REMOVED_BELOW:
+        head, tone = (
+            "The backdoor was removed",
+            "good" if keep is not None and keep >= KEPT_FROM else "mixed",
+        )
+    elif asr_a < 0.5 * asr_b:
+        head, tone = "The backdoor was weakened, not removed", "mixed"
+    else:
+        head, tone = "The backdoor was not removed", "bad"
+    return f"{prefix}{head}: {trig}{joiner}{ca_part}.", tone

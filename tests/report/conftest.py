@@ -1,0 +1,52 @@
+"""Report fixtures: one home (the server's folder) holding a completed, a stopped and a
+failed tiny run, recorded once per session; and a system Chromium."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from report_runs import open_store, record_run
+
+from unlearnscope.report import RunFacts, facts_from_store
+
+COMPLETED, STOPPED, FAILED = "tinydone0001", "tinystop0001", "tinyfail0001"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def report_home(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> Path:
+    home = tmp_path_factory.mktemp("report-home")
+    store = open_store(home)
+    record_run(store, COMPLETED, model_cache)
+    record_run(store, STOPPED, model_cache, stop_after=3)
+    record_run(
+        store, FAILED, model_cache, {"data": {"name": "imagefolder", "root": str(home / "none")}}
+    )
+    return home
+
+
+@pytest.fixture(scope="session")
+def facts(report_home: Path) -> dict[str, RunFacts]:
+    store = open_store(report_home)
+    return {rid: facts_from_store(store, rid) for rid in (COMPLETED, STOPPED, FAILED)}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"no system Chromium at {CHROMIUM}")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()
