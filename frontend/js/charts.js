@@ -30,7 +30,7 @@ const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true
 export const CHARTS = [
   {
     id: "quality",
-    title: "Attack success rate (ASR) and clean accuracy (CA)",
+    title: "Attack success (ASR) and clean accuracy (CA)",
     yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
     unit: "%",
     traces: [

@@ -111,7 +111,7 @@ export class RunHeader {
     const prep = m.status === "preparing" && m.progress;
     // While preparing, the bar shows the current preparation stage; then the steps.
     const fraction = prep
-      ? Math.min(1, m.progress.done / Math.max(1, m.progress.total))
+      ? prepFraction(m.progress)
       : m.status === "completed" ? 1 : Math.min(1, m.step / Math.max(1, planned));
     this.progress.firstChild.style.width = `${(fraction * 100).toFixed(1)}%`;
     this.progress.classList.toggle("stale", stale);
@@ -260,4 +260,12 @@ function preparingText(p) {
   const stage = { data: "loading the data", attack_training: "training the backdoored model", fisher: "estimating the Fisher information (for EWC)" }[p.stage] || p.stage;
   const pct = p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : "";
   return `Preparing: ${stage}${pct}${p.message && p.stage === "data" ? ` (${p.message})` : ""}.`;
+}
+
+// Share of the preparation bar per stage: training the backdoored model is most of it.
+const PREP_STAGES = { data: [0, 0.1], attack_training: [0.1, 0.9], fisher: [0.9, 1] };
+
+function prepFraction(p) {
+  const [a, b] = PREP_STAGES[p.stage] || [0, 1];
+  return a + (b - a) * Math.min(1, p.done / Math.max(1, p.total));
 }

@@ -108,7 +108,7 @@ function welcome() {
       ),
       h("div.row", start, h("a.button.ghost.big", { href: "#/new" }, "New run with settings…")),
       error,
-      h("p.muted", "The demo uses the built-in synthetic shapes data: no download, a few minutes on a CPU (most of it training the backdoored model, which is then cached). Earlier runs are listed on the left; open one to replay it."),
+      h("p.muted", "The demo uses the built-in synthetic shapes data: no download, a few minutes on a CPU (most of it training the backdoored model, which is then cached). Earlier runs are in the Runs list (beside this page on a wide screen, above it on a narrow one); open one to replay it."),
       helpContent(),
     ),
   );
