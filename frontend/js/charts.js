@@ -30,7 +30,7 @@ const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true
 export const CHARTS = [
   {
     id: "quality",
-    title: "Attack success (ASR) and clean accuracy (CA)",
+    title: "ASR and clean accuracy (CA)",
     yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
     unit: "%",
     traces: [
@@ -93,7 +93,7 @@ function traceOf(spec, unit) {
   return {
     ...base,
     mode: spec.dense ? "lines" : "lines+markers",
-    marker: { color: spec.color, size: 4 },
+    marker: { color: spec.color, size: 5 },
     line: { color: spec.color, width: 2, dash: spec.dash || "solid" },
     hovertemplate: `${fmt}<extra>${spec.name}</extra>`,
   };
@@ -197,6 +197,12 @@ export class Charts {
     );
   }
 
+  /** The configured measuring interval of `key` in steps (0 when unknown). */
+  interval(key) {
+    const mon = this.model.config?.monitor || {};
+    return Number(key.startsWith("tar") ? mon.tar_every : mon.eval_every) || 0;
+  }
+
   /** Measurement and evaluation traces, whole, from the model's step-ordered data. */
   redrawMeasured(plot, spec) {
     const idx = [];
@@ -204,7 +210,7 @@ export class Charts {
     spec.traces.forEach((t, i) => {
       if (t.key) {
         const { steps, values } = this.model.series(t.key);
-        const { x, y } = withGaps(steps, values);
+        const { x, y } = withGaps(steps, values, { expected: this.interval(t.key) });
         update.x.push(x);
         update.y.push(y);
         update.text.push(null);
@@ -302,10 +308,12 @@ export class Charts {
           type: "line", xref: "x", yref: "paper", x0: p.end, x1: p.end, y0: 0, y1: 1,
           line: { color: "#8a5300", width: 1.5, dash: "dot" },
         });
+        // Its label where ASR is drawn; elsewhere the line alone (it would hide the data).
         annotations.push({
-          x: p.end, y: 0.97, xref: "x", yref: "paper", yanchor: "top", xanchor: "left",
-          showarrow: false, bgcolor: "rgba(255, 244, 223, 0.92)", font: { size: 11, color: "#8a5300" },
-          text: earlyStopText(p, true), hovertext: earlyStopText(p, false), name: "early-stop",
+          x: p.end, y: spec.id === "quality" ? 0.97 : 0.02, xref: "x", yref: "paper", xanchor: "left",
+          yanchor: spec.id === "quality" ? "top" : "bottom", showarrow: false,
+          bgcolor: "rgba(255, 244, 223, 0.92)", font: { size: 11, color: "#8a5300" },
+          text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", hovertext: earlyStopText(p, false), name: "early-stop",
         });
       }
       for (const e of edits) {

@@ -75,5 +75,5 @@ export function earlyStopText(p, short) {
   const why = p.asr !== null && p.asr !== undefined
     ? ` (monitor ASR ${percent(p.asr)}${p.threshold !== null && p.threshold !== undefined ? ` < ${percent(p.threshold, 0)}` : ""})`
     : "";
-  return short ? `⏹ ${p.kind} stopped early${why}` : `Phase ${p.index + 1} (${p.kind}) stopped early at step ${p.end}${why}`;
+  return short ? `${p.kind} stopped early${why}` : `Phase ${p.index + 1} (${p.kind}) stopped early at step ${p.end}${why}`;
 }

@@ -173,7 +173,7 @@ export class RunHeader {
       const where = !now ? "not measured yet" : now.step === 0 ? "before unlearning" : measuredWhere(now, step);
       const verdict = now ? judge(before[key], now.value) : null;
       return h(
-        `div.kpi#kpi-${id}${verdict?.warn ? ".kpi-warn" : ""}`,
+        `div.kpi${verdict?.warn ? ".kpi-warn" : ""}#kpi-${id}`,
         h("div.kpi-name", name, h("span.muted", ` ${explain}`)),
         h(
           "div.kpi-values",

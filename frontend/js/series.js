@@ -4,13 +4,15 @@
 
 /**
  * {x, y} with a null inserted between two points further apart than `factor` times the
- * series' median interval (at least `minGap` steps).
+ * usual interval: the series' median interval (once it has 3 or more), but never less
+ * than `expected` (the configured measuring interval, 0 if unknown), at least `minGap`.
  */
-export function withGaps(steps, values, { factor = 2, minGap = 2 } = {}) {
+export function withGaps(steps, values, { expected = 0, factor = 2, minGap = 2 } = {}) {
   const x = [];
   const y = [];
   if (!steps.length) return { x, y };
-  const limit = Math.max(minGap, factor * medianInterval(steps));
+  const median = steps.length > 3 ? medianInterval(steps) : 0;
+  const limit = Math.max(minGap, factor * Math.max(expected, median || (expected ? 0 : medianInterval(steps))));
   for (let i = 0; i < steps.length; i++) {
     if (i > 0 && steps[i] - steps[i - 1] > limit) {
       x.push((steps[i] + steps[i - 1]) / 2);

@@ -93,6 +93,10 @@ test("measured series break where the monitor skipped far more than usual", () =
   });
   assert.deepEqual(withGaps([0, 3, 7, 10], [1, 2, 3, 4]).y, [1, 2, 3, 4]); // irregular but dense
   assert.deepEqual(withGaps([], []), { x: [], y: [] });
+  // Two lone measurements far apart (a busy monitor) are points, not a line.
+  assert.deepEqual(withGaps([5, 159], [70, 92], { expected: 5 }).y, [70, null, 92]);
+  // A regular interval wider than configured still draws a line.
+  assert.deepEqual(withGaps([0, 12, 24, 36, 48], [1, 2, 3, 4, 5], { expected: 5 }).y, [1, 2, 3, 4, 5]);
 });
 
 test("an early stop shortens the plan and says why", () => {
