@@ -92,7 +92,7 @@ export class HeatmapGrid {
 
   destroy() {
     this.unsubscribe();
-    this.zoom.close();
+    this.zoom.destroy();
   }
 
   setView(view) {

@@ -61,4 +61,9 @@ export class HeatZoom {
     if (this.dialog.open) this.dialog.close();
     this.probe = null;
   }
+
+  destroy() {
+    this.close();
+    this.dialog.remove();
+  }
 }

@@ -80,6 +80,7 @@ function followInList(view) {
   const push = () =>
     runList.patchLive(m.id, {
       step: m.step,
+      total: m.plannedTotal(),
       status: m.status,
       phase: m.phases.length && m.phaseIndex < m.schedule.length ? `phase ${m.phaseIndex + 1} · ${m.schedule[m.phaseIndex].kind}` : "",
     });
