@@ -82,11 +82,12 @@ export class GridToolbar {
     fill(
       this.firesLine,
       "Backdoor fires on ",
-      h("b.fires-before", part(before)),
+      h(`b.fires-before${before ? ".on" : ""}`, part(before)),
       " triggered probes before unlearning → ",
       h("b.fires-now", part(now)),
       ` at step ${step}`,
       gone ? h("span.fires-note", " · the trigger no longer works on any probe") : "",
+      before === 0 ? h("span.fires-note", " · the backdoor did not fire on these probes even before unlearning") : "",
     );
   }
 }
