@@ -1,9 +1,12 @@
-// Plotly charts of a run: ASR + CA, TAR, losses. Points are appended with
-// Plotly.extendTraces, batched once per animation frame (never a redraw per event);
-// phase bands, schedule-edit markers and the slider's cursor are layout shapes.
+// Plotly charts of a run: ASR + CA, TAR, losses. Per-step losses are appended with
+// Plotly.extendTraces; monitor measurements (which arrive late and out of order) are
+// redrawn from the model's step-ordered series, with gaps where nothing was measured.
+// Both are batched once per animation frame; phase bands, early stops, schedule-edit
+// markers and the slider's cursor are layout shapes.
 
 import { h, perFrame } from "./dom.js";
-import { num } from "./format.js";
+import { earlyStopText, num } from "./format.js";
+import { withGaps } from "./series.js";
 
 /* global Plotly */
 
@@ -21,17 +24,18 @@ const PHASE_FILL = { ascent: "rgba(213, 94, 0, 0.09)", recovery: "rgba(0, 114, 1
 const OTHER_FILL = "rgba(0, 158, 115, 0.08)";
 
 const line = (name, color, from, extra = {}) => ({ name, color, from, ...extra });
+const measured = (name, color, key, extra = {}) => ({ name, color, key, ...extra });
 const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true });
 
 export const CHARTS = [
   {
     id: "quality",
-    title: "Attack success rate (ASR) and clean accuracy (CA)",
+    title: "ASR and clean accuracy (CA)",
     yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
     unit: "%",
     traces: [
-      line("ASR", COLOR.vermillion, (s) => s.asr),
-      line("CA", COLOR.blue, (s) => s.ca),
+      measured("ASR", COLOR.vermillion, "asr"),
+      measured("CA", COLOR.blue, "ca"),
       marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
       marks("CA, full test set", COLOR.blue, (e) => e.ca),
     ],
@@ -42,8 +46,8 @@ export const CHARTS = [
     yaxis: { title: { text: "TAR" }, rangemode: "tozero" },
     refLine: { y: 1, text: "TAR 1 = no preference" },
     traces: [
-      line("TAR median", COLOR.green, (s) => s.tar_median),
-      line("TAR mean", COLOR.orange, (s) => s.tar_mean, { dash: "dot" }),
+      measured("TAR median", COLOR.green, "tar_median"),
+      measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot" }),
       marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median),
     ],
   },
@@ -89,7 +93,7 @@ function traceOf(spec, unit) {
   return {
     ...base,
     mode: spec.dense ? "lines" : "lines+markers",
-    marker: { color: spec.color, size: 4 },
+    marker: { color: spec.color, size: 5 },
     line: { color: spec.color, width: 2, dash: spec.dash || "solid" },
     hovertemplate: `${fmt}<extra>${spec.name}</extra>`,
   };
@@ -126,6 +130,7 @@ export class Charts {
     this.model = model;
     this.cursor = null; // step shown by the slider; null when following live
     this.pending = CHARTS.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
+    this.measuredDirty = true; // measurement and evaluation traces are redrawn whole
     this.layoutKey = "";
     this.ready = false;
     this.flush = perFrame(() => this.draw());
@@ -134,7 +139,6 @@ export class Charts {
     this.unsubscribe = model.subscribe((e) => this.onEvent(e));
     // Whatever the model already holds (a view built after events arrived).
     model.steps.forEach((s) => this.addStep(s));
-    model.evals.forEach((e) => this.addEval(e));
   }
 
   panel(spec) {
@@ -176,7 +180,7 @@ export class Charts {
 
   onEvent(e) {
     if (e.type === "step") this.addStep(e);
-    else if (e.type === "evaluation") this.addEval(e);
+    else if (e.type === "measurement" || e.type === "evaluation") this.measuredDirty = true;
     else if (e.type === "phase_start" && e.phase_index > 0) this.addBreak(e.step);
     if (e.type !== "frames" && e.type !== "progress") this.flush();
   }
@@ -184,7 +188,7 @@ export class Charts {
   addStep(s) {
     CHARTS.forEach((spec, c) =>
       spec.traces.forEach((t, i) => {
-        if (!t.from) return;
+        if (!t.from || t.key) return;
         const v = t.from(s);
         if (v === undefined || v === null) return;
         this.pending[c][i].x.push(s.step);
@@ -193,17 +197,32 @@ export class Charts {
     );
   }
 
-  addEval(e) {
-    CHARTS.forEach((spec, c) =>
-      spec.traces.forEach((t, i) => {
-        if (!t.fromEval) return;
-        const v = t.fromEval(e);
-        if (v === undefined || v === null) return;
-        this.pending[c][i].x.push(e.step);
-        this.pending[c][i].y.push(num(v));
-        this.pending[c][i].text.push(e.label);
-      }),
-    );
+  /** The configured measuring interval of `key` in steps (0 when unknown). */
+  interval(key) {
+    const mon = this.model.config?.monitor || {};
+    return Number(key.startsWith("tar") ? mon.tar_every : mon.eval_every) || 0;
+  }
+
+  /** Measurement and evaluation traces, whole, from the model's step-ordered data. */
+  redrawMeasured(plot, spec) {
+    const idx = [];
+    const update = { x: [], y: [], text: [] };
+    spec.traces.forEach((t, i) => {
+      if (t.key) {
+        const { steps, values } = this.model.series(t.key);
+        const { x, y } = withGaps(steps, values, { expected: this.interval(t.key) });
+        update.x.push(x);
+        update.y.push(y);
+        update.text.push(null);
+      } else if (t.fromEval) {
+        const evals = this.model.evals.filter((e) => t.fromEval(e) !== null && t.fromEval(e) !== undefined);
+        update.x.push(evals.map((e) => e.step));
+        update.y.push(evals.map((e) => num(t.fromEval(e))));
+        update.text.push(evals.map((e) => e.label));
+      } else return;
+      idx.push(i);
+    });
+    if (idx.length) Plotly.restyle(plot, update, idx);
   }
 
   /** A gap in per-phase lines, so a later phase of the same kind starts a new line. */
@@ -227,21 +246,19 @@ export class Charts {
     if (!this.ready) return;
     this.panels.forEach(({ spec, plot }, c) => {
       const pending = this.pending[c];
-      // Marker traces carry hover text (the evaluation's label); lines do not.
-      for (const withText of [false, true]) {
-        const idx = [];
-        const update = withText ? { x: [], y: [], text: [] } : { x: [], y: [] };
-        pending.forEach((p, i) => {
-          if (!p.x.length || Boolean(spec.traces[i].markers) !== withText) return;
-          idx.push(i);
-          update.x.push(p.x);
-          update.y.push(p.y);
-          if (withText) update.text.push(p.text);
-        });
-        if (idx.length) Plotly.extendTraces(plot, update, idx);
-      }
+      const idx = [];
+      const update = { x: [], y: [] };
+      pending.forEach((p, i) => {
+        if (!p.x.length) return;
+        idx.push(i);
+        update.x.push(p.x);
+        update.y.push(p.y);
+      });
+      if (idx.length) Plotly.extendTraces(plot, update, idx);
       this.pending[c] = pending.map(() => ({ x: [], y: [], text: [] }));
+      if (this.measuredDirty) this.redrawMeasured(plot, spec);
     });
+    this.measuredDirty = false;
     const hasData = this.model.steps.length > 0 || this.model.evals.length > 0;
     const waiting = this.model.active
       ? "No steps yet: the charts start when unlearning begins."
@@ -259,7 +276,8 @@ export class Charts {
     const spans = m.phaseSpans();
     const edits = m.edits.filter((e) => e.accepted);
     const end = m.chartEnd();
-    const key = JSON.stringify([spans, edits.map((e) => e.step), this.cursor, end]);
+    const stops = m.earlyStops();
+    const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end]);
     if (key === this.layoutKey) return;
     this.layoutKey = key;
     this.panels.forEach(({ spec, plot }) => {
@@ -273,7 +291,7 @@ export class Charts {
           line: { width: 0 }, layer: "below",
         });
         // Above the plot area; a band too narrow for its label gets just its number.
-        const full = `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " (early stop)" : ""}`;
+        const full = `${s.index + 1} · ${s.kind}${s.current ? " (now)" : s.planned ? " (planned)" : ""}${s.reason === "early_stop" ? " · stopped early" : ""}`;
         const right = Math.min(s.end, end); // the part of the band in view
         const px = ((right - s.start) / end) * width;
         const text = full.length * 6.5 < px ? full : px >= 10 ? String(s.index + 1) : "";
@@ -281,6 +299,21 @@ export class Charts {
         annotations.push({
           x: (s.start + right) / 2, y: 1, xref: "x", yref: "paper", yanchor: "bottom",
           showarrow: false, font: { size: 11, color: "#52606d" }, text, hovertext: full,
+        });
+      }
+      for (const p of stops) {
+        // An early stop is a line at the step it happened, labelled inside the plot (the
+        // band of a phase stopped after a few steps is too narrow for its own label).
+        shapes.push({
+          type: "line", xref: "x", yref: "paper", x0: p.end, x1: p.end, y0: 0, y1: 1,
+          line: { color: "#8a5300", width: 1.5, dash: "dot" },
+        });
+        // Its label where ASR is drawn; elsewhere the line alone (it would hide the data).
+        annotations.push({
+          x: p.end, y: spec.id === "quality" ? 0.97 : 0.02, xref: "x", yref: "paper", xanchor: "left",
+          yanchor: spec.id === "quality" ? "top" : "bottom", showarrow: false,
+          bgcolor: "rgba(255, 244, 223, 0.92)", font: { size: 11, color: "#8a5300" },
+          text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", hovertext: earlyStopText(p, false), name: "early-stop",
         });
       }
       for (const e of edits) {
@@ -314,10 +347,10 @@ export class Charts {
     });
   }
 
-  /** Points plotted in one chart (all traces). */
+  /** Points plotted in one chart (all traces, gaps not counted). */
   pointCount(id) {
     const panel = this.panels.find((p) => p.spec.id === id);
-    return panel?.plot.data ? panel.plot.data.reduce((n, t) => n + t.x.length, 0) : 0;
+    return panel?.plot.data ? panel.plot.data.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0) : 0;
   }
 
   download(spec) {

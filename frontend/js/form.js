@@ -5,8 +5,9 @@
 import { api } from "./api.js";
 import { h, fill } from "./dom.js";
 import {
-  cleanMessage, createInput, describe, infoOf, labelOf, readInput, resolve, splitErrorLines, writeInput,
+  createInput, describe, infoOf, labelOf, readInput, resolve, splitErrorLines, writeInput,
 } from "./fields.js";
+import { bringIntoView, humanMessage } from "./formerrors.js";
 import { PhaseTable, setError } from "./phasetable.js";
 
 const SECTIONS = [
@@ -152,7 +153,7 @@ export class RunForm {
     );
     input.addEventListener("input", () => this.check(path));
     input.addEventListener("change", () => this.check(path));
-    this.fields.set(path, { input, error, desc, wrap });
+    this.fields.set(path, { input, error, desc, wrap, label: labelOf(path, prop) });
     return wrap;
   }
 
@@ -234,7 +235,7 @@ export class RunForm {
     const { config, errors, first } = this.collect();
     if (errors) {
       this.showBanner(`${errors} field${errors > 1 ? "s need" : " needs"} fixing: see the messages in red below.`);
-      first?.focus();
+      bringIntoView(first);
       return;
     }
     this.submit.disabled = true;
@@ -256,7 +257,9 @@ export class RunForm {
     const items = splitErrorLines(err.errors.length ? err.errors : [err.detail]);
     const known = [...this.fields.keys()].filter((k) => k.includes("."));
     const rest = [];
+    const named = []; // "Target class: … (allowed: …)" for the banner, each a way to its field
     let first = null;
+    const labels = Object.fromEntries([...this.fields].map(([p, f]) => [p, f.label]));
     for (const { path, message } of items) {
       let target = this.fields.has(path) ? path : null;
       if (!target && (path === "config" || path === "" || this.sectionErrors.has(path))) {
@@ -266,23 +269,34 @@ export class RunForm {
         const f = this.fields.get(target);
         f.wrap.hidden = false;
         f.wrap.closest("details")?.setAttribute("open", "");
-        setError(f.input, f.error, cleanMessage(message));
+        const text = humanMessage(message, { desc: f.desc, labels });
+        setError(f.input, f.error, text);
+        named.push({ text: `${f.label}: ${text}`, input: f.input });
         first ??= f.input;
       } else if (path.startsWith("schedule")) {
-        const left = this.phaseTable.showErrors([{ path, message }]);
-        if (left.length) this.scheduleError.textContent = message;
-        first ??= this.phaseTable.el.querySelector("[aria-invalid]");
+        const [, i, key] = path.split(".");
+        const text = humanMessage(message, { labels });
+        const left = this.phaseTable.showErrors([{ path, message: text }]);
+        if (left.length) this.scheduleError.textContent = text;
+        const input = this.phaseTable.el.querySelector(`[id$="-${i}-${key}"]`);
+        named.push({ text: `Phase ${Number(i) + 1}, ${labelOf(key)}: ${text}`, input });
+        first ??= input || this.phaseTable.el.querySelector("[aria-invalid]");
       } else if (this.sectionErrors.has(path)) {
-        this.sectionErrors.get(path).textContent = message;
+        this.sectionErrors.get(path).textContent = humanMessage(message, { labels });
       } else {
-        rest.push(path ? `${path}: ${message}` : message);
+        rest.push(path ? `${path}: ${humanMessage(message, { labels })}` : humanMessage(message, { labels }));
       }
     }
     this.showBanner(
       `The server refused these settings (${items.length} problem${items.length > 1 ? "s" : ""}); fix the fields marked in red and start again.`,
-      rest,
+      [
+        ...named.map(({ text, input }) =>
+          input ? h("button.link", { type: "button", onclick: () => bringIntoView(input) }, text) : text,
+        ),
+        ...rest,
+      ],
     );
-    first?.focus();
+    bringIntoView(first);
   }
 
   showBanner(text, lines = []) {

@@ -69,3 +69,11 @@ export function className(classes, index) {
   if (index === null || index === undefined) return "–";
   return classes && classes[index] !== undefined ? classes[index] : `class ${index}`;
 }
+
+/** "phase 1 stopped early at step 8 (monitor ASR 4.6% < 10%)"; short: for a chart label. */
+export function earlyStopText(p, short) {
+  const why = p.asr !== null && p.asr !== undefined
+    ? ` (monitor ASR ${percent(p.asr)}${p.threshold !== null && p.threshold !== undefined ? ` < ${percent(p.threshold, 0)}` : ""})`
+    : "";
+  return short ? `${p.kind} stopped early${why}` : `Phase ${p.index + 1} (${p.kind}) stopped early at step ${p.end}${why}`;
+}

@@ -113,14 +113,21 @@ export class RunHeader {
       : m.phaseIndex >= m.schedule.length
         ? "all done"
         : `${m.phaseIndex + 1} of ${m.schedule.length} · ${phase?.kind}`;
-    const fraction = m.active ? Math.min(1, m.step / Math.max(1, m.totalSteps)) : m.status === "completed" ? 1 : m.step / Math.max(1, m.totalSteps);
+    const planned = m.plannedTotal();
+    const prep = m.status === "preparing" && m.progress;
+    // While preparing, the bar shows the current preparation stage; then the steps.
+    const fraction = prep
+      ? prepFraction(m.progress)
+      : m.status === "completed" ? 1 : Math.min(1, m.step / Math.max(1, planned));
     this.progress.firstChild.style.width = `${(fraction * 100).toFixed(1)}%`;
     this.progress.classList.toggle("stale", stale);
+    this.progress.classList.toggle("preparing", Boolean(prep));
+    this.progress.title = prep ? `preparation: ${m.progress.stage.replace("_", " ")} ${m.progress.done}/${m.progress.total}` : `step ${m.step} of ${planned}`;
     const rate = m.rate();
     const cfg = m.config || {};
     const facts = [
       ["Phase", phaseText, "run-phase"],
-      ["Step", m.active ? `${m.step} / ${m.totalSteps}` : `${m.step} (of ${m.totalSteps} planned)`, "run-step"],
+      ["Step", stepText(m, planned), "run-step"],
       ["Elapsed", duration(m.elapsed(this.connection === "live")), "run-elapsed"],
       ["Speed", rate && m.steps.length > 1 ? `${rate.toFixed(2)} steps/s${m.status === "running" ? "" : " (last)"}` : "–", "run-rate"],
       ["Device", m.device || "–", "run-device"],
@@ -140,10 +147,7 @@ export class RunHeader {
       const pos = m.run.queue_position;
       text = `Queued${pos ? ` (place ${pos})` : ""}: it starts when a worker slot is free (the server runs a limited number of runs at once).`;
     } else if (m.status === "preparing") {
-      const p = m.progress;
-      text = p
-        ? `Preparing: ${p.message || p.stage} (${p.done}/${p.total}). The backdoored model is cached, so the next run with the same attack starts faster.`
-        : "Preparing: starting a worker, loading data, training the backdoored model…";
+      text = preparingText(m.progress);
     } else if (m.status === "failed") {
       const why = String(m.error || m.message || "no reason given").replace(/\.+$/, "");
       text = `Failed: ${why}. Check the settings (data folder, sizes) and use “Run again…” to start a corrected copy.`;
@@ -170,20 +174,27 @@ export class RunHeader {
       return;
     }
     const step = this.cursor ?? Math.max(m.lastStep, m.step);
-    const kpi = (id, name, key, fmt, explain) => {
+    const kpi = (id, name, key, fmt, explain, judge = () => null) => {
       const now = m.latest(step, key);
-      const where = !now ? "not measured yet" : now.step === 0 ? "before" : `step ${now.step}${now.full ? ", full test set" : ", monitor subset"}`;
+      const where = !now ? "not measured yet" : now.step === 0 ? "before unlearning" : measuredWhere(now, step);
+      const verdict = now ? judge(before[key], now.value) : null;
       return h(
-        `div.kpi#kpi-${id}`,
+        `div.kpi${verdict?.warn ? ".kpi-warn" : ""}#kpi-${id}`,
         h("div.kpi-name", name, h("span.muted", ` ${explain}`)),
-        h("div.kpi-values", h("span.kpi-before", fmt(before[key])), h("span.arrow", " → "), h("span.kpi-now", now ? fmt(now.value) : "–")),
-        h("div.kpi-where.muted", `before → ${where}`),
+        h(
+          "div.kpi-values",
+          h("span.kpi-before", fmt(before[key])),
+          h("span.arrow", " → "),
+          h("span.kpi-now", now ? fmt(now.value) : "–"),
+          verdict?.text ? h("span.kpi-delta", { title: verdict.title || "" }, ` ${verdict.text}`) : null,
+        ),
+        h("div.kpi-where.muted", { dataset: { step: now ? String(now.step) : "" } }, `now = ${where}`),
       );
     };
     fill(
       this.kpis,
       kpi("asr", "ASR", "asr", (v) => percent(v), "lower is better"),
-      kpi("ca", "CA", "ca", (v) => percent(v), "should stay high"),
+      kpi("ca", "CA", "ca", (v) => percent(v), "should stay high", caVerdict),
       kpi("tar", "TAR median", "tar_median", (v) => fixed(v, 2), "falls as the trigger is forgotten"),
     );
   }
@@ -222,4 +233,45 @@ export class RunHeader {
       this.render();
     }
   }
+}
+
+/** "26 / 190" while it runs; an ended run says what it took and what was planned. */
+function stepText(m, planned) {
+  if (m.active) return `${m.step} / ${planned}`;
+  return m.step >= planned ? `${m.step} (all planned steps)` : `${m.step} (of ${planned} planned)`;
+}
+
+/** Where a headline number comes from, and how far behind the step shown it is. */
+function measuredWhere(now, step) {
+  const what = now.full ? "full test set" : "monitor subset";
+  const behind = step - now.step;
+  return `step ${now.step}, ${what}${behind > 0 ? ` (${behind} step${behind > 1 ? "s" : ""} ago)` : ""}`;
+}
+
+/** Clean accuracy: the change in points; a warning below 90% of where it started. */
+export function caVerdict(before, now) {
+  if (before === null || before === undefined || now === null || !Number.isFinite(now)) return null;
+  const drop = before - now;
+  const warn = now < 0.9 * before;
+  const text = Math.abs(drop) < 0.05 ? "" : drop > 0 ? `▼ ${drop.toFixed(1)} pts` : `▲ ${(-drop).toFixed(1)} pts`;
+  return { warn, text, title: warn ? "clean accuracy fell below 90% of its value before unlearning" : "change since before unlearning, in percentage points" };
+}
+
+/** The preparation message: stage, batches as epochs, cache hits said plainly. */
+function preparingText(p) {
+  if (!p) return "Preparing: starting a worker, loading data, training the backdoored model…";
+  if (p.stage === "attack_training" && /cache/.test(p.message || "")) {
+    return "Preparing: the backdoored model was loaded from cache (trained by an earlier run with the same attack), so no training is needed.";
+  }
+  const stage = { data: "loading the data", attack_training: "training the backdoored model", fisher: "estimating the Fisher information (for EWC)" }[p.stage] || p.stage;
+  const pct = p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : "";
+  return `Preparing: ${stage}${pct}${p.message && p.stage === "data" ? ` (${p.message})` : ""}.`;
+}
+
+// Share of the preparation bar per stage: training the backdoored model is most of it.
+const PREP_STAGES = { data: [0, 0.1], attack_training: [0.1, 0.9], fisher: [0.9, 1] };
+
+function prepFraction(p) {
+  const [a, b] = PREP_STAGES[p.stage] || [0, 1];
+  return a + (b - a) * Math.min(1, p.done / Math.max(1, p.total));
 }

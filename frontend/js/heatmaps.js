@@ -1,57 +1,14 @@
-// Grad-CAM overlays drawn in canvases from the raw uint8 maps and the probe images, and
-// the grid of probe samples (clean and triggered) that follows the run or the slider.
+// The grid of probe samples: for each, "before unlearning" (step 0) pinned next to "now"
+// (the newest frame, or the slider's step) and the change between them, clean and with
+// the trigger; a count of the probes the backdoor fires on, before and now. A click on a
+// cell enlarges the probe (HeatZoom).
 
 import { api } from "./api.js";
-import { VIRIDIS, viridisGradient } from "./colormap.js";
 import { floorIndex, h, fill, perFrame } from "./dom.js";
 import { className, fixed, num } from "./format.js";
-
-const TARGET_PX = 192; // internal canvas size: crisp outline when shown up to ~200 px
-const scratch = document.createElement("canvas");
-
-/**
- * Draw one image with its heatmap into `canvas`.
- * image: Uint8Array (S*S*3) RGB; heat: Uint8Array (S*S) or null; box: [x0, y0, x1, y1]
- * (x1, y1 exclusive) or null; view: overlay | heatmap | image; alpha: heatmap weight.
- */
-export function drawOverlay(canvas, { image, heat, size, box, view = "overlay", alpha = 0.5 }) {
-  const scale = Math.max(1, Math.ceil(TARGET_PX / size));
-  scratch.width = size;
-  scratch.height = size;
-  const sctx = scratch.getContext("2d");
-  const out = sctx.createImageData(size, size);
-  const a = view === "heatmap" ? 1 : view === "image" || !heat ? 0 : alpha;
-  for (let i = 0, n = size * size; i < n; i++) {
-    const k = heat ? heat[i] * 3 : 0;
-    for (let c = 0; c < 3; c++) {
-      const px = image ? image[i * 3 + c] : 0;
-      out.data[i * 4 + c] = Math.round((1 - a) * px + a * VIRIDIS[k + c]);
-    }
-    out.data[i * 4 + 3] = 255;
-  }
-  sctx.putImageData(out, 0, 0);
-  canvas.width = size * scale;
-  canvas.height = size * scale;
-  const ctx = canvas.getContext("2d");
-  ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(scratch, 0, 0, size * scale, size * scale);
-  if (box) outlineBox(ctx, box, scale);
-}
-
-/** The trigger region, outlined just outside its pixels: light halo, dark line. */
-function outlineBox(ctx, [x0, y0, x1, y1], scale) {
-  const pad = 2;
-  const x = x0 * scale - pad;
-  const y = y0 * scale - pad;
-  const w = (x1 - x0) * scale + 2 * pad;
-  const hgt = (y1 - y0) * scale + 2 * pad;
-  ctx.lineWidth = 4;
-  ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
-  ctx.strokeRect(x, y, w, hgt);
-  ctx.lineWidth = 2;
-  ctx.strokeStyle = "#111";
-  ctx.strokeRect(x, y, w, hgt);
-}
+import { drawCell } from "./heatdraw.js";
+import { HeatZoom } from "./heatzoom.js";
+import { GridToolbar } from "./heattools.js";
 
 /** One probe image (variant 0 clean, 1 triggered) out of the (P, 2, S, S, 3) block. */
 export function probeImage(probes, p, v) {
@@ -61,11 +18,50 @@ export function probeImage(probes, p, v) {
 }
 
 function frameMap(frame, p, v) {
+  if (!frame?.maps || p >= frame.count) return null;
   const n = frame.size * frame.size;
   return frame.maps.subarray((p * 2 + v) * n, (p * 2 + v + 1) * n);
 }
 
-const VARIANTS = ["clean", "triggered"];
+export const VARIANTS = [
+  ["triggered", "with the trigger"],
+  ["clean", "clean"],
+];
+const VARIANT_INDEX = { clean: 0, triggered: 1 };
+export const COLUMNS = ["before", "now", "change"];
+
+/** Cells of one probe: {variant: {column: {canvas, caption, button}}}. */
+export function probeCells(index, onClick) {
+  const cells = {};
+  for (const [variant, title] of VARIANTS) {
+    cells[variant] = {};
+    for (const col of COLUMNS) {
+      const canvas = h("canvas.heat-canvas", { width: 1, height: 1 });
+      const caption = h("span.heat-caption");
+      const button = h(
+        "button.heat",
+        {
+          type: "button",
+          title: `Enlarge test sample ${index}`,
+          "aria-label": `Enlarge test sample ${index} (${title}, ${col})`,
+          dataset: { variant, col, index: String(index) },
+          onclick: onClick,
+        },
+        canvas,
+        caption,
+      );
+      cells[variant][col] = { canvas, caption, button };
+    }
+  }
+  return cells;
+}
+
+/** Whether the backdoor fires on probe p's triggered image in `frame`: null if unknown. */
+export function fires(model, frame, p) {
+  const pred = frame?.preds?.[p]?.[1];
+  if (pred === undefined || pred === null) return null;
+  return pred === model.targetClass;
+}
 
 export class HeatmapGrid {
   constructor(root, model, { onInspect }) {
@@ -73,16 +69,15 @@ export class HeatmapGrid {
     this.model = model;
     this.onInspect = onInspect;
     this.step = null; // null: follow the newest frame
-    this.view = "overlay";
-    this.alpha = 0.5;
     this.cards = [];
     this.fetching = new Set();
     this.failed = new Set(); // steps whose frame could not be fetched (retried on the next seek)
     this.render = perFrame(() => this.draw());
-    this.buildToolbar();
+    this.tools = new GridToolbar({ onChange: () => this.render() });
     this.body = h("div.probe-grid", { role: "list" });
     this.status = h("p.grid-status");
-    root.append(this.toolbar, this.status, this.body);
+    this.zoom = new HeatZoom(this, { onInspect });
+    root.append(this.tools.el, this.status, this.body);
     this.unsubscribe = model.subscribe((e) => {
       if (e.type === "probes" || e.type === "run_started") this.build();
       if (e.type === "frames" || e.type === "probes" || e.type === "status") this.render();
@@ -91,49 +86,17 @@ export class HeatmapGrid {
     this.render();
   }
 
-  destroy() {
-    this.unsubscribe();
+  get view() {
+    return this.tools.view;
   }
 
-  buildToolbar() {
-    const select = h(
-      "select#grid-view",
-      { "aria-label": "What the images show", onchange: (e) => this.setView(e.target.value) },
-      h("option", { value: "overlay" }, "Image + Grad-CAM"),
-      h("option", { value: "heatmap" }, "Grad-CAM only"),
-      h("option", { value: "image" }, "Image only"),
-    );
-    const opacity = h("input#grid-alpha", {
-      type: "range",
-      min: "0.1",
-      max: "0.9",
-      step: "0.05",
-      value: String(this.alpha),
-      "aria-label": "Heatmap opacity",
-      oninput: (e) => {
-        this.alpha = Number(e.target.value);
-        this.render();
-      },
-    });
-    this.stepLabel = h("span.grid-step");
-    this.toolbar = h(
-      "div.panel-tools",
-      this.stepLabel,
-      h("label.inline", "Show ", select),
-      h("label.inline", "Opacity ", opacity),
-      h(
-        "span.legend",
-        h("span.legend-ramp", { style: { background: viridisGradient() } }),
-        h("span.muted", "low → high attention"),
-        h("span.legend-box"),
-        h("span.muted", "trigger"),
-      ),
-    );
+  destroy() {
+    this.unsubscribe();
+    this.zoom.destroy();
   }
 
   setView(view) {
-    this.view = view;
-    this.render();
+    this.tools.setView(view);
   }
 
   /** Show the frame at or before `step`; null follows the run. */
@@ -148,45 +111,35 @@ export class HeatmapGrid {
     if (!probes || this.cards.length === probes.indices.length) return;
     this.cards = probes.indices.map((index, p) => {
       const label = probes.labels[p];
-      const cells = VARIANTS.map((variant, v) => {
-        const canvas = h("canvas.heat-canvas", { width: 1, height: 1 });
-        const caption = h("span.heat-caption");
-        const button = h(
-          "button.heat",
-          {
-            type: "button",
-            title: `Inspect test sample ${index}`,
-            "aria-label": `Inspect test sample ${index} (${variant})`,
-            dataset: { probe: String(p), variant, index: String(index) },
-            onclick: () => this.onInspect(index),
-          },
-          canvas,
-          h("span.heat-variant", variant),
-          caption,
-        );
-        return { canvas, caption, button };
-      });
+      const cells = probeCells(index, () => this.zoom.open(p));
       const tar = h("span.probe-tar");
+      const rows = VARIANTS.map(([variant, title]) => [
+        h("div.cmp-row-head", title),
+        COLUMNS.map((col) => cells[variant][col].button),
+      ]);
       const card = h(
         "figure.probe",
         { role: "listitem", dataset: { probe: String(p), index: String(index) } },
-        h(
-          "figcaption.probe-title",
-          h("span", `#${index}`),
-          h("span.muted", `true: ${className(classes, label)}`),
-        ),
-        h("div.pair", cells.map((c) => c.button)),
-        tar,
+        h("figcaption.probe-title", h("span", `#${index}`), h("span.muted", `true class: ${className(classes, label)}`), tar),
+        h("div.cmp", COLUMNS.map((col) => h(`div.cmp-head.cmp-${col}`, colTitle(col))), rows),
       );
-      return { card, cells, tar, label };
+      return { card, cells, tar, label, index };
     });
     fill(this.body, this.cards.map((c) => c.card));
   }
 
-  frameToShow() {
+  frameAt(step) {
     const steps = this.model.frameSteps;
-    const i = this.step === null ? steps.length - 1 : floorIndex(steps, this.step);
+    const i = step === null ? steps.length - 1 : floorIndex(steps, step);
     return i < 0 ? null : this.model.frames.get(steps[i]);
+  }
+
+  /** A frame whose maps are here, or null after starting a fetch of them. */
+  ready(frame) {
+    if (!frame) return null;
+    if (frame.maps && !frame.missing) return frame;
+    if (!this.failed.has(frame.step)) this.fetchFrame(frame);
+    return null;
   }
 
   draw() {
@@ -200,56 +153,83 @@ export class HeatmapGrid {
             ? "Heatmaps appear when preparation is done: the probe samples are chosen then."
             : "This run recorded no heatmaps (it ended before its first frame).";
       this.status.hidden = false;
-      this.stepLabel.textContent = "";
+      this.tools.setStep("");
       return;
     }
-    const frame = this.frameToShow();
+    const shown = this.frameAt(this.step);
+    const frame = this.ready(shown);
+    const before = this.ready(m.frames.get(0) || this.frameAt(0));
     this.status.hidden = Boolean(frame);
-    if (!frame) {
+    if (!shown) {
       this.status.textContent = "No heatmap frame yet at this step.";
       return;
     }
-    if (frame.missing || !frame.maps) {
-      if (this.failed.has(frame.step)) {
-        // No retry loop: the next move of the slider tries again.
-        this.status.hidden = false;
-        this.status.textContent = `Could not load the heatmaps of step ${frame.step}; move the slider to try again.`;
-        return;
-      }
-      this.fetchFrame(frame);
-      this.stepLabel.textContent = `Loading step ${frame.step}…`;
+    if (!frame) {
+      this.status.hidden = !this.failed.has(shown.step);
+      this.status.textContent = `Could not load the heatmaps of step ${shown.step}; move the slider to try again.`;
+      this.tools.setStep(`Loading step ${shown.step}…`);
       return;
     }
     this.root.dataset.step = String(frame.step);
     const newest = this.step === null || frame.step === this.step;
-    this.stepLabel.textContent = `Grad-CAM at step ${frame.step}${newest ? "" : ` (newest frame at or before step ${this.step})`}`;
+    this.tools.setStep(`Now = step ${frame.step}${newest ? "" : ` (newest frame at or before step ${this.step})`}`);
+    this.cards.forEach((card, p) => this.paint(p, card.cells, frame, before));
+    this.tools.setFires(this.firesCount(before, frame));
+    this.zoom.refresh();
+  }
+
+  /** {before, now, of}: triggered probes (true class not the target) the backdoor fires on. */
+  firesCount(before, frame) {
+    const m = this.model;
+    const eligible = this.cards.map((c, p) => p).filter((p) => this.cards[p].label !== m.targetClass);
+    const count = (f) => (f ? eligible.filter((p) => fires(m, f, p)).length : null);
+    return { before: count(before), now: count(frame), of: eligible.length, step: frame.step };
+  }
+
+  /** Draw probe p's cells: before (step 0), now (`frame`) and their change. */
+  paint(p, cells, frame, before) {
+    const m = this.model;
     const box = m.started?.trigger_box || null;
-    this.cards.forEach((card, p) => {
-      card.cells.forEach((cell, v) => {
-        const heat = frame.maps && p < frame.count ? frameMap(frame, p, v) : null;
-        drawOverlay(cell.canvas, {
-          image: probeImage(m.probes, p, v),
-          heat,
-          size: m.probes.size,
-          box,
-          view: this.view,
-          alpha: this.alpha,
-        });
-        cell.canvas.dataset.step = String(frame.step);
-        const pred = frame.preds?.[p]?.[v];
-        const conf = num(frame.confs?.[p]?.[v]);
-        const hit = v === 1 && pred === m.targetClass && card.label !== m.targetClass;
-        fill(
-          cell.caption,
-          h("b", className(m.classes, pred)),
-          ` ${conf === null ? "" : Math.round(conf * 100) + "%"}`,
-          hit ? h("span.flag", { title: "the backdoor fires: predicted the target class" }, " ⚠ target") : null,
-        );
-        cell.button.classList.toggle("fires", hit);
-      });
-      const tar = frame.tars?.[p];
-      card.tar.textContent = tar === null || tar === undefined ? "TAR n/a" : `TAR ${fixed(tar, 2)}`;
-    });
+    const { view, alpha } = this.tools;
+    const label = this.cards[p].label;
+    for (const [variant] of VARIANTS) {
+      const v = VARIANT_INDEX[variant];
+      const image = probeImage(m.probes, p, v);
+      const size = m.probes.size;
+      const maps = { before: frameMap(before, p, v), now: frameMap(frame, p, v) };
+      for (const col of COLUMNS) {
+        const cell = cells[variant][col];
+        const f = col === "before" ? before : frame;
+        if (col === "change") {
+          drawCell(cell.canvas, { image, heat: maps.now, before: maps.before, size, box, view: "change" });
+          cell.caption.textContent = maps.before ? "now − before" : "no step-0 frame";
+        } else {
+          drawCell(cell.canvas, { image, heat: maps[col], size, box, view, alpha });
+          this.caption(cell, f, p, v, label);
+        }
+        cell.canvas.dataset.step = String(f?.step ?? "");
+      }
+    }
+    const tar = (f) => (f?.tars?.[p] === null || f?.tars?.[p] === undefined ? "n/a" : fixed(f.tars[p], 2));
+    this.cards[p].tar.textContent = `TAR ${tar(before)} → ${tar(frame)}`;
+  }
+
+  caption(cell, frame, p, v, label) {
+    const m = this.model;
+    const pred = frame?.preds?.[p]?.[v];
+    const conf = num(frame?.confs?.[p]?.[v]);
+    const hit = v === 1 && pred === m.targetClass && label !== m.targetClass;
+    if (pred === undefined) {
+      fill(cell.caption, h("span.muted", "no frame"));
+    } else {
+      fill(
+        cell.caption,
+        h("b", className(m.classes, pred)),
+        ` ${conf === null ? "" : Math.round(conf * 100) + "%"}`,
+        hit ? h("span.flag", { title: "the backdoor fires: predicted the target class" }, " ⚠ target") : null,
+      );
+    }
+    cell.button.classList.toggle("fires", hit);
   }
 
   async fetchFrame(frame) {
@@ -274,4 +254,8 @@ export class HeatmapGrid {
       this.render();
     }
   }
+}
+
+export function colTitle(col) {
+  return { before: "before unlearning", now: "now", change: "change" }[col];
 }

@@ -6,7 +6,7 @@
 
 import { api } from "./api.js";
 import { h, fill } from "./dom.js";
-import { drawOverlay } from "./heatmaps.js";
+import { drawOverlay } from "./heatdraw.js";
 import { className, fixed, num } from "./format.js";
 
 const VARIANTS = ["clean", "triggered"];

@@ -80,6 +80,7 @@ function followInList(view) {
   const push = () =>
     runList.patchLive(m.id, {
       step: m.step,
+      total: m.plannedTotal(),
       status: m.status,
       phase: m.phases.length && m.phaseIndex < m.schedule.length ? `phase ${m.phaseIndex + 1} · ${m.schedule[m.phaseIndex].kind}` : "",
     });
@@ -108,7 +109,7 @@ function welcome() {
       ),
       h("div.row", start, h("a.button.ghost.big", { href: "#/new" }, "New run with settings…")),
       error,
-      h("p.muted", "The demo uses the built-in synthetic shapes data: no download, a few minutes on a CPU (most of it training the backdoored model, which is then cached). Earlier runs are listed on the left; open one to replay it."),
+      h("p.muted", "The demo uses the built-in synthetic shapes data: no download, a few minutes on a CPU (most of it training the backdoored model, which is then cached). Earlier runs are in the Runs list (beside this page on a wide screen, above it on a narrow one); open one to replay it."),
       helpContent(),
     ),
   );
@@ -135,7 +136,8 @@ export function helpContent() {
     h("div", h("h3", "ASR · attack success rate"), h("p", "The share of triggered test images (true class not the target) that the model assigns to the attacker's target class: the backdoor's strength, which unlearning drives towards 0%.")),
     h("div", h("h3", "CA · clean accuracy"), h("p", "Top-1 accuracy on clean test images: the model's usefulness, which unlearning should keep close to where it started.")),
     h("div", h("h3", "TAR · Trigger Attention Ratio"), h("p", "Mean Grad-CAM attention inside the trigger patch divided by the mean outside it: above 1 the model looks at the trigger, near or below 1 it does not.")),
-    h("div", h("h3", "Heatmaps"), h("p", "Grad-CAM of each probe image in the colour-blind-safe viridis map (dark purple = little attention, yellow = much); the black-and-white box marks the trigger. Charts: solid lines are a monitor subset measured during the run, diamonds the full test set.")),
+    h("div", h("h3", "Heatmaps"), h("p", "Grad-CAM shows where the model looks. By default the image is grey and only the regions it attends to are coloured (red to light yellow = stronger); the black-and-white box marks the trigger. Each probe shows before unlearning, now, and the change: blue where attention left, orange where it arrived.")),
+    h("div", h("h3", "Charts"), h("p", "Dots joined by lines are the monitor's measurements on a small subset, drawn at the step they measured (a gap where it measured nothing); diamonds are the full test set. Shaded bands are the schedule's phases; a dotted line marks an early stop.")),
   );
 }
 

@@ -28,11 +28,14 @@ export class RunModel {
     this.phaseDone = 0;
     this.edits = []; // {step, accepted, reason, seq}
     this.evals = [];
-    this.steps = []; // StepMetrics, in order
+    this.steps = []; // StepMetrics, in step order
+    // Monitor measurements merged by step (several events may measure one step), in step
+    // order whatever their arrival order: {step, phase_index, asr, ca, tar_median, ...}.
+    this.measurements = [];
+    this.trainLog = []; // attack-training progress: {t, done, total, loss, acc}
     this.frames = new Map(); // step -> frame
     this.frameSteps = []; // sorted
     this.framesWithMaps = 0;
-    this.mapsDroppedUpTo = 0; // index into frameSteps
     this.progress = null;
     this.finished = null;
     this.fatal = null;
@@ -105,14 +108,14 @@ export class RunModel {
   }
 
   /**
-   * The newest measurement of `key` (asr, ca, tar_median) at or before `step`: from a step
-   * (monitor subset) or a full evaluation, whichever is newer. {value, step, full} or null.
+   * The newest measurement of `key` (asr, ca, tar_median) at or before `step`: from the
+   * monitor or a full evaluation, whichever is newer. {value, step, full} or null.
    */
   latest(step, key) {
     let found = null;
-    for (let i = this.steps.length - 1; i >= 0; i--) {
-      const s = this.steps[i];
-      if (s.step <= step && s[key] !== null && s[key] !== undefined) {
+    for (let i = stepIndex(this.measurements, step); i >= 0; i--) {
+      const s = this.measurements[i];
+      if (s[key] !== null && s[key] !== undefined) {
         found = { value: num(s[key]), step: s.step, full: false };
         break;
       }
@@ -123,6 +126,33 @@ export class RunModel {
       }
     }
     return found;
+  }
+
+  /** Measured points of `key`, in step order: {steps, values}. */
+  series(key) {
+    const steps = [];
+    const values = [];
+    for (const s of this.measurements) {
+      if (s[key] === null || s[key] === undefined) continue;
+      steps.push(s.step);
+      values.push(num(s[key]));
+    }
+    return { steps, values };
+  }
+
+  /** Steps the run will take: phases that ended count what they took, the rest their plan. */
+  plannedTotal() {
+    let total = 0;
+    for (let i = 0; i < this.schedule.length; i++) {
+      const p = this.phases[i];
+      total += p && p.end !== null ? p.end - p.start : Number(this.schedule[i].steps) || 0;
+    }
+    return Math.max(total, this.step);
+  }
+
+  /** Phases that an early stop ended: [{index, kind, step, steps, asr, threshold}]. */
+  earlyStops() {
+    return this.phases.filter((p) => p && p.reason === "early_stop");
   }
 
   evaluation(label) {
@@ -204,6 +234,9 @@ const HANDLERS = {
   },
   progress(m, e) {
     m.progress = e;
+    if (e.stage === "attack_training" && e.metrics && e.metrics.loss !== undefined) {
+      m.trainLog.push({ t: num(e.t), done: e.done, total: e.total, loss: num(e.metrics.loss), acc: num(e.metrics.acc) });
+    }
   },
   probes(m, e) {
     m.probes = { indices: e.indices, labels: e.labels, size: e.size, images: e.images };
@@ -216,6 +249,9 @@ const HANDLERS = {
       end: null,
       planned: e.planned_steps,
       reason: null,
+      steps: null,
+      asr: null,
+      threshold: null,
     };
     m.phaseIndex = e.phase_index;
     m.phaseDone = 0;
@@ -225,12 +261,15 @@ const HANDLERS = {
     if (p) {
       p.end = e.step;
       p.reason = e.reason;
+      p.steps = e.steps ?? e.step - p.start;
+      p.asr = e.asr ?? null;
+      p.threshold = e.threshold ?? null;
     }
     m.phaseIndex = e.phase_index + 1;
     m.phaseDone = 0;
   },
   step(m, e) {
-    m.steps.push(e);
+    insertByStep(m.steps, e, true);
     m.step = Math.max(m.step, e.step);
     m.phaseIndex = e.phase_index;
     m.phaseDone = e.phase_step;
@@ -248,10 +287,19 @@ const HANDLERS = {
       confs: e.confs,
       tars: e.tars,
     };
-    if (!m.frames.has(e.step)) m.frameSteps.push(e.step);
+    if (!m.frames.has(e.step)) insertSorted(m.frameSteps, e.step);
     m.frames.set(e.step, frame);
     m.framesWithMaps += frame.maps ? 1 : 0;
     if (m.framesWithMaps > MAX_FRAME_MAPS) dropOldestMaps(m);
+  },
+  measurement(m, e) {
+    const fields = {};
+    for (const [k, v] of Object.entries(e)) {
+      if (v !== null && v !== undefined && !SKIP_FIELDS.has(k)) fields[k] = v;
+    }
+    const i = stepIndex(m.measurements, e.step);
+    if (i >= 0 && m.measurements[i].step === e.step) Object.assign(m.measurements[i], fields);
+    else m.measurements.splice(i + 1, 0, { ...fields, step: e.step });
   },
   evaluation(m, e) {
     m.evals.push(e);
@@ -281,10 +329,9 @@ function niceCeil(x) {
 }
 
 function dropOldestMaps(m) {
-  // Step 0 (before unlearning) stays: it is the reference every replay starts from.
-  for (let i = Math.max(1, m.mapsDroppedUpTo); i < m.frameSteps.length; i++) {
+  // Step 0 (before unlearning) stays: it is the reference every comparison is made with.
+  for (let i = 1; i < m.frameSteps.length; i++) {
     const f = m.frames.get(m.frameSteps[i]);
-    m.mapsDroppedUpTo = i + 1;
     if (f?.maps) {
       f.maps = null;
       m.framesWithMaps -= 1;
@@ -293,10 +340,40 @@ function dropOldestMaps(m) {
   }
 }
 
+// Event fields that are not measured values.
+const SKIP_FIELDS = new Set(["type", "seq", "t", "seconds"]);
+
+/** Index of the last item whose .step (or value) is <= step, -1 if none (sorted input). */
+function stepIndex(items, step) {
+  let lo = 0;
+  let hi = items.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = typeof items[mid] === "number" ? items[mid] : items[mid].step;
+    if (v <= step) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found;
+}
+
+/** Insert `item` in step order (after equal steps); replace an equal step when `replace`. */
+function insertByStep(items, item, replace = false) {
+  const i = stepIndex(items, item.step);
+  if (replace && i >= 0 && items[i].step === item.step) items[i] = item;
+  else items.splice(i + 1, 0, item);
+}
+
+function insertSorted(values, v) {
+  values.splice(stepIndex(values, v) + 1, 0, v);
+}
+
 /** A frame the live stream skipped (slow client): known step, maps fetched on demand. */
 export function markSkipped(model, notice) {
   if (notice.step === null || notice.step === undefined || model.frames.has(notice.step)) return;
-  model.frameSteps.push(notice.step);
+  insertSorted(model.frameSteps, notice.step);
   model.frames.set(notice.step, { step: notice.step, seq: notice.seq, missing: true });
   model.notify({ type: "frames", step: notice.step, skipped: true });
 }

@@ -57,7 +57,8 @@ export class PhaseTable {
   }
 
   /** Show `phases`; `lockedBefore` rows read-only; `current` = {index, done} or null. */
-  set(phases, { lockedBefore = 0, current = null, editable = true } = {}) {
+  set(phases, { lockedBefore = 0, current = null, editable = true, notes = {} } = {}) {
+    this.notes = notes;
     this.phases = phases.map((p) => ({ ...p }));
     this.lockedBefore = lockedBefore;
     this.current = current;
@@ -69,7 +70,8 @@ export class PhaseTable {
    * New progress without touching edits: within the same phase only the state labels
    * change (inputs keep focus); a new phase or state locks rows and redraws them.
    */
-  progress({ lockedBefore, current, editable }) {
+  progress({ lockedBefore, current, editable, notes = {} }) {
+    this.notes = notes;
     const same =
       lockedBefore === this.lockedBefore &&
       editable === this.editable &&
@@ -91,7 +93,7 @@ export class PhaseTable {
 
   stateOf(i) {
     if (this.current && i === this.current.index) return { text: `running ${this.current.done}/${this.phases[i].steps}`, cls: "current" };
-    if (i < this.lockedBefore) return { text: "done", cls: "past" };
+    if (i < this.lockedBefore) return { text: this.notes?.[i] || "done", cls: "past" };
     return { text: this.current || this.lockedBefore ? "planned" : "", cls: "future" };
   }
 

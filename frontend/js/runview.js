@@ -8,6 +8,7 @@ import { RunHeader } from "./header.js";
 import { HeatmapGrid } from "./heatmaps.js";
 import { Inspector } from "./inspector.js";
 import { RunModel, markSkipped } from "./model.js";
+import { PrepPanel } from "./prepare.js";
 import { ScheduleEditor } from "./schedule.js";
 import { Scrubber } from "./scrubber.js";
 import { RunStream } from "./stream.js";
@@ -39,6 +40,7 @@ export class RunView {
     if (this.closed) return;
     const model = (this.model = new RunModel(run));
     const header = h("section.card.run-head");
+    const prep = h("section.card.prep-card#prep", { "aria-label": "Preparation of the run" });
     const charts = h("div.charts-col");
     const grid = h("section.card.grid-card", { "aria-label": "Heatmaps of the probe samples" });
     const scrub = h("div.scrub-bar", { role: "group", "aria-label": "Step shown" });
@@ -50,6 +52,7 @@ export class RunView {
         "div.run-view",
         header,
         this.banner,
+        prep,
         h(
           "div.run-body",
           charts,
@@ -66,16 +69,17 @@ export class RunView {
       h(
         "header.card-head",
         h("h3", "What the model looks at"),
-        h("span.muted.small-note", "Grad-CAM of each probe sample, clean and with the trigger. Click one to inspect it."),
+        h("span.muted.small-note", "Grad-CAM of each probe sample, with the trigger and clean: before unlearning, now, and what changed. Click one to enlarge it."),
       ),
     );
     this.inspector = new Inspector(document.body, model);
     this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i) });
+    this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
-    this.parts = [this.header, this.charts, this.grid, this.scrubber, this.schedule, this.inspector];
+    this.parts = [this.header, this.prep, this.charts, this.grid, this.scrubber, this.schedule, this.inspector];
     this.stream = new RunStream(model.id, {
       onEvent: (e) => model.apply(e),
       onSkipped: (notice) => markSkipped(model, notice),

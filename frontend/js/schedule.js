@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
 import { splitErrorLines } from "./fields.js";
+import { earlyStopText } from "./format.js";
 import { PhaseTable } from "./phasetable.js";
 
 const EDITABLE = new Set(["running", "paused"]);
@@ -44,7 +45,13 @@ export class ScheduleEditor {
     const editable = EDITABLE.has(m.status);
     const index = m.phaseIndex;
     const current = m.active && index < m.schedule.length ? { index, done: m.phaseDone } : null;
-    return { lockedBefore: m.active ? index : m.schedule.length, current, editable };
+    // What each finished phase took: "done, 40 steps" or why it ended early.
+    const notes = {};
+    m.phases.forEach((p) => {
+      if (!p || p.end === null) return;
+      notes[p.index] = p.reason === "early_stop" ? earlyStopText(p, false).replace(/^Phase \d+ \([^)]*\) s/, "S") : `done, ${p.end - p.start} steps`;
+    });
+    return { lockedBefore: m.active ? index : m.schedule.length, current, editable, notes };
   }
 
   render() {
@@ -52,7 +59,7 @@ export class ScheduleEditor {
     const layout = this.layout();
     // Rows are rebuilt only when the schedule or the phase changes, never per step, so
     // an input being edited keeps its focus.
-    const key = JSON.stringify([m.schedule, layout.lockedBefore, layout.current?.index, layout.editable]);
+    const key = JSON.stringify([m.schedule, layout.lockedBefore, layout.current?.index, layout.editable, layout.notes]);
     if (key !== this.lastKey && !this.dirty) {
       this.lastKey = key;
       this.table.set(m.schedule, layout);

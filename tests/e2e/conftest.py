@@ -115,3 +115,14 @@ def run_page(shared_page: tuple[Any, list[str]], tmp_path: Path, request: Any) -
     finally:
         screenshot(pg, tmp_path / f"{request.node.name}.png")
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page of its own (its own viewport); JavaScript errors fail the test."""
+    context, pg, errors, _ = new_page(browser)
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

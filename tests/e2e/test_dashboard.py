@@ -84,7 +84,7 @@ def grid_images(page: Any) -> tuple[int, list[str]]:
     """(step of the frame shown, the grid's images), read together."""
     step, images = page.evaluate(
         """[Number(document.querySelector('.grid-card').dataset.step),
-            [...document.querySelectorAll('.probe .heat-canvas')].map(c => c.toDataURL())]"""
+            [...document.querySelectorAll(".probe .heat[data-col='now'] canvas")].map(c => c.toDataURL())]"""
     )
     return step, images
 
@@ -189,7 +189,8 @@ def test_open_the_sample_inspector(server: Any, run_page: Any, main_run: str) ->
     wait_running(page)
     probe = page.locator(".heat[data-variant='triggered']").first
     index = probe.get_attribute("data-index")
-    probe.click()
+    probe.click()  # enlarges the probe; from there on to the inspector
+    page.click("#zoom-inspect")
     drawer = page.locator("#inspector")
     expect(drawer).to_be_visible()
     summary = drawer.locator(".inspect-summary")
