@@ -3,67 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from .config import RunConfig, describe_errors
-from .presets import PRESETS, deep_merge
+from .config import RunConfig
+from .inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
+from .presets import PRESETS
 from .settings import Settings
-
-EXIT_BAD_INPUT = 2
-
-
-class BadInput(Exception):
-    """Invalid command-line input; the message names the field and what is allowed."""
-
-
-def load_config_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise BadInput(f"--config {path}: no such file")
-    text = path.read_text()
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as err:  # yaml.YAMLError, json.JSONDecodeError
-        raise BadInput(f"--config {path}: cannot parse: {err}") from err
-    if not isinstance(data, dict):
-        raise BadInput(f"--config {path}: expected a mapping of RunConfig fields at the top")
-    return data
-
-
-def preset_fields(name: str) -> dict[str, Any]:
-    """The raw fields of preset `name`; BadInput naming the presets when there is none."""
-    if name not in PRESETS:
-        raise BadInput(f"--preset {name!r}: allowed values are {sorted(PRESETS)}")
-    return PRESETS[name]
-
-
-def validate_config(raw: dict[str, Any]) -> RunConfig:
-    """A RunConfig from raw fields; BadInput with one line per bad field."""
-    try:
-        return RunConfig.model_validate(raw)
-    except ValidationError as err:
-        lines = describe_errors(err.errors())
-        raise BadInput("invalid run config:\n  " + "\n  ".join(lines)) from None
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
-    raw = preset_fields(args.preset) if args.preset else {}
+    overrides: list[dict[str, Any]] = []
     if args.config:
-        raw = deep_merge(raw, load_config_file(Path(args.config)))
+        overrides.append(load_config_file(Path(args.config)))
     if args.seed is not None:
-        raw = deep_merge(raw, {"seed": args.seed})
-    return validate_config(raw)
+        overrides.append({"seed": args.seed})
+    return config_from(args.preset, *overrides)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -150,10 +108,10 @@ def cmd_presets(args: argparse.Namespace) -> int:
     if args.show:
         if args.show not in PRESETS:
             raise BadInput(f"--show {args.show!r}: allowed values are {sorted(PRESETS)}")
-        print(RunConfig.model_validate(PRESETS[args.show]).model_dump_json(indent=2))
+        print(config_from(args.show).model_dump_json(indent=2))
     else:
-        for name, raw in PRESETS.items():
-            cfg = RunConfig.model_validate(raw)
+        for name in PRESETS:
+            cfg = config_from(name)
             kinds = " -> ".join(f"{p.kind}({p.steps})" for p in cfg.schedule)
             print(f"{name:8s} {cfg.data.name:12s} {cfg.model.name:10s} {kinds}")
     return 0

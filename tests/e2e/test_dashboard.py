@@ -84,7 +84,8 @@ def grid_images(page: Any) -> tuple[int, list[str]]:
     """(step of the frame shown, the grid's images), read together."""
     step, images = page.evaluate(
         """[Number(document.querySelector('.grid-card').dataset.step),
-            [...document.querySelectorAll(".probe .heat[data-col='now'] canvas")].map(c => c.toDataURL())]"""
+            [...document.querySelectorAll(".probe .heat[data-col='now'] canvas")]
+              .map(c => c.toDataURL())]"""
     )
     return step, images
 

@@ -48,7 +48,13 @@ def early_run(server: Any) -> str:
         {
             "name": "e2e early stop",
             "schedule": [
-                {"kind": "ascent", "steps": 30, "lr": 0.05, "batch_size": 16, "stop_asr_below": 100},
+                {
+                    "kind": "ascent",
+                    "steps": 30,
+                    "lr": 0.05,
+                    "batch_size": 16,
+                    "stop_asr_below": 100,
+                },
                 {"kind": "recovery", "steps": 6, "lr": 0.01, "batch_size": 16},
             ],
         },
@@ -128,7 +134,8 @@ def test_before_now_and_change_for_every_probe(server: Any, page: Any, early_run
 
 
 def test_early_stop_is_said_in_words(server: Any, page: Any, early_run: str) -> None:
-    events = server.http.get(f"/api/runs/{early_run}/events", params={"type": "phase_end"}).json()["events"]
+    url = f"/api/runs/{early_run}/events"
+    events = server.http.get(url, params={"type": "phase_end"}).json()["events"]
     end = next(e for e in events if e["type"] == "phase_end" and e["phase_index"] == 0)
     assert end["reason"] == "early_stop", end
     open_run(page, server, early_run)

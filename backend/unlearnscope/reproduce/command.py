@@ -7,10 +7,10 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
-from ..cli import EXIT_BAD_INPUT, BadInput, load_config_file, preset_fields, validate_config
 from ..config import RunConfig
-from ..presets import deep_merge
+from ..inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 from ..settings import Settings
 from .seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
 from .source import CIFAR_BATCHES, DataSource, resolve_data_dir
@@ -23,16 +23,15 @@ MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18":
 def build_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
     model = MODEL_ALIASES[args.model] if args.model else None
     preset = args.preset or MODEL_PRESETS[model or "small_cnn"]
-    raw = preset_fields(preset)
+    overrides: list[dict[str, Any]] = []
     if model is not None and args.preset:
-        raw = deep_merge(raw, {"model": {"name": model}})
+        overrides.append({"model": {"name": model}})
     if args.config:
-        raw = deep_merge(raw, load_config_file(Path(args.config)))
-    raw = deep_merge(
-        raw,
-        {"data": {"name": source.kind, "root": str(source.root)}, "monitor": MONITOR_OVERRIDES},
+        overrides.append(load_config_file(Path(args.config)))
+    overrides.append(
+        {"data": {"name": source.kind, "root": str(source.root)}, "monitor": MONITOR_OVERRIDES}
     )
-    return validate_config(raw)
+    return config_from(preset, *overrides)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """Exit code 0 done, 1 a run failed, 2 bad input (said on stderr, nothing written)."""
-    # Bad input is answered here, not by cli.main: under `python -m unlearnscope.cli` this
-    # module's BadInput (from unlearnscope.cli) is not the one __main__ catches.
+    # Bad input is answered here as well as in cli.main, so the command also works when
+    # called on its own.
     try:
         return _reproduce(args)
     except BadInput as err:

@@ -10,8 +10,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..cli import BadInput
 from ..config import RunConfig
+from ..inputs import BadInput
 from .source import DataSource
 
 # The reproduction measures, it does not watch: no heatmap frames, no per-step TAR or
