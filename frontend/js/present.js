@@ -4,7 +4,8 @@
 // Opened by the header's "Present" button or `#/run/ID?present=1`; Esc leaves it.
 
 import { h, fill, floorIndex, perFrame } from "./dom.js";
-import { drawOverlay, probeImage } from "./heatmaps.js";
+import { probeImage } from "./heatmaps.js";
+import { drawCell } from "./heatdraw.js";
 import { api } from "./api.js";
 
 /* global Plotly */
@@ -244,7 +245,7 @@ export class Presenter {
     this.cells.forEach(({ canvases, labels, title }, p) => {
       canvases.forEach((c, v) => {
         const n = frame.size * frame.size;
-        drawOverlay(c, { image: probeImage(m.probes, p, v), heat: frame.maps.subarray((p * 2 + v) * n, (p * 2 + v + 1) * n), size: frame.size, box: m.started?.trigger_box });
+        drawCell(c, { view: "spots", image: probeImage(m.probes, p, v), heat: frame.maps.subarray((p * 2 + v) * n, (p * 2 + v + 1) * n), size: frame.size, box: m.started?.trigger_box });
       });
       const name = (c) => classes[c] ?? String(c);
       title.textContent = name(m.probes.labels[p]);
