@@ -19,8 +19,9 @@ from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
 from ..settings import Settings
+from .auth import TokenGuard, allowed_hosts, ensure_token
 from .errors import install_error_handlers
-from .middleware import BodyLimit, OriginGuard
+from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess
 from .routes import export, history, meta, runs, samples, stream
 from .service import RunService
 
@@ -50,6 +51,7 @@ def plotly_js() -> Path | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    token = ensure_token(settings)  # generated here when bound beyond loopback
     service = RunService(settings)
 
     @asynccontextmanager
@@ -69,8 +71,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     install_error_handlers(app)
+    # Outermost last: transport handle, Host check, token, Origin check, body size.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(OriginGuard, allowed=settings.allowed_origins, bind_host=settings.host)
+    app.add_middleware(
+        OriginGuard,
+        allowed=settings.allowed_origins,
+        bind_host=settings.host,
+        same_host=token is not None,
+    )
+    if token is not None:
+        app.add_middleware(TokenGuard, token=token)
+    app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
+    app.add_middleware(TransportAccess)
     for module in (meta, runs, history, samples, export, stream):
         app.include_router(module.router)
     _mount_static(app, settings)

@@ -11,7 +11,7 @@ from ...config import RunConfig, describe_errors
 from ...presets import PRESETS, deep_merge
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
-from ..schemas import ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
+from ..schemas import DB_INT_MAX, ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -98,7 +98,7 @@ def create_run(
 def list_runs(
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     status: Annotated[str | None, Query(description="only runs with this status")] = None,
 ) -> list[RunOut]:
     return [service.view(r) for r in service.list(limit, offset, status)]

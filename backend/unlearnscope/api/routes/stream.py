@@ -23,8 +23,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from ...storage.runs import TERMINAL_STATUSES, RunStatus
 from ..deps import ServiceDep
+from ..errors import deny_websocket
 from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
 from ..middleware import scope_origin_allowed
+from ..schemas import DB_INT_MAX
 from ..wire import encode_stored
 
 router = APIRouter(prefix="/api/runs", tags=["stream"])
@@ -36,12 +38,17 @@ CLOSE_NOT_FOUND = 4004
 
 
 async def _refuse_foreign(ws: WebSocket, service: ServiceDep) -> bool:
-    """Close the handshake (HTTP 403) when the Origin is not allowed."""
+    """Refuse the handshake (HTTP 403, JSON) when the Origin is not allowed."""
     settings = service.settings
-    if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host):
+    same_host = settings.token is not None  # a token is required: see api/auth.py
+    if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host, same_host):
         return False
     log.warning("refused a WebSocket from origin %s", ws.headers.get("origin"))
-    await ws.close(code=CLOSE_POLICY, reason="origin not allowed")
+    detail = (
+        "cross-origin WebSocket refused; add the page's origin to "
+        "UNLEARNSCOPE_ALLOWED_ORIGINS to allow it"
+    )
+    await deny_websocket(ws, 403, {"detail": detail})
     return True
 
 
@@ -98,7 +105,7 @@ async def run_stream(
     ws: WebSocket,
     run_id: str,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> None:
     if await _refuse_foreign(ws, service):
         return
