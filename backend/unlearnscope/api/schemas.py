@@ -31,6 +31,10 @@ class HealthOut(BaseModel):
     active_runs: int
     queued_runs: int
     max_active_runs: int
+    # Set when the server serves its history read-only (its home cannot be written), or
+    # refuses new runs because the disk is full: why, and what to do.
+    read_only: str | None = None
+    disk_full: str | None = None
 
 
 class OptionsOut(BaseModel):

@@ -22,6 +22,8 @@ def health(service: ServiceDep) -> HealthOut:
         active_runs=active,
         queued_runs=queued,
         max_active_runs=service.settings.max_active_runs,
+        read_only=service.read_only,
+        disk_full=service.disk_full,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import ValidationError
 
 from ...config import RunConfig, describe_errors
@@ -82,14 +82,15 @@ def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
 )
 def create_run(
     service: ServiceDep,
+    request: Request,
     response: Response,
     body: Annotated[RunConfig | None, Body(openapi_examples=_CREATE_EXAMPLES)] = None,
     preset: Annotated[
         str | None, Query(description="start from this preset; the body overrides its fields")
     ] = None,
 ) -> RunOut:
-    config = build_config(body, preset)
-    row = service.create(config)
+    config = build_config(body, preset or None)  # ?preset= (empty): no preset
+    row = service.create(config, request.client.host if request.client else "")
     response.headers["Location"] = f"/api/runs/{row.id}"
     return service.view(row)
 
