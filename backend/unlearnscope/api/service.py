@@ -257,7 +257,7 @@ class RunService:
             self._publish_run(self.store.get(run_id))
 
     # -- runs ----------------------------------------------------------------------------
-    def _patched(self, row: RunRow) -> RunRow:
+    def patched(self, row: RunRow) -> RunRow:
         """The row as clients should see it (a state the database could not take)."""
         override = self._overrides.get(row.id)
         if override is not None and RunStatus(row.status) not in TERMINAL_STATUSES:
@@ -268,7 +268,7 @@ class RunService:
         return row
 
     def view(self, row: RunRow) -> RunOut:
-        row = self._patched(row)
+        row = self.patched(row)
         return RunOut(
             id=row.id,
             name=row.name,
@@ -295,7 +295,7 @@ class RunService:
         row = self.store.get(run_id)
         if row is None:
             raise RunNotFound(run_id)
-        return self._patched(row)
+        return self.patched(row)
 
     def require_writable(self) -> None:
         if self.read_only:
