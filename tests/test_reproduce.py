@@ -32,14 +32,8 @@ TINY = {
     "monitor": {"eval_size": 32},
     "schedule": [
         {"kind": "ascent", "steps": 2, "lr": 0.01, "batch_size": 8, "ewc_lambda": 10.0},
-        {
-            "kind": "recovery",
-            "steps": 2,
-            "lr": 0.01,
-            "batch_size": 8,
-            "forget_weight": 0.5,
-            "distill_weight": 1.0,
-        },
+        {"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8, "forget_weight": 0.5,
+         "distill_weight": 1.0},
     ],
 }
 

@@ -34,18 +34,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         # A short, gentle ascent that stops as soon as the backdoor breaks, then recovery
         # that keeps the target unlikely on the forget set while clean accuracy returns.
         "schedule": [
-            {
-                "kind": "ascent",
-                "steps": 40,
-                "lr": 0.002,
-                "momentum": 0.0,
-                "batch_size": 64,
-                "ewc_lambda": 5000.0,
-                "loss_clamp": 3.0,
-                "stop_asr_below": 10.0,
-            },
-            {"kind": "recovery", "steps": 100, "lr": 0.005, "batch_size": 64, "forget_weight": 1.0},
-            {"kind": "recovery", "steps": 50, "lr": 0.001, "batch_size": 64, "forget_weight": 1.0},
+            {"kind": "ascent", "steps": 40, "lr": 0.002, "momentum": 0.0, "batch_size": 64,
+             "ewc_lambda": 5000.0, "loss_clamp": 3.0, "stop_asr_below": 10.0},
+            {"kind": "recovery", "steps": 100, "lr": 0.005, "batch_size": 64,
+             "forget_weight": 1.0},
+            {"kind": "recovery", "steps": 50, "lr": 0.001, "batch_size": 64,
+             "forget_weight": 1.0},
         ],
     },
     # For tests: seconds, not minutes. Numbers are not meaningful.
@@ -55,13 +49,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model": {"name": "small_cnn", "width": 8},
         "training": {"epochs": 2, "batch_size": 64, "lr": 0.05},
         "defense": {"forget_size": 40, "clean_fraction": 0.1, "fisher_samples": 32},
-        "monitor": {
-            "probe_count": 4,
-            "tar_set_size": 32,
-            "eval_every": 2,
-            "eval_size": 64,
-            "budget": 0.0,
-        },  # every measurement at its fixed interval
+        "monitor": {"probe_count": 4, "tar_set_size": 32, "eval_every": 2, "eval_size": 64,
+                    "budget": 0.0},  # every measurement at its fixed interval
         "schedule": [
             {"kind": "ascent", "steps": 4, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10.0},
             {"kind": "recovery", "steps": 4, "lr": 0.01, "batch_size": 16},
