@@ -6,7 +6,8 @@ every default lives here, with its unit in a comment. Unknown fields are rejecte
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -30,12 +31,36 @@ MAX_EVERY = 1_000_000  # steps between two measurements
 # Every float of a config must be a finite number: NaN and +-Infinity are refused
 # everywhere (JSON allows them as an extension; training on them gives NaN).
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
-NormStd = Annotated[float, Field(gt=0, le=1e3)]
-NormMean = Annotated[float, Field(ge=-1e3, le=1e3)]
+NormStd = Annotated[float, Field(gt=0, le=1e3, strict=True)]
+NormMean = Annotated[float, Field(ge=-1e3, le=1e3, strict=True)]
+
+
+def _is_int_field(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and int in get_args(annotation)
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+    # strict: no coercion (true is not 1, "5" is not 5); floats take ints; tuples take
+    # lists; an integer may be written 5.0, as JSON Schema allows (see below).
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: Any) -> Any:
+        """5.0 for an integer field is 5 (JSON has one number type); 5.5 stays refused."""
+        if not isinstance(data, dict):
+            return data
+        ints = {n for n, f in cls.model_fields.items() if _is_int_field(f.annotation)}
+        return {
+            k: int(v)
+            if k in ints and isinstance(v, float) and v.is_integer() and abs(v) <= 2**64
+            else v
+            for k, v in data.items()
+        }
 
 
 class DataConfig(Strict):
@@ -49,8 +74,8 @@ class DataConfig(Strict):
     train_size: int | None = Field(6000, ge=10, le=MAX_SIZE)
     test_size: int | None = Field(1000, ge=10, le=MAX_SIZE)
     # Normalisation is the model's first layer, so triggers are stamped on [0, 1] pixels.
-    mean: tuple[NormMean, NormMean, NormMean] = (0.5, 0.5, 0.5)
-    std: tuple[NormStd, NormStd, NormStd] = (0.25, 0.25, 0.25)  # each > 0
+    mean: tuple[NormMean, NormMean, NormMean] = Field((0.5, 0.5, 0.5), strict=False)
+    std: tuple[NormStd, NormStd, NormStd] = Field((0.25, 0.25, 0.25), strict=False)  # each > 0
     augment: Literal["none", "flip", "flip_crop"] = "flip_crop"
 
 

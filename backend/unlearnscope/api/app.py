@@ -16,12 +16,15 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..settings import Settings
 from .auth import TokenGuard, allowed_hosts, ensure_token
 from .errors import install_error_handlers
-from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess
+from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess, send_json
+from .openapi import install_openapi
 from .routes import export, history, meta, runs, samples, stream
 from .service import RunService
 
@@ -86,7 +89,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (meta, runs, history, samples, export, stream):
         app.include_router(module.router)
     _mount_static(app, settings)
+    install_openapi(app)
     return app
+
+
+class ApiOrStatic:
+    """The static page, except under /api/: there a path no route serves is a JSON 404,
+    and a method a route does not take is a 405 listing the methods it does take."""
+
+    def __init__(self, app: FastAPI, static: ASGIApp) -> None:
+        self.app = app
+        self.static = static
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/api" or path.startswith("/api/")):
+            await self.static(scope, receive, send)
+            return
+        methods = set()
+        routes = [r for r in self.app.router.routes if not isinstance(r, Mount)]
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            probe = {**scope, "type": "http", "method": method}
+            if any(route.matches(probe)[0] is Match.FULL for route in routes):
+                methods.add(method)
+        if methods:
+            allow = ", ".join(sorted(methods))
+            detail = f"method {scope['method']} not allowed here; allowed: {allow}"
+            await send_json(send, 405, {"detail": detail}, [(b"allow", allow.encode())])
+        else:
+            await send_json(send, 404, {"detail": f"no API path {path!r}; see /docs"})
 
 
 def _mount_static(app: FastAPI, settings: Settings) -> None:
@@ -102,7 +133,8 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
 
     folder = settings.frontend_dir or repo_frontend_dir()
     if folder.is_dir():
-        app.mount("/", StaticFiles(directory=folder, html=True), name="frontend")
+        static = StaticFiles(directory=folder, html=True)
+        app.mount("/", ApiOrStatic(app, static), name="frontend")
     else:
         log.warning("no frontend folder at %s; set UNLEARNSCOPE_FRONTEND_DIR", folder)
 

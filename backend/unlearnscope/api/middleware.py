@@ -204,6 +204,18 @@ class TransportAccess:
 
 
 async def _json(send: Send, status: int, body: dict[str, Any], prefix: str = "") -> None:
+    await send_json(send, status, body, prefix=prefix)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: dict[str, Any],
+    headers: list[tuple[bytes, bytes]] | None = None,
+    prefix: str = "",
+) -> None:
+    """A whole JSON answer, straight on the ASGI `send` (`prefix` "websocket." for a
+    WebSocket denial response)."""
     data = json.dumps(body).encode()
     await send(
         {
@@ -212,6 +224,7 @@ async def _json(send: Send, status: int, body: dict[str, Any], prefix: str = "")
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(data)).encode()),
+                *(headers or []),
             ],
         }
     )
