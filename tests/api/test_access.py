@@ -49,10 +49,11 @@ def test_bound_to_all_a_token_is_generated_and_required(lan) -> None:
     token = settings.token
     assert token and len(token) >= 32
     assert any(url.endswith(f":8000/?token={token}") for url in page_urls(settings))
-    for path in ("/api/runs", "/", "/api/health", "/api/runs/abc/export"):
+    for path in ("/api/runs", "/", "/api/options", "/api/runs/abc/export", "/docs"):
         r = c.get(path)
         assert r.status_code == 401, path
         assert "token" in r.json()["detail"]
+    assert c.get("/api/health").status_code == 200  # open: container health checks
     assert c.get("/api/runs", headers={"authorization": "Bearer wrong-token"}).status_code == 401
     assert c.get("/api/runs", params={"token": "wrong-token"}).status_code == 401
     assert c.get("/api/runs", headers={"authorization": f"Bearer {token}"}).status_code == 200

@@ -31,6 +31,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 COOKIE = "unlearnscope_token"
 QUERY = "token"
+# Open without the token: the health check of containers and load balancers (it tells
+# only that the server is up, its version, device and run counts).
+OPEN_PATHS = ("/api/health",)
 
 
 def token_required(settings: Settings) -> bool:
@@ -72,6 +75,9 @@ class TokenGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)

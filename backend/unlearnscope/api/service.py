@@ -160,7 +160,8 @@ class RunService:
             self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
             problem = home_write_problem(self.settings.home)
         except Exception as err:  # PermissionError, OperationalError (read-only database)
-            problem = f"{type(err).__name__}: cannot write the database ({err})"
+            problem = f"{type(err).__name__}: cannot write the database"
+            log.error("the database cannot be written: %s", err)
         if problem is not None:
             self._go_read_only(problem)
             return
