@@ -77,7 +77,7 @@ def _cap(prop: dict[str, Any], limit: int) -> None:
             option["maximum"] = min(option.get("maximum", limit), limit)
 
 
-def _apply_limits(components: dict[str, Any], settings: Any) -> None:
+def apply_limits(components: dict[str, Any], settings: Any) -> None:
     """The per-field server limits as schema maxima, so the schema says what this
     server accepts. Limits across fields (total steps, estimated memory) are only in
     the 422 answer, which names them."""
@@ -94,7 +94,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for model in (ErrorOut, ValidationErrorOut):
         components[model.__name__] = model.model_json_schema(ref_template=REF)
-    _apply_limits(components, getattr(app.state, "settings", None))
+    apply_limits(components, getattr(app.state, "settings", None))
     for path, operations in schema.get("paths", {}).items():
         for method, op in operations.items():
             responses = op.setdefault("responses", {})
