@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     max_run_memory_mb: int | None = Field(None, ge=64)
     max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
     min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # UNLEARNSCOPE_TOKEN= (empty): not set
 
     @property
     def cache_dir(self) -> Path:
