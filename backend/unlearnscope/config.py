@@ -6,9 +6,17 @@ every default lives here, with its unit in a comment. Unknown fields are rejecte
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 DATASETS = ("shapes", "cifar10", "imagefolder")
 MODELS = ("small_cnn", "resnet18")
@@ -16,9 +24,43 @@ ATTACKS = ("badnets", "blended")
 CAM_METHODS = ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam")
 PHASE_KINDS = ("ascent", "recovery")
 
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+MAX_SIZE = 100_000_000  # images in a data set split (the server's limits are lower)
+MAX_EVERY = 1_000_000  # steps between two measurements
+
+# Every float of a config must be a finite number: NaN and +-Infinity are refused
+# everywhere (JSON allows them as an extension; training on them gives NaN).
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+NormStd = Annotated[float, Field(gt=0, le=1e3, strict=True)]
+NormMean = Annotated[float, Field(ge=-1e3, le=1e3, strict=True)]
+
+
+def _is_int_field(annotation: Any) -> bool:
+    if annotation is int:
+        return True
+    return get_origin(annotation) in (Union, UnionType) and int in get_args(annotation)
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # strict: no coercion (true is not 1, "5" is not 5); floats take ints; tuples take
+    # lists; an integer may be written 5.0, as JSON Schema allows (see below).
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, allow_inf_nan=False, strict=True
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integral_floats(cls, data: Any) -> Any:
+        """5.0 for an integer field is 5 (JSON has one number type); 5.5 stays refused."""
+        if not isinstance(data, dict):
+            return data
+        ints = {n for n, f in cls.model_fields.items() if _is_int_field(f.annotation)}
+        return {
+            k: int(v)
+            if k in ints and isinstance(v, float) and v.is_integer() and abs(v) <= 2**64
+            else v
+            for k, v in data.items()
+        }
 
 
 class DataConfig(Strict):
@@ -29,34 +71,43 @@ class DataConfig(Strict):
     download: bool = False  # cifar10 only: let torchvision download when online
     image_size: int = Field(32, ge=8, le=256)  # pixels, square
     # Sub-sample sizes (images); None = the whole split. shapes: how many to generate.
-    train_size: int | None = Field(6000, ge=10)
-    test_size: int | None = Field(1000, ge=10)
+    train_size: int | None = Field(6000, ge=10, le=MAX_SIZE)
+    test_size: int | None = Field(1000, ge=10, le=MAX_SIZE)
     # Normalisation is the model's first layer, so triggers are stamped on [0, 1] pixels.
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    mean: tuple[NormMean, NormMean, NormMean] = Field((0.5, 0.5, 0.5), strict=False)
+    std: tuple[NormStd, NormStd, NormStd] = Field((0.25, 0.25, 0.25), strict=False)  # each > 0
     augment: Literal["none", "flip", "flip_crop"] = "flip_crop"
 
 
 class ModelConfig(Strict):
     name: Literal["small_cnn", "resnet18"] = "small_cnn"
     width: int = Field(32, ge=4, le=256)  # small_cnn: channels of the first block
-    cam_layer: str | None = None  # None: the model's default CAM layer
+    # None: the model's default CAM layer; else a dotted module path in the model
+    # ("net.features.stage2"), checked against the model when the config is validated.
+    cam_layer: str | None = Field(None, min_length=1, max_length=200)
+
+    @field_validator("cam_layer")
+    @classmethod
+    def _cam_layer_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and "name" in info.data and "width" in info.data:
+            check_cam_layer(info.data["name"], info.data["width"], value)
+        return value
 
 
 class AttackConfig(Strict):
     kind: Literal["badnets", "blended"] = "badnets"
-    target_class: int = Field(0, ge=0)
+    target_class: int = Field(0, ge=0, le=9999)
     poison_rate: float = Field(0.1, gt=0, lt=1)  # fraction of training images
     # BadNets patch
     trigger_size: int = Field(3, ge=1, le=64)  # pixels, square side
     position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = "bottom_right"
-    x: int | None = Field(None, ge=0)  # pixels from the left, with position="xy"
-    y: int | None = Field(None, ge=0)  # pixels from the top, with position="xy"
+    x: int | None = Field(None, ge=0, le=4096)  # pixels from the left, with position="xy"
+    y: int | None = Field(None, ge=0, le=4096)  # pixels from the top, with position="xy"
     pattern: Literal["checkerboard", "solid", "random"] = "checkerboard"
-    margin: int = Field(1, ge=0)  # pixels between a corner trigger and the border
+    margin: int = Field(1, ge=0, le=4096)  # pixels between a corner trigger and the border
     # Blended
     alpha: float = Field(0.1, gt=0, le=1)  # blend weight of the pattern
-    pattern_seed: int = 1234  # the fixed random pattern (random patch, blended)
+    pattern_seed: Seed = 1234  # the fixed random pattern (random patch, blended)
 
     @model_validator(mode="after")
     def _xy_given(self) -> AttackConfig:
@@ -70,8 +121,8 @@ class TrainConfig(Strict):
 
     epochs: int = Field(6, ge=1, le=500)
     batch_size: int = Field(128, ge=1, le=4096)
-    lr: float = Field(0.05, gt=0)  # peak learning rate of the one-cycle schedule
-    weight_decay: float = Field(5e-4, ge=0)
+    lr: float = Field(0.05, gt=0, le=10)  # peak learning rate of the one-cycle schedule
+    weight_decay: float = Field(5e-4, ge=0, le=1)
     momentum: float = Field(0.9, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     # Mixed precision of the forward/backward pass (weights stay fp32): "bf16" autocast,
@@ -83,9 +134,9 @@ class TrainConfig(Strict):
 class DefenseConfig(Strict):
     """What the defender has: identified poisoned samples and a little clean data."""
 
-    forget_size: int = Field(500, ge=1)  # images with trigger and target label
+    forget_size: int = Field(500, ge=1, le=MAX_SIZE)  # images with trigger and target label
     clean_fraction: float = Field(0.05, gt=0, le=1)  # of the training set
-    fisher_samples: int = Field(512, ge=1)  # clean images for the diagonal Fisher
+    fisher_samples: int = Field(512, ge=1, le=MAX_SIZE)  # clean images for the diagonal Fisher
 
 
 class MonitorConfig(Strict):
@@ -95,11 +146,12 @@ class MonitorConfig(Strict):
     # 0 = inside the training loop, exactly every *_every steps (reproducible).
     budget: float = Field(0.5, ge=0, le=1)
     probe_count: int = Field(8, ge=0, le=64)  # test images shown clean + triggered
-    frame_every: int = Field(1, ge=0)  # steps between heatmap frames; 0 = never
-    tar_every: int = Field(1, ge=0)  # steps between TAR on the monitor set; 0 = never
-    tar_set_size: int = Field(128, ge=1)  # triggered test images for TAR
-    eval_every: int = Field(5, ge=0)  # steps between ASR/CA on the monitor subset; 0 = never
-    eval_size: int = Field(256, ge=1)  # test images in the monitor subset
+    frame_every: int = Field(1, ge=0, le=MAX_EVERY)  # steps between heatmap frames; 0 = never
+    tar_every: int = Field(1, ge=0, le=MAX_EVERY)  # steps between TAR on the monitor set; 0 = never
+    tar_set_size: int = Field(128, ge=1, le=MAX_SIZE)  # triggered test images for TAR
+    # steps between ASR/CA on the monitor subset; 0 = never
+    eval_every: int = Field(5, ge=0, le=MAX_EVERY)
+    eval_size: int = Field(256, ge=1, le=MAX_SIZE)  # test images in the monitor subset
     cam_method: Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"] = (
         "gradcam"
     )
@@ -112,17 +164,17 @@ class PhaseConfig(Strict):
     lr: float = Field(gt=0, le=10)
     batch_size: int = Field(64, ge=1, le=4096)
     momentum: float = Field(0.9, ge=0, lt=1)
-    ewc_lambda: float = Field(0.0, ge=0)  # weight of the EWC penalty
-    clip_norm: float | None = Field(5.0, gt=0)  # gradient-norm clip; None = off
+    ewc_lambda: float = Field(0.0, ge=0, le=1e9)  # weight of the EWC penalty
+    clip_norm: float | None = Field(5.0, gt=0, le=1e6)  # gradient-norm clip; None = off
     # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
     # loss stays bounded (its gradient vanishes once a batch reaches it).
-    loss_clamp: float | None = Field(8.0, gt=0)
+    loss_clamp: float | None = Field(8.0, gt=0, le=1e6)
     # recovery: also keep the target class unlikely on the forget set, objective
     #   CE(clean) + forget_weight * mean(-log(1 - p_target(forget))); 0 = plain fine-tuning.
-    forget_weight: float = Field(0.0, ge=0)
+    forget_weight: float = Field(0.0, ge=0, le=1e6)
     # recovery: also distil the clean batch from the model the run started from,
     #   + distill_weight * T^2 * KL(teacher || model) at temperature 2; 0 = off.
-    distill_weight: float = Field(0.0, ge=0)
+    distill_weight: float = Field(0.0, ge=0, le=1e6)
     # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
     stop_asr_below: float | None = Field(None, ge=0, le=100)
 
@@ -132,7 +184,7 @@ Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]
 
 class RunConfig(Strict):
     name: str = Field("run", min_length=1, max_length=100)
-    seed: int = 0
+    seed: Seed = 0
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     attack: AttackConfig = AttackConfig()
@@ -172,6 +224,27 @@ class RunConfig(Strict):
         return sum(p.steps for p in self.schedule)
 
 
+def check_cam_layer(model: str, width: int, path: str) -> None:
+    """ValueError unless `path` names a module of `model` (built on the meta device: no
+    memory, no weights; torch is imported only when a layer is given)."""
+    import torch
+
+    from .ml.models import build_model
+
+    with torch.device("meta"):
+        net = build_model(model, 10, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), width=width)
+    names = {name for name, _ in net.named_modules() if name}
+    if path not in names:
+        convs = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+        raise ValueError(
+            f"no layer {path!r} in {model}; e.g. {net.cam_layer_name!r} (the default) or a "
+            f"conv layer such as {convs[-1]!r}"
+        )
+
+
+_FINITE_TYPES = ("finite_number",)
+
+
 def describe_errors(errors: list[dict]) -> list[str]:
     """pydantic error dicts -> 'field.path: message' lines a person can act on."""
     lines = []
@@ -180,5 +253,9 @@ def describe_errors(errors: list[dict]) -> list[str]:
         msg = err.get("msg", "invalid value")
         if err.get("type") == "extra_forbidden":
             msg = "unknown field (check the spelling; see `unlearnscope presets --show demo`)"
+        elif err.get("type") in _FINITE_TYPES:
+            msg = "must be a finite number (NaN and Infinity are refused)"
+        elif err.get("type") == "value_error" and msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
         lines.append(f"{where or 'config'}: {msg}")
     return lines

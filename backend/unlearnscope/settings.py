@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
     max_active_runs: int = Field(1, ge=1, le=64)  # concurrent runs per server (one device)
     allowed_origins: list[str] = Field(default_factory=list)  # WebSocket; []: own origin only
+    # Access (README, Serving on a network). Token: required when bound beyond loopback;
+    # None there: a new one at each start, printed in the URL. Set on loopback: required.
+    token: str | None = Field(None, min_length=8, repr=False)
+    # Host names the server answers to, besides loopback and the bind address (JSON list).
+    allowed_hosts: list[str] = Field(default_factory=list)
     demo_preset: str = "demo"  # preset the page's form opens with
     # Server internals (defaults suit one user on one machine)
     cache_root: Path | None = None  # None: `home`/cache (shareable between servers)
@@ -33,6 +38,24 @@ class Settings(BaseSettings):
     stop_grace: float = Field(10.0, gt=0)  # seconds a stopped worker gets before SIGKILL
     ws_max_pending: int = Field(2000, ge=10)  # messages queued per WebSocket client
     ws_max_frames: int = Field(4, ge=1)  # heatmap frames queued per client; older ones skip
+    ws_send_timeout: float = Field(30.0, gt=0)  # seconds a client may leave a send unread
+    # Limits per run (README, Limits): a request past one is answered 422 naming it.
+    max_total_steps: int = Field(100_000, ge=1)  # unlearning steps of a schedule, summed
+    max_epochs: int = Field(100, ge=1)  # training.epochs of the backdoored model
+    max_image_size: int = Field(128, ge=8)  # data.image_size, pixels
+    max_batch_size: int = Field(1024, ge=1)  # training and phase batch sizes
+    max_probe_count: int = Field(16, ge=0)  # monitor.probe_count
+    max_tar_set_size: int = Field(1024, ge=1)  # monitor.tar_set_size and eval_size
+    max_dataset_size: int = Field(200_000, ge=10)  # data.train_size / test_size, images
+    # Estimated memory of one run (data set, activations, model); None: half of the RAM.
+    max_run_memory_mb: int | None = Field(None, ge=64)
+    max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
+    min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: object) -> object:
+        return None if value == "" else value  # UNLEARNSCOPE_TOKEN= (empty): not set
 
     @property
     def cache_dir(self) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from unlearnscope.api.app import create_app
@@ -34,7 +35,13 @@ LAB = "http://lab.example"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(home=tmp_path, device="cpu", allowed_origins=[LAB], max_body_bytes=4096)
+    return Settings(
+        home=tmp_path,
+        device="cpu",
+        allowed_origins=[LAB],
+        allowed_hosts=["testserver"],  # TestClient's Host
+        max_body_bytes=4096,
+    )
 
 
 @pytest.fixture
@@ -271,13 +278,14 @@ def test_cross_origin_requests_and_handshakes_are_refused(client: TestClient) ->
     assert r.status_code == 403 and "UNLEARNSCOPE_ALLOWED_ORIGINS" in r.json()["detail"]
     assert client.get("/api/runs", headers={"origin": "http://evil.example"}).status_code == 200
     run_id = _stored_run(client)
-    with pytest.raises(WebSocketDisconnect) as info:
+    with pytest.raises(WebSocketDenialResponse) as denied:
         with client.websocket_connect(
             f"/api/runs/{run_id}/stream", headers={"origin": "http://evil.example"}
         ):
             pass
-    assert info.value.code == 1008
-    with pytest.raises(WebSocketDisconnect):
+    assert denied.value.status_code == 403
+    assert "UNLEARNSCOPE_ALLOWED_ORIGINS" in denied.value.json()["detail"]
+    with pytest.raises(WebSocketDenialResponse):
         with client.websocket_connect("/api/runs/stream", headers={"origin": "http://evil"}):
             pass
     # an allowed origin streams the (finished) history, then the server closes

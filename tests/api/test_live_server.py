@@ -210,7 +210,9 @@ def test_a_slow_client_neither_slows_the_run_nor_loses_scalars(
 ) -> None:
     # Big frames (64 probes) and small client queues, so a stalled client falls behind.
     body = tiny("slow", ascent=2, recovery=70, monitor={"probe_count": 64})
-    with LiveServer(tmp_path / "home", model_cache, ws_max_pending=50, ws_max_frames=4) as s:
+    with LiveServer(
+        tmp_path / "home", model_cache, ws_max_pending=50, ws_max_frames=4, max_probe_count=64
+    ) as s:
         alone = s.create(body)["id"]
         s.wait_status(alone, ("completed",))
         run_id = s.create(body)["id"]

@@ -16,11 +16,15 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
 from ..settings import Settings
+from .auth import TokenGuard, allowed_hosts, ensure_token
 from .errors import install_error_handlers
-from .middleware import BodyLimit, OriginGuard
+from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess, send_json
+from .openapi import install_openapi
 from .routes import export, history, meta, report, runs, samples, stream
 from .service import RunService
 
@@ -50,6 +54,7 @@ def plotly_js() -> Path | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    token = ensure_token(settings)  # generated here when bound beyond loopback
     service = RunService(settings)
 
     @asynccontextmanager
@@ -69,12 +74,50 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.service = service
     install_error_handlers(app)
+    # Outermost last: transport handle, Host check, token, Origin check, body size.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(OriginGuard, allowed=settings.allowed_origins, bind_host=settings.host)
+    app.add_middleware(
+        OriginGuard,
+        allowed=settings.allowed_origins,
+        bind_host=settings.host,
+        same_host=token is not None,
+    )
+    if token is not None:
+        app.add_middleware(TokenGuard, token=token)
+    app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
+    app.add_middleware(TransportAccess)
     for module in (meta, runs, history, samples, export, report, stream):
         app.include_router(module.router)
     _mount_static(app, settings)
+    install_openapi(app)
     return app
+
+
+class ApiOrStatic:
+    """The static page, except under /api/: there a path no route serves is a JSON 404,
+    and a method a route does not take is a 405 listing the methods it does take."""
+
+    def __init__(self, app: FastAPI, static: ASGIApp) -> None:
+        self.app = app
+        self.static = static
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/api" or path.startswith("/api/")):
+            await self.static(scope, receive, send)
+            return
+        methods = set()
+        routes = [r for r in self.app.router.routes if not isinstance(r, Mount)]
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            probe = {**scope, "type": "http", "method": method}
+            if any(route.matches(probe)[0] is Match.FULL for route in routes):
+                methods.add(method)
+        if methods:
+            allow = ", ".join(sorted(methods))
+            detail = f"method {scope['method']} not allowed here; allowed: {allow}"
+            await send_json(send, 405, {"detail": detail}, [(b"allow", allow.encode())])
+        else:
+            await send_json(send, 404, {"detail": f"no API path {path!r}; see /docs"})
 
 
 def _mount_static(app: FastAPI, settings: Settings) -> None:
@@ -90,7 +133,8 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
 
     folder = settings.frontend_dir or repo_frontend_dir()
     if folder.is_dir():
-        app.mount("/", StaticFiles(directory=folder, html=True), name="frontend")
+        static = StaticFiles(directory=folder, html=True)
+        app.mount("/", ApiOrStatic(app, static), name="frontend")
     else:
         log.warning("no frontend folder at %s; set UNLEARNSCOPE_FRONTEND_DIR", folder)
 

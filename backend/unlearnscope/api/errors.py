@@ -1,20 +1,26 @@
 """Domain errors, and the one place that maps them (and bad input) to HTTP answers.
 
 Every error answer is JSON: `{"detail": "<what went wrong and what to do>", ...}` plus,
-where it helps, `errors` (one line per bad field), `state` (the run's current status) or
-`reason` (why the engine refused).
+where it helps, `errors` (one line per bad field), `state` (the run's current status),
+`reason` (why the engine refused) or `limit` (the server limit a request went past).
+A 500 says only the error's type; its traceback goes to the server log, never to a client.
+A refused WebSocket handshake gets the same JSON, as an HTTP answer (the denial-response
+extension), or a close with code 1008 where the server cannot send one.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import describe_errors
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -63,14 +69,57 @@ class EngineTimeout(DomainError):
     """The worker did not answer in time; the request may still take effect."""
 
 
+class LimitExceeded(DomainError):
+    """A valid request past one of the server's limits; `limit` names the setting."""
+
+    def __init__(self, detail: str, limit: str, field: str | None = None) -> None:
+        fields = [field] if field else []
+        line = f"{field}: {detail}" if field else detail
+        super().__init__(detail, limit=limit, errors=[line], fields=fields)
+
+
+class TooManyQueued(DomainError):
+    """This client has as many runs waiting as the server allows."""
+
+    def __init__(self, detail: str, limit: str) -> None:
+        super().__init__(detail, limit=limit)
+
+
+class DiskFull(DomainError):
+    """The server's disk is full: nothing new can be stored."""
+
+
+class ReadOnly(DomainError):
+    """The server serves its history read-only (its home folder cannot be written)."""
+
+
 STATUS_CODES: dict[type[DomainError], int] = {
     RunNotFound: 404,
     NotAvailable: 404,
     WrongState: 409,
     EditRefused: 409,
     InvalidInput: 422,
+    LimitExceeded: 422,
+    TooManyQueued: 429,
+    ReadOnly: 503,
     EngineTimeout: 504,
+    DiskFull: 507,
 }
+
+
+def validation_body(errors: list[Any]) -> dict[str, Any]:
+    """The 422 body of a request that failed the schema: detail, errors, fields."""
+    lines = describe_errors(list(errors))
+    fields = [line.split(":", 1)[0] for line in lines]
+    return {"detail": "invalid request: " + "; ".join(lines), "errors": lines, "fields": fields}
+
+
+async def deny_websocket(ws: WebSocket, status: int, body: dict[str, Any]) -> None:
+    """Refuse a WebSocket handshake with an HTTP status and a JSON body."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(JSONResponse(body, status_code=status))
+    else:
+        await ws.close(code=1008, reason=str(body.get("detail", ""))[:120])
 
 
 def status_code(err: DomainError) -> int:
@@ -87,11 +136,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, err: RequestValidationError) -> JSONResponse:
-        lines = describe_errors(list(err.errors()))
-        fields = [line.split(":", 1)[0] for line in lines]
+        return JSONResponse(validation_body(list(err.errors())), status_code=422)
+
+    @app.exception_handler(WebSocketRequestValidationError)
+    async def _invalid_ws(ws: WebSocket, err: WebSocketRequestValidationError) -> None:
+        await deny_websocket(ws, 422, validation_body(list(err.errors())))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, err: Exception) -> JSONResponse:
+        # The traceback goes to the server log (uvicorn logs it too); the client gets
+        # the type only: messages of unexpected errors may hold server paths.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=err)
         return JSONResponse(
-            {"detail": "invalid request: " + "; ".join(lines), "errors": lines, "fields": fields},
-            status_code=422,
+            {
+                "detail": f"internal server error ({type(err).__name__}); the server log has "
+                "the details",
+                "error": type(err).__name__,
+            },
+            status_code=500,
         )
 
     @app.exception_handler(StarletteHTTPException)

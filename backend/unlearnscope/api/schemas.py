@@ -9,6 +9,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import PhaseConfig, Schedule
 
+# The largest integer the database holds (SQLite: signed 64-bit). Every integer a client
+# sends (path, query) is bounded by it at the edge, so none reaches the database as an
+# overflow: past it, a 422 naming the parameter.
+DB_INT_MAX = 2**63 - 1
+
 _TINY_SCHEDULE = [
     {"kind": "ascent", "steps": 4, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10.0},
     {"kind": "recovery", "steps": 7, "lr": 0.01, "batch_size": 16},
@@ -26,6 +31,10 @@ class HealthOut(BaseModel):
     active_runs: int
     queued_runs: int
     max_active_runs: int
+    # Set when the server serves its history read-only (its home cannot be written), or
+    # refuses new runs because the disk is full: why, and what to do.
+    read_only: str | None = None
+    disk_full: str | None = None
 
 
 class OptionsOut(BaseModel):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import tempfile
 import threading
 import time
 import uuid
@@ -33,8 +35,8 @@ from ..events import (
     StepMetrics,
 )
 from ..settings import Settings
-from ..storage.artifacts import ArtifactFiles
-from ..storage.db import Database
+from ..storage.artifacts import ArtifactFiles, saved_step
+from ..storage.db import Database, is_disk_full
 from ..storage.exports import write_export_zip
 from ..storage.runs import (
     ACTIVE_STATUSES,
@@ -47,8 +49,19 @@ from ..worker.handle import WorkerHandle, describe_exit
 from ..worker.inspector import SavedRunCache
 from ..worker.pool import RunPool
 from ..worker.process import WorkerExit, WorkerSpec
-from .errors import EditRefused, EngineTimeout, InvalidInput, NotAvailable, RunNotFound, WrongState
+from .errors import (
+    DiskFull,
+    EditRefused,
+    EngineTimeout,
+    InvalidInput,
+    NotAvailable,
+    ReadOnly,
+    RunNotFound,
+    TooManyQueued,
+    WrongState,
+)
 from .hub import CLOSE_DELETED, CLOSE_GOING_AWAY, Hub
+from .limits import check_data_root, check_limits
 from .schemas import ControlOut, RunOut
 from .wire import ENDING_STATUSES, encode_event
 
@@ -70,6 +83,14 @@ HINTS = {
 }
 
 
+DISK_FULL = "disk full while storing events"
+MIB = 1024 * 1024
+
+
+class LaunchCancelled(Exception):
+    """A stop arrived before the run's worker started: it never starts."""
+
+
 @dataclass
 class _Waiter:
     match: Callable[[EventBase], bool]
@@ -78,6 +99,16 @@ class _Waiter:
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def home_write_problem(home: Path) -> str | None:
+    """None when a file can be written in `home`, else why not."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        return f"{type(err).__name__}: {err.strerror or err}"
+    return None
 
 
 class RunService:
@@ -100,6 +131,16 @@ class RunService:
         self._deleting: set[str] = set()
         self._shutting_down = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Control messages for runs the pool is launching before their worker handle
+        # exists; handed to the handle (or cancelling the launch) in `_launch`.
+        self._mailbox: dict[str, list[dict[str, Any]]] = {}
+        self._interrupting: set[str] = set()  # runs stopped because the server shuts down
+        self._owners: dict[str, str] = {}  # run -> client address that created it
+        # Runs whose state the database could not take (disk full) or that a read-only
+        # server cannot mark: (status, message) shown instead of the stored one.
+        self._overrides: dict[str, tuple[RunStatus, str]] = {}
+        self.disk_full: str | None = None  # why new runs are refused (507), while so
+        self.read_only: str | None = None  # why the server serves its history read-only
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -107,22 +148,65 @@ class RunService:
         await asyncio.to_thread(self._recover)
 
     def _recover(self) -> None:
-        """Tables; runs a dead server left active become `interrupted`; queued ones requeue."""
-        self.db.create_all()
-        self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        """Tables; runs a dead server left active become `interrupted`; queued ones requeue.
+
+        A home the server cannot write (a read-only mount) does not stop it: it serves the
+        history read-only, and says so (health, the log, the answer to any change).
+        """
         # Importing torch takes seconds: resolve the device without holding up start-up.
         threading.Thread(target=self._resolve_device, name="resolve-device", daemon=True).start()
+        try:
+            self.db.create_all()
+            self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            problem = home_write_problem(self.settings.home)
+        except Exception as err:  # PermissionError, OperationalError (read-only database)
+            problem = f"{type(err).__name__}: cannot write the database"
+            log.error("the database cannot be written: %s", err)
+        if problem is not None:
+            self._go_read_only(problem)
+            return
         for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
             row = self.store.get(run_id)
             was = row.status if row else "active"
-            self.store.set_status(
-                run_id,
-                RunStatus.INTERRUPTED,
-                f"the server stopped while this run was {was}; its history up to then is kept",
-            )
+            message = f"the server stopped while this run was {was}; its history up to then is kept"
+            message += self._drop_mismatched_model(run_id, row.step if row else 0)
+            self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
             log.warning("run %s was %s when the server last stopped: interrupted", run_id, was)
         for run_id in self.store.ids_with_status([RunStatus.QUEUED]):
             self.pool.submit(run_id)
+
+    def _go_read_only(self, problem: str) -> None:
+        self.read_only = (
+            f"the server's home folder cannot be written ({problem}); the history is served "
+            "read-only: runs cannot be started, changed or deleted"
+        )
+        log.error("%s", self.read_only)
+        self.pool.close()
+        self.db.dispose()
+        self.db = Database(self.settings.db_url, read_only=True)
+        self.store = RunStore(self.db)
+        try:
+            for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
+                self._overrides[run_id] = (
+                    RunStatus.INTERRUPTED,
+                    "the server stopped while this run was active (read-only server)",
+                )
+        except Exception as err:  # no database at all yet
+            log.error("the database cannot be read either: %s", err)
+
+    def _drop_mismatched_model(self, run_id: str, recorded: int) -> str:
+        """Remove a saved model whose step is not the run's recorded step (a worker
+        orphaned by a killed server trained on past the history); '' when none is."""
+        path = self.files.model_path(run_id)
+        step = saved_step(path) if path.exists() else None
+        if step is None or step == recorded:
+            return ""
+        for p in (path, path.with_suffix(".json")):
+            p.unlink(missing_ok=True)
+        log.warning(
+            "run %s: dropped a model saved at step %s (history: %s)", run_id, step, recorded
+        )
+        return f"; a model saved at step {step}, past the recorded step {recorded}, was discarded"
 
     def _resolve_device(self) -> None:
         try:
@@ -140,6 +224,7 @@ class RunService:
         with self._lock:
             handles = list(self._workers.values())
         for handle in handles:
+            self._interrupting.add(handle.run_id)
             handle.send({"op": "stop"})
         deadline = time.monotonic() + self.settings.stop_grace
         for handle in handles:
@@ -173,7 +258,18 @@ class RunService:
             self._publish_run(self.store.get(run_id))
 
     # -- runs ----------------------------------------------------------------------------
+    def patched(self, row: RunRow) -> RunRow:
+        """The row as clients should see it (a state the database could not take)."""
+        override = self._overrides.get(row.id)
+        if override is not None and RunStatus(row.status) not in TERMINAL_STATUSES:
+            status, message = override
+            row.status, row.message = status.value, message
+            if status is RunStatus.FAILED:
+                row.error = message
+        return row
+
     def view(self, row: RunRow) -> RunOut:
+        row = self.patched(row)
         return RunOut(
             id=row.id,
             name=row.name,
@@ -200,11 +296,56 @@ class RunService:
         row = self.store.get(run_id)
         if row is None:
             raise RunNotFound(run_id)
-        return row
+        return self.patched(row)
 
-    def create(self, config: RunConfig) -> RunRow:
+    def require_writable(self) -> None:
+        if self.read_only:
+            raise ReadOnly(self.read_only)
+
+    def _check_disk(self) -> None:
+        """DiskFull (507) while the disk is full: after a failed write, or below the
+        free-space floor; cleared once there is room again."""
+        floor = self.settings.min_free_disk_mb * MIB
+        try:
+            free = shutil.disk_usage(self.settings.home).free
+        except OSError:
+            free = None
+        if free is not None and free < floor:
+            self.disk_full = self.disk_full or DISK_FULL
+            raise DiskFull(
+                f"{self.disk_full}: {free // MIB} MiB free, new runs need "
+                f"{self.settings.min_free_disk_mb} MiB (UNLEARNSCOPE_MIN_FREE_DISK_MB); free "
+                "some space (delete old runs) and try again",
+                reason=self.disk_full,
+            )
+        self.disk_full = None
+
+    def create(self, config: RunConfig, client: str = "") -> RunRow:
+        self.require_writable()
+        check_data_root(config, self.settings)
+        check_limits(config, self.settings)
+        self._check_disk()
+        waiting = self.pool.positions()
+        mine = sum(1 for r in waiting if self._owners.get(r) == client)
+        if mine >= self.settings.max_queued_per_client:
+            raise TooManyQueued(
+                f"you have {mine} runs waiting to start; this server allows "
+                f"{self.settings.max_queued_per_client} per client "
+                "(UNLEARNSCOPE_MAX_QUEUED_PER_CLIENT): wait for one to start, or stop one",
+                limit="max_queued_per_client",
+            )
         run_id = new_run_id()
-        row = self.store.create(run_id, config, RunStatus.QUEUED)
+        try:
+            row = self.store.create(run_id, config, RunStatus.QUEUED)
+        except Exception as err:
+            if is_disk_full(err):
+                self.disk_full = DISK_FULL
+                raise DiskFull(
+                    f"{DISK_FULL}: the run was not created; free some space and try again",
+                    reason=DISK_FULL,
+                ) from None
+            raise
+        self._owners[run_id] = client
         self._publish_run(row)
         self.pool.submit(run_id)
         return self.store.get(run_id) or row
@@ -234,6 +375,11 @@ class RunService:
         handle = WorkerHandle(spec, self._on_events, self._on_exit)
         with self._lock:
             self._workers[run_id] = handle
+            early = self._mailbox.pop(run_id, [])
+        if any(m.get("op") == "stop" for m in early):
+            self._cancel_launch(run_id, handle)
+        for msg in early:
+            handle.send(msg)  # kept by the handle until the process starts
         self._publish_run(
             self.store.set_status(run_id, RunStatus.PREPARING, "starting a worker process")
         )
@@ -243,25 +389,68 @@ class RunService:
         except Exception as err:
             with self._lock:
                 self._workers.pop(run_id, None)
+                self._mailbox.pop(run_id, None)
             reason = f"could not start a worker process: {type(err).__name__}: {err}"
             log.exception("run %s: %s", run_id, reason)
             self._publish_run(self.store.set_status(run_id, RunStatus.FAILED, reason, reason))
             raise
 
+    def _cancel_launch(self, run_id: str, handle: WorkerHandle) -> None:
+        """A stop came before the worker started: record `stopped`, start nothing."""
+        handle.take_backlog()
+        with self._lock:
+            self._workers.pop(run_id, None)
+        row = self.store.get(run_id)
+        if row is not None:
+            event = StatusEvent(
+                seq=row.last_seq + 1,
+                t=time.time(),
+                status="stopped",
+                message="stopped before its worker started",
+                step=row.step,
+            )
+            self._on_events(run_id, [event])
+        self._publish_queue()
+        raise LaunchCancelled(run_id)  # the pool frees the slot and starts the next run
+
     def worker(self, run_id: str) -> WorkerHandle | None:
         with self._lock:
             return self._workers.get(run_id)
 
+    def _send(self, run_id: str, msg: dict[str, Any]) -> bool:
+        """Hand a control message to a run's worker, or keep it for the worker that is
+        being launched (the run left the queue, its process is not up yet); False when
+        the run has no worker and none is coming."""
+        with self._lock:
+            handle = self._workers.get(run_id)
+            if handle is None:
+                if not self.pool.is_active(run_id):
+                    return False
+                row = self.store.get(run_id)
+                if row is None or RunStatus(row.status) not in (
+                    RunStatus.QUEUED,
+                    RunStatus.PREPARING,
+                ):
+                    return False
+                self._mailbox.setdefault(run_id, []).append(msg)
+                return True
+        return handle.send(msg)
+
     def _on_events(self, run_id: str, events: list[EventBase]) -> None:
         """Reader thread: persist a batch, then publish it on the loop."""
-        if run_id in self._deleting:
+        if run_id in self._deleting or run_id in self._overrides:
             return
-        row, changed = self.store.append(run_id, events)
+        events = [self._for_clients(run_id, e) for e in events]
+        try:
+            row, changed = self.store.append(run_id, events)
+        except Exception as err:
+            if not is_disk_full(err):
+                raise
+            self._lose_run(run_id, events, err)
+            return
         progressed = False
         for e in events:
-            if isinstance(e, ErrorEvent) and e.fatal:
-                log.error("run %s failed: %s\n%s", run_id, e.message, e.traceback)
-            elif isinstance(e, PhaseStart):
+            if isinstance(e, PhaseStart):
                 self._phases[run_id] = (e.phase_index, e.kind)
             progressed = progressed or isinstance(e, StepMetrics | PhaseStart)
         messages = [encode_event(run_id, e) for e in events]
@@ -271,6 +460,48 @@ class RunService:
         if changed or (progressed and now - self._list_sent.get(run_id, 0.0) >= LIST_STEP_INTERVAL):
             self._list_sent[run_id] = now
             self._publish_run(row)
+
+    def _for_clients(self, run_id: str, e: EventBase) -> EventBase:
+        """What an event says to clients (and the stored log): an error's type and
+        message, never its traceback (server paths; it goes to the log); a stop because
+        the server shuts down says so, not "stopped by user"."""
+        if isinstance(e, ErrorEvent) and e.traceback:
+            if e.fatal:
+                log.error("run %s failed: %s\n%s", run_id, e.message, e.traceback)
+            else:
+                log.warning("run %s: %s\n%s", run_id, e.message, e.traceback)
+            return e.model_copy(update={"traceback": ""})
+        if isinstance(e, ErrorEvent) and e.fatal:
+            log.error("run %s failed: %s", run_id, e.message)
+        if isinstance(e, StatusEvent) and e.status == "stopped" and run_id in self._interrupting:
+            message = f"interrupted: the server shut down during the run, at step {e.step}"
+            return e.model_copy(update={"message": message})
+        return e
+
+    def _lose_run(self, run_id: str, events: list[EventBase], err: BaseException) -> None:
+        """Disk full: the run fails, its worker is stopped, its clients are told, new
+        runs get 507 until there is room; the server goes on serving what it has."""
+        self.disk_full = DISK_FULL
+        self._overrides[run_id] = (RunStatus.FAILED, DISK_FULL)
+        log.error("run %s: %s (%s); stopping its worker", run_id, DISK_FULL, err)
+        handle = self.worker(run_id)
+        if handle is not None:
+            handle.kill()  # its events cannot be stored; its model could not be either
+        stored = self.store.get(run_id)
+        seq = stored.last_seq if stored is not None else 0
+        step = stored.step if stored is not None else 0
+        now = time.time()
+        final = [
+            ErrorEvent(seq=seq + 1, t=now, message=f"OSError: {DISK_FULL}"),
+            StatusEvent(seq=seq + 2, t=now, status="failed", message=DISK_FULL, step=step),
+        ]
+        try:  # a small write may still fit; then the log says it too
+            self.store.append(run_id, final)
+        except Exception:
+            pass
+        self._in_loop(self._dispatch, run_id, final, [encode_event(run_id, e) for e in final])
+        row = self.store.get(run_id)
+        self._publish_run(row)
 
     def _dispatch(self, run_id: str, events: list[EventBase], messages: list[Any]) -> None:
         """Loop: fan out, and answer whoever waits for one of these events."""
@@ -288,8 +519,16 @@ class RunService:
         """Reader thread: the worker is gone. Record its model; explain an abnormal end."""
         with self._lock:
             self._workers.pop(run_id, None)
+            self._mailbox.pop(run_id, None)
         try:
             if run_id in self._deleting:
+                return
+            if run_id in self._overrides:  # disk full: record the failure if it fits now
+                try:
+                    self.store.set_status(run_id, RunStatus.FAILED, DISK_FULL, DISK_FULL)
+                    self._overrides.pop(run_id, None)
+                except Exception:
+                    pass
                 return
             if finished is not None and finished.model_path:
                 path = Path(finished.model_path)
@@ -304,7 +543,11 @@ class RunService:
             status = RunStatus(row.status)
             if self._shutting_down and status not in (RunStatus.COMPLETED, RunStatus.FAILED):
                 message = f"the server shut down during the run, at step {row.step}"
-                if finished is not None and finished.model_path:
+                if (
+                    finished is not None
+                    and finished.model_path
+                    and Path(finished.model_path).exists()
+                ):
                     message += "; the model up to then is saved"
                 self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
             elif status not in TERMINAL_STATUSES:
@@ -318,15 +561,16 @@ class RunService:
     def _fail(self, row: RunRow, finished: WorkerExit | None, code: int | None) -> None:
         """Append the failure to the run's log (as the engine would) and mark it failed."""
         if finished is not None and finished.error:
-            reason, trace = finished.error.split("\n", 1)[0], finished.error
+            reason = finished.error.split("\n", 1)[0]
+            log.error("run %s: the worker failed: %s", row.id, finished.error)
         else:
-            reason, trace = describe_exit(code), ""
+            reason = describe_exit(code)
             reason += "; the run cannot continue (start a new one; see the server log)"
         now = time.time()
         self._on_events(
             row.id,
             [
-                ErrorEvent(seq=row.last_seq + 1, t=now, message=reason, traceback=trace),
+                ErrorEvent(seq=row.last_seq + 1, t=now, message=reason),
                 StatusEvent(
                     seq=row.last_seq + 2, t=now, status="failed", message=reason, step=row.step
                 ),
@@ -351,10 +595,9 @@ class RunService:
         self, run_id: str, msg: dict[str, Any], match: Callable[[EventBase], bool]
     ) -> EventBase | None:
         """Send a control message; the first matching event, or None on timeout."""
-        handle = self.worker(run_id)
         w = self._waiter(run_id, match)
         try:
-            if handle is None or not handle.send(msg):
+            if not self._send(run_id, msg):
                 row = await asyncio.to_thread(self.require, run_id)
                 raise WrongState(
                     f"run {run_id} has no live worker (it is {row.status})", row.status
@@ -366,6 +609,7 @@ class RunService:
             self._drop_waiter(run_id, w)
 
     async def control(self, run_id: str, op: str) -> ControlOut:
+        self.require_writable()
         row = await asyncio.to_thread(self.require, run_id)
         status = RunStatus(row.status)
         if status not in ALLOWED[op]:
@@ -412,6 +656,7 @@ class RunService:
         )
 
     async def edit_schedule(self, run_id: str, schedule: list[PhaseConfig]) -> ScheduleEdit:
+        self.require_writable()
         row = await asyncio.to_thread(self.require, run_id)
         if RunStatus(row.status) not in (RunStatus.RUNNING, RunStatus.PAUSED):
             raise WrongState(
@@ -448,6 +693,7 @@ class RunService:
         return event
 
     async def delete(self, run_id: str) -> None:
+        self.require_writable()
         await asyncio.to_thread(self.require, run_id)
         self._deleting.add(run_id)
         try:
@@ -473,6 +719,8 @@ class RunService:
         self._list_sent.pop(run_id, None)
         self.store.delete(run_id)
         self.files.remove(run_id)
+        self._owners.pop(run_id, None)
+        self._overrides.pop(run_id, None)
         self.saved.forget(run_id)
 
     # -- sample inspection ---------------------------------------------------------------
@@ -531,6 +779,11 @@ class RunService:
 
     def _inspect_saved(self, row: RunRow, index: int) -> SampleReport:
         model_path = self.files.model_path(row.id)
+        if model_path.exists() and saved_step(model_path) not in (None, row.step):
+            raise NotAvailable(
+                f"run {row.id}'s saved model is from step {saved_step(model_path)}, not its "
+                f"recorded step {row.step}; it is not used"
+            )
         if not model_path.exists():
             raise NotAvailable(
                 f"run {row.id} ({row.status}) has no saved model to inspect: its worker ended "
@@ -554,19 +807,26 @@ class RunService:
             lock = self._export_locks.setdefault(run_id, threading.Lock())
         with lock:
             out = self.files.export_path(run_id)
+            if self.read_only:  # the artifacts folder cannot be written: a temp file
+                out = Path(tempfile.gettempdir()) / "unlearnscope-exports" / run_id / "export.zip"
+                out.parent.mkdir(parents=True, exist_ok=True)
             done = RunStatus(row.status) in TERMINAL_STATUSES
             known = self.store.artifact(run_id, "export")
             if done and known is not None and out.exists() and row.finished_at is not None:
                 if known.created_at >= row.finished_at:
                     return out
             model = self.files.model_path(run_id)
+            # The model goes in only when it is the one of the recorded step.
+            usable = model.exists() and saved_step(model) in (None, row.step)
             events = self.store.load_events(run_id)
             write_export_zip(
                 out,
                 row.config,
                 events,
-                model if model.exists() else None,
+                model if usable else None,
                 folder=f"{row.name}-{run_id}",
             )
-            self.store.put_artifact(run_id, "export", self.files.relative(out), out.stat().st_size)
+            if not self.read_only:
+                size = out.stat().st_size
+                self.store.put_artifact(run_id, "export", self.files.relative(out), size)
             return out

@@ -6,6 +6,7 @@ anyway so that no path can leave the artifacts folder.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -41,3 +42,13 @@ class ArtifactFiles:
 
     def remove(self, run_id: str) -> None:
         shutil.rmtree(self.run_dir(run_id), ignore_errors=True)
+
+
+def saved_step(model: Path) -> int | None:
+    """The step a saved model was taken at (its JSON side file), or None if unknown."""
+    side = model.with_suffix(".json")
+    try:
+        step = json.loads(side.read_text()).get("step")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return step if isinstance(step, int) else None

@@ -6,6 +6,8 @@ so it runs in WAL mode (readers never wait for the writer) with a generous busy 
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -27,26 +29,60 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, creating the folder of a SQLite file when needed."""
+def _sqlite_read_only(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """Did `err` (SQLAlchemy, sqlite3 or OS) come from a full disk?"""
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if isinstance(seen, sqlite3.Error):
+            if getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+                return True
+            if "disk is full" in str(seen) or "disk I/O error" in str(seen):
+                return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+def make_engine(url: str, read_only: bool = False) -> Engine:
+    """An engine for `url`, creating the folder of a SQLite file when needed.
+
+    `read_only`: a SQLite file opened immutable, in a folder the server cannot write
+    (no WAL or lock files are made; what a crash left in the WAL is not seen).
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
+    sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (
+        None,
+        "",
+        ":memory:",
+    )
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        if parsed.database and parsed.database != ":memory:":
+        if sqlite_file and not read_only:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if read_only and sqlite_file:
+        path = Path(parsed.database).resolve().as_posix()
+        url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)
     return engine
 
 
 class Database:
     """Engine + session factory; `create_all` makes the tables when missing."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.read_only = read_only
+        self.engine = make_engine(url, read_only)
         self.session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:

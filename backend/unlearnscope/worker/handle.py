@@ -57,6 +57,10 @@ class WorkerHandle:
         self.exited = threading.Event()
         self.exit_code: int | None = None
         self._reader: threading.Thread | None = None
+        # Control messages sent before the process started, delivered when it starts:
+        # a stop (or pause) sent while a run is `preparing` is never lost.
+        self._backlog: list[dict[str, Any]] = []
+        self._start_failed = False
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -70,11 +74,23 @@ class WorkerHandle:
         )
         try:
             self.process.start()
+        except BaseException:
+            with self._send_lock:
+                self._start_failed = True
+                self._backlog.clear()
+            raise
         finally:
             # The child holds its own copies now; closing ours makes its death an EOF here.
             control_r.close()
             events_w.close()
-        self._control, self._events = control_w, events_r
+        with self._send_lock:
+            self._control, self._events = control_w, events_r
+            for msg in self._backlog:  # a pipe buffers them until the engine polls
+                try:
+                    control_w.send(msg)
+                except (BrokenPipeError, EOFError, OSError):
+                    break
+            self._backlog.clear()
         self._reader = threading.Thread(
             target=self._read, name=f"run-{self.run_id}-events", daemon=True
         )
@@ -88,15 +104,30 @@ class WorkerHandle:
         return self.process is not None and self.process.is_alive()
 
     def send(self, msg: dict[str, Any]) -> bool:
-        """Hand a control message to the worker; False when it is gone."""
+        """Hand a control message to the worker (kept until it starts, when it has not
+        yet); False when it is gone."""
         with self._send_lock:
-            if self._control is None or self.exited.is_set():
+            if self.exited.is_set() or self._start_failed:
                 return False
+            if self._control is None:
+                self._backlog.append(msg)
+                return True
             try:
                 self._control.send(msg)
                 return True
             except (BrokenPipeError, EOFError, OSError):
                 return False
+
+    @property
+    def started(self) -> bool:
+        return self._control is not None
+
+    def take_backlog(self) -> list[dict[str, Any]]:
+        """The messages waiting for a start that will not come (the launch is cancelled)."""
+        with self._send_lock:
+            backlog, self._backlog = self._backlog, []
+            self._start_failed = True
+            return backlog
 
     def kill(self) -> None:
         if self.alive():

@@ -142,9 +142,13 @@ def worker_main(spec: WorkerSpec, control: Connection, events: Connection) -> No
             data_cache_dir=cache / "data",
             store=FileModelStore(cache / "models"),
         )
-        state = engine.run(ControlReader(control)).value
+        reader = ControlReader(control)
+        state = engine.run(reader).value
         step = engine.step_count
-        if engine.prepared is not None:  # completed, stopped or failed: keep what exists
+        # Completed, stopped or failed: keep what exists. Not when orphaned: the server
+        # that would record the last steps is gone, so the run's history ends earlier
+        # than the model would, and a model must match the step its run records.
+        if engine.prepared is not None and not reader.orphaned:
             path = Path(spec.model_path)
             save_model(
                 engine.model,

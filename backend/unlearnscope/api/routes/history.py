@@ -11,7 +11,7 @@ from ...storage.exports import metrics_csv, metrics_json
 from ..deps import RunDep, ServiceDep
 from ..errors import NotAvailable
 from ..images import frame_png
-from ..schemas import EventsOut, FrameProbeOut, FramesOut, FrameStepsOut
+from ..schemas import DB_INT_MAX, EventsOut, FrameProbeOut, FramesOut, FrameStepsOut
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["history"])
 
@@ -28,7 +28,9 @@ _PNG = {200: {"content": {"image/png": {}}, "description": "PNG image"}}
 def events(
     run: RunDep,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0, description="only events with seq > after")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=DB_INT_MAX, description="only events with seq > after")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     type: Annotated[list[str] | None, Query(description="only these event types")] = None,
 ) -> EventsOut:
@@ -49,7 +51,9 @@ def events(
     responses={**_NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
     summary="The raw byte parts of one event, concatenated in `parts` order",
 )
-def event_bytes(run: RunDep, service: ServiceDep, seq: Annotated[int, Path(ge=1)]) -> Response:
+def event_bytes(
+    run: RunDep, service: ServiceDep, seq: Annotated[int, Path(ge=1, le=DB_INT_MAX)]
+) -> Response:
     found = service.store.events_after(run.id, seq - 1, 1)
     if not found or found[0].seq != seq or not found[0].blob:
         raise NotAvailable(f"run {run.id} has no event {seq} with bytes")
@@ -90,7 +94,9 @@ def metrics_as_json(run: RunDep, service: ServiceDep) -> Response:
 def frames(
     run: RunDep,
     service: ServiceDep,
-    step: Annotated[int | None, Query(ge=0, description="the newest frame at or before")] = None,
+    step: Annotated[
+        int | None, Query(ge=0, le=DB_INT_MAX, description="the newest frame at or before")
+    ] = None,
 ) -> FramesOut | FrameStepsOut:
     if step is None:
         return FrameStepsOut(steps=service.store.frame_steps(run.id))
@@ -134,7 +140,9 @@ def frames(
     responses={**_NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
     summary="Raw maps of a frame: (P, 2, H, W) uint8, variant 0 clean, 1 triggered",
 )
-def frame_maps(run: RunDep, service: ServiceDep, step: Annotated[int, Path(ge=0)]) -> Response:
+def frame_maps(
+    run: RunDep, service: ServiceDep, step: Annotated[int, Path(ge=0, le=DB_INT_MAX)]
+) -> Response:
     frame = service.store.frame_at(run.id, step)
     if frame is None or frame.step != step:
         raise NotAvailable(f"run {run.id} has no heatmap frame at step {step}")
@@ -154,8 +162,8 @@ def frame_maps(run: RunDep, service: ServiceDep, step: Annotated[int, Path(ge=0)
 def frame_image(
     run: RunDep,
     service: ServiceDep,
-    step: Annotated[int, Path(ge=0)],
-    probe: Annotated[int, Path(ge=0)],
+    step: Annotated[int, Path(ge=0, le=DB_INT_MAX)],
+    probe: Annotated[int, Path(ge=0, le=DB_INT_MAX)],
     variant: Literal["clean", "triggered"],
     view: Literal["overlay", "heatmap", "image"] = "overlay",
     upscale: Annotated[int, Query(ge=1, le=16)] = 4,

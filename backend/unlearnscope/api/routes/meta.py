@@ -6,7 +6,9 @@ from fastapi import APIRouter
 
 from ... import config as cfg
 from ...presets import PRESETS, preset_config
+from ...settings import Settings
 from ..deps import ServiceDep, SettingsDep
+from ..openapi import apply_limits
 from ..schemas import HealthOut, OptionsOut
 
 router = APIRouter(prefix="/api", tags=["meta"])
@@ -22,6 +24,8 @@ def health(service: ServiceDep) -> HealthOut:
         active_runs=active,
         queued_runs=queued,
         max_active_runs=service.settings.max_active_runs,
+        read_only=service.read_only,
+        disk_full=service.disk_full,
     )
 
 
@@ -40,5 +44,12 @@ def options(settings: SettingsDep) -> OptionsOut:
         phase_kinds=list(cfg.PHASE_KINDS),
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
         default_preset=default,
-        run_config_schema=cfg.RunConfig.model_json_schema(),
+        run_config_schema=_limited_schema(settings),
     )
+
+
+def _limited_schema(settings: Settings) -> dict:
+    """RunConfig's JSON schema with this server's per-field limits as maxima."""
+    schema = cfg.RunConfig.model_json_schema()
+    apply_limits(schema.get("$defs", {}), settings)
+    return schema

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import ValidationError
 
 from ...config import RunConfig, describe_errors
 from ...presets import PRESETS, deep_merge
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
-from ..schemas import ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
+from ..schemas import DB_INT_MAX, ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
@@ -82,14 +82,15 @@ def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
 )
 def create_run(
     service: ServiceDep,
+    request: Request,
     response: Response,
     body: Annotated[RunConfig | None, Body(openapi_examples=_CREATE_EXAMPLES)] = None,
     preset: Annotated[
         str | None, Query(description="start from this preset; the body overrides its fields")
     ] = None,
 ) -> RunOut:
-    config = build_config(body, preset)
-    row = service.create(config)
+    config = build_config(body, preset or None)  # ?preset= (empty): no preset
+    row = service.create(config, request.client.host if request.client else "")
     response.headers["Location"] = f"/api/runs/{row.id}"
     return service.view(row)
 
@@ -98,7 +99,7 @@ def create_run(
 def list_runs(
     service: ServiceDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     status: Annotated[str | None, Query(description="only runs with this status")] = None,
 ) -> list[RunOut]:
     return [service.view(r) for r in service.list(limit, offset, status)]

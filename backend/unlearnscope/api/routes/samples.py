@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from ...storage.codec import pack_frame, split_event
 from ..deps import ServiceDep
 from ..images import sample_pngs, sample_summary
-from ..schemas import SampleOut
+from ..schemas import DB_INT_MAX, SampleOut
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["samples"])
 
@@ -34,8 +34,10 @@ router = APIRouter(prefix="/api/runs/{run_id}", tags=["samples"])
 async def inspect_sample(
     run_id: str,
     service: ServiceDep,
-    index: Annotated[int, Path(ge=0, description="index in the run's test split")],
-    step: Annotated[int | None, Query(ge=0, description="default: the current step")] = None,
+    index: Annotated[int, Path(ge=0, le=DB_INT_MAX, description="index in the run's test split")],
+    step: Annotated[
+        int | None, Query(ge=0, le=DB_INT_MAX, description="default: the current step")
+    ] = None,
     format: Literal["json", "binary"] = "json",
 ) -> SampleOut | Response:
     """A running or paused run answers from its worker, between two steps, without

@@ -6,6 +6,12 @@
 the history when the run had already ended, with 4001 when the client fell too far
 behind (reason: reconnect with ?after=SEQ), 4004 when the run is deleted or unknown.
 
+Replay keeps the same per-client bound as live events: the history is read in pages of
+headers, and the bytes of one event at a time, so a client that reads slowly holds one
+message in server memory, not a page of heatmaps. A client that leaves a message unread
+for `ws_send_timeout` seconds is cut off at the transport (a close frame would queue
+behind the data it does not read).
+
 `/api/runs/stream` sends `{"type": "runs", "runs": [...]}` and then
 `{"type": "run", "run": {...}}` on every new run and change of status or queue place,
 and `{"type": "run_deleted", "id": ...}`.
@@ -23,8 +29,10 @@ from fastapi.concurrency import run_in_threadpool
 
 from ...storage.runs import TERMINAL_STATUSES, RunStatus
 from ..deps import ServiceDep
+from ..errors import deny_websocket
 from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
-from ..middleware import scope_origin_allowed
+from ..middleware import TRANSPORT_KEY, scope_origin_allowed
+from ..schemas import DB_INT_MAX
 from ..wire import encode_stored
 
 router = APIRouter(prefix="/api/runs", tags=["stream"])
@@ -36,20 +44,39 @@ CLOSE_NOT_FOUND = 4004
 
 
 async def _refuse_foreign(ws: WebSocket, service: ServiceDep) -> bool:
-    """Close the handshake (HTTP 403) when the Origin is not allowed."""
+    """Refuse the handshake (HTTP 403, JSON) when the Origin is not allowed."""
     settings = service.settings
-    if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host):
+    same_host = settings.token is not None  # a token is required: see api/auth.py
+    if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host, same_host):
         return False
     log.warning("refused a WebSocket from origin %s", ws.headers.get("origin"))
-    await ws.close(code=CLOSE_POLICY, reason="origin not allowed")
+    detail = (
+        "cross-origin WebSocket refused; add the page's origin to "
+        "UNLEARNSCOPE_ALLOWED_ORIGINS to allow it"
+    )
+    await deny_websocket(ws, 403, {"detail": detail})
     return True
 
 
-async def _send(ws: WebSocket, msg: Outgoing) -> None:
-    if isinstance(msg.data, bytes):
-        await ws.send_bytes(msg.data)
-    else:
-        await ws.send_text(msg.data)
+class ClientStalled(Exception):
+    """The client left a message unread past the send timeout; it was cut off."""
+
+
+def abort(ws: WebSocket) -> None:
+    """Drop the connection at once, whatever is still buffered for it."""
+    transport = ws.scope.get(TRANSPORT_KEY)
+    if transport is not None:
+        transport.abort()
+
+
+async def _send(ws: WebSocket, msg: Outgoing, timeout: float) -> None:
+    send = ws.send_bytes(msg.data) if isinstance(msg.data, bytes) else ws.send_text(msg.data)
+    try:
+        await asyncio.wait_for(send, timeout)
+    except TimeoutError:
+        log.warning("a WebSocket client left a message unread for %g s: cut off", timeout)
+        abort(ws)
+        raise ClientStalled from None
 
 
 async def _watch_disconnect(ws: WebSocket, client: ClientQueue) -> None:
@@ -77,16 +104,17 @@ async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
     client = service.hub.subscribe_runs()
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     try:
+        timeout = service.settings.ws_send_timeout
         rows = await run_in_threadpool(service.list, 500, 0, None)
         runs = [service.view(r).model_dump(mode="json") for r in rows]
-        await ws.send_text(json.dumps({"type": "runs", "runs": runs}))
+        await _send(ws, Outgoing(json.dumps({"type": "runs", "runs": runs})), timeout)
         while (msg := await client.get()) is not None:
-            await _send(ws, msg)
+            await _send(ws, msg, timeout)
         if client.overflowed:
             await ws.close(CLOSE_LAGGING, "slow client: reconnect")
         elif client.closed and client.closed[1] != "client left":
             await ws.close(*client.closed)
-    except (WebSocketDisconnect, RuntimeError, OSError):
+    except (WebSocketDisconnect, RuntimeError, OSError, ClientStalled):
         pass
     finally:
         watcher.cancel()
@@ -98,7 +126,7 @@ async def run_stream(
     ws: WebSocket,
     run_id: str,
     service: ServiceDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> None:
     if await _refuse_foreign(ws, service):
         return
@@ -108,28 +136,37 @@ async def run_stream(
     client = service.hub.subscribe(run_id)
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     last = after
+    timeout = service.settings.ws_send_timeout
+    store = service.store
     try:
         row = await run_in_threadpool(service.store.get, run_id)
         if row is None:
             await ws.close(CLOSE_NOT_FOUND, f"no run {run_id!r}")
             return
+        row = service.patched(row)
         ended = RunStatus(row.status) in TERMINAL_STATUSES
         while True:
-            page = await run_in_threadpool(service.store.events_after, run_id, last, HISTORY_PAGE)
+            # Headers only; an event's bytes are read when it is its turn to be sent.
+            page = await run_in_threadpool(
+                store.events_after, run_id, last, HISTORY_PAGE, None, False
+            )
             for stored in page:
-                await _send(ws, encode_stored(run_id, stored))
+                if stored.header.get("parts"):
+                    full = await run_in_threadpool(store.events_after, run_id, stored.seq - 1, 1)
+                    stored = full[0] if full and full[0].seq == stored.seq else stored
+                await _send(ws, encode_stored(run_id, stored), timeout)
                 last = stored.seq
             if len(page) < HISTORY_PAGE:
                 break
         notice = {"type": "history_end", "run_id": run_id, "seq": last, "status": row.status}
-        await ws.send_text(json.dumps(notice))
+        await _send(ws, Outgoing(json.dumps(notice)), timeout)
         if ended:
             await ws.close(1000, "the run has ended")
             return
         while (msg := await client.get()) is not None:
             if msg.seq <= last:
                 continue  # already sent with the history
-            await _send(ws, msg)
+            await _send(ws, msg, timeout)
             last = msg.seq
             if msg.terminal:
                 await ws.close(1000, "the run has ended")
@@ -138,8 +175,8 @@ async def run_stream(
             await ws.close(CLOSE_LAGGING, _lagging_reason(last))
         elif client.closed and client.closed[1] != "client left":
             await ws.close(*client.closed)
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client left mid-send
+    except (WebSocketDisconnect, RuntimeError, OSError, ClientStalled):
+        pass  # the client left mid-send, or was cut off
     finally:
         watcher.cancel()
         service.hub.unsubscribe(run_id, client)
