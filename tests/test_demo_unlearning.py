@@ -8,8 +8,9 @@ import pytest
 
 from unlearnscope.events import Evaluation, RunFinished
 from unlearnscope.ml.checkpoints import FileModelStore
-from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.engine import Engine
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 
 
 @pytest.mark.slow
@@ -20,7 +21,7 @@ def test_demo_schedule_removes_the_backdoor_and_keeps_clean_accuracy(model_cache
     )
     events: list = []
     engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(model_cache))
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     evals = [e for e in events if isinstance(e, Evaluation)]
     before, after = evals[0], evals[-1]
     assert before.asr > 90.0 and before.ca > 85.0  # the attack worked

@@ -27,7 +27,8 @@ def build_config(args: argparse.Namespace) -> RunConfig:
 def cmd_run(args: argparse.Namespace) -> int:
     from .console import ConsoleReporter
     from .ml.checkpoints import FileModelStore, save_model
-    from .ml.engine import Engine, EngineState
+    from .ml.engine import Engine
+    from .states import RunStatus
     from .storage.exports import write_run_folder
 
     config = build_config(args)  # validate everything before any work or any file
@@ -83,7 +84,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         written.append(report_after_run(out, config, state.value, events))
         print(f"wrote {len(written)} files to {out}", file=sys.stdout)
-    return 0 if state in (EngineState.COMPLETED, EngineState.STOPPED) else 1
+    return 0 if state in (RunStatus.COMPLETED, RunStatus.STOPPED) else 1
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

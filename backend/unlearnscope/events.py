@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from .states import RunState
+
 
 class EventBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -60,7 +62,7 @@ class ProbesEvent(EventBase):
 
 class StatusEvent(EventBase):
     type: Literal["status"] = "status"
-    status: Literal["preparing", "running", "paused", "stopped", "completed", "failed"]
+    status: RunState  # an engine reports preparing..failed; the server queued, interrupted
     message: str = ""
     step: int = 0
 

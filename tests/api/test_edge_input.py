@@ -17,7 +17,7 @@ from unlearnscope.api.app import create_app
 from unlearnscope.events import ErrorEvent, StatusEvent
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
-from unlearnscope.storage.runs import RunStatus
+from unlearnscope.states import RunStatus
 
 BIG = 10**30
 

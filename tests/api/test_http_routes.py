@@ -27,8 +27,8 @@ from unlearnscope.events import (
 )
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
+from unlearnscope.states import RunStatus
 from unlearnscope.storage.codec import unpack_frame
-from unlearnscope.storage.runs import RunStatus
 
 LAB = "http://lab.example"
 

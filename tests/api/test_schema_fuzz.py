@@ -18,7 +18,7 @@ from live_server import LiveServer
 from unlearnscope.api.app import create_app
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
-from unlearnscope.storage.runs import RunStatus
+from unlearnscope.states import RunStatus
 
 EXAMPLES = 25  # per operation; about 20 operations: a few hundred cases in all
 CASES: list[int] = []  # one entry per case run, for the count at the end

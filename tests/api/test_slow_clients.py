@@ -12,7 +12,7 @@ from pathlib import Path
 from live_server import LiveServer
 from unlearnscope.events import FramesEvent, StatusEvent
 from unlearnscope.presets import preset_config
-from unlearnscope.storage.runs import RunStatus
+from unlearnscope.states import RunStatus
 
 MAPS = 1024 * 1024  # bytes of heatmaps per frame event
 

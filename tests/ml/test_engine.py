@@ -22,8 +22,9 @@ from unlearnscope.events import (
     StepMetrics,
 )
 from unlearnscope.ml.checkpoints import FileModelStore
-from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.engine import Engine
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 
 
 def make_engine(cache: Path, **overrides: Any) -> tuple[Engine, list[EventBase]]:
@@ -43,7 +44,7 @@ def of_type(events: list[EventBase], cls: type) -> list:
 
 def test_a_run_emits_numbered_events_in_order(model_cache: Path) -> None:
     engine, events = make_engine(model_cache)
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     types = [e.type for e in events]
     assert types[0] == "status" and events[0].status == "preparing"
@@ -80,7 +81,7 @@ def test_pause_holds_the_step_count_and_resume_continues(model_cache: Path) -> N
     engine.prepare()
     assert engine.step() and engine.step_count == 1
     engine.handle({"op": "pause"})
-    assert engine.state is EngineState.PAUSED
+    assert engine.state is RunStatus.PAUSED
     assert engine.step() is False and engine.step_count == 1
     engine.handle({"op": "resume"})
     assert engine.step() and engine.step_count == 2
@@ -93,7 +94,7 @@ def test_stop_ends_the_run_between_steps(model_cache: Path) -> None:
     engine.prepare()
     engine.step()
     engine.handle({"op": "stop"})
-    assert engine.state is EngineState.STOPPED
+    assert engine.state is RunStatus.STOPPED
     assert engine.step() is False and engine.step_count == 1
     assert events[-1].status == "stopped"
     assert not of_type(events, RunFinished)
@@ -101,7 +102,7 @@ def test_stop_ends_the_run_between_steps(model_cache: Path) -> None:
 
 def test_stop_during_preparation_is_immediate(model_cache: Path) -> None:
     engine, events = make_engine(model_cache)
-    assert engine.run(lambda block: [{"op": "stop"}]) is EngineState.STOPPED
+    assert engine.run(lambda block: [{"op": "stop"}]) is RunStatus.STOPPED
     assert not of_type(events, StepMetrics)
 
 
@@ -134,7 +135,7 @@ def test_edit_touching_the_past_is_refused_and_the_run_goes_on(model_cache: Path
     assert engine.schedule == before
     while engine.step():
         pass
-    assert engine.state is EngineState.COMPLETED and engine.step_count == 8
+    assert engine.state is RunStatus.COMPLETED and engine.step_count == 8
 
 
 def test_edit_current_lr_and_end_phase_now(model_cache: Path) -> None:
@@ -167,7 +168,7 @@ def test_inspect_sample_answers_between_steps(model_cache: Path) -> None:
     engine.handle({"op": "inspect", "request_id": "s2", "index": 10**6})
     err = of_type(events, ErrorEvent)[-1]
     assert err.request_id == "s2" and not err.fatal and "outside the test split" in err.message
-    assert engine.state is EngineState.PAUSED
+    assert engine.state is RunStatus.PAUSED
 
 
 def test_early_stop_ends_ascent_when_asr_falls(model_cache: Path) -> None:
@@ -189,7 +190,7 @@ def test_a_failing_run_says_why(model_cache: Path, tmp_path: Path) -> None:
     engine, events = make_engine(
         model_cache, data={"name": "imagefolder", "root": str(tmp_path / "nowhere")}
     )
-    assert engine.run() is EngineState.FAILED
+    assert engine.run() is RunStatus.FAILED
     err = of_type(events, ErrorEvent)[-1]
     assert err.fatal and "nowhere" in err.message and err.traceback
     assert events[-1].status == "failed"
@@ -200,7 +201,7 @@ def test_the_engine_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("HOME", str(tmp_path))
     events: list[EventBase] = []
     engine = Engine(preset_config("tiny"), events.append, device="cpu")  # no store, no cache
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     assert os.listdir(tmp_path) == []
 
 
@@ -222,7 +223,7 @@ def test_control_messages_are_typed_and_unknown_ones_are_refused(model_cache: Pa
     engine, events = make_engine(model_cache)
     engine.prepare()
     engine.handle(Pause(request_id="p1"))
-    assert engine.state is EngineState.PAUSED
+    assert engine.state is RunStatus.PAUSED
     engine.handle({"op": "pause", "request_id": "p2"})  # a plain dict reads the same
     refused = of_type(events, ErrorEvent)[-1]
     assert refused.request_id == "p2" and "cannot pause a run that is paused" in refused.message
@@ -231,4 +232,4 @@ def test_control_messages_are_typed_and_unknown_ones_are_refused(model_cache: Pa
     engine.handle(Inspect(request_id="i1", index=0))
     assert of_type(events, SampleReport)[-1].request_id == "i1"
     engine.handle(Stop())
-    assert engine.state is EngineState.STOPPED
+    assert engine.state is RunStatus.STOPPED

@@ -22,10 +22,11 @@ from unlearnscope.events import (
 )
 from unlearnscope.ml import engine as engine_module
 from unlearnscope.ml.checkpoints import FileModelStore
-from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.engine import Engine
 from unlearnscope.ml.monitor import Monitor
 from unlearnscope.ml.phases import frozen_copy
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 
 LIVE = {"budget": 0.5, "frame_every": 1, "tar_every": 1, "eval_every": 2}
 
@@ -88,7 +89,7 @@ def test_measurements_are_of_the_snapshot_not_of_the_live_model(
         device="cpu",
         store=FileModelStore(model_cache),
     )
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     frames = [e for e in events if isinstance(e, FramesEvent) and e.step > 0]
     assert frames and any(e.seq and e.step < engine.step_count for e in frames)
     lagged = [m for m in events if isinstance(m, Measurement) and m.lag > 0]
@@ -106,7 +107,7 @@ def test_measurements_are_of_the_snapshot_not_of_the_live_model(
 
 def test_live_events_are_gapless_and_placed_by_step(model_cache: Path) -> None:
     engine, events = make_engine(model_cache)
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     taken = 0
     for e in events:
@@ -134,7 +135,7 @@ def test_an_early_stop_happens_at_the_same_step_as_without_the_live_monitor(
     ends = {}
     for budget in (0.0, 0.5):
         engine, events = make_engine(model_cache, {**LIVE, "budget": budget}, schedule=schedule)
-        assert engine.run() is EngineState.COMPLETED
+        assert engine.run() is RunStatus.COMPLETED
         ends[budget] = [(e.reason, e.step, e.asr) for e in events if isinstance(e, PhaseEnd)]
     assert ends[0.0][0][0] == "early_stop"
     assert ends[0.5] == ends[0.0]  # same step, same ASR: the stop is measured synchronously
@@ -166,7 +167,7 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
         del script[: len(due)]
         return due
 
-    assert engine.run(poll) is EngineState.STOPPED
+    assert engine.run(poll) is RunStatus.STOPPED
     statuses = [e.status for e in events if isinstance(e, StatusEvent)]
     assert statuses[-4:] == ["running", "paused", "running", "stopped"]
     edit = next(e for e in events if e.type == "schedule_edit")
@@ -190,7 +191,7 @@ def test_a_crash_in_training_leaves_no_monitor_thread(
 
     monkeypatch.setattr(engine_module, "optimisation_step", failing)
     engine, events = make_engine(model_cache)
-    assert engine.run() is EngineState.FAILED
+    assert engine.run() is RunStatus.FAILED
     assert events[-1].type == "status" and events[-1].status == "failed"
     assert not live_threads()
 
@@ -207,7 +208,7 @@ def test_a_failing_monitor_reports_and_training_goes_on(
 
     monkeypatch.setattr(Monitor, "measure", measure)
     engine, events = make_engine(model_cache)
-    assert engine.run() is EngineState.COMPLETED
+    assert engine.run() is RunStatus.COMPLETED
     errors = [e for e in events if isinstance(e, ErrorEvent)]
     assert errors and not errors[0].fatal and "monitor broke" in errors[0].message
     assert not live_threads()

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from unlearnscope.events import Evaluation, FramesEvent, RunStarted
-from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.engine import Engine
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 
 
 def test_engine_runs_on_a_real_cifar10_slice(cifar_slice_dir: Path) -> None:
@@ -25,7 +26,7 @@ def test_engine_runs_on_a_real_cifar10_slice(cifar_slice_dir: Path) -> None:
         },  # 200 images: enough to give maps
     )
     events: list = []
-    assert Engine(cfg, events.append, device="cpu").run() is EngineState.COMPLETED
+    assert Engine(cfg, events.append, device="cpu").run() is RunStatus.COMPLETED
     started = next(e for e in events if isinstance(e, RunStarted))
     assert started.classes[:3] == ["airplane", "automobile", "bird"]
     before = next(e for e in events if isinstance(e, Evaluation))

@@ -8,10 +8,11 @@ from typing import Any
 from unlearnscope.config import RunConfig
 from unlearnscope.events import EventBase
 from unlearnscope.ml.checkpoints import FileModelStore
-from unlearnscope.ml.engine import Engine, EngineState
+from unlearnscope.ml.engine import Engine
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 from unlearnscope.storage.db import Database
-from unlearnscope.storage.runs import RunStatus, RunStore
+from unlearnscope.storage.runs import RunStore
 
 
 def open_store(home: Path) -> RunStore:
@@ -51,6 +52,6 @@ def record_run(
     )
     state = engine.run(poll)
     store.append(run_id, events)
-    if state is EngineState.FAILED and store.get(run_id).status != "failed":
+    if state is RunStatus.FAILED and store.get(run_id).status != "failed":
         store.set_status(run_id, RunStatus.FAILED, "failed")
     return config, events

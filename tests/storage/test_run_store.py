@@ -14,9 +14,10 @@ from unlearnscope.events import (
     StepMetrics,
 )
 from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
 from unlearnscope.storage.artifacts import ArtifactFiles
 from unlearnscope.storage.db import Database
-from unlearnscope.storage.runs import RunStatus, RunStore
+from unlearnscope.storage.runs import RunStore
 
 
 @pytest.fixture

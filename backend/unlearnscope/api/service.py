@@ -35,15 +35,11 @@ from ..events import (
     StepMetrics,
 )
 from ..settings import Settings
+from ..states import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ..storage.artifacts import ArtifactFiles, saved_step
 from ..storage.db import Database, is_disk_full
 from ..storage.exports import write_export_zip
-from ..storage.runs import (
-    ACTIVE_STATUSES,
-    TERMINAL_STATUSES,
-    RunStatus,
-    RunStore,
-)
+from ..storage.runs import RunStore
 from ..storage.tables import RunRow
 from ..worker.handle import WorkerHandle, describe_exit
 from ..worker.inspector import SavedRunCache
@@ -63,7 +59,7 @@ from .errors import (
 from .hub import CLOSE_DELETED, CLOSE_GOING_AWAY, Hub
 from .limits import check_data_root, check_limits
 from .schemas import ControlOut, RunOut
-from .wire import ENDING_STATUSES, encode_event
+from .wire import TERMINAL, encode_event
 
 log = logging.getLogger(__name__)
 
@@ -475,7 +471,7 @@ class RunService:
             log.error("run %s failed: %s", run_id, e.message)
         if isinstance(e, StatusEvent) and e.status == "stopped" and run_id in self._interrupting:
             message = f"interrupted: the server shut down during the run, at step {e.step}"
-            return e.model_copy(update={"message": message})
+            return e.model_copy(update={"status": RunStatus.INTERRUPTED.state, "message": message})
         return e
 
     def _lose_run(self, run_id: str, events: list[EventBase], err: BaseException) -> None:
@@ -630,7 +626,7 @@ class RunService:
             if isinstance(e, ErrorEvent):
                 return e.request_id == rid
             return isinstance(e, StatusEvent) and (
-                e.status == target or e.status in ENDING_STATUSES
+                e.status == target or e.status in TERMINAL
             )
 
         event = await self._ask(run_id, {"op": op, "request_id": rid}, match)
@@ -669,7 +665,7 @@ class RunService:
         def match(e: EventBase) -> bool:
             if isinstance(e, ScheduleEdit | ErrorEvent):
                 return e.request_id == rid
-            return isinstance(e, StatusEvent) and e.status in ENDING_STATUSES
+            return isinstance(e, StatusEvent) and e.status in TERMINAL
 
         msg = {
             "op": "edit_schedule",
@@ -763,7 +759,7 @@ class RunService:
         def match(e: EventBase) -> bool:
             if isinstance(e, SampleReport | ErrorEvent):
                 return e.request_id == rid
-            return isinstance(e, StatusEvent) and e.status in ENDING_STATUSES
+            return isinstance(e, StatusEvent) and e.status in TERMINAL
 
         event = await self._ask(run_id, {"op": "inspect", "request_id": rid, "index": index}, match)
         if event is None:

@@ -14,11 +14,12 @@ import json
 from typing import Any
 
 from ..events import EventBase
+from ..states import TERMINAL_STATUSES
 from ..storage.codec import pack_frame, split_event
 from ..storage.runs import StoredEvent
 from .hub import Outgoing
 
-ENDING_STATUSES = ("stopped", "completed", "failed")  # the last event a run emits
+TERMINAL = {s.value for s in TERMINAL_STATUSES}  # a status event that ends the stream
 
 
 def encode_event(run_id: str, event: EventBase) -> Outgoing:
@@ -45,5 +46,5 @@ def _encode(run_id: str, header: dict[str, Any], blob: bytes | None) -> Outgoing
         step=header.get("step"),
         run_id=run_id,
         droppable=kind == "frames",
-        terminal=kind == "status" and header.get("status") in ENDING_STATUSES,
+        terminal=kind == "status" and header.get("status") in TERMINAL,
     )

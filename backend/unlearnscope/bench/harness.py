@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..states import TERMINAL_STATUSES
 from .procstats import ProcSampler
 
 CLIENT_COUNTS = (0, 1, 10, 50)
 STALL_FROM = 10  # scenarios with at least this many clients have one stalled client
 RUN_TIMEOUT_S = 900.0  # the longest one run may take (a cold cache trains the model)
 STALLED_RCVBUF = 32 * 1024  # a small receive buffer: the server feels the stall soon
-TERMINAL = ("completed", "stopped", "failed")
+TERMINAL = tuple(s.value for s in TERMINAL_STATUSES)
 
 
 def free_port() -> int:

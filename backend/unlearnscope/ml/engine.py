@@ -17,7 +17,6 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from ..events import (
     StatusEvent,
     StepMetrics,
 )
+from ..states import STEPPING_STATUSES, RunStatus
 from .attacks import triggered_non_target
 from .cadence import Cadence, monitor_share
 from .ewc import EWCPenalty, diagonal_fisher
@@ -59,17 +59,9 @@ Emit = Callable[[EventBase], None]
 Poll = Callable[[bool], list[Control | dict[str, Any]]]  # poll(block) -> control messages
 
 
-class EngineState(str, Enum):
-    CREATED = "created"
-    PREPARING = "preparing"
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-ACTIVE = (EngineState.RUNNING, EngineState.PAUSED)
+# The engine's state is None before `prepare`, then a RunStatus (never queued or
+# interrupted: those are the server's). Control applies while it is STEPPING.
+ACTIVE = STEPPING_STATUSES
 
 
 class StopRequested(Exception):
@@ -96,7 +88,7 @@ class Engine:
         self.data_dir = data_dir
         self.data_cache_dir = data_cache_dir
         self.store = store
-        self.state = EngineState.CREATED
+        self.state: RunStatus | None = None  # None: not prepared yet
         self.seq = 0
         self.schedule = list(config.schedule)
         self.phase_index = 0  # the phase being run (== len(schedule) when all are done)
@@ -133,9 +125,13 @@ class Engine:
             event.t = time.time()
             self._emit_fn(event)
 
-    def _status(self, state: EngineState, message: str = "") -> None:
+    def _status(self, state: RunStatus, message: str = "") -> None:
         self.state = state
-        self.emit(StatusEvent(status=state.value, message=message, step=self.step_count))
+        self.emit(StatusEvent(status=state.state, message=message, step=self.step_count))
+
+    @property
+    def _state_name(self) -> str:
+        return self.state.value if self.state is not None else "not prepared"
 
     @property
     def model(self) -> torch.nn.Module:
@@ -154,7 +150,7 @@ class Engine:
 
     def prepare(self) -> None:
         cfg = self.config
-        self._status(EngineState.PREPARING, "preparing data and the backdoored model")
+        self._status(RunStatus.PREPARING, "preparing data and the backdoored model")
         p = prepare(
             cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
         )
@@ -207,7 +203,7 @@ class Engine:
         self._before = self._evaluate("before")
         self._initial_frames()
         self._start_live()
-        self._status(EngineState.RUNNING)
+        self._status(RunStatus.RUNNING)
         while self._deferred:
             self.handle(self._deferred.popleft())
 
@@ -338,7 +334,7 @@ class Engine:
     # -- the step machine ----------------------------------------------------------------
     def step(self) -> bool:
         """Take one optimisation step (with its monitoring). False when nothing is left."""
-        if self.state is not EngineState.RUNNING:
+        if self.state is not RunStatus.RUNNING:
             return False
         if self.phase_index >= len(self.schedule):
             self._complete()
@@ -448,7 +444,7 @@ class Engine:
                 wall_time=time.time() - self._t_start,
             )
         )
-        self._status(EngineState.COMPLETED, "all phases done")
+        self._status(RunStatus.COMPLETED, "all phases done")
 
     # -- control -------------------------------------------------------------------------
     def handle(self, msg: Control | dict[str, Any]) -> None:
@@ -459,19 +455,19 @@ class Engine:
             op = msg.get("op") if isinstance(msg, dict) else None
             self.emit(ErrorEvent(message=f"unknown control message {op!r}: {err}", fatal=False))
             return
-        if self.state is EngineState.PREPARING:
+        if self.state is RunStatus.PREPARING:
             self._deferred.append(ctl)
             return
         match ctl:
-            case Pause() if self.state is EngineState.RUNNING:
-                self._status(EngineState.PAUSED, "paused by user")
-            case Resume() if self.state is EngineState.PAUSED:
-                self._status(EngineState.RUNNING, "resumed")
+            case Pause() if self.state is RunStatus.RUNNING:
+                self._status(RunStatus.PAUSED, "paused by user")
+            case Resume() if self.state is RunStatus.PAUSED:
+                self._status(RunStatus.RUNNING, "resumed")
             case Stop() if self.state in ACTIVE:
                 self._end_live(flush=False)
                 if self.phase_done > 0:
                     self._end_phase("stopped")
-                self._status(EngineState.STOPPED, "stopped by user")
+                self._status(RunStatus.STOPPED, "stopped by user")
             case EditSchedule():
                 self._edit_schedule(ctl)
             case Inspect():
@@ -479,7 +475,7 @@ class Engine:
             case Pause() | Resume() | Stop():
                 self.emit(
                     ErrorEvent(
-                        message=f"cannot {ctl.op} a run that is {self.state.value}",
+                        message=f"cannot {ctl.op} a run that is {self._state_name}",
                         request_id=ctl.request_id,
                         fatal=False,
                     )
@@ -490,7 +486,7 @@ class Engine:
         try:
             if self.state not in ACTIVE:
                 raise ScheduleEditError(
-                    f"the run is {self.state.value}; only a running or paused run can be edited"
+                    f"the run is {self._state_name}; only a running or paused run can be edited"
                 )
             new = apply_edit(self.schedule, msg.schedule, self.phase_index, self.phase_done)
         except ScheduleEditError as err:
@@ -544,24 +540,25 @@ class Engine:
         )
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self, poll: Poll | None = None) -> EngineState:
+    def run(self, poll: Poll | None = None) -> RunStatus:  # the state it ended in
         """Prepare, then step until done, applying control messages between steps."""
         self._poll = poll or _no_poll
         try:
-            if self.state is EngineState.CREATED:
+            if self.state is None:
                 self.prepare()
             while self.state in ACTIVE:
-                for msg in self._poll(self.state is EngineState.PAUSED):
+                for msg in self._poll(self.state is RunStatus.PAUSED):
                     self.handle(msg)
-                if self.state is EngineState.RUNNING:
+                if self.state is RunStatus.RUNNING:
                     self.step()
         except StopRequested:
-            self._status(EngineState.STOPPED, "stopped by user during preparation")
+            self._status(RunStatus.STOPPED, "stopped by user during preparation")
         except Exception as err:
             self.emit(
                 ErrorEvent(message=f"{type(err).__name__}: {err}", traceback=traceback.format_exc())
             )
-            self._status(EngineState.FAILED, f"{type(err).__name__}: {err}")
+            self._status(RunStatus.FAILED, f"{type(err).__name__}: {err}")
         finally:
             self._end_live(flush=False)
+        assert self.state is not None  # prepare() set it first thing
         return self.state

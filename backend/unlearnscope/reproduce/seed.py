@@ -60,10 +60,11 @@ def run_seed(
     from ..ml.attacks import make_trigger
     from ..ml.checkpoints import FileModelStore
     from ..ml.datasets import DataUnavailable, load_splits
-    from ..ml.engine import Engine, EngineState
+    from ..ml.engine import Engine
     from ..ml.models import count_parameters
     from ..ml.preparation import resolve_device
     from ..ml.reference import clean_reference
+    from ..states import RunStatus
 
     stream = stream if stream is not None else sys.stderr
     store = FileModelStore(cache_dir / "models")
@@ -115,7 +116,7 @@ def run_seed(
     t0 = time.perf_counter()
     state = engine.run()
     engine_time = time.perf_counter() - t0
-    if state is not EngineState.COMPLETED:
+    if state is not RunStatus.COMPLETED:
         errors = [e.message for e in events if isinstance(e, ErrorEvent)]
         raise ReproduceFailed(
             f"seed {cfg.seed}: the unlearning run ended {state.value}"

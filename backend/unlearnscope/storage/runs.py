@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -27,29 +26,10 @@ from ..events import (
     StatusEvent,
     StepMetrics,
 )
+from ..states import TERMINAL_STATUSES, RunStatus
 from .codec import join_event, split_event
 from .db import Database
 from .tables import ArtifactRow, EventRow, FrameRow, RunRow, utcnow
-
-
-class RunStatus(str, Enum):
-    QUEUED = "queued"  # waiting for a free worker slot
-    PREPARING = "preparing"  # data, backdoored model, Fisher
-    RUNNING = "running"
-    PAUSED = "paused"
-    STOPPED = "stopped"  # by the user; the model so far is saved
-    COMPLETED = "completed"
-    FAILED = "failed"  # the message says why
-    INTERRUPTED = "interrupted"  # the server stopped while the run was active
-
-
-ACTIVE_STATUSES = (RunStatus.PREPARING, RunStatus.RUNNING, RunStatus.PAUSED)
-TERMINAL_STATUSES = (
-    RunStatus.STOPPED,
-    RunStatus.COMPLETED,
-    RunStatus.FAILED,
-    RunStatus.INTERRUPTED,
-)
 
 
 @dataclass

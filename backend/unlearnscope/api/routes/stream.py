@@ -27,7 +27,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
-from ...storage.runs import TERMINAL_STATUSES, RunStatus
+from ...states import TERMINAL_STATUSES, RunStatus
 from ..deps import ServiceDep
 from ..errors import deny_websocket
 from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
