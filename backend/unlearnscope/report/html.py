@@ -20,13 +20,28 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..ml.overlay import _VIRIDIS_HEX
 from . import sections
 from .data import RunFacts
 from .verdict import result
 
 HERE = Path(__file__).parent
 MAX_BYTES = 5_000_000  # a report's size budget (bytes)
+
+
+PAGE_JS = HERE.parent / "frontend" / "js"  # the live page's modules (packaged with us)
+
+
+def page_draw_js() -> str:
+    """The live page's heatmap drawing (js/colormap.js + js/heatdraw.js) as one classic
+    script defining `PageDraw`, so the report draws its cells exactly as the page does."""
+    body = []
+    for name in ("colormap.js", "heatdraw.js"):
+        for line in (PAGE_JS / name).read_text().splitlines():
+            if line.startswith("import "):
+                continue
+            body.append(line.removeprefix("export "))
+    inner = "\n".join(body)
+    return f"const PageDraw = (() => {{\n{inner}\nreturn {{ cellPixels }};\n}})();"
 
 
 @lru_cache(maxsize=1)
@@ -108,7 +123,6 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
                 "labels": probes.labels,
                 "size": probes.size,
             },
-            "viridis": _VIRIDIS_HEX,
         }
     )
 
@@ -165,6 +179,7 @@ def build_report(facts: RunFacts, max_bytes: int = MAX_BYTES) -> str:
             maps=maps64,
             probes=probes64,
             plotly=plotly64,
+            page_draw=page_draw_js(),
             js=(HERE / "report.js").read_text(),
         )
 

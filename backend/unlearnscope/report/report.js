@@ -5,7 +5,6 @@
 (function () {
   const D = JSON.parse(document.getElementById("report-data").textContent);
   const $ = (id) => document.getElementById(id);
-  const VIR = new Uint8Array(D.viridis.match(/../g).map((x) => parseInt(x, 16)));
   const COLOR = { red: "#D55E00", blue: "#0072B2", green: "#009E73", orange: "#E69F00", purple: "#CC79A7", ink: "#1f2933" };
   const BAND = { ascent: "rgba(213, 94, 0, 0.10)", recovery: "rgba(0, 114, 178, 0.09)" };
   const pct = (v) => (v == null ? "–" : `${v.toFixed(1)}%`);
@@ -127,20 +126,26 @@
   // -- heatmaps -------------------------------------------------------------------------
   const S = F.size, P = F.count, U = Math.max(1, Math.floor(128 / Math.max(S, 1)));
 
-  function paint(canvas, img, imgOff, map, mapOff, box, alpha = 0.5) {
+  // The cells are drawn as on the live page: cellPixels is the page's own (js/heatdraw.js,
+  // inlined into this file by report/html.py): hot spots over the image in grey, and the
+  // change as blue (attention left) / orange (attention arrived).
+  function blit(canvas, rgba, box) {
     const W = S * U, ctx = canvas.getContext("2d"), out = ctx.createImageData(W, W), px = out.data;
     for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-      const v = map ? map[mapOff + y * S + x] * 3 : 0, i = imgOff + (y * S + x) * 3;
-      const r = Math.round((1 - alpha) * img[i] + alpha * VIR[v]);
-      const g = Math.round((1 - alpha) * img[i + 1] + alpha * VIR[v + 1]);
-      const b = Math.round((1 - alpha) * img[i + 2] + alpha * VIR[v + 2]);
+      const i = (y * S + x) * 4;
       for (let dy = 0; dy < U; dy++) for (let dx = 0; dx < U; dx++) {
         const o = ((y * U + dy) * W + x * U + dx) * 4;
-        px[o] = r; px[o + 1] = g; px[o + 2] = b; px[o + 3] = 255;
+        px[o] = rgba[i]; px[o + 1] = rgba[i + 1]; px[o + 2] = rgba[i + 2]; px[o + 3] = 255;
       }
     }
     if (box) ring(px, W, box.map((c) => c * U));
     ctx.putImageData(out, 0, 0);
+  }
+
+  function paint(canvas, img, imgOff, map, mapOff, box) {
+    const image = img.subarray(imgOff, imgOff + S * S * 3);
+    const heat = map ? map.subarray(mapOff, mapOff + S * S) : null;
+    blit(canvas, PageDraw.cellPixels({ image, heat, size: S, view: "spots" }), box);
   }
 
   function ring(px, W, [x0, y0, x1, y1]) {
@@ -153,18 +158,10 @@
     for (let y = y0; y < y1; y++) { set(x0 - 1, y); set(x1, y); }
   }
 
-  function paintDiff(canvas, a, aOff, b, bOff) {
-    const W = S * U, ctx = canvas.getContext("2d"), out = ctx.createImageData(W, W), px = out.data;
-    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-      const d = (b[bOff + y * S + x] - a[aOff + y * S + x]) / 255, t = Math.abs(d);
-      const to = d > 0 ? [213, 94, 0] : [0, 90, 178];
-      const c = to.map((v) => Math.round(255 + (v - 255) * t));
-      for (let dy = 0; dy < U; dy++) for (let dx = 0; dx < U; dx++) {
-        const o = ((y * U + dy) * W + x * U + dx) * 4;
-        px[o] = c[0]; px[o + 1] = c[1]; px[o + 2] = c[2]; px[o + 3] = 255;
-      }
-    }
-    ctx.putImageData(out, 0, 0);
+  function paintDiff(canvas, img, imgOff, a, aOff, b, bOff) {
+    const image = img.subarray(imgOff, imgOff + S * S * 3);
+    const before = a.subarray(aOff, aOff + S * S), heat = b.subarray(bOff, bOff + S * S);
+    blit(canvas, PageDraw.cellPixels({ image, heat, before, size: S, view: "change" }), null);
   }
 
   const canvas = () => Object.assign(document.createElement("canvas"), { width: S * U, height: S * U });
@@ -232,7 +229,7 @@
       row.append(el("div", "title", `Probe ${p + 1} · ${esc(cls(D.probes.labels[p]))}`));
       paint(cs[0], state.images, imgOff(p, v), state.maps, mapOff(0, p, v), D.box);
       paint(cs[1], state.images, imgOff(p, v), state.maps, mapOff(last, p, v), D.box);
-      paintDiff(cs[2], state.maps, mapOff(0, p, v), state.maps, mapOff(last, p, v));
+      paintDiff(cs[2], state.images, imgOff(p, v), state.maps, mapOff(0, p, v), state.maps, mapOff(last, p, v));
       [`before (step ${F.steps[0]})`, `after (step ${F.steps[last]})`, "difference"].forEach((t, i) => {
         const fig = el("div");
         fig.append(cs[i], el("div", "", t));
