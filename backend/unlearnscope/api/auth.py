@@ -18,7 +18,6 @@ name and cannot read the token.
 from __future__ import annotations
 
 import html
-import json
 import secrets
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode
@@ -26,6 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..settings import Settings
+from .middleware import send_json
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
@@ -111,7 +111,7 @@ class TokenGuard:
         if scope["type"] == "websocket":
             await _deny_websocket(scope, receive, send, body)
             return
-        await _send_json(send, 401, body, [(b"www-authenticate", b"Bearer")])
+        await send_json(send, 401, body, [(b"www-authenticate", b"Bearer")])
 
     async def _set_cookie(self, send: Send, location: str) -> None:
         """The cookie, and the page again without the token in its URL.
@@ -145,28 +145,6 @@ class TokenGuard:
 
 async def _deny_websocket(scope: Scope, receive: Receive, send: Send, body: dict) -> None:
     if "websocket.http.response" in scope.get("extensions", {}):
-        await _send_json(send, 401, body, [], prefix="websocket.")
+        await send_json(send, 401, body, [], prefix="websocket.")
     else:
         await send({"type": "websocket.close", "code": 1008, "reason": "token required"})
-
-
-async def _send_json(
-    send: Send,
-    status: int,
-    body: dict,
-    headers: list[tuple[bytes, bytes]],
-    prefix: str = "",
-) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": f"{prefix}http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(data)).encode()),
-                *headers,
-            ],
-        }
-    )
-    await send({"type": f"{prefix}http.response.body", "body": data})
