@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig
+from ...config import RunConfig
 
 
 @dataclass
@@ -25,7 +25,7 @@ class SavedRun:
     lock: threading.Lock  # one CAM pass at a time: hooks live on the shared model
 
     def inspect(self, index: int) -> dict[str, Any]:
-        from ..ml.monitor import inspect_sample
+        from ...ml.monitor import inspect_sample
 
         with self.lock:
             return inspect_sample(
@@ -42,10 +42,10 @@ class SavedRun:
 def load_saved_run(
     config: RunConfig, model_path: Path, data_dir: Path | None, cache_dir: Path | None
 ) -> SavedRun:
-    from ..ml.attacks import make_trigger
-    from ..ml.checkpoints import load_weights
-    from ..ml.datasets import load_splits
-    from ..ml.models import build_model
+    from ...ml.attacks import make_trigger
+    from ...ml.checkpoints import load_weights
+    from ...ml.datasets import load_splits
+    from ...ml.models import build_model
 
     _, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)
     trigger = make_trigger(config.attack, config.data.image_size)
