@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .control import Control, Stop
 from .inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 from .presets import PRESETS
 from .settings import Settings
@@ -48,10 +49,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop_requested = []
     signal.signal(signal.SIGINT, lambda *_: stop_requested.append(True))
 
-    def poll(block: bool) -> list[dict[str, Any]]:
+    def poll(block: bool) -> list[Control | dict[str, Any]]:
         if stop_requested:
             stop_requested.clear()
-            return [{"op": "stop"}]
+            return [Stop()]
         return []
 
     engine = Engine(
