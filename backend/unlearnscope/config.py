@@ -6,10 +6,12 @@ every default lives here, with its unit in a comment. Unknown fields are rejecte
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,11 +20,17 @@ from pydantic import (
     model_validator,
 )
 
-DATASETS = ("shapes", "cifar10", "imagefolder")
-MODELS = ("small_cnn", "resnet18")
-ATTACKS = ("badnets", "blended")
-CAM_METHODS = ("gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam")
-PHASE_KINDS = ("ascent", "recovery")
+from .phase_kinds import PHASE_KINDS
+
+# The choices, each written once; the tuples the API and the page list derive from them.
+DatasetName = Literal["shapes", "cifar10", "imagefolder"]
+ModelName = Literal["small_cnn", "resnet18"]
+AttackKind = Literal["badnets", "blended"]
+CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
+DATASETS: tuple[str, ...] = get_args(DatasetName)
+MODELS: tuple[str, ...] = get_args(ModelName)
+ATTACKS: tuple[str, ...] = get_args(AttackKind)
+CAM_METHODS: tuple[str, ...] = get_args(CamMethod)
 
 MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
 MAX_SIZE = 100_000_000  # images in a data set split (the server's limits are lower)
@@ -64,7 +72,7 @@ class Strict(BaseModel):
 
 
 class DataConfig(Strict):
-    name: Literal["shapes", "cifar10", "imagefolder"] = "shapes"
+    name: DatasetName = "shapes"
     # Folder holding the data set (imagefolder: with train/ and test/; cifar10: torchvision
     # root). None: the CLI/server --data-dir.
     root: str | None = None
@@ -80,7 +88,7 @@ class DataConfig(Strict):
 
 
 class ModelConfig(Strict):
-    name: Literal["small_cnn", "resnet18"] = "small_cnn"
+    name: ModelName = "small_cnn"
     width: int = Field(32, ge=4, le=256)  # small_cnn: channels of the first block
     # None: the model's default CAM layer; else a dotted module path in the model
     # ("net.features.stage2"), checked against the model when the config is validated.
@@ -95,7 +103,7 @@ class ModelConfig(Strict):
 
 
 class AttackConfig(Strict):
-    kind: Literal["badnets", "blended"] = "badnets"
+    kind: AttackKind = "badnets"
     target_class: int = Field(0, ge=0, le=9999)
     poison_rate: float = Field(0.1, gt=0, lt=1)  # fraction of training images
     # BadNets patch
@@ -152,14 +160,34 @@ class MonitorConfig(Strict):
     # steps between ASR/CA on the monitor subset; 0 = never
     eval_every: int = Field(5, ge=0, le=MAX_EVERY)
     eval_size: int = Field(256, ge=1, le=MAX_SIZE)  # test images in the monitor subset
-    cam_method: Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"] = (
-        "gradcam"
-    )
+    cam_method: CamMethod = "gradcam"
     cam_class: Literal["predicted", "target", "true"] = "predicted"
 
 
+def _known_phase_kind(kind: str) -> str:
+    if kind not in PHASE_KINDS:
+        raise ValueError(f"unknown phase kind {kind!r}; choose one of {sorted(PHASE_KINDS)}")
+    return kind
+
+
+def _phase_kind_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(PHASE_KINDS)  # read when the schema is made: registered kinds
+
+
+# A phase kind is any key of phase_kinds.PHASE_KINDS (a registry, not a Literal, so that
+# adding a kind is adding one entry there).
+PhaseKindName = Annotated[
+    str, AfterValidator(_known_phase_kind), Field(json_schema_extra=_phase_kind_enum)
+]
+
+
+def schedule_steps(schedule: Sequence[PhaseConfig | Mapping[str, Any]]) -> int:
+    """Total planned steps of a schedule (PhaseConfig objects or their dicts)."""
+    return sum(int(p.steps if isinstance(p, PhaseConfig) else p["steps"]) for p in schedule)
+
+
 class PhaseConfig(Strict):
-    kind: Literal["ascent", "recovery"]
+    kind: PhaseKindName
     steps: int = Field(ge=1, le=100_000)
     lr: float = Field(gt=0, le=10)
     batch_size: int = Field(64, ge=1, le=4096)
@@ -221,7 +249,7 @@ class RunConfig(Strict):
         return self
 
     def total_steps(self) -> int:
-        return sum(p.steps for p in self.schedule)
+        return schedule_steps(self.schedule)
 
 
 def check_cam_layer(model: str, width: int, path: str) -> None:

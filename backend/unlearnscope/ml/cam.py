@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .. import config
 from .models import get_layer
 
 ClassChoice = Tensor | Sequence[int] | int | None  # None: the predicted class
@@ -281,7 +282,8 @@ _METHODS: dict[str, type[BaseCAM]] = {
     "hirescam": HiResCAM,
     "eigencam": EigenCAM,
 }
-CAM_METHODS: tuple[str, ...] = tuple(_METHODS)
+CAM_METHODS = config.CAM_METHODS  # the names are the config's; each has a class above
+assert set(_METHODS) == set(CAM_METHODS), "every CAM method in config.CamMethod needs a class"
 
 
 def make_cam(method: str, model: nn.Module, layer: nn.Module | str | None = None) -> BaseCAM:

@@ -1,7 +1,8 @@
 """Phase kinds: what one optimisation step of a phase does.
 
 A phase kind names its data and its objective (a loss to *minimise*); the engine owns
-the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PHASE_KINDS.
+the optimiser, clipping and bookkeeping. The kinds are registered in phase_kinds.py (one
+entry each, naming its step class here or anywhere else); `phase_step` finds the class.
 
 - ascent:   objective = -min(CE(f(x_forget), y_target), clamp) + lambda * EWC
             gradient *ascent* on the forget set, bounded by the clamp (its gradient is zero
@@ -23,13 +24,16 @@ the optimiser, clipping and bookkeeping. Adding a kind is adding one entry to PH
 from __future__ import annotations
 
 import copy
+import importlib
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import PhaseConfig
+from ..phase_kinds import PHASE_KINDS
 from .augment import augment_batch
 from .ewc import EWCPenalty
 from .imageset import ImageSet
@@ -138,7 +142,32 @@ class Recovery:
         return objective, ce
 
 
-PHASE_KINDS: dict[str, Ascent | Recovery] = {"ascent": Ascent(), "recovery": Recovery()}
+class PhaseStep(Protocol):
+    """What a phase kind's step class provides (see Ascent, Recovery)."""
+
+    bn_train: bool  # BatchNorm in train mode during the step
+
+    def task_loss(
+        self,
+        model: nn.Module,
+        cfg: PhaseConfig,
+        data: PhaseData,
+        gen: torch.Generator,
+        device: torch.device,
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+_steps: dict[str, PhaseStep] = {}
+
+
+def phase_step(kind: str) -> PhaseStep:
+    """The step implementation of a registered kind (its class, imported and made once)."""
+    if kind not in _steps:
+        if kind not in PHASE_KINDS:
+            raise KeyError(f"unknown phase kind {kind!r}; choose one of {sorted(PHASE_KINDS)}")
+        module, _, name = PHASE_KINDS[kind].step.partition(":")
+        _steps[kind] = getattr(importlib.import_module(module), name)()
+    return _steps[kind]
 
 
 def optimisation_step(
@@ -152,7 +181,7 @@ def optimisation_step(
     device: torch.device,
 ) -> tuple[StepLoss, float]:
     """One step of `kind`; returns its losses and the gradient norm before clipping."""
-    phase = PHASE_KINDS[kind]
+    phase = phase_step(kind)
     model.train(phase.bn_train)
     objective, ce = phase.task_loss(model, cfg, data, gen, device)
     penalty = 0.0

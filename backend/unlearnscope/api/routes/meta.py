@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ... import config as cfg
+from ...phase_kinds import PHASE_KINDS
 from ...presets import PRESETS, preset_config
 from ...settings import Settings
 from ..deps import ServiceDep, SettingsDep
@@ -41,7 +42,7 @@ def options(settings: SettingsDep) -> OptionsOut:
         models=list(cfg.MODELS),
         attacks=list(cfg.ATTACKS),
         cam_methods=list(cfg.CAM_METHODS),
-        phase_kinds=list(cfg.PHASE_KINDS),
+        phase_kinds=list(PHASE_KINDS),
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
         default_preset=default,
         run_config_schema=_limited_schema(settings),
