@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from ..config import RunConfig
+from ..config import RunConfig, schedule_steps
 from ..events import (
     ErrorEvent,
     EventBase,
@@ -283,7 +283,7 @@ def _apply(run: RunRow, e: EventBase) -> None:
         run.schedule = e.schedule
     elif isinstance(e, ScheduleEdit) and e.accepted:
         run.schedule = e.schedule
-        run.total_steps = sum(int(p["steps"]) for p in e.schedule)
+        run.total_steps = schedule_steps(e.schedule)
     elif isinstance(e, RunFinished):
         run.summary = {"before": e.before, "after": e.after, "wall_time": e.wall_time}
     elif isinstance(e, ErrorEvent) and e.fatal:

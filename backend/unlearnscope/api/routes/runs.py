@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import ValidationError
 
-from ...config import RunConfig, describe_errors
+from ...config import RunConfig, describe_errors, schedule_steps
 from ...presets import PRESETS, deep_merge
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
@@ -191,7 +191,7 @@ async def edit_schedule(run_id: str, body: ScheduleEditIn, service: ServiceDep) 
     return ScheduleEditOut(
         accepted=event.accepted,
         step=event.step,
-        total_steps=sum(int(p["steps"]) for p in event.schedule),
+        total_steps=schedule_steps(event.schedule),
         schedule=event.schedule,  # type: ignore[arg-type]
         seq=event.seq,
     )
