@@ -273,7 +273,7 @@ def check_cam_layer(model: str, width: int, path: str) -> None:
 _FINITE_TYPES = ("finite_number",)
 
 
-def describe_errors(errors: list[dict]) -> list[str]:
+def describe_errors(errors: list[dict[str, Any]]) -> list[str]:
     """pydantic error dicts -> 'field.path: message' lines a person can act on."""
     lines = []
     for err in errors:

@@ -127,7 +127,7 @@ def build_config(preset: str | None = None, *overrides: dict[str, Any]) -> RunCo
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as err:
-        errors = err.errors()
+        errors: list[dict[str, Any]] = [dict(e) for e in err.errors()]
         fields = [".".join(str(p) for p in e.get("loc", ())) or "config" for e in errors]
         raise ConfigError(describe_errors(errors), fields) from None
 

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     demo_preset: str = "demo"  # preset the page's form opens with
     # Server internals (defaults suit one user on one machine)
     cache_root: Path | None = None  # None: `home`/cache (shareable between servers)
-    frontend_dir: Path | None = None  # static page served at /; None: the repo's frontend/
+    frontend_dir: Path | None = None  # static page served at /; None: the packaged page
     torch_threads: int | None = Field(None, ge=1)  # per worker process; None: torch's default
     max_body_bytes: int = Field(1_048_576, ge=1024)  # request bodies, bytes
     control_timeout: float = Field(15.0, gt=0)  # seconds to wait for the engine to confirm

@@ -38,9 +38,10 @@ Grad-CAM heatmaps. Start a run with `POST /api/runs?preset=tiny`, watch it on
 """
 
 
-def repo_frontend_dir() -> Path:
-    """frontend/ at the repository root (backend/unlearnscope/api/app.py -> ../../..)."""
-    return Path(__file__).resolve().parents[3] / "frontend"
+def packaged_frontend_dir() -> Path:
+    """The page shipped in the package: `unlearnscope/frontend` (in a checkout a link to the
+    repository's frontend/, in a wheel a copy of it)."""
+    return Path(__file__).resolve().parent.parent / "frontend"
 
 
 def plotly_js() -> Path | None:
@@ -131,7 +132,7 @@ def _mount_static(app: FastAPI, settings: Settings) -> None:
             js, media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
         )
 
-    folder = settings.frontend_dir or repo_frontend_dir()
+    folder = settings.frontend_dir or packaged_frontend_dir()
     if folder.is_dir():
         static = StaticFiles(directory=folder, html=True)
         app.mount("/", ApiOrStatic(app, static), name="frontend")

@@ -66,7 +66,7 @@ def _their_cam(method: str, model: nn.Module) -> Any | None:
         return None
     theirs = copy.deepcopy(model)  # it back-propagates into the parameters
     cls = getattr(pytorch_grad_cam, THEIR_CLASSES[method])
-    return cls(theirs, [get_layer(theirs, model.cam_layer_name)])
+    return cls(theirs, [get_layer(theirs, str(model.cam_layer_name))])
 
 
 @contextlib.contextmanager

@@ -42,7 +42,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "in-loop": {**DENSE, "budget": 0.0},
     "live": {**DENSE, "budget": 0.5},
 }
-SCHEDULE = [
+SCHEDULE: list[dict[str, Any]] = [
     {"kind": "ascent", "steps": 20, "lr": 0.002, "momentum": 0.0, "ewc_lambda": 5000.0},
     {"kind": "recovery", "steps": 40, "lr": 0.005, "forget_weight": 1.0},
 ]

@@ -9,6 +9,7 @@ depends on matplotlib.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -36,7 +37,7 @@ _VIRIDIS_HEX = (
 VIRIDIS: np.ndarray = np.frombuffer(bytes.fromhex(_VIRIDIS_HEX), dtype=np.uint8).reshape(256, 3)
 VIRIDIS.setflags(write=False)
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels; x1 and y1 exclusive
+Box = Sequence[int]  # (x0, y0, x1, y1) pixels, x1/y1 exclusive
 
 
 def to_u8(heat: np.ndarray) -> np.ndarray:

@@ -109,7 +109,7 @@ class ClipPainter:
             v = facts.latest(step, key)
             return "–" if v is None else (f"{v:.1f}%" if pct else f"{v:.2f}")
 
-        x = self.w - pad
+        x: float = self.w - pad
         for name, value in reversed(
             [("ASR", val("asr", True)), ("CA", val("ca", True)), ("TAR", val("tar_median", False))]
         ):
@@ -157,6 +157,7 @@ class ClipPainter:
                 )
             y += line
             for v, name in ((0, "clean"), (1, "trigger")):
+                assert self.images is not None  # frames exist only with probes
                 rgb = overlay(self.images[p, v], maps[p, v], box=self.box)
                 tile = Image.fromarray(rgb).resize((side - 2, side - 2), Image.Resampling.NEAREST)
                 img.paste(tile, (x + v * side, y))

@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    from ..storage.runs import RunStore
 from .clip import FORMATS, ClipError, ClipOptions, write_clip
 from .data import facts_from_store
 from .html import write_report
@@ -52,12 +56,12 @@ def clip_options(probes: str | None, fps: float, size: str, max_frames: int) -> 
     return ClipOptions(probes=chosen, fps=fps, width=width, height=height, max_frames=max_frames)
 
 
-def open_store(home: str | None, db: str | None):  # -> RunStore
+def open_store(home: str | None, db: str | None) -> RunStore:
     from ..storage.db import Database
     from ..storage.runs import RunStore
 
     overrides = {k: v for k, v in (("home", home), ("db", db)) if v is not None}
-    settings = Settings(**overrides)
+    settings = Settings.model_validate(overrides)
     url = make_url(settings.db_url)
     if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
         raise ReportInputError(

@@ -52,7 +52,7 @@ def summarise(results: list[SeedResult]) -> dict[str, dict[str, float | None]]:
     """Per row: mean and sample standard deviation over seeds (std 0 for one seed)."""
     out: dict[str, dict[str, float | None]] = {}
     for key, _, _ in ROWS:
-        values = [r.metrics[key] for r in results if r.metrics.get(key) is not None]
+        values = [v for r in results if (v := r.metrics.get(key)) is not None]
         if not values:
             out[key] = {"mean": None, "std": None}
             continue
