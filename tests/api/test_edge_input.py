@@ -160,7 +160,7 @@ def test_an_unexpected_error_is_a_json_500_without_details(client, monkeypatch) 
     def boom(*args, **kwargs):
         raise RuntimeError("/very/secret/server/path")
 
-    monkeypatch.setattr(client.app.state.service, "list", boom)
+    monkeypatch.setattr(client.app.state.service, "list_runs", boom)
     r = client.get("/api/runs")
     assert r.status_code == 500
     assert r.json()["error"] == "RuntimeError" and "/very/secret" not in r.text

@@ -25,8 +25,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from ..control import Control, ControlBase, Stop
+from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop
 
+CONTROLS = Pause | Resume | Stop | EditSchedule | Inspect  # the members of `Control`
 POLL_BLOCK_S = 0.2  # how long poll(block=True) waits for a message while paused
 SEND_BATCH = 64  # events per pipe message, at most
 
@@ -108,7 +109,7 @@ class ControlReader:
         try:
             while self.conn.poll(timeout):
                 msg = self.conn.recv()
-                if isinstance(msg, ControlBase | dict):
+                if isinstance(msg, CONTROLS | dict):
                     messages.append(msg)
                 timeout = 0.0
         except (EOFError, OSError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
@@ -15,8 +15,12 @@ from ..schemas import DB_INT_MAX, EventsOut, FrameProbeOut, FramesOut, FrameStep
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["history"])
 
-_NOT_FOUND = {404: {"description": "No such run, or nothing recorded there yet"}}
-_PNG = {200: {"content": {"image/png": {}}, "description": "PNG image"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such run, or nothing recorded there yet"}
+}
+_PNG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": {}}, "description": "PNG image"}
+}
 
 
 @router.get(

@@ -105,7 +105,7 @@ async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     try:
         timeout = service.settings.ws_send_timeout
-        rows = await run_in_threadpool(service.list, 500, 0, None)
+        rows = await run_in_threadpool(service.list_runs, 500, 0, None)
         runs = [service.view(r).model_dump(mode="json") for r in rows]
         await _send(ws, Outgoing(json.dumps({"type": "runs", "runs": runs})), timeout)
         while (msg := await client.get()) is not None:
@@ -151,7 +151,8 @@ async def run_stream(
             )
             for stored in page:
                 if stored.header.get("parts"):
-                    stored = await run_in_threadpool(history.event, run_id, stored.seq) or stored
+                    full = await run_in_threadpool(history.event, run_id, stored.seq)
+                    stored = full if full is not None else stored
                 await _send(ws, encode_stored(run_id, stored), timeout)
                 last = stored.seq
             if len(page) < HISTORY_PAGE:

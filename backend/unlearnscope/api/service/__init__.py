@@ -138,7 +138,8 @@ class RunService:
     def create(self, config: RunConfig, client: str = "") -> RunRow:
         return self.admission.create(config, client)
 
-    def list(self, limit: int, offset: int, status: str | None) -> list[RunRow]:
+    def list_runs(self, limit: int, offset: int, status: str | None) -> list[RunRow]:
+        """Runs, newest first (optionally those in `status`)."""
         return self.store.list(limit, offset, status)
 
     def get(self, run_id: str) -> RunRow | None:

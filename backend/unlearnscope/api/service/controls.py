@@ -93,10 +93,10 @@ class Controls:
                 f"cannot {op} run {run_id}: it is {status.value}; {hint}", status.value
             )
         if op == "stop" and status is RunStatus.QUEUED and self.pool.cancel(run_id):
-            row = await asyncio.to_thread(
+            stopped = await asyncio.to_thread(
                 self.store.set_status, run_id, RunStatus.STOPPED, "stopped before it started"
             )
-            self.bridge.publish_run(row)
+            self.bridge.publish_run(stopped)
             self.bridge.publish_queue()
             return ControlOut(op=op, applied=True, status="stopped", step=0)
         event = await self.requests.ask(run_id, msg, until={target.value, *TERMINAL})
