@@ -56,9 +56,11 @@ class LiveRuns:
             self._mailbox.pop(run_id, None)
 
     def send_or_keep(self, run_id: str, msg: Control, launching: bool) -> bool | None:
-        """Hand `msg` to the run's worker: True/False as the handle answers. No handle:
-        kept for the worker being launched when `launching`, else False. None means
-        "a handle exists": the caller sends (outside this lock)."""
+        """Keep `msg` for a worker that is being launched, in one step with the check
+        that none exists yet (a launch takes the kept messages when it adds its worker).
+
+        None: the run has a worker; send through it (outside this lock). True: kept.
+        False: no worker, and none is being launched."""
         with self._lock:
             if run_id in self._workers:
                 return None
