@@ -17,7 +17,8 @@ and which shared state it touches:
     history.py     a run's recorded history, as routes read it
 
 The pieces: the store (runs and their event log), the pool (which run gets a worker
-when), the workers (one process per run) and the hub (fan-out to clients).
+when), the workers (one process per run) and the hub (fan-out to clients). The facade
+only wires them and forwards; it keeps no state of its own.
 """
 
 from __future__ import annotations

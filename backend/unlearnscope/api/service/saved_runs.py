@@ -2,7 +2,12 @@
 
 Rebuilds what the engine had: the test split (same config and seed), the trigger and the
 model with the run's final weights (safetensors), then asks `ml.monitor.inspect_sample`.
-Loading takes a moment, so the last few runs stay loaded.
+Loading takes a moment, so the last few runs stay loaded. It runs in the server process
+(on request threads), so it lives here, beside the service, not in worker/.
+
+Threads: request threads, any number at once. `SavedRunCache._lock` guards the cache's
+table (a load happens outside it: two threads may load one run, the second result wins);
+each `SavedRun.lock` lets one CAM pass at a time use its model (hooks live on the model).
 """
 
 from __future__ import annotations
