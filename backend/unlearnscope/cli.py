@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .control import Control
+from .control import Control, Stop
 from .inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 from .presets import PRESETS
 from .settings import Settings
@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     def poll(block: bool) -> list[Control | dict[str, Any]]:
         if stop_requested:
             stop_requested.clear()
-            return [{"op": "stop"}]
+            return [Stop()]
         return []
 
     engine = Engine(
@@ -144,7 +144,10 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
     serve.add_argument("--data-dir", help="data root for cifar10 / imagefolder runs")
-    serve.add_argument("--db", help="SQLAlchemy URL (default sqlite file in ~/.unlearnscope)")
+    serve.add_argument(
+        "--db",
+        help="database file path, or SQLAlchemy URL (default sqlite file in ~/.unlearnscope)",
+    )
     serve.add_argument("--home", help="folder for the database, artifacts and caches")
     serve.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
     serve.add_argument("--preset", help="preset the page's form opens with (default demo)")

@@ -3,6 +3,7 @@ data roots kept inside the data directory, disk full and read-only homes answere
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,8 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
-from unlearnscope.api import service as service_module
 from unlearnscope.api.app import create_app
+from unlearnscope.api.service import lifecycle
+from unlearnscope.api.service.workers import Workers
 from unlearnscope.events import ErrorEvent, StatusEvent
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
@@ -29,7 +31,7 @@ def _settings(tmp_path: Path, **extra) -> Settings:
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     """An app whose runs never get a worker (the launch is a no-op: they stay active)."""
-    monkeypatch.setattr(service_module.RunService, "_launch", lambda self, run_id: None)
+    monkeypatch.setattr(Workers, "launch", lambda self, run_id: None)
     (tmp_path / "data" / "cifar").mkdir(parents=True)
     settings = _settings(tmp_path, data_dir=tmp_path / "data", max_queued_per_client=2)
     with TestClient(create_app(settings), raise_server_exceptions=False) as c:
@@ -121,7 +123,7 @@ def test_runs_past_a_server_limit_get_422_naming_it(client, body, limit, field) 
 
 
 def test_the_estimated_memory_of_a_run_is_limited(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(service_module.RunService, "_launch", lambda self, run_id: None)
+    monkeypatch.setattr(Workers, "launch", lambda self, run_id: None)
     with TestClient(create_app(_settings(tmp_path, max_run_memory_mb=64))) as c:
         r = c.post("/api/runs?preset=tiny", json={"data": {"train_size": 100_000}})
         assert r.status_code == 422 and r.json()["limit"] == "max_run_memory_mb"
@@ -147,7 +149,7 @@ def test_data_roots_stay_inside_the_data_directory(client, tmp_path: Path) -> No
 
 
 def test_downloads_need_the_data_directory(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(service_module.RunService, "_launch", lambda self, run_id: None)
+    monkeypatch.setattr(Workers, "launch", lambda self, run_id: None)
     with TestClient(create_app(_settings(tmp_path))) as c:
         body = {"data": {"name": "cifar10", "download": True}}
         r = c.post("/api/runs?preset=tiny", json=body)
@@ -158,7 +160,7 @@ def test_an_unexpected_error_is_a_json_500_without_details(client, monkeypatch) 
     def boom(*args, **kwargs):
         raise RuntimeError("/very/secret/server/path")
 
-    monkeypatch.setattr(client.app.state.service, "list", boom)
+    monkeypatch.setattr(client.app.state.service, "list_runs", boom)
     r = client.get("/api/runs")
     assert r.status_code == 500
     assert r.json()["error"] == "RuntimeError" and "/very/secret" not in r.text
@@ -168,7 +170,9 @@ def test_clients_get_an_errors_type_and_message_not_its_traceback(client) -> Non
     service = client.app.state.service
     _run(client, RunStatus.RUNNING)
     trace = 'Traceback (most recent call last):\n  File "/home/lab/secret.py", line 1'
-    service._on_events("r1", [ErrorEvent(seq=1, t=1.0, message="ValueError: bad", traceback=trace)])
+    service.bridge.on_events(
+        "r1", [ErrorEvent(seq=1, t=1.0, message="ValueError: bad", traceback=trace)]
+    )
     events = client.get("/api/runs/r1/events").json()["events"]
     assert events[0]["message"] == "ValueError: bad" and events[0]["traceback"] == ""
     assert "secret.py" not in client.get("/api/runs/r1/events").text
@@ -178,18 +182,18 @@ def test_disk_full_fails_the_run_and_refuses_new_ones(client, monkeypatch) -> No
     service = client.app.state.service
     _run(client, RunStatus.RUNNING)
     killed = []
-    service._workers["r1"] = SimpleNamespace(kill=lambda: killed.append(True))
+    service.live.add_worker("r1", SimpleNamespace(kill=lambda: killed.append(True)))
 
     def full(*args, **kwargs):
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(service.store, "append", full)
     event = StatusEvent(seq=1, t=1.0, status="running", step=1)
-    service._on_events("r1", [event])
+    service.bridge.on_events("r1", [event])
     assert killed == [True]  # its worker is stopped
     run = client.get("/api/runs/r1").json()
     assert run["status"] == "failed" and run["message"] == "disk full while storing events"
-    monkeypatch.setattr(service_module.shutil, "disk_usage", lambda p: SimpleNamespace(free=1024))
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: SimpleNamespace(free=1024))
     r = client.post("/api/runs?preset=tiny", json={})
     assert r.status_code == 507 and r.json()["reason"] == "disk full while storing events"
     assert client.get("/api/health").json()["disk_full"] == "disk full while storing events"
@@ -197,7 +201,7 @@ def test_disk_full_fails_the_run_and_refuses_new_ones(client, monkeypatch) -> No
     monkeypatch.undo()  # room on the disk again, but the database cannot grow: still 507
     monkeypatch.setattr(service.store, "create", full)
     assert client.post("/api/runs?preset=tiny", json={}).status_code == 507
-    service._workers.pop("r1")  # the fake worker
+    service.live.drop_worker("r1")  # the fake worker
 
 
 def test_a_read_only_home_serves_the_history(tmp_path: Path, monkeypatch) -> None:
@@ -205,7 +209,7 @@ def test_a_read_only_home_serves_the_history(tmp_path: Path, monkeypatch) -> Non
     with TestClient(create_app(settings)) as c:
         c.app.state.service.store.create("old", preset_config("tiny"), RunStatus.COMPLETED)
     monkeypatch.setattr(
-        service_module, "home_write_problem", lambda home: "OSError: Read-only file system"
+        lifecycle, "home_write_problem", lambda home: "OSError: Read-only file system"
     )
     with TestClient(create_app(_settings(tmp_path))) as c:
         health = c.get("/api/health").json()

@@ -14,6 +14,7 @@ from live import LiveServer, tiny
 
 from unlearnscope.api.app import create_app
 from unlearnscope.api.service import LaunchCancelled
+from unlearnscope.control import Stop
 from unlearnscope.events import StatusEvent
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
@@ -59,26 +60,25 @@ def test_a_stop_sent_while_the_worker_starts_is_applied(
 
 
 def test_a_stop_before_the_worker_exists_cancels_the_launch(tmp_path: Path) -> None:
-    """The pool took the run out of line; `_launch` has not made its worker yet."""
+    """The pool took the run out of line; `Workers.launch` has not made its worker yet."""
     settings = Settings(home=tmp_path, device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as c:
         service = c.app.state.service
         service.store.create("q1", preset_config("tiny"), RunStatus.QUEUED)
-        service.pool._active.add("q1")  # what RunPool._fill does just before `_launch`
+        service.pool._active.add("q1")  # what RunPool._fill does just before `launch`
         answer: dict = {}
         stopper = threading.Thread(
             target=lambda: answer.update(r=c.post("/api/runs/q1/stop")), daemon=True
         )
         stopper.start()
         for _ in range(600):
-            if service._mailbox.get("q1"):
+            if service.live.pending("q1"):
                 break
             stopper.join(0.05)
-        assert service._mailbox.get("q1") == [
-            {"op": "stop", "request_id": service._mailbox["q1"][0]["request_id"]}
-        ]
+        [kept] = service.live.pending("q1")
+        assert isinstance(kept, Stop) and kept.request_id
         with pytest.raises(LaunchCancelled):
-            service._launch("q1")
+            service.workers.launch("q1")
         service.pool._active.discard("q1")
         stopper.join(30)
         r = answer["r"]

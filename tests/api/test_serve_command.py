@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from unlearnscope.api import serve as serve_module
-from unlearnscope.cli import make_parser
+from unlearnscope.cli import main, make_parser
 
 
 def test_defaults_are_loopback_8000_and_flags_win_over_env(
@@ -41,6 +41,64 @@ def test_serve_prints_the_url_and_starts_uvicorn(
     assert calls["host"] == "127.0.0.1" and calls["port"] == 8123
     assert calls["ws_per_message_deflate"] is False  # see the test below
     assert calls["app"].state.settings.home == tmp_path
+
+
+def test_db_takes_a_file_path_and_serves_from_that_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import uvicorn
+    from fastapi.testclient import TestClient
+
+    monkeypatch.delenv("UNLEARNSCOPE_DB", raising=False)
+    monkeypatch.chdir(tmp_path)
+    apps = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    argv = ["serve", "--home", str(tmp_path / "home"), "--db", "dbs/runs.sqlite"]
+    assert main(argv) == 0
+    settings = apps[0].state.settings
+    assert settings.db_url == f"sqlite:///{tmp_path / 'dbs' / 'runs.sqlite'}"  # absolute
+    settings.device = "cpu"
+    with TestClient(apps[0], base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/api/runs").json() == []
+    assert (tmp_path / "dbs" / "runs.sqlite").is_file()
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("nosuchdb://host/x", "no database kind 'nosuchdb'"),
+        ("sqlite:///relative.db", None),
+        ("://nothing", "not a SQLAlchemy URL"),
+        (".", "give a database file"),
+    ],
+)
+def test_a_bad_db_exits_2_naming_the_flag(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    value: str,
+    says: str | None,
+) -> None:
+    import uvicorn
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: pytest.fail("served anyway"))
+    if says is None:  # a URL SQLAlchemy reads: accepted as it is
+        args = make_parser().parse_args(["serve", "--home", str(tmp_path), "--db", value])
+        assert serve_module.settings_from_args(args).db_url == value
+        return
+    assert main(["serve", "--home", str(tmp_path), "--db", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("unlearnscope: error: --db") and says in err
+    assert "Traceback" not in err
+
+
+def test_a_db_path_in_the_environment_works_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("UNLEARNSCOPE_DB", str(tmp_path / "env.sqlite"))
+    settings = serve_module.settings_from_args(make_parser().parse_args(["serve"]))
+    assert settings.db_url == f"sqlite:///{tmp_path / 'env.sqlite'}"
 
 
 @pytest.mark.parametrize("served", [True, False], ids=["serve", "uvicorn-default"])

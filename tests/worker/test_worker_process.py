@@ -11,6 +11,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
+from unlearnscope.control import Pause, Stop
 from unlearnscope.events import EventBase, StatusEvent, StepMetrics
 from unlearnscope.presets import preset_config
 from unlearnscope.worker.handle import WorkerHandle, describe_exit
@@ -60,7 +61,7 @@ def test_a_stopped_worker_saves_its_model_and_reports_in_order(tmp_path, warm_ca
     handle = WorkerHandle(_spec(tmp_path, warm_cache, 10_000), rec.on_events, rec.on_exit)
     handle.start()
     assert rec.step_seen.wait(TIMEOUT), "no step event from the worker"
-    assert handle.send({"op": "stop"})
+    assert handle.send(Stop())
     assert handle.wait(TIMEOUT)
     finished, code = rec.exit
     assert code == 0 and finished is not None and finished.state == "stopped"
@@ -69,7 +70,7 @@ def test_a_stopped_worker_saves_its_model_and_reports_in_order(tmp_path, warm_ca
     assert isinstance(last, StatusEvent) and last.status == "stopped"
     weights = load_file(finished.model_path)  # safetensors, loadable without pickle
     assert weights and Path(finished.model_path).parent == tmp_path / "r1"
-    assert not handle.send({"op": "pause"})  # gone: sending says so
+    assert not handle.send(Pause())  # gone: sending says so
 
 
 def test_sigkill_is_seen_at_once_with_the_signal_named(tmp_path, warm_cache) -> None:

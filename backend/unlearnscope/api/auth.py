@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import secrets
 from http.cookies import SimpleCookie
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -143,7 +144,7 @@ class TokenGuard:
         await send({"type": "http.response.body", "body": page})
 
 
-async def _deny_websocket(scope: Scope, receive: Receive, send: Send, body: dict) -> None:
+async def _deny_websocket(scope: Scope, receive: Receive, send: Send, body: dict[str, Any]) -> None:
     if "websocket.http.response" in scope.get("extensions", {}):
         await send_json(send, 401, body, [], prefix="websocket.")
     else:

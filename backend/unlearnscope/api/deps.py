@@ -13,11 +13,13 @@ from .service import RunService
 
 
 def get_service(conn: HTTPConnection) -> RunService:
-    return conn.app.state.service
+    service: RunService = conn.app.state.service  # set by create_app
+    return service
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
-    return conn.app.state.settings
+    settings: Settings = conn.app.state.settings  # set by create_app
+    return settings
 
 
 ServiceDep = Annotated[RunService, Depends(get_service)]

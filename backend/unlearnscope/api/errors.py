@@ -125,7 +125,7 @@ async def deny_websocket(ws: WebSocket, status: int, body: dict[str, Any]) -> No
 def status_code(err: DomainError) -> int:
     for cls in type(err).__mro__:
         if cls in STATUS_CODES:
-            return STATUS_CODES[cls]  # type: ignore[index]
+            return STATUS_CODES[cls]
     return 400
 
 

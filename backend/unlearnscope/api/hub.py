@@ -19,6 +19,7 @@ import asyncio
 import json
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 CLOSE_LAGGING = 4001  # the client fell too far behind: reconnect with ?after=SEQ
 CLOSE_DELETED = 4004  # the run was deleted
@@ -146,7 +147,7 @@ class Hub:
     def unsubscribe_runs(self, client: ClientQueue) -> None:
         self._lists.discard(client)
 
-    def publish_runs(self, message: dict) -> None:
+    def publish_runs(self, message: dict[str, Any]) -> None:
         msg = Outgoing(json.dumps(message, default=str))
         for client in self._lists:
             client.put(msg)

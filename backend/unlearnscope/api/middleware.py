@@ -61,8 +61,8 @@ def origin_allowed(
         return False
     ports = {server_port} if server_port else set()
     if host_header:
-        host_port = urlsplit(f"//{host_header}").port
-        ports.add(host_port or (443 if parts.scheme == "https" else 80))
+        header_port = urlsplit(f"//{host_header}").port
+        ports.add(header_port or (443 if parts.scheme == "https" else 80))
     return port in ports
 
 

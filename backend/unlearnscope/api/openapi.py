@@ -108,12 +108,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             for code, response in responses.items():
                 if not code.startswith(("4", "5")):
                     continue
-                model = "ValidationErrorOut" if code == "422" else "ErrorOut"
+                error_model = "ValidationErrorOut" if code == "422" else "ErrorOut"
                 content = response.setdefault("content", {})
                 examples = content.get("application/json", {})
                 content["application/json"] = {
                     **{k: v for k, v in examples.items() if k != "schema"},
-                    "schema": {"$ref": REF.format(model=model)},
+                    "schema": {"$ref": REF.format(model=error_model)},
                 }
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonValue
 
 from ..config import PhaseConfig, Schedule
 
@@ -14,7 +15,7 @@ from ..config import PhaseConfig, Schedule
 # overflow: past it, a 422 naming the parameter.
 DB_INT_MAX = 2**63 - 1
 
-_TINY_SCHEDULE = [
+_TINY_SCHEDULE: list[JsonValue] = [
     {"kind": "ascent", "steps": 4, "lr": 0.01, "batch_size": 16, "ewc_lambda": 10.0},
     {"kind": "recovery", "steps": 7, "lr": 0.01, "batch_size": 16},
 ]

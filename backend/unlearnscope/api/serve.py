@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
+from ..inputs import BadInput
 from ..settings import Settings
 from .auth import LOOPBACK_HOSTS
 
@@ -27,14 +29,55 @@ FLAG_TO_SETTING = {
 }
 
 
+def database_url(value: str, name: str = "--db") -> str:
+    """A SQLAlchemy URL from `value`: a URL as it is (checked), or a file path, which
+    becomes `sqlite:///` + its absolute path. BadInput (exit 2) naming `name` otherwise."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    if "://" not in value:
+        path = Path(value).expanduser().resolve()
+        if not value.strip() or path.is_dir():
+            raise BadInput(
+                f"{name} {value!r}: give a database file (e.g. ~/runs.sqlite) or a "
+                "SQLAlchemy URL (e.g. sqlite:////abs/path/runs.db)"
+            )
+        return f"sqlite:///{path}"
+    try:
+        url = make_url(value)
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:  # a kind of ArgumentError: caught first
+        raise BadInput(
+            f"{name} {value!r}: no database kind {value.split('://', 1)[0]!r} is known; "
+            "use sqlite:///PATH (or a file path), or install that database's SQLAlchemy dialect"
+        ) from None
+    except (ArgumentError, ValueError) as err:
+        raise BadInput(
+            f"{name} {value!r} is not a SQLAlchemy URL ({err}); give one such as "
+            "sqlite:////abs/path/runs.db, or a file path"
+        ) from None
+    except ImportError as err:
+        raise BadInput(
+            f"{name} {value!r}: the driver for it is not installed ({err}); install it, or "
+            "use sqlite:///PATH (or a file path)"
+        ) from None
+    return value
+
+
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Environment (UNLEARNSCOPE_*) first, flags given on the command line win."""
+    """Environment (UNLEARNSCOPE_*) first, flags given on the command line win. The
+    database may be given as a file path; a bad one is BadInput (exit 2)."""
     overrides: dict[str, Any] = {
         setting: getattr(args, flag)
         for flag, setting in FLAG_TO_SETTING.items()
         if getattr(args, flag, None) is not None
     }
-    return Settings(**overrides)
+    if "db" in overrides:
+        overrides["db"] = database_url(overrides["db"], "--db")
+    settings = Settings(**overrides)
+    if "db" not in overrides and settings.db:
+        settings.db = database_url(settings.db, "UNLEARNSCOPE_DB")
+    return settings
 
 
 def page_urls(settings: Settings) -> list[str]:

@@ -58,17 +58,14 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
-    sqlite_file = parsed.get_backend_name() == "sqlite" and parsed.database not in (
-        None,
-        "",
-        ":memory:",
-    )
+    database = parsed.database or ""
+    sqlite_file = parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:")
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if sqlite_file and not read_only:
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
     if read_only and sqlite_file:
-        path = Path(parsed.database).resolve().as_posix()
+        path = Path(database).resolve().as_posix()
         url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":

@@ -21,6 +21,7 @@ from ..events import (
     FramesEvent,
     Measurement,
     ProbesEvent,
+    RunFinished,
     RunStarted,
     StepMetrics,
 )
@@ -83,7 +84,7 @@ def metrics_json(config: dict[str, Any], events: Iterable[EventBase]) -> str:
             measurements.append(e.model_dump())
         elif isinstance(e, Evaluation):
             evaluations.append(e.model_dump())
-        elif e.type == "run_finished":
+        elif isinstance(e, RunFinished):
             finished = e.model_dump()
     return json.dumps(
         {

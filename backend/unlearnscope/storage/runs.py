@@ -8,13 +8,14 @@ run finished also sees all of its events.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from ..config import RunConfig
+from ..config import RunConfig, schedule_steps
 from ..events import (
     ErrorEvent,
     EventBase,
@@ -86,7 +87,7 @@ class RunStore:
         with self.db.new_session() as s:
             return list(s.scalars(query.limit(limit).offset(offset)))
 
-    def ids_with_status(self, statuses: Iterable[RunStatus]) -> list[str]:
+    def ids_with_status(self, statuses: Iterable[RunStatus]) -> builtins.list[str]:
         values = [st.value for st in statuses]
         query = select(RunRow.id).where(RunRow.status.in_(values)).order_by(RunRow.created_at)
         with self.db.new_session() as s:
@@ -144,7 +145,7 @@ class RunStore:
                 {
                     "run_id": run_id,
                     "seq": e.seq,
-                    "type": e.type,
+                    "type": header["type"],
                     "step": getattr(e, "step", None),
                     "t": e.t,
                     "payload": header,
@@ -171,7 +172,7 @@ class RunStore:
         limit: int = 1000,
         types: Sequence[str] | None = None,
         with_bytes: bool = True,
-    ) -> list[StoredEvent]:
+    ) -> builtins.list[StoredEvent]:
         """Events with seq > after, in order; frames get their maps from `frames`."""
         cols = [EventRow.seq, EventRow.type, EventRow.payload]
         if with_bytes:
@@ -185,7 +186,8 @@ class RunStore:
             query = query.where(EventRow.type.in_(list(types)))
         query = query.order_by(EventRow.seq).limit(limit)
         with self.db.new_session() as s:
-            rows = s.execute(query).all()
+            # Any: the columns (and so the row's shape) depend on `with_bytes`
+            rows: Sequence[Any] = s.execute(query).all()
         out = []
         for row in rows:
             blob = (row[3] if row[3] is not None else row[4]) if with_bytes else None
@@ -202,7 +204,9 @@ class RunStore:
                 return
             after = batch[-1].seq
 
-    def load_events(self, run_id: str, types: Sequence[str] | None = None) -> list[EventBase]:
+    def load_events(
+        self, run_id: str, types: Sequence[str] | None = None
+    ) -> builtins.list[EventBase]:
         return [e.event() for e in self.iter_events(run_id, 0, types)]
 
     def last_seq(self, run_id: str) -> int:
@@ -212,7 +216,7 @@ class RunStore:
             )
 
     # -- frames --------------------------------------------------------------------------
-    def frame_steps(self, run_id: str) -> list[int]:
+    def frame_steps(self, run_id: str) -> builtins.list[int]:
         query = select(FrameRow.step).where(FrameRow.run_id == run_id).order_by(FrameRow.seq)
         with self.db.new_session() as s:
             return sorted(set(s.scalars(query)))
@@ -230,16 +234,18 @@ class RunStore:
             row = s.execute(query).first()
         if row is None:
             return None
-        frame, header = row
+        frame, header = row[0], row[1]
         return StoredFrame(frame.seq, frame.step, frame.count, frame.size, frame.maps, header)
 
     def probes(self, run_id: str) -> ProbesEvent | None:
         found = self.events_after(run_id, 0, 1, types=["probes"])
-        return found[0].event() if found else None  # type: ignore[return-value]
+        event = found[0].event() if found else None
+        return event if isinstance(event, ProbesEvent) else None
 
     def run_started(self, run_id: str) -> RunStarted | None:
         found = self.events_after(run_id, 0, 1, types=["run_started"])
-        return found[0].event() if found else None  # type: ignore[return-value]
+        event = found[0].event() if found else None
+        return event if isinstance(event, RunStarted) else None
 
     # -- artifacts -----------------------------------------------------------------------
     def put_artifact(self, run_id: str, kind: str, path: str, size: int) -> None:
@@ -255,7 +261,7 @@ class RunStore:
         with self.db.new_session() as s:
             return s.scalars(query).first()
 
-    def artifacts(self, run_id: str) -> list[ArtifactRow]:
+    def artifacts(self, run_id: str) -> builtins.list[ArtifactRow]:
         query = select(ArtifactRow).where(ArtifactRow.run_id == run_id).order_by(ArtifactRow.id)
         with self.db.new_session() as s:
             return list(s.scalars(query))
@@ -283,7 +289,7 @@ def _apply(run: RunRow, e: EventBase) -> None:
         run.schedule = e.schedule
     elif isinstance(e, ScheduleEdit) and e.accepted:
         run.schedule = e.schedule
-        run.total_steps = sum(int(p["steps"]) for p in e.schedule)
+        run.total_steps = schedule_steps(e.schedule)
     elif isinstance(e, RunFinished):
         run.summary = {"before": e.before, "after": e.after, "wall_time": e.wall_time}
     elif isinstance(e, ErrorEvent) and e.fatal:

@@ -28,7 +28,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timestamps in UTC, timezone-aware on the way out (SQLite keeps no zone)."""
 
     impl = DateTime

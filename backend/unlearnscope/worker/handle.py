@@ -17,6 +17,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from ..control import Control
 from ..events import EventBase
 from .process import WorkerExit, WorkerSpec, worker_main
 
@@ -59,7 +60,7 @@ class WorkerHandle:
         self._reader: threading.Thread | None = None
         # Control messages sent before the process started, delivered when it starts:
         # a stop (or pause) sent while a run is `preparing` is never lost.
-        self._backlog: list[dict[str, Any]] = []
+        self._backlog: list[Control] = []
         self._start_failed = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -103,7 +104,7 @@ class WorkerHandle:
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
 
-    def send(self, msg: dict[str, Any]) -> bool:
+    def send(self, msg: Control) -> bool:
         """Hand a control message to the worker (kept until it starts, when it has not
         yet); False when it is gone."""
         with self._send_lock:
@@ -122,7 +123,7 @@ class WorkerHandle:
     def started(self) -> bool:
         return self._control is not None
 
-    def take_backlog(self) -> list[dict[str, Any]]:
+    def take_backlog(self) -> list[Control]:
         """The messages waiting for a start that will not come (the launch is cancelled)."""
         with self._send_lock:
             backlog, self._backlog = self._backlog, []

@@ -3,14 +3,14 @@
 `worker_main` is the entry point of a *spawned* process (a fresh interpreter: no forked
 CUDA state, no copy of the server). It talks to the server through two one-way pipes:
 
-    control  server -> worker   dicts {"op": ...} (see the end of events.py)
+    control  server -> worker   control messages (`unlearnscope.control`: Pause, Stop, ...)
     events   worker -> server   lists of events, then one `WorkerExit`
 
 The server holds the only other end of each pipe, so when either side dies the other
 reads EOF: a worker whose server is gone stops its engine; a server whose worker is
 killed (even by SIGKILL) learns it at once and marks that run failed.
 
-Only `ml`, `events` and `config` are imported here: no web framework, no database.
+Only `ml`, `events`, `control` and `config` are imported here: no web framework, no database.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop
+
+CONTROLS = Pause | Resume | Stop | EditSchedule | Inspect  # the members of `Control`
 POLL_BLOCK_S = 0.2  # how long poll(block=True) waits for a message while paused
 SEND_BATCH = 64  # events per pipe message, at most
 
@@ -90,22 +93,23 @@ class EventSender:
 
 
 class ControlReader:
-    """`poll(block)` for the engine: the messages waiting on the control pipe."""
+    """`poll(block)` for the engine: the messages waiting on the control pipe (control
+    models; a plain dict is passed on too, the engine reads both)."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.parent = os.getppid()
         self.orphaned = False
 
-    def __call__(self, block: bool) -> list[dict[str, Any]]:
+    def __call__(self, block: bool) -> list[Control | dict[str, Any]]:
         if self.orphaned:
-            return [{"op": "stop"}]
-        messages: list[dict[str, Any]] = []
+            return [Stop()]
+        messages: list[Control | dict[str, Any]] = []
         timeout = POLL_BLOCK_S if block else 0.0
         try:
             while self.conn.poll(timeout):
                 msg = self.conn.recv()
-                if isinstance(msg, dict):
+                if isinstance(msg, CONTROLS | dict):
                     messages.append(msg)
                 timeout = 0.0
         except (EOFError, OSError):
@@ -113,7 +117,7 @@ class ControlReader:
         if os.getppid() != self.parent:
             self.orphaned = True
         if self.orphaned:
-            messages.append({"op": "stop"})  # the server is gone: stop, save, exit
+            messages.append(Stop())  # the server is gone: stop, save, exit
         return messages
 
 

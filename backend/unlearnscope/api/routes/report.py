@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from ...report.clip import ClipError, ClipOptions, render_clip
-from ...report.data import facts_from_store
 from ...report.html import build_report
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput, NotAvailable
@@ -34,7 +33,7 @@ def report_html(run: RunDep, service: ServiceDep) -> Response:
     """Opens from disk with no network and no server (Plotly.js and heatmaps embedded).
     Any run has one: a failed run's report says why it failed; an active one shows what
     it has so far."""
-    html = build_report(facts_from_store(service.store, run.id))
+    html = build_report(service.history.facts(run.id))
     return HTMLResponse(
         html, headers={"Content-Disposition": f'inline; filename="{_file_name(run, "html")}"'}
     )
@@ -65,7 +64,7 @@ def clip(
         chosen = [int(p) for p in probes.split(",") if p.strip()] if probes else None
     except ValueError:
         raise InvalidInput(f"probes={probes!r}: write numbers like 0,2,5") from None
-    facts = facts_from_store(service.store, run.id)
+    facts = service.history.facts(run.id)
     if not facts.frames:
         raise NotAvailable(f"run {run.id} recorded no heatmap frames, so there is no clip")
     options = ClipOptions(chosen, fps, width, height, max_frames)

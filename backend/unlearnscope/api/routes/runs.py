@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response, status
 from pydantic import ValidationError
 
-from ...config import RunConfig, describe_errors
+from ...config import RunConfig, describe_errors, schedule_steps
 from ...presets import PRESETS, deep_merge
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
@@ -15,7 +15,7 @@ from ..schemas import DB_INT_MAX, ControlOut, RunOut, ScheduleEditIn, ScheduleEd
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {
         "description": "No such run",
         "content": {
@@ -25,7 +25,7 @@ _ERRORS = {
         },
     },
 }
-_CONFLICT = {
+_CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {
         "description": "The run is in the wrong state; nothing changed",
         "content": {
@@ -65,7 +65,7 @@ def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
     try:
         return RunConfig.model_validate(deep_merge(PRESETS[preset], given))
     except ValidationError as err:
-        lines = describe_errors(err.errors())
+        lines = describe_errors([dict(e) for e in err.errors()])
         raise InvalidInput(
             "invalid run config: " + "; ".join(lines),
             errors=lines,
@@ -102,7 +102,7 @@ def list_runs(
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     status: Annotated[str | None, Query(description="only runs with this status")] = None,
 ) -> list[RunOut]:
-    return [service.view(r) for r in service.list(limit, offset, status)]
+    return [service.view(r) for r in service.list_runs(limit, offset, status)]
 
 
 @router.get("/{run_id}", response_model=RunOut, responses=_ERRORS, summary="One run")
@@ -191,7 +191,7 @@ async def edit_schedule(run_id: str, body: ScheduleEditIn, service: ServiceDep) 
     return ScheduleEditOut(
         accepted=event.accepted,
         step=event.step,
-        total_steps=sum(int(p["steps"]) for p in event.schedule),
-        schedule=event.schedule,  # type: ignore[arg-type]
+        total_steps=schedule_steps(event.schedule),
+        schedule=event.schedule,
         seq=event.seq,
     )

@@ -101,11 +101,11 @@ async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
     if await _refuse_foreign(ws, service):
         return
     await ws.accept()
-    client = service.hub.subscribe_runs()
+    client = service.subscribe_runs()
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     try:
         timeout = service.settings.ws_send_timeout
-        rows = await run_in_threadpool(service.list, 500, 0, None)
+        rows = await run_in_threadpool(service.list_runs, 500, 0, None)
         runs = [service.view(r).model_dump(mode="json") for r in rows]
         await _send(ws, Outgoing(json.dumps({"type": "runs", "runs": runs})), timeout)
         while (msg := await client.get()) is not None:
@@ -118,7 +118,7 @@ async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
         pass
     finally:
         watcher.cancel()
-        service.hub.unsubscribe_runs(client)
+        service.unsubscribe_runs(client)
 
 
 @router.websocket("/{run_id}/stream")
@@ -133,27 +133,26 @@ async def run_stream(
     await ws.accept()
     # Subscribe before reading the history: events are stored before they are
     # published, so history + live (deduplicated by seq) has no gap.
-    client = service.hub.subscribe(run_id)
+    client = service.subscribe(run_id)
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     last = after
     timeout = service.settings.ws_send_timeout
-    store = service.store
+    history = service.history
     try:
-        row = await run_in_threadpool(service.store.get, run_id)
+        row = await run_in_threadpool(service.get, run_id)
         if row is None:
             await ws.close(CLOSE_NOT_FOUND, f"no run {run_id!r}")
             return
-        row = service.patched(row)
         ended = RunStatus(row.status) in TERMINAL_STATUSES
         while True:
             # Headers only; an event's bytes are read when it is its turn to be sent.
             page = await run_in_threadpool(
-                store.events_after, run_id, last, HISTORY_PAGE, None, False
+                history.events_after, run_id, last, HISTORY_PAGE, None, False
             )
             for stored in page:
                 if stored.header.get("parts"):
-                    full = await run_in_threadpool(store.events_after, run_id, stored.seq - 1, 1)
-                    stored = full[0] if full and full[0].seq == stored.seq else stored
+                    full = await run_in_threadpool(history.event, run_id, stored.seq)
+                    stored = full if full is not None else stored
                 await _send(ws, encode_stored(run_id, stored), timeout)
                 last = stored.seq
             if len(page) < HISTORY_PAGE:
@@ -179,4 +178,4 @@ async def run_stream(
         pass  # the client left mid-send, or was cut off
     finally:
         watcher.cancel()
-        service.hub.unsubscribe(run_id, client)
+        service.unsubscribe(run_id, client)

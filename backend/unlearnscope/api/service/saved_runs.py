@@ -2,7 +2,12 @@
 
 Rebuilds what the engine had: the test split (same config and seed), the trigger and the
 model with the run's final weights (safetensors), then asks `ml.monitor.inspect_sample`.
-Loading takes a moment, so the last few runs stay loaded.
+Loading takes a moment, so the last few runs stay loaded. It runs in the server process
+(on request threads), so it lives here, beside the service, not in worker/.
+
+Threads: request threads, any number at once. `SavedRunCache._lock` guards the cache's
+table (a load happens outside it: two threads may load one run, the second result wins);
+each `SavedRun.lock` lets one CAM pass at a time use its model (hooks live on the model).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import RunConfig
+from ...config import RunConfig
 
 
 @dataclass
@@ -25,7 +30,7 @@ class SavedRun:
     lock: threading.Lock  # one CAM pass at a time: hooks live on the shared model
 
     def inspect(self, index: int) -> dict[str, Any]:
-        from ..ml.monitor import inspect_sample
+        from ...ml.monitor import inspect_sample
 
         with self.lock:
             return inspect_sample(
@@ -42,10 +47,10 @@ class SavedRun:
 def load_saved_run(
     config: RunConfig, model_path: Path, data_dir: Path | None, cache_dir: Path | None
 ) -> SavedRun:
-    from ..ml.attacks import make_trigger
-    from ..ml.checkpoints import load_weights
-    from ..ml.datasets import load_splits
-    from ..ml.models import build_model
+    from ...ml.attacks import make_trigger
+    from ...ml.checkpoints import load_weights
+    from ...ml.datasets import load_splits
+    from ...ml.models import build_model
 
     _, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)
     trigger = make_trigger(config.attack, config.data.image_size)

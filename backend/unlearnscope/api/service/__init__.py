@@ -1,0 +1,193 @@
+"""The run service: what the routes ask for, in domain terms. `RunService` is the facade;
+each job lives in its own module, and each module's docstring says which threads call it
+and which shared state it touches:
+
+    live.py        per-run server state (workers, phases, overrides, ...), one lock
+    conditions.py  server-wide conditions (read-only, disk full, shutting down, device)
+    views.py       a stored run as clients see it
+    lifecycle.py   start-up, recovery of interrupted runs, shutdown
+    bridge.py      worker reader threads -> event loop: persist, then fan out
+    requests.py    request/reply over a worker's control pipe
+    workers.py     launch a run's worker; record how it ended
+    admission.py   new runs: limits, data roots, disk space, queued runs per client
+    controls.py    pause, resume, stop, schedule edits, delete
+    inspection.py  sample inspection, live or from the saved model
+    saved_runs.py  saved models loaded in the server process, for inspection
+    exports.py     a run's export zip
+    history.py     a run's recorded history, as routes read it
+
+The pieces: the store (runs and their event log), the pool (which run gets a worker
+when), the workers (one process per run) and the hub (fan-out to clients). The facade
+only wires them and forwards; it keeps no state of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ... import __version__
+from ...config import PhaseConfig, RunConfig
+from ...events import SampleReport, ScheduleEdit
+from ...settings import Settings
+from ...storage.artifacts import ArtifactFiles
+from ...storage.db import Database
+from ...storage.runs import RunStore
+from ...storage.tables import RunRow
+from ...worker.handle import WorkerHandle
+from ...worker.pool import RunPool
+from ..hub import ClientQueue, Hub
+from ..schemas import ControlOut, RunOut
+from .admission import Admission
+from .bridge import EventBridge
+from .conditions import Conditions
+from .controls import Controls
+from .exports import Exports
+from .history import RunHistory
+from .inspection import Inspection
+from .lifecycle import Lifecycle
+from .live import LiveRuns
+from .requests import ControlRequests
+from .saved_runs import SavedRunCache
+from .views import RunViews
+from .workers import LaunchCancelled, Workers
+
+__all__ = ["LaunchCancelled", "RunService"]
+
+
+class RunService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.version = __version__
+        self.store = RunStore(Database(settings.db_url))
+        self.files = ArtifactFiles(settings.artifacts_dir)
+        self.hub = Hub(settings.ws_max_pending, settings.ws_max_frames)
+        self.saved = SavedRunCache(settings.data_dir, settings.cache_dir / "data")
+        self.live = LiveRuns()
+        self.conditions = Conditions(device=settings.device)
+        self.pool = RunPool(settings.max_active_runs, lambda run_id: self.workers.launch(run_id))
+        self.views = RunViews(self.store, self.live, self.pool)
+        self.history = RunHistory(self.store)
+        self.requests = ControlRequests(
+            self.live, self.pool, self.store, self.views, settings.control_timeout
+        )
+        self.bridge = EventBridge(
+            self.store, self.hub, self.live, self.views, self.requests, self.pool, self.conditions
+        )
+        self.workers = Workers(
+            settings, self.store, self.files, self.live, self.pool, self.bridge, self.conditions
+        )
+        self.lifecycle = Lifecycle(
+            settings,
+            self.store,
+            self.files,
+            self.hub,
+            self.pool,
+            self.live,
+            self.bridge,
+            self.conditions,
+        )
+        self.admission = Admission(
+            settings, self.store, self.pool, self.live, self.bridge, self.conditions
+        )
+        self.controls = Controls(
+            self.store,
+            self.files,
+            self.hub,
+            self.pool,
+            self.live,
+            self.views,
+            self.requests,
+            self.bridge,
+            self.admission,
+            self.saved,
+            settings.stop_grace,
+        )
+        self.inspection = Inspection(
+            self.files, self.live, self.views, self.requests, self.saved, settings.stop_grace
+        )
+        self.exports = Exports(self.store, self.files, self.live, self.views, self.conditions)
+
+    # -- conditions (GET /api/health) ----------------------------------------------------
+    @property
+    def db(self) -> Database:
+        return self.store.db
+
+    @property
+    def device(self) -> str:
+        return self.conditions.device
+
+    @property
+    def read_only(self) -> str | None:
+        return self.conditions.read_only
+
+    @property
+    def disk_full(self) -> str | None:
+        return self.conditions.disk_full
+
+    def counts(self) -> tuple[int, int]:
+        """(active runs, queued runs)."""
+        return len(self.pool.active), len(self.pool.positions())
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.lifecycle.start()
+
+    async def shutdown(self) -> None:
+        await self.lifecycle.shutdown()
+
+    # -- runs ----------------------------------------------------------------------------
+    def create(self, config: RunConfig, client: str = "") -> RunRow:
+        return self.admission.create(config, client)
+
+    def list_runs(self, limit: int, offset: int, status: str | None) -> list[RunRow]:
+        """Runs, newest first (optionally those in `status`)."""
+        return self.store.list(limit, offset, status)
+
+    def get(self, run_id: str) -> RunRow | None:
+        """The run as clients see it, or None."""
+        return self.views.get(run_id)
+
+    def require(self, run_id: str) -> RunRow:
+        """The run as clients see it, or RunNotFound (404)."""
+        return self.views.require(run_id)
+
+    def patched(self, row: RunRow) -> RunRow:
+        return self.views.patched(row)
+
+    def view(self, row: RunRow) -> RunOut:
+        return self.views.view(row)
+
+    def require_writable(self) -> None:
+        self.admission.require_writable()
+
+    def worker(self, run_id: str) -> WorkerHandle | None:
+        return self.live.worker(run_id)
+
+    # -- what users do to runs -----------------------------------------------------------
+    async def control(self, run_id: str, op: str) -> ControlOut:
+        return await self.controls.control(run_id, op)
+
+    async def edit_schedule(self, run_id: str, schedule: list[PhaseConfig]) -> ScheduleEdit:
+        return await self.controls.edit_schedule(run_id, schedule)
+
+    async def delete(self, run_id: str) -> None:
+        await self.controls.delete(run_id)
+
+    async def inspect(self, run_id: str, index: int, step: int | None) -> tuple[SampleReport, str]:
+        return await self.inspection.inspect(run_id, index, step)
+
+    def export(self, run_id: str) -> Path:
+        return self.exports.export(run_id)
+
+    # -- live streams --------------------------------------------------------------------
+    def subscribe(self, run_id: str) -> ClientQueue:
+        return self.hub.subscribe(run_id)
+
+    def unsubscribe(self, run_id: str, client: ClientQueue) -> None:
+        self.hub.unsubscribe(run_id, client)
+
+    def subscribe_runs(self) -> ClientQueue:
+        return self.hub.subscribe_runs()
+
+    def unsubscribe_runs(self, client: ClientQueue) -> None:
+        self.hub.unsubscribe_runs(client)

@@ -1,0 +1,99 @@
+"""Admitting a new run: server limits, data roots, disk space, queued runs per client.
+
+Threads: runs on request threads. Shared state: `Conditions.disk_full` (whole-value
+writes; reader threads set it too, on a failed write), `LiveRuns` owners (its lock).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+
+from ...config import RunConfig
+from ...settings import Settings
+from ...states import RunStatus
+from ...storage.db import is_disk_full
+from ...storage.runs import RunStore
+from ...storage.tables import RunRow
+from ...worker.pool import RunPool
+from ..errors import DiskFull, ReadOnly, TooManyQueued
+from ..limits import check_data_root, check_limits
+from .bridge import DISK_FULL, EventBridge
+from .conditions import Conditions
+from .live import LiveRuns
+
+MIB = 1024 * 1024
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class Admission:
+    def __init__(
+        self,
+        settings: Settings,
+        store: RunStore,
+        pool: RunPool,
+        live: LiveRuns,
+        bridge: EventBridge,
+        conditions: Conditions,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.pool = pool
+        self.live = live
+        self.bridge = bridge
+        self.conditions = conditions
+
+    def require_writable(self) -> None:
+        if self.conditions.read_only:
+            raise ReadOnly(self.conditions.read_only)
+
+    def create(self, config: RunConfig, client: str = "") -> RunRow:
+        """Store a new run and queue it; 4xx/5xx domain errors when it may not start."""
+        self.require_writable()
+        check_data_root(config, self.settings)
+        check_limits(config, self.settings)
+        self.check_disk()
+        mine = self.live.owned_by(client, self.pool.positions())
+        if mine >= self.settings.max_queued_per_client:
+            raise TooManyQueued(
+                f"you have {mine} runs waiting to start; this server allows "
+                f"{self.settings.max_queued_per_client} per client "
+                "(UNLEARNSCOPE_MAX_QUEUED_PER_CLIENT): wait for one to start, or stop one",
+                limit="max_queued_per_client",
+            )
+        run_id = new_run_id()
+        try:
+            row = self.store.create(run_id, config, RunStatus.QUEUED)
+        except Exception as err:
+            if is_disk_full(err):
+                self.conditions.disk_full = DISK_FULL
+                raise DiskFull(
+                    f"{DISK_FULL}: the run was not created; free some space and try again",
+                    reason=DISK_FULL,
+                ) from None
+            raise
+        self.live.set_owner(run_id, client)
+        self.bridge.publish_run(row)
+        self.pool.submit(run_id)
+        return self.store.get(run_id) or row
+
+    def check_disk(self) -> None:
+        """DiskFull (507) while the disk is full: after a failed write, or below the
+        free-space floor; cleared once there is room again."""
+        floor = self.settings.min_free_disk_mb * MIB
+        try:
+            free: int | None = shutil.disk_usage(self.settings.home).free
+        except OSError:
+            free = None
+        if free is not None and free < floor:
+            self.conditions.disk_full = self.conditions.disk_full or DISK_FULL
+            raise DiskFull(
+                f"{self.conditions.disk_full}: {free // MIB} MiB free, new runs need "
+                f"{self.settings.min_free_disk_mb} MiB (UNLEARNSCOPE_MIN_FREE_DISK_MB); free "
+                "some space (delete old runs) and try again",
+                reason=self.conditions.disk_full,
+            )
+        self.conditions.disk_full = None

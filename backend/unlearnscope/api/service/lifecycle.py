@@ -1,0 +1,157 @@
+"""Start-up, recovery of what a dead server left behind, and shutdown.
+
+Threads: `start` and `shutdown` run on the event loop; `recover` in a worker thread
+(`asyncio.to_thread`) before the server takes requests; `resolve_device` on its own
+daemon thread. Shared state: `Conditions` (whole-value writes: `read_only` and
+`shutting_down` here, `device` by the resolver thread), `LiveRuns` (its own lock), and
+`EventBridge.loop`, set here at start and cleared at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ...control import Stop
+from ...settings import Settings
+from ...states import ACTIVE_STATUSES, RunStatus
+from ...storage.artifacts import ArtifactFiles, saved_step
+from ...storage.db import Database
+from ...storage.runs import RunStore
+from ...worker.pool import RunPool
+from ..hub import CLOSE_GOING_AWAY, Hub
+from .bridge import EventBridge
+from .conditions import Conditions
+from .live import LiveRuns
+
+log = logging.getLogger(__name__)
+
+
+def home_write_problem(home: Path) -> str | None:
+    """None when a file can be written in `home`, else why not."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=home, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        return f"{type(err).__name__}: {err.strerror or err}"
+    return None
+
+
+class Lifecycle:
+    def __init__(
+        self,
+        settings: Settings,
+        store: RunStore,
+        files: ArtifactFiles,
+        hub: Hub,
+        pool: RunPool,
+        live: LiveRuns,
+        bridge: EventBridge,
+        conditions: Conditions,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.files = files
+        self.hub = hub
+        self.pool = pool
+        self.live = live
+        self.bridge = bridge
+        self.conditions = conditions
+
+    async def start(self) -> None:
+        self.bridge.loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self.recover)
+
+    def recover(self) -> None:
+        """Tables; runs a dead server left active become `interrupted`; queued ones requeue.
+
+        A home the server cannot write (a read-only mount) does not stop it: it serves the
+        history read-only, and says so (health, the log, the answer to any change).
+        """
+        # Importing torch takes seconds: resolve the device without holding up start-up.
+        threading.Thread(target=self.resolve_device, name="resolve-device", daemon=True).start()
+        try:
+            self.store.db.create_all()
+            self.settings.artifacts_dir.mkdir(parents=True, exist_ok=True)
+            problem = home_write_problem(self.settings.home)
+        except Exception as err:  # PermissionError, OperationalError (read-only database)
+            problem = f"{type(err).__name__}: cannot write the database"
+            log.error("the database cannot be written: %s", err)
+        if problem is not None:
+            self._go_read_only(problem)
+            return
+        for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
+            row = self.store.get(run_id)
+            was = row.status if row else "active"
+            message = f"the server stopped while this run was {was}; its history up to then is kept"
+            message += self._drop_mismatched_model(run_id, row.step if row else 0)
+            self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
+            log.warning("run %s was %s when the server last stopped: interrupted", run_id, was)
+        for run_id in self.store.ids_with_status([RunStatus.QUEUED]):
+            self.pool.submit(run_id)
+
+    def _go_read_only(self, problem: str) -> None:
+        self.conditions.read_only = (
+            f"the server's home folder cannot be written ({problem}); the history is served "
+            "read-only: runs cannot be started, changed or deleted"
+        )
+        log.error("%s", self.conditions.read_only)
+        self.pool.close()
+        self.store.db.dispose()
+        # The same store object (every part holds it) reads through a read-only database.
+        self.store.db = Database(self.settings.db_url, read_only=True)
+        try:
+            for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
+                self.live.set_override(
+                    run_id,
+                    RunStatus.INTERRUPTED,
+                    "the server stopped while this run was active (read-only server)",
+                )
+        except Exception as err:  # no database at all yet
+            log.error("the database cannot be read either: %s", err)
+
+    def _drop_mismatched_model(self, run_id: str, recorded: int) -> str:
+        """Remove a saved model whose step is not the run's recorded step (a worker
+        orphaned by a killed server trained on past the history); '' when none is."""
+        path = self.files.model_path(run_id)
+        step = saved_step(path) if path.exists() else None
+        if step is None or step == recorded:
+            return ""
+        for p in (path, path.with_suffix(".json")):
+            p.unlink(missing_ok=True)
+        log.warning(
+            "run %s: dropped a model saved at step %s (history: %s)", run_id, step, recorded
+        )
+        return f"; a model saved at step {step}, past the recorded step {recorded}, was discarded"
+
+    def resolve_device(self) -> None:
+        try:
+            from ...ml.preparation import resolve_device
+
+            self.conditions.device = str(resolve_device(self.settings.device))
+        except ValueError as err:
+            self.conditions.device = f"{self.settings.device} (unavailable: {err})"
+            log.error("device: %s", err)
+
+    async def shutdown(self) -> None:
+        """Stop every worker (each saves its model), mark their runs interrupted."""
+        self.conditions.shutting_down = True
+        self.pool.close()
+        handles = self.live.workers()
+        for handle in handles:
+            self.live.mark_interrupting(handle.run_id)
+            handle.send(Stop())
+        deadline = time.monotonic() + self.settings.stop_grace
+        for handle in handles:
+            left = max(0.1, deadline - time.monotonic())
+            if not await asyncio.to_thread(handle.wait, left):
+                log.warning("run %s: the worker did not stop in time; killing it", handle.run_id)
+                handle.kill()
+                await asyncio.to_thread(handle.wait, 5.0)
+        self.hub.close_all(CLOSE_GOING_AWAY, "the server is shutting down")
+        self.bridge.loop = None
+        self.store.db.dispose()

@@ -1,0 +1,68 @@
+"""Runs as clients see them: the stored row, corrected by what only the server knows
+(an override the database could not take, the queue place, the current phase).
+
+No state of its own; reads the store, `LiveRuns` (locked) and the pool (locked), so it
+is safe from any thread.
+"""
+
+from __future__ import annotations
+
+from ...states import TERMINAL_STATUSES, RunStatus
+from ...storage.runs import RunStore
+from ...storage.tables import RunRow
+from ...worker.pool import RunPool
+from ..errors import RunNotFound
+from ..schemas import RunOut
+from .live import LiveRuns
+
+
+class RunViews:
+    def __init__(self, store: RunStore, live: LiveRuns, pool: RunPool) -> None:
+        self.store = store
+        self.live = live
+        self.pool = pool
+
+    def patched(self, row: RunRow) -> RunRow:
+        """The row as clients should see it (a state the database could not take)."""
+        override = self.live.override(row.id)
+        if override is not None and RunStatus(row.status) not in TERMINAL_STATUSES:
+            status, message = override
+            row.status, row.message = status.value, message
+            if status is RunStatus.FAILED:
+                row.error = message
+        return row
+
+    def get(self, run_id: str) -> RunRow | None:
+        row = self.store.get(run_id)
+        return self.patched(row) if row is not None else None
+
+    def require(self, run_id: str) -> RunRow:
+        row = self.get(run_id)
+        if row is None:
+            raise RunNotFound(run_id)
+        return row
+
+    def view(self, row: RunRow) -> RunOut:
+        row = self.patched(row)
+        phase_index, phase_kind = self.live.phase(row.id)
+        return RunOut(
+            id=row.id,
+            name=row.name,
+            status=row.status,
+            message=row.message or "",
+            error=row.error,
+            step=row.step,
+            total_steps=row.total_steps,
+            queue_position=self.pool.position(row.id),
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+            last_seq=row.last_seq,
+            device=row.device,
+            schedule=row.schedule,
+            summary=row.summary,
+            exit_code=row.exit_code,
+            config=row.config,
+            phase_index=phase_index,
+            phase_kind=phase_kind,
+        )
