@@ -9,6 +9,7 @@ import {
 } from "./fields.js";
 import { bringIntoView, humanMessage } from "./formerrors.js";
 import { PhaseTable, setError } from "./phasetable.js";
+import { phaseKinds } from "./vocab.js";
 
 const SECTIONS = [
   { key: "", title: "Run", fields: ["name", "seed"] },
@@ -95,7 +96,7 @@ export class RunForm {
       h(
         "fieldset.card.form-section.schedule-section#section-schedule",
         h("legend", "Phase schedule"),
-        h("p.muted", "Phases run in order: ascent pushes the backdoor out (gradient ascent on the forget set, held by EWC), recovery fine-tunes on clean data (forget weight: keep the target class unlikely on the forget set; distill weight: stay close to the starting model's outputs on clean images). You can change future phases while the run goes."),
+        h("p.muted.phase-kinds", "Phases run in order. ", phaseKinds().map((k) => [h("b", k.kind), ` (${k.label.toLowerCase()}): ${k.description} `]), "You can change future phases while the run goes."),
         this.phaseTable.el,
         this.scheduleError,
       ),

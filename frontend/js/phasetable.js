@@ -6,8 +6,14 @@
 import { h, fill } from "./dom.js";
 import { createInput, describe, infoOf, labelOf, readInput, resolve, writeInput } from "./fields.js";
 import { short } from "./format.js";
+import { phaseKind, phaseKinds } from "./vocab.js";
 
-const NEW_PHASE = { kind: "recovery", steps: 20, lr: 0.01 };
+// An added phase: the first registered kind that needs no forget set (recovery), else the first.
+const newPhase = () => {
+  const kinds = phaseKinds();
+  const kind = (kinds.find((k) => !k.uses_forget_set) || kinds[0])?.kind;
+  return { kind, steps: 20, lr: 0.01 };
+};
 
 export class PhaseTable {
   constructor(schema, { onChange = () => {}, idPrefix = "phase", showState = true } = {}) {
@@ -114,6 +120,12 @@ export class PhaseTable {
       const input = createInput(desc, { id, path: `schedule.${i}.${key}`, compact: true });
       writeInput(input, desc, phase[key]);
       input.setAttribute("aria-label", `Phase ${i + 1} ${labelOf(key)}`);
+      if (key === "kind") {
+        for (const option of input.options) {
+          const k = phaseKind(option.value);
+          if (k) option.title = `${k.label}: ${k.description}`;
+        }
+      }
       if (key === "kind" && this.current && i === this.current.index && this.current.done > 0) {
         input.disabled = true;
         input.title = "a running phase keeps its kind; end it (steps = steps run) and add a phase";
@@ -204,7 +216,7 @@ export class PhaseTable {
   add() {
     this.pullInputs();
     const last = this.phases[this.phases.length - 1] || {};
-    this.phases.push({ ...this.defaults, ...NEW_PHASE, batch_size: last.batch_size ?? this.defaults.batch_size });
+    this.phases.push({ ...this.defaults, ...newPhase(), batch_size: last.batch_size ?? this.defaults.batch_size });
     this.render();
     this.onChange();
     this.rows[this.rows.length - 1]?.inputs.kind?.input.focus();
