@@ -65,7 +65,8 @@ def test_a_registered_kind_is_offered_by_the_page(
         """async () => {
             const { chartSpecs, phaseColor } = await import("/js/charts.js");
             const loss = chartSpecs().find((c) => c.id === "loss");
-            return { names: loss.traces.map((t) => t.name), band: phaseColor("stand_still").fill() };
+            const band = phaseColor("stand_still").fill();
+            return { names: loss.traces.map((t) => t.name), band };
         }"""
     )
     assert losses["names"][:3] == [
