@@ -166,7 +166,7 @@ async function health() {
   try {
     serverInfo = await api.health();
     serverLine();
-  } catch (err) {
+  } catch {
     serverInfo = null;
     const el = document.getElementById("server");
     el.textContent = "server unreachable: is `unlearnscope serve` running?";
