@@ -140,10 +140,10 @@ export class RunForm {
     const id = `f-${path.replace(/\./g, "-")}`;
     const input = createInput(desc, { id, path });
     const error = h("div.field-error", { id: `${id}-error`, role: "alert" });
-    const info = infoOf(path);
+    const info = infoOf(prop);
     const hintId = `${id}-hint`;
     input.setAttribute("aria-describedby", `${hintId} ${id}-error`);
-    const label = h("label", { for: id }, labelOf(path, prop), info.unit ? h("span.unit", ` (${info.unit})`) : null);
+    const label = h("label", { for: id }, labelOf(prop, path), info.unit ? h("span.unit", ` (${info.unit})`) : null);
     const hint = h("div.hint", { id: hintId }, info.hint || rangeText(desc));
     const wrap = h(
       desc.type === "boolean" ? "div.field.check" : "div.field",
@@ -154,7 +154,7 @@ export class RunForm {
     );
     input.addEventListener("input", () => this.check(path));
     input.addEventListener("change", () => this.check(path));
-    this.fields.set(path, { input, error, desc, wrap, label: labelOf(path, prop) });
+    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path) });
     return wrap;
   }
 
@@ -280,7 +280,7 @@ export class RunForm {
         const left = this.phaseTable.showErrors([{ path, message: text }]);
         if (left.length) this.scheduleError.textContent = text;
         const input = this.phaseTable.el.querySelector(`[id$="-${i}-${key}"]`);
-        named.push({ text: `Phase ${Number(i) + 1}, ${labelOf(key)}: ${text}`, input });
+        named.push({ text: `Phase ${Number(i) + 1}, ${this.phaseTable.labelOf(key)}: ${text}`, input });
         first ??= input || this.phaseTable.el.querySelector("[aria-invalid]");
       } else if (this.sectionErrors.has(path)) {
         this.sectionErrors.get(path).textContent = humanMessage(message, { labels });

@@ -22,7 +22,7 @@ export class PhaseTable {
       key,
       prop,
       desc: describe(prop),
-      info: infoOf(key),
+      info: infoOf(prop),
     }));
     this.defaults = Object.fromEntries(
       this.props.filter((p) => p.prop.default !== undefined).map((p) => [p.key, p.prop.default]),
@@ -51,7 +51,7 @@ export class PhaseTable {
             h("th", { scope: "col" }, "#"),
             showState ? h("th", { scope: "col" }, "State") : null,
             this.props.map((p) =>
-              h("th", { scope: "col", title: p.info.hint || "" }, labelOf(p.key, p.prop), p.info.unit ? h("span.unit", ` ${p.info.unit}`) : null),
+              h("th", { scope: "col", title: p.info.hint || "" }, labelOf(p.prop, p.key), p.info.unit ? h("span.unit", ` ${p.info.unit}`) : null),
             ),
             h("th", { scope: "col" }, h("span.sr-only", "Actions")),
           ),
@@ -60,6 +60,11 @@ export class PhaseTable {
       ),
       h("div.table-foot", this.addButton),
     );
+  }
+
+  /** The label of a phase field (its schema title). */
+  labelOf(key) {
+    return labelOf(this.props.find((p) => p.key === key)?.prop, key);
   }
 
   /** Show `phases`; `lockedBefore` rows read-only; `current` = {index, done} or null. */
@@ -119,7 +124,7 @@ export class PhaseTable {
       const id = `${this.idPrefix}-${i}-${key}`;
       const input = createInput(desc, { id, path: `schedule.${i}.${key}`, compact: true });
       writeInput(input, desc, phase[key]);
-      input.setAttribute("aria-label", `Phase ${i + 1} ${labelOf(key)}`);
+      input.setAttribute("aria-label", `Phase ${i + 1} ${this.labelOf(key)}`);
       if (key === "kind") {
         for (const option of input.options) {
           const k = phaseKind(option.value);
