@@ -6,6 +6,7 @@ loss line in the run charts, with no change to the page."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +21,25 @@ expect: Any = pytest.importorskip("playwright.sync_api").expect
 
 
 @pytest.fixture
-def stand_still(monkeypatch: pytest.MonkeyPatch) -> str:
-    # Registered before "recovery" in a copy of the registry, so it is also the kind an
-    # added phase gets (the first that needs no forget set).
-    entries = dict(PHASE_KINDS)
-    kinds = {"ascent": entries.pop("ascent")}
+def stand_still() -> Iterator[str]:
+    # Registered between ascent and recovery, so it is also the kind an added phase gets
+    # (the first that needs no forget set). The registry's order is restored afterwards.
+    saved = dict(PHASE_KINDS)
+    kinds = {"ascent": saved["ascent"]}
     kinds["stand_still"] = PhaseKind(
         label="Stand still",
         description="A step that changes nothing (test kind).",
         step="tests.test_phase_kind_registry:StandStill",
         uses_forget_set=False,
     )
-    kinds.update(entries)
-    for name in list(PHASE_KINDS):
-        monkeypatch.delitem(PHASE_KINDS, name)
-    for name, kind in kinds.items():
-        monkeypatch.setitem(PHASE_KINDS, name, kind)
-    return "stand_still"
+    kinds.update((k, v) for k, v in saved.items() if k != "ascent")
+    PHASE_KINDS.clear()
+    PHASE_KINDS.update(kinds)
+    try:
+        yield "stand_still"
+    finally:
+        PHASE_KINDS.clear()
+        PHASE_KINDS.update(saved)
 
 
 def test_a_registered_kind_is_offered_by_the_page(
