@@ -192,12 +192,15 @@ export class Charts {
         }),
       ),
     );
+    if (this.closed) return; // destroyed while Plotly drew
     this.ready = true;
     this.flush();
   }
 
   destroy() {
+    this.closed = true;
     this.unsubscribe();
+    this.ready = false; // a draw already scheduled for the next frame does nothing
     this.panels.forEach(({ plot }) => Plotly.purge(plot));
   }
 
