@@ -43,6 +43,18 @@ NormStd = Annotated[float, Field(gt=0, le=1e3, strict=True)]
 NormMean = Annotated[float, Field(ge=-1e3, le=1e3, strict=True)]
 
 
+# A field's `title` is its label and its `description` a one-line hint, in /docs, the
+# page's form (read from the JSON schema) and the README settings table; a unit is the
+# schema's "unit" key.
+def unit(name: str) -> dict[str, Any]:
+    return {"unit": name}
+
+
+PX = {"json_schema_extra": unit("px")}
+IMAGES = {"json_schema_extra": unit("images")}
+STEPS = {"json_schema_extra": unit("steps")}
+
+
 def _is_int_field(annotation: Any) -> bool:
     if annotation is int:
         return True
@@ -72,27 +84,56 @@ class Strict(BaseModel):
 
 
 class DataConfig(Strict):
-    name: DatasetName = "shapes"
+    name: DatasetName = Field(
+        "shapes", title="Data set", description="shapes: built in, no download"
+    )
     # Folder holding the data set (imagefolder: with train/ and test/; cifar10: torchvision
     # root). None: the CLI/server --data-dir.
-    root: str | None = None
-    download: bool = False  # cifar10 only: let torchvision download when online
-    image_size: int = Field(32, ge=8, le=256)  # pixels, square
+    root: str | None = Field(
+        None, title="Data folder", description="empty: the server's --data-dir"
+    )
+    # cifar10 only: let torchvision download when online
+    download: bool = Field(False, title="Download CIFAR-10", description="needs internet")
+    image_size: int = Field(32, ge=8, le=256, title="Image size", json_schema_extra=unit("px"))
     # Sub-sample sizes (images); None = the whole split. shapes: how many to generate.
-    train_size: int | None = Field(6000, ge=10, le=MAX_SIZE)
-    test_size: int | None = Field(1000, ge=10, le=MAX_SIZE)
+    train_size: int | None = Field(
+        6000, ge=10, le=MAX_SIZE, title="Training images", description="empty: all"
+    )
+    test_size: int | None = Field(
+        1000, ge=10, le=MAX_SIZE, title="Test images", description="empty: all"
+    )
     # Normalisation is the model's first layer, so triggers are stamped on [0, 1] pixels.
-    mean: tuple[NormMean, NormMean, NormMean] = Field((0.5, 0.5, 0.5), strict=False)
-    std: tuple[NormStd, NormStd, NormStd] = Field((0.25, 0.25, 0.25), strict=False)  # each > 0
-    augment: Literal["none", "flip", "flip_crop"] = "flip_crop"
+    mean: tuple[NormMean, NormMean, NormMean] = Field(
+        (0.5, 0.5, 0.5),
+        strict=False,
+        title="Mean (R, G, B)",
+        description="normalisation inside the model",
+    )
+    std: tuple[NormStd, NormStd, NormStd] = Field(  # each > 0
+        (0.25, 0.25, 0.25), strict=False, title="Std (R, G, B)"
+    )
+    augment: Literal["none", "flip", "flip_crop"] = Field("flip_crop", title="Augmentation")
 
 
 class ModelConfig(Strict):
-    name: ModelName = "small_cnn"
-    width: int = Field(32, ge=4, le=256)  # small_cnn: channels of the first block
+    name: ModelName = Field("small_cnn", title="Model")
+    width: int = Field(  # small_cnn: channels of the first block
+        32,
+        ge=4,
+        le=256,
+        title="Width",
+        description="small_cnn first-stage width",
+        json_schema_extra=unit("channels"),
+    )
     # None: the model's default CAM layer; else a dotted module path in the model
     # ("net.features.stage2"), checked against the model when the config is validated.
-    cam_layer: str | None = Field(None, min_length=1, max_length=200)
+    cam_layer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        title="Grad-CAM layer",
+        description="empty: the model's last conv block",
+    )
 
     @field_validator("cam_layer")
     @classmethod
@@ -103,19 +144,38 @@ class ModelConfig(Strict):
 
 
 class AttackConfig(Strict):
-    kind: AttackKind = "badnets"
-    target_class: int = Field(0, ge=0, le=9999)
-    poison_rate: float = Field(0.1, gt=0, lt=1)  # fraction of training images
+    kind: AttackKind = Field("badnets", title="Attack")
+    target_class: int = Field(
+        0, ge=0, le=9999, title="Target class", description="all-to-one target label"
+    )
+    poison_rate: float = Field(
+        0.1, gt=0, lt=1, title="Poison rate", description="fraction of training images"
+    )
     # BadNets patch
-    trigger_size: int = Field(3, ge=1, le=64)  # pixels, square side
-    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = "bottom_right"
-    x: int | None = Field(None, ge=0, le=4096)  # pixels from the left, with position="xy"
-    y: int | None = Field(None, ge=0, le=4096)  # pixels from the top, with position="xy"
-    pattern: Literal["checkerboard", "solid", "random"] = "checkerboard"
-    margin: int = Field(1, ge=0, le=4096)  # pixels between a corner trigger and the border
+    trigger_size: int = Field(  # square side
+        3, ge=1, le=64, title="Trigger size", json_schema_extra=unit("px")
+    )
+    position: Literal["bottom_right", "bottom_left", "top_right", "top_left", "xy"] = Field(
+        "bottom_right", title="Trigger position"
+    )
+    x: int | None = Field(  # from the left
+        None, ge=0, le=4096, title="Trigger x", description="with position xy", **PX
+    )
+    y: int | None = Field(  # from the top
+        None, ge=0, le=4096, title="Trigger y", description="with position xy", **PX
+    )
+    pattern: Literal["checkerboard", "solid", "random"] = Field(
+        "checkerboard", title="Trigger pattern"
+    )
+    margin: int = Field(  # between a corner trigger and the border
+        1, ge=0, le=4096, title="Margin", description="from the border (corner positions)", **PX
+    )
     # Blended
-    alpha: float = Field(0.1, gt=0, le=1)  # blend weight of the pattern
-    pattern_seed: Seed = 1234  # the fixed random pattern (random patch, blended)
+    alpha: float = Field(  # blend weight of the pattern
+        0.1, gt=0, le=1, title="Blend weight", description="blended attack only"
+    )
+    # the fixed random pattern (random patch, blended)
+    pattern_seed: Seed = Field(1234, title="Pattern seed")
 
     @model_validator(mode="after")
     def _xy_given(self) -> AttackConfig:
@@ -127,24 +187,38 @@ class AttackConfig(Strict):
 class TrainConfig(Strict):
     """Training of the backdoored (and the clean reference) model: the attack stage."""
 
-    epochs: int = Field(6, ge=1, le=500)
-    batch_size: int = Field(128, ge=1, le=4096)
-    lr: float = Field(0.05, gt=0, le=10)  # peak learning rate of the one-cycle schedule
-    weight_decay: float = Field(5e-4, ge=0, le=1)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    epochs: int = Field(
+        6, ge=1, le=500, title="Epochs", description="training of the backdoored model"
+    )
+    batch_size: int = Field(128, ge=1, le=4096, title="Batch size")
+    # peak learning rate of the one-cycle schedule
+    lr: float = Field(0.05, gt=0, le=10, title="Peak learning rate")
+    weight_decay: float = Field(5e-4, ge=0, le=1, title="Weight decay")
+    momentum: float = Field(0.9, ge=0, lt=1, title="Momentum")
+    label_smoothing: float = Field(0.0, ge=0, lt=1, title="Label smoothing")
     # Mixed precision of the forward/backward pass (weights stay fp32): "bf16" autocast,
     # or "auto" = bf16 where the device computes it natively (CPUs with AVX512-BF16/AMX,
     # CUDA GPUs with bf16), else fp32. About 2x faster on such CPUs.
-    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = Field("fp32", title="Precision")
 
 
 class DefenseConfig(Strict):
     """What the defender has: identified poisoned samples and a little clean data."""
 
-    forget_size: int = Field(500, ge=1, le=MAX_SIZE)  # images with trigger and target label
-    clean_fraction: float = Field(0.05, gt=0, le=1)  # of the training set
-    fisher_samples: int = Field(512, ge=1, le=MAX_SIZE)  # clean images for the diagonal Fisher
+    forget_size: int = Field(  # images with trigger and target label
+        500,
+        ge=1,
+        le=MAX_SIZE,
+        title="Forget set",
+        description="identified poisoned samples",
+        **IMAGES,
+    )
+    clean_fraction: float = Field(
+        0.05, gt=0, le=1, title="Clean fraction", description="of the training set"
+    )
+    fisher_samples: int = Field(  # clean images for the diagonal Fisher
+        512, ge=1, le=MAX_SIZE, title="Fisher samples", **IMAGES
+    )
 
 
 class MonitorConfig(Strict):
@@ -152,16 +226,33 @@ class MonitorConfig(Strict):
     # (the *_every intervals are the most often frames and TAR run; ASR/CA stay at the
     # multiples of eval_every), keeping at most this share of the machine's CPU cores busy.
     # 0 = inside the training loop, exactly every *_every steps (reproducible).
-    budget: float = Field(0.5, ge=0, le=1)
-    probe_count: int = Field(8, ge=0, le=64)  # test images shown clean + triggered
-    frame_every: int = Field(1, ge=0, le=MAX_EVERY)  # steps between heatmap frames; 0 = never
-    tar_every: int = Field(1, ge=0, le=MAX_EVERY)  # steps between TAR on the monitor set; 0 = never
-    tar_set_size: int = Field(128, ge=1, le=MAX_SIZE)  # triggered test images for TAR
-    # steps between ASR/CA on the monitor subset; 0 = never
-    eval_every: int = Field(5, ge=0, le=MAX_EVERY)
-    eval_size: int = Field(256, ge=1, le=MAX_SIZE)  # test images in the monitor subset
-    cam_method: CamMethod = "gradcam"
-    cam_class: Literal["predicted", "target", "true"] = "predicted"
+    budget: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        title="Monitoring budget",
+        description="share of wall time; 0 = every interval",
+    )
+    probe_count: int = Field(  # test images shown clean + triggered
+        8, ge=0, le=64, title="Probe samples", description="shown with heatmaps"
+    )
+    frame_every: int = Field(  # steps between heatmap frames
+        1, ge=0, le=MAX_EVERY, title="Heatmaps every", description="0 = never", **STEPS
+    )
+    tar_every: int = Field(  # steps between TAR on the monitor set
+        1, ge=0, le=MAX_EVERY, title="TAR every", description="0 = never", **STEPS
+    )
+    tar_set_size: int = Field(  # triggered test images for TAR
+        128, ge=1, le=MAX_SIZE, title="TAR set", **IMAGES
+    )
+    eval_every: int = Field(  # steps between ASR/CA on the monitor subset
+        5, ge=0, le=MAX_EVERY, title="ASR/CA every", description="0 = never", **STEPS
+    )
+    eval_size: int = Field(  # test images in the monitor subset
+        256, ge=1, le=MAX_SIZE, title="ASR/CA subset", **IMAGES
+    )
+    cam_method: CamMethod = Field("gradcam", title="CAM method")
+    cam_class: Literal["predicted", "target", "true"] = Field("predicted", title="CAM class")
 
 
 def _known_phase_kind(kind: str) -> str:
@@ -187,32 +278,43 @@ def schedule_steps(schedule: Sequence[PhaseConfig | Mapping[str, Any]]) -> int:
 
 
 class PhaseConfig(Strict):
-    kind: PhaseKindName
-    steps: int = Field(ge=1, le=100_000)
-    lr: float = Field(gt=0, le=10)
-    batch_size: int = Field(64, ge=1, le=4096)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    ewc_lambda: float = Field(0.0, ge=0, le=1e9)  # weight of the EWC penalty
-    clip_norm: float | None = Field(5.0, gt=0, le=1e6)  # gradient-norm clip; None = off
+    kind: PhaseKindName = Field(title="Kind")
+    steps: int = Field(ge=1, le=100_000, title="Steps")
+    lr: float = Field(gt=0, le=10, title="LR")
+    batch_size: int = Field(64, ge=1, le=4096, title="Batch")
+    momentum: float = Field(0.9, ge=0, lt=1, title="Momentum")
+    ewc_lambda: float = Field(0.0, ge=0, le=1e9, title="EWC λ")  # weight of the EWC penalty
+    clip_norm: float | None = Field(  # gradient-norm clip; None = off
+        5.0, gt=0, le=1e6, title="Clip norm", description="empty: off"
+    )
     # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
     # loss stays bounded (its gradient vanishes once a batch reaches it).
-    loss_clamp: float | None = Field(8.0, gt=0, le=1e6)
+    loss_clamp: float | None = Field(
+        8.0, gt=0, le=1e6, title="Loss clamp", description="empty: off"
+    )
     # recovery: also keep the target class unlikely on the forget set, objective
     #   CE(clean) + forget_weight * mean(-log(1 - p_target(forget))); 0 = plain fine-tuning.
-    forget_weight: float = Field(0.0, ge=0, le=1e6)
+    forget_weight: float = Field(0.0, ge=0, le=1e6, title="Forget weight")
     # recovery: also distil the clean batch from the model the run started from,
     #   + distill_weight * T^2 * KL(teacher || model) at temperature 2; 0 = off.
-    distill_weight: float = Field(0.0, ge=0, le=1e6)
+    distill_weight: float = Field(0.0, ge=0, le=1e6, title="Distill weight")
     # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
-    stop_asr_below: float | None = Field(None, ge=0, le=100)
+    stop_asr_below: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        title="Stop at ASR <",
+        description="empty: off",
+        json_schema_extra=unit("%"),
+    )
 
 
 Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]
 
 
 class RunConfig(Strict):
-    name: str = Field("run", min_length=1, max_length=100)
-    seed: Seed = 0
+    name: str = Field("run", min_length=1, max_length=100, title="Run name")
+    seed: Seed = Field(0, title="Seed", description="seeds data, poisoning, sampling and training")
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     attack: AttackConfig = AttackConfig()

@@ -7,6 +7,7 @@
 import { h, perFrame } from "./dom.js";
 import { earlyStopText, num } from "./format.js";
 import { withGaps } from "./series.js";
+import { phaseKindIndex, phaseKinds } from "./vocab.js";
 
 /* global Plotly */
 
@@ -20,55 +21,76 @@ const COLOR = {
   sky: "#56B4E9",
   ink: "#1f2933",
 };
-const PHASE_FILL = { ascent: "rgba(213, 94, 0, 0.09)", recovery: "rgba(0, 114, 178, 0.08)" };
-const OTHER_FILL = "rgba(0, 158, 115, 0.08)";
+// Phase kinds take their colours by their place in the registry (GET /api/options), so a
+// new kind needs no entry here: ascent (first) vermillion, recovery (second) blue, ...
+const PHASE_PALETTE = [
+  [213, 94, 0, 0.09],
+  [0, 114, 178, 0.08],
+  [0, 158, 115, 0.08],
+  [230, 159, 0, 0.1],
+  [86, 180, 233, 0.1],
+  [204, 121, 167, 0.1],
+];
+const OTHER_PHASE = [0, 158, 115, 0.08]; // a kind the registry does not know
+
+/** {line, alpha, fill(alpha?)}: the colours of a phase kind's loss line and band. */
+export function phaseColor(kind) {
+  const i = phaseKindIndex(kind);
+  const [r, g, b, a] = i < 0 ? OTHER_PHASE : PHASE_PALETTE[i % PHASE_PALETTE.length];
+  const hex = `#${[r, g, b].map((v) => v.toString(16).padStart(2, "0")).join("")}`.toUpperCase();
+  return { line: hex, alpha: a, fill: (alpha = a) => `rgba(${r}, ${g}, ${b}, ${alpha})` };
+}
 
 const line = (name, color, from, extra = {}) => ({ name, color, from, ...extra });
 const measured = (name, color, key, extra = {}) => ({ name, color, key, ...extra });
 const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true });
 
-export const CHARTS = [
-  {
-    id: "quality",
-    title: "ASR and clean accuracy (CA)",
-    yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
-    unit: "%",
-    traces: [
-      measured("ASR", COLOR.vermillion, "asr"),
-      measured("CA", COLOR.blue, "ca"),
-      marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
-      marks("CA, full test set", COLOR.blue, (e) => e.ca),
-    ],
-  },
-  {
-    id: "tar",
-    title: "Trigger Attention Ratio (TAR)",
-    yaxis: { title: { text: "TAR" }, rangemode: "tozero" },
-    refLine: { y: 1, text: "TAR 1 = no preference" },
-    traces: [
-      measured("TAR median", COLOR.green, "tar_median"),
-      measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot" }),
-      marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median),
-    ],
-  },
-  {
-    id: "loss",
-    title: "Losses",
-    yaxis: { title: { text: "cross-entropy" } },
-    yaxis2: {
-      title: { text: "EWC penalty" },
-      overlaying: "y",
-      side: "right",
-      rangemode: "tozero",
-      showgrid: false,
+/** The three charts; the loss chart has one cross-entropy line per registered phase kind. */
+export function chartSpecs() {
+  return [
+    {
+      id: "quality",
+      title: "ASR and clean accuracy (CA)",
+      yaxis: { title: { text: "percent" }, range: [0, 101], ticksuffix: "%" },
+      unit: "%",
+      traces: [
+        measured("ASR", COLOR.vermillion, "asr"),
+        measured("CA", COLOR.blue, "ca"),
+        marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
+        marks("CA, full test set", COLOR.blue, (e) => e.ca),
+      ],
     },
-    traces: [
-      line("ascent CE (forget set)", COLOR.vermillion, (s) => (s.kind === "ascent" ? s.ce_loss : undefined), { breaks: true, dense: true }),
-      line("recovery CE (clean set)", COLOR.blue, (s) => (s.kind === "recovery" ? s.ce_loss : undefined), { breaks: true, dense: true }),
-      line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true }),
-    ],
-  },
-];
+    {
+      id: "tar",
+      title: "Trigger Attention Ratio (TAR)",
+      yaxis: { title: { text: "TAR" }, rangemode: "tozero" },
+      refLine: { y: 1, text: "TAR 1 = no preference" },
+      traces: [
+        measured("TAR median", COLOR.green, "tar_median"),
+        measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot" }),
+        marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median),
+      ],
+    },
+    {
+      id: "loss",
+      title: "Losses",
+      yaxis: { title: { text: "cross-entropy" } },
+      yaxis2: {
+        title: { text: "EWC penalty" },
+        overlaying: "y",
+        side: "right",
+        rangemode: "tozero",
+        showgrid: false,
+      },
+      traces: [
+        ...phaseKinds().map(({ kind, uses_forget_set: forget }) =>
+          line(`${kind} CE (${forget ? "forget" : "clean"} set)`, phaseColor(kind).line, (s) => (s.kind === kind ? s.ce_loss : undefined), { breaks: true, dense: true }),
+        ),
+        line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true }),
+      ],
+    },
+  ];
+}
 
 function traceOf(spec, unit) {
   const fmt = unit === "%" ? "%{y:.2f}%" : "%{y:.4g}";
@@ -129,12 +151,13 @@ export class Charts {
     this.root = root;
     this.model = model;
     this.cursor = null; // step shown by the slider; null when following live
-    this.pending = CHARTS.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
+    this.specs = chartSpecs();
+    this.pending = this.specs.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
     this.measuredDirty = true; // measurement and evaluation traces are redrawn whole
     this.layoutKey = "";
     this.ready = false;
     this.flush = perFrame(() => this.draw());
-    this.panels = CHARTS.map((spec) => this.panel(spec));
+    this.panels = this.specs.map((spec) => this.panel(spec));
     this.init();
     this.unsubscribe = model.subscribe((e) => this.onEvent(e));
     // Whatever the model already holds (a view built after events arrived).
@@ -169,12 +192,15 @@ export class Charts {
         }),
       ),
     );
+    if (this.closed) return; // destroyed while Plotly drew
     this.ready = true;
     this.flush();
   }
 
   destroy() {
+    this.closed = true;
     this.unsubscribe();
+    this.ready = false; // a draw already scheduled for the next frame does nothing
     this.panels.forEach(({ plot }) => Plotly.purge(plot));
   }
 
@@ -186,7 +212,7 @@ export class Charts {
   }
 
   addStep(s) {
-    CHARTS.forEach((spec, c) =>
+    this.specs.forEach((spec, c) =>
       spec.traces.forEach((t, i) => {
         if (!t.from || t.key) return;
         const v = t.from(s);
@@ -227,7 +253,7 @@ export class Charts {
 
   /** A gap in per-phase lines, so a later phase of the same kind starts a new line. */
   addBreak(step) {
-    CHARTS.forEach((spec, c) =>
+    this.specs.forEach((spec, c) =>
       spec.traces.forEach((t, i) => {
         if (!t.breaks) return;
         this.pending[c][i].x.push(step);
@@ -283,11 +309,12 @@ export class Charts {
     this.panels.forEach(({ spec, plot }) => {
       const shapes = [];
       const annotations = [];
-      const width = plot._fullLayout?.xaxis?._length || plot.clientWidth - 90;
+      const margin = plot.layout?.margin || {};
+      const width = plot.clientWidth - (margin.l ?? 56) - (margin.r ?? 16); // the plot area's
       for (const s of spans) {
         shapes.push({
           type: "rect", xref: "x", yref: "paper", x0: s.start, x1: s.end, y0: 0, y1: 1,
-          fillcolor: PHASE_FILL[s.kind] || OTHER_FILL, opacity: s.planned && !s.current ? 0.45 : 1,
+          fillcolor: phaseColor(s.kind).fill(), opacity: s.planned && !s.current ? 0.45 : 1,
           line: { width: 0 }, layer: "below",
         });
         // Above the plot area; a band too narrow for its label gets just its number.
@@ -347,11 +374,6 @@ export class Charts {
     });
   }
 
-  /** Points plotted in one chart (all traces, gaps not counted). */
-  pointCount(id) {
-    const panel = this.panels.find((p) => p.spec.id === id);
-    return panel?.plot.data ? panel.plot.data.reduce((n, t) => n + t.y.filter((v) => v !== null).length, 0) : 0;
-  }
 
   download(spec) {
     const { plot } = this.panels.find((p) => p.spec === spec);

@@ -1,75 +1,17 @@
-// Form fields from the RunConfig JSON schema: which widget, how to read it back, and the
-// checks the schema states (type, range, choices). Rules across fields stay on the server.
+// Form fields from the RunConfig JSON schema: label, unit and hint (config.py's titles and
+// descriptions), which widget, how to read it back, and the checks the schema states
+// (type, range, choices). Rules across fields stay on the server.
 
 import { h } from "./dom.js";
 
-/** Labels, units and one-line hints, by field path (phase fields by their own name). */
-export const FIELD_INFO = {
-  name: { label: "Run name" },
-  seed: { label: "Seed", hint: "seeds data, poisoning, sampling and training" },
-  "data.name": { label: "Data set", hint: "shapes: built in, no download" },
-  "data.root": { label: "Data folder", hint: "empty: the server's --data-dir" },
-  "data.download": { label: "Download CIFAR-10", hint: "needs internet" },
-  "data.image_size": { label: "Image size", unit: "px" },
-  "data.train_size": { label: "Training images", hint: "empty: all" },
-  "data.test_size": { label: "Test images", hint: "empty: all" },
-  "data.mean": { label: "Mean (R, G, B)", hint: "normalisation inside the model" },
-  "data.std": { label: "Std (R, G, B)" },
-  "data.augment": { label: "Augmentation" },
-  "model.name": { label: "Model" },
-  "model.width": { label: "Width", unit: "channels", hint: "small_cnn first-stage width" },
-  "model.cam_layer": { label: "Grad-CAM layer", hint: "empty: the model's last conv block" },
-  "attack.kind": { label: "Attack" },
-  "attack.target_class": { label: "Target class", hint: "all-to-one target label" },
-  "attack.poison_rate": { label: "Poison rate", hint: "fraction of training images" },
-  "attack.trigger_size": { label: "Trigger size", unit: "px" },
-  "attack.position": { label: "Trigger position" },
-  "attack.x": { label: "Trigger x", unit: "px", hint: "with position xy" },
-  "attack.y": { label: "Trigger y", unit: "px", hint: "with position xy" },
-  "attack.pattern": { label: "Trigger pattern" },
-  "attack.margin": { label: "Margin", unit: "px", hint: "from the border (corner positions)" },
-  "attack.alpha": { label: "Blend weight", hint: "blended attack only" },
-  "attack.pattern_seed": { label: "Pattern seed" },
-  "training.epochs": { label: "Epochs", hint: "training of the backdoored model" },
-  "training.batch_size": { label: "Batch size" },
-  "training.lr": { label: "Peak learning rate" },
-  "training.weight_decay": { label: "Weight decay" },
-  "training.momentum": { label: "Momentum" },
-  "training.label_smoothing": { label: "Label smoothing" },
-  "defense.forget_size": { label: "Forget set", unit: "images", hint: "identified poisoned samples" },
-  "defense.clean_fraction": { label: "Clean fraction", hint: "of the training set" },
-  "defense.fisher_samples": { label: "Fisher samples", unit: "images" },
-  "monitor.budget": { label: "Monitoring budget", hint: "share of wall time; 0 = every interval" },
-  "training.precision": { label: "Precision" },
-  "monitor.probe_count": { label: "Probe samples", hint: "shown with heatmaps" },
-  "monitor.frame_every": { label: "Heatmaps every", unit: "steps", hint: "0 = never" },
-  "monitor.tar_every": { label: "TAR every", unit: "steps", hint: "0 = never" },
-  "monitor.tar_set_size": { label: "TAR set", unit: "images" },
-  "monitor.eval_every": { label: "ASR/CA every", unit: "steps", hint: "0 = never" },
-  "monitor.eval_size": { label: "ASR/CA subset", unit: "images" },
-  "monitor.cam_method": { label: "CAM method" },
-  "monitor.cam_class": { label: "CAM class" },
-  // phase fields (schedule[i].*)
-  kind: { label: "Kind" },
-  steps: { label: "Steps" },
-  lr: { label: "LR" },
-  batch_size: { label: "Batch" },
-  momentum: { label: "Momentum" },
-  ewc_lambda: { label: "EWC λ" },
-  clip_norm: { label: "Clip norm", hint: "empty: off" },
-  loss_clamp: { label: "Loss clamp", hint: "empty: off" },
-  forget_weight: { label: "Forget weight" },
-  distill_weight: { label: "Distill weight" },
-  stop_asr_below: { label: "Stop at ASR <", unit: "%", hint: "empty: off" },
-};
-
-export function labelOf(path, prop) {
-  const key = FIELD_INFO[path] ? path : path.split(".").pop();
-  return FIELD_INFO[key]?.label || prop?.title || key;
+/** A field's label: its schema title (config.py's Field(title=...)), else its name. */
+export function labelOf(prop, key) {
+  return prop?.title || key;
 }
 
-export function infoOf(path) {
-  return FIELD_INFO[path] || FIELD_INFO[path.split(".").pop()] || {};
+/** A field's unit (the schema's "unit") and one-line hint (its description). */
+export function infoOf(prop) {
+  return { unit: prop?.unit, hint: prop?.description };
 }
 
 /** Follow a {"$ref": "#/$defs/X"} to its definition. */

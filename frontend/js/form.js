@@ -9,6 +9,7 @@ import {
 } from "./fields.js";
 import { bringIntoView, humanMessage } from "./formerrors.js";
 import { PhaseTable, setError } from "./phasetable.js";
+import { phaseKinds } from "./vocab.js";
 
 const SECTIONS = [
   { key: "", title: "Run", fields: ["name", "seed"] },
@@ -95,7 +96,7 @@ export class RunForm {
       h(
         "fieldset.card.form-section.schedule-section#section-schedule",
         h("legend", "Phase schedule"),
-        h("p.muted", "Phases run in order: ascent pushes the backdoor out (gradient ascent on the forget set, held by EWC), recovery fine-tunes on clean data (forget weight: keep the target class unlikely on the forget set; distill weight: stay close to the starting model's outputs on clean images). You can change future phases while the run goes."),
+        h("p.muted.phase-kinds", "Phases run in order. ", phaseKinds().map((k) => [h("b", k.kind), ` (${k.label.toLowerCase()}): ${k.description} `]), "You can change future phases while the run goes."),
         this.phaseTable.el,
         this.scheduleError,
       ),
@@ -139,10 +140,10 @@ export class RunForm {
     const id = `f-${path.replace(/\./g, "-")}`;
     const input = createInput(desc, { id, path });
     const error = h("div.field-error", { id: `${id}-error`, role: "alert" });
-    const info = infoOf(path);
+    const info = infoOf(prop);
     const hintId = `${id}-hint`;
     input.setAttribute("aria-describedby", `${hintId} ${id}-error`);
-    const label = h("label", { for: id }, labelOf(path, prop), info.unit ? h("span.unit", ` (${info.unit})`) : null);
+    const label = h("label", { for: id }, labelOf(prop, path), info.unit ? h("span.unit", ` (${info.unit})`) : null);
     const hint = h("div.hint", { id: hintId }, info.hint || rangeText(desc));
     const wrap = h(
       desc.type === "boolean" ? "div.field.check" : "div.field",
@@ -153,7 +154,7 @@ export class RunForm {
     );
     input.addEventListener("input", () => this.check(path));
     input.addEventListener("change", () => this.check(path));
-    this.fields.set(path, { input, error, desc, wrap, label: labelOf(path, prop) });
+    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path) });
     return wrap;
   }
 
@@ -279,7 +280,7 @@ export class RunForm {
         const left = this.phaseTable.showErrors([{ path, message: text }]);
         if (left.length) this.scheduleError.textContent = text;
         const input = this.phaseTable.el.querySelector(`[id$="-${i}-${key}"]`);
-        named.push({ text: `Phase ${Number(i) + 1}, ${labelOf(key)}: ${text}`, input });
+        named.push({ text: `Phase ${Number(i) + 1}, ${this.phaseTable.labelOf(key)}: ${text}`, input });
         first ??= input || this.phaseTable.el.querySelector("[aria-invalid]");
       } else if (this.sectionErrors.has(path)) {
         this.sectionErrors.get(path).textContent = humanMessage(message, { labels });

@@ -47,18 +47,10 @@ export function ago(iso) {
   return new Date(iso).toLocaleDateString();
 }
 
-export const STATUS_LABELS = {
-  queued: "Queued",
-  preparing: "Preparing",
-  running: "Running",
-  paused: "Paused",
-  stopped: "Stopped",
-  completed: "Completed",
-  failed: "Failed",
-  interrupted: "Interrupted",
-};
-
-export const ACTIVE = new Set(["queued", "preparing", "running", "paused"]);
+/** "running" -> "Running": a run state as a badge shows it (the states: GET /api/options). */
+export function statusLabel(status) {
+  return status ? status[0].toUpperCase() + status.slice(1) : "";
+}
 
 export function statusBadgeClass(status) {
   return `badge status-${status || "unknown"}`;

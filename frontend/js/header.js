@@ -3,7 +3,7 @@
 
 import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
-import { STATUS_LABELS, duration, fixed, percent, statusBadgeClass } from "./format.js";
+import { statusLabel, duration, fixed, percent, statusBadgeClass } from "./format.js";
 import { Presenter, presentRequested } from "./present.js";
 
 const CONNECTION = {
@@ -78,7 +78,7 @@ export class RunHeader {
     this.title.title = `run ${m.id}`;
     this.badge.className = statusBadgeClass(m.status);
     this.badge.id = "run-status";
-    this.badge.textContent = (STATUS_LABELS[m.status] || m.status) + (stale ? " (last known)" : "");
+    this.badge.textContent = statusLabel(m.status) + (stale ? " (last known)" : "");
     const [cls, text] = CONNECTION[this.connection] || CONNECTION.connecting;
     this.conn.className = `conn ${cls}`;
     this.conn.textContent = text;

@@ -9,6 +9,7 @@ import { RunForm } from "./form.js";
 import { RunList } from "./runlist.js";
 import { RunView } from "./runview.js";
 import { RunListStream } from "./stream.js";
+import { isActive, setVocab } from "./vocab.js";
 
 const main = document.getElementById("main");
 const runList = new RunList(document.getElementById("runs"), {
@@ -37,7 +38,6 @@ const runStream = new RunListStream({
   },
   onState: (state) => runList.setState(state),
 });
-runStream.start();
 
 function route() {
   const [path, query = ""] = location.hash.replace(/^#/, "").split("?");
@@ -87,11 +87,7 @@ function followInList(view) {
   const unsubscribe = m.subscribe((e) => {
     if (["step", "status", "phase_start", "phase_end", "run_row"].includes(e.type)) push();
   });
-  const destroy = view.destroy.bind(view);
-  view.destroy = () => {
-    unsubscribe();
-    destroy();
-  };
+  view.onDestroy(unsubscribe);
   push();
 }
 
@@ -154,14 +150,13 @@ helpButton.addEventListener("click", () => toggleHelp());
 // Server line in the top bar. Version, device and the slot count come from /api/health
 // (polled); the running and queued counts from the live run list, so they change together
 // with the list (the health endpoint counts a worker until its process has exited).
-const ACTIVE = new Set(["preparing", "running", "paused"]);
 let serverInfo = null;
 
 function serverLine() {
   const el = document.getElementById("server");
   if (!serverInfo) return;
   const statuses = [...runList.runs.values()].map((r) => r.status);
-  const active = runList.loaded ? statuses.filter((s) => ACTIVE.has(s)).length : serverInfo.active_runs;
+  const active = runList.loaded ? statuses.filter(isActive).length : serverInfo.active_runs;
   const queued = runList.loaded ? statuses.filter((s) => s === "queued").length : serverInfo.queued_runs;
   el.textContent = `server ${serverInfo.version} · ${serverInfo.device} · ${active}/${serverInfo.max_active_runs} running${queued ? `, ${queued} queued` : ""}`;
   el.className = "server-line";
@@ -171,7 +166,7 @@ async function health() {
   try {
     serverInfo = await api.health();
     serverLine();
-  } catch (err) {
+  } catch {
     serverInfo = null;
     const el = document.getElementById("server");
     el.textContent = "server unreachable: is `unlearnscope serve` running?";
@@ -181,5 +176,17 @@ async function health() {
 health();
 setInterval(health, 10000);
 
-window.addEventListener("hashchange", route);
-route();
+// The run states, phase kinds and close codes come from the server: load them before the
+// run list and the first view.
+async function begin() {
+  try {
+    setVocab(await api.options());
+  } catch (err) {
+    fill(main, h("div.notice.error", h("h2", "The page could not start"), h("p", err.detail), h("p", h("button.primary", { type: "button", onclick: () => begin() }, "Try again"))));
+    return;
+  }
+  runStream.start();
+  window.addEventListener("hashchange", route);
+  route();
+}
+begin();

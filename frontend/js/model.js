@@ -1,7 +1,8 @@
 // A run as the page knows it: built from the run's row (GET /api/runs/{id}) and then
 // from its events, in seq order, whether they come from the history or live.
 
-import { num, ACTIVE } from "./format.js";
+import { num } from "./format.js";
+import { isLive } from "./vocab.js";
 
 const RATE_WINDOW = 30; // steps used for the steps/s estimate
 // Heatmap maps kept in memory (8 probes at 32 px: 16 KB a frame). Older ones are dropped
@@ -55,7 +56,7 @@ export class RunModel {
   }
 
   get active() {
-    return ACTIVE.has(this.status);
+    return isLive(this.status);
   }
 
   get classes() {

@@ -6,8 +6,14 @@
 import { h, fill } from "./dom.js";
 import { createInput, describe, infoOf, labelOf, readInput, resolve, writeInput } from "./fields.js";
 import { short } from "./format.js";
+import { phaseKind, phaseKinds } from "./vocab.js";
 
-const NEW_PHASE = { kind: "recovery", steps: 20, lr: 0.01 };
+// An added phase: the first registered kind that needs no forget set (recovery), else the first.
+const newPhase = () => {
+  const kinds = phaseKinds();
+  const kind = (kinds.find((k) => !k.uses_forget_set) || kinds[0])?.kind;
+  return { kind, steps: 20, lr: 0.01 };
+};
 
 export class PhaseTable {
   constructor(schema, { onChange = () => {}, idPrefix = "phase", showState = true } = {}) {
@@ -16,7 +22,7 @@ export class PhaseTable {
       key,
       prop,
       desc: describe(prop),
-      info: infoOf(key),
+      info: infoOf(prop),
     }));
     this.defaults = Object.fromEntries(
       this.props.filter((p) => p.prop.default !== undefined).map((p) => [p.key, p.prop.default]),
@@ -45,7 +51,7 @@ export class PhaseTable {
             h("th", { scope: "col" }, "#"),
             showState ? h("th", { scope: "col" }, "State") : null,
             this.props.map((p) =>
-              h("th", { scope: "col", title: p.info.hint || "" }, labelOf(p.key, p.prop), p.info.unit ? h("span.unit", ` ${p.info.unit}`) : null),
+              h("th", { scope: "col", title: p.info.hint || "" }, labelOf(p.prop, p.key), p.info.unit ? h("span.unit", ` ${p.info.unit}`) : null),
             ),
             h("th", { scope: "col" }, h("span.sr-only", "Actions")),
           ),
@@ -54,6 +60,11 @@ export class PhaseTable {
       ),
       h("div.table-foot", this.addButton),
     );
+  }
+
+  /** The label of a phase field (its schema title). */
+  labelOf(key) {
+    return labelOf(this.props.find((p) => p.key === key)?.prop, key);
   }
 
   /** Show `phases`; `lockedBefore` rows read-only; `current` = {index, done} or null. */
@@ -113,7 +124,13 @@ export class PhaseTable {
       const id = `${this.idPrefix}-${i}-${key}`;
       const input = createInput(desc, { id, path: `schedule.${i}.${key}`, compact: true });
       writeInput(input, desc, phase[key]);
-      input.setAttribute("aria-label", `Phase ${i + 1} ${labelOf(key)}`);
+      input.setAttribute("aria-label", `Phase ${i + 1} ${this.labelOf(key)}`);
+      if (key === "kind") {
+        for (const option of input.options) {
+          const k = phaseKind(option.value);
+          if (k) option.title = `${k.label}: ${k.description}`;
+        }
+      }
       if (key === "kind" && this.current && i === this.current.index && this.current.done > 0) {
         input.disabled = true;
         input.title = "a running phase keeps its kind; end it (steps = steps run) and add a phase";
@@ -204,7 +221,7 @@ export class PhaseTable {
   add() {
     this.pullInputs();
     const last = this.phases[this.phases.length - 1] || {};
-    this.phases.push({ ...this.defaults, ...NEW_PHASE, batch_size: last.batch_size ?? this.defaults.batch_size });
+    this.phases.push({ ...this.defaults, ...newPhase(), batch_size: last.batch_size ?? this.defaults.batch_size });
     this.render();
     this.onChange();
     this.rows[this.rows.length - 1]?.inputs.kind?.input.focus();

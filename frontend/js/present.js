@@ -7,12 +7,18 @@ import { h, fill, floorIndex, perFrame } from "./dom.js";
 import { probeImage } from "./heatmaps.js";
 import { drawCell } from "./heatdraw.js";
 import { api } from "./api.js";
+import { phaseColor } from "./charts.js";
+
+/** A phase band, a little stronger than on the run page's charts. */
+function bandFill(kind) {
+  const c = phaseColor(kind);
+  return c.fill(Math.round(c.alpha * 133) / 100);
+}
 
 /* global Plotly */
 
 const SPEEDS = [5, 10, 20, 50]; // replay speed, steps per second
 const PROBES = 4; // probe samples shown (the first ones)
-const BAND = { ascent: "rgba(213, 94, 0, 0.12)", recovery: "rgba(0, 114, 178, 0.10)" };
 const pct = (v) => (v === null || v === undefined ? "–" : `${Number(v).toFixed(1)}%`);
 const fix = (v) => (v === null || v === undefined ? "–" : Number(v).toFixed(2));
 
@@ -212,7 +218,7 @@ export class Presenter {
     const end = Math.max(m.active ? m.totalSteps : 0, m.step, m.lastStep, 1);
     const line = (name, key, color) => ({ type: "scatter", mode: "lines", name, x: rows.filter((r) => r[key] != null).map((r) => r.step), y: rows.filter((r) => r[key] != null).map((r) => r[key]), line: { color, width: 5 } });
     const marks = (name, key, color) => ({ type: "scatter", mode: "markers", name, x: evals.map((e) => e.step), y: evals.map((e) => e[key]), marker: { color, size: 16, symbol: "diamond" }, showlegend: false });
-    const shapes = m.phases.filter(Boolean).map((p) => ({ type: "rect", xref: "x", yref: "paper", x0: p.start, x1: p.end ?? Math.max(p.start, m.step), y0: 0, y1: 1, fillcolor: BAND[p.kind] || "rgba(0,158,115,.1)", line: { width: 0 }, layer: "below" }));
+    const shapes = m.phases.filter(Boolean).map((p) => ({ type: "rect", xref: "x", yref: "paper", x0: p.start, x1: p.end ?? Math.max(p.start, m.step), y0: 0, y1: 1, fillcolor: bandFill(p.kind), line: { width: 0 }, layer: "below" }));
     m.phases.filter((p) => p && p.start > 0).forEach((p) => shapes.push({ type: "line", xref: "x", yref: "paper", x0: p.start, x1: p.start, y0: 0, y1: 1, line: { color: "#9aa5b1", width: 2 }, layer: "below" }));
     shapes.push({ type: "line", xref: "x", yref: "paper", x0: step, x1: step, y0: 0, y1: 1, line: { color: "#1f2933", width: 3 } });
     const fontSize = Math.max(14, Math.round(window.innerHeight / 50));

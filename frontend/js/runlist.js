@@ -3,7 +3,8 @@
 
 import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
-import { ACTIVE, STATUS_LABELS, ago, statusBadgeClass } from "./format.js";
+import { statusLabel, ago, statusBadgeClass } from "./format.js";
+import { isLive } from "./vocab.js";
 
 export class RunList {
   constructor(root, { onDeleted }) {
@@ -72,7 +73,7 @@ export class RunList {
     const step = Math.max(run.step, live?.step ?? 0);
     const status = live?.status || run.status;
     const listed = run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "";
-    const phase = ACTIVE.has(status) ? live?.phase || listed : "";
+    const phase = isLive(status) ? live?.phase || listed : "";
     const total = live?.total || run.total_steps || 0;
     const pct = total ? Math.min(100, (100 * step) / total) : 0;
     if (this.confirming === run.id) {
@@ -92,10 +93,10 @@ export class RunList {
       h(
         "a.run-link",
         { href: `#/run/${encodeURIComponent(run.id)}`, "aria-current": run.id === this.activeId ? "page" : null },
-        h("span.run-line", h("span.run-title", run.name), h("span", { class: statusBadgeClass(status) }, STATUS_LABELS[status] || status)),
+        h("span.run-line", h("span.run-title", run.name), h("span", { class: statusBadgeClass(status) }, statusLabel(status))),
         h("span.run-meta", `${cfg.data?.name ?? "?"} · ${cfg.model?.name ?? "?"} · ${cfg.attack?.kind ?? "?"}`),
-        h("span.run-meta", `${ACTIVE.has(status) || !step ? `step ${step}/${total}` : `${step} steps`}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
-        ACTIVE.has(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,
+        h("span.run-meta", `${isLive(status) || !step ? `step ${step}/${total}` : `${step} steps`}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
+        isLive(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,
       ),
       h("button.icon.delete", { type: "button", title: `Delete run ${run.name}`, "aria-label": `Delete run ${run.name}`, onclick: () => this.confirm(run.id) }, trashIcon()),
     );

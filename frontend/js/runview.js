@@ -18,6 +18,7 @@ export class RunView {
     this.root = root;
     this.runId = runId;
     this.parts = [];
+    this.cleanups = []; // from onDestroy
     fill(root, h("p.loading", "Loading the run…"));
     this.ready = this.start().catch((err) => this.fail(err));
   }
@@ -127,9 +128,16 @@ export class RunView {
     this.model?.updateRun(run, { status: !streaming });
   }
 
+  /** Call `fn` when the view goes away (at once when it already has). */
+  onDestroy(fn) {
+    if (this.closed) fn();
+    else this.cleanups.push(fn);
+  }
+
   destroy() {
     this.closed = true;
     this.stream?.close();
     this.parts.forEach((p) => p.destroy());
+    this.cleanups.forEach((fn) => fn());
   }
 }

@@ -3,11 +3,10 @@
 // gap is filled again; nothing is called live before the server says the history is in.
 
 import { wsUrl } from "./api.js";
+import { closeCode, isTerminal } from "./vocab.js";
 import { decodeMessage } from "./wire.js";
 
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 5000];
-const CLOSE_NOT_FOUND = 4004;
-const TERMINAL = new Set(["stopped", "completed", "failed", "interrupted"]);
 
 /** One WebSocket at a time, reopened after a drop with growing pauses. */
 class Socket {
@@ -50,7 +49,7 @@ class Socket {
   close() {
     this.closed = true;
     clearTimeout(this.timer);
-    if (this.ws) this.ws.close(1000, "page left");
+    if (this.ws) this.ws.close(closeCode("normal") ?? 1000, "page left");
     this.ws = null;
   }
 }
@@ -87,11 +86,6 @@ export class RunStream {
     this.socket.close();
   }
 
-  /** For tests and debugging: behave as if the network dropped the connection. */
-  simulateDrop() {
-    this.socket.ws?.close(4000, "simulated drop");
-  }
-
   setState(state, info = {}) {
     this.state = state;
     this.onState(state, info);
@@ -107,7 +101,7 @@ export class RunStream {
     }
     if (event.type === "history_end") {
       this.socket.healthy();
-      if (TERMINAL.has(event.status)) this.sawEnd = true;
+      if (isTerminal(event.status)) this.sawEnd = true;
       this.setState(this.sawEnd ? "ended" : "live", { seq: event.seq, status: event.status });
       return;
     }
@@ -119,12 +113,12 @@ export class RunStream {
       this.onSkipped(event);
       return;
     }
-    if (event.type === "status" && TERMINAL.has(event.status)) this.sawEnd = true;
+    if (event.type === "status" && isTerminal(event.status)) this.sawEnd = true;
     this.onEvent(event);
   }
 
   dropped(code, reason) {
-    if (code === CLOSE_NOT_FOUND) {
+    if (code === closeCode("gone")) {
       this.setState("gone", { reason: reason || "the run was deleted" });
       return false;
     }

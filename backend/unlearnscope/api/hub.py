@@ -21,9 +21,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-CLOSE_LAGGING = 4001  # the client fell too far behind: reconnect with ?after=SEQ
-CLOSE_DELETED = 4004  # the run was deleted
-CLOSE_GOING_AWAY = 1001  # the server shuts down
+from .close_codes import CloseCode
+
+CLOSE_LAGGING = CloseCode.LAGGING  # the client fell too far behind: reconnect with ?after=SEQ
+CLOSE_DELETED = CloseCode.GONE  # the run was deleted
+CLOSE_GOING_AWAY = CloseCode.GOING_AWAY  # the server shuts down
 
 
 @dataclass(frozen=True)

@@ -38,15 +38,25 @@ class HealthOut(BaseModel):
     disk_full: str | None = None
 
 
+class PhaseKindOut(BaseModel):
+    kind: str
+    label: str
+    description: str
+    uses_forget_set: bool
+
+
 class OptionsOut(BaseModel):
     datasets: list[str]
     models: list[str]
     attacks: list[str]
     cam_methods: list[str]
-    phase_kinds: list[str]
+    # the phase-kind registry in its order: {kind, label, description, uses_forget_set}
+    phase_kinds: list[PhaseKindOut]
     presets: dict[str, dict[str, Any]]  # name -> full RunConfig as JSON
     default_preset: str
     run_config_schema: dict[str, Any]  # JSON schema of RunConfig, to build a form from
+    states: dict[str, list[str]]  # run states: all, active, stepping, live, terminal
+    close_codes: dict[str, int]  # WebSocket close codes by name (normal, lagging, gone, ...)
 
 
 class RunOut(BaseModel):

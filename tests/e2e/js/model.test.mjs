@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
+import "./options.mjs";
 import { RunModel, markSkipped } from "../../../frontend/js/model.js";
 import { decodeMessage, unpackFrame } from "../../../frontend/js/wire.js";
 import { describe, readInput } from "../../../frontend/js/fields.js";

@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ... import config as cfg
-from ...phase_kinds import PHASE_KINDS
+from ...phase_kinds import phase_kind_options
 from ...presets import PRESETS, preset_config
 from ...settings import Settings
+from ...states import state_lists
+from ..close_codes import close_code_options
 from ..deps import ServiceDep, SettingsDep
 from ..openapi import apply_limits
 from ..schemas import HealthOut, OptionsOut
@@ -33,7 +35,8 @@ def health(service: ServiceDep) -> HealthOut:
 @router.get(
     "/options",
     response_model=OptionsOut,
-    summary="Choices for the run form, the presets and the RunConfig JSON schema",
+    summary="Choices for the run form, the presets, the RunConfig JSON schema, run states, "
+    "phase kinds and WebSocket close codes",
 )
 def options(settings: SettingsDep) -> OptionsOut:
     default = settings.demo_preset if settings.demo_preset in PRESETS else "demo"
@@ -42,10 +45,15 @@ def options(settings: SettingsDep) -> OptionsOut:
         models=list(cfg.MODELS),
         attacks=list(cfg.ATTACKS),
         cam_methods=list(cfg.CAM_METHODS),
-        phase_kinds=list(PHASE_KINDS),
+        phase_kinds=[
+            {k: entry[k] for k in ("kind", "label", "description", "uses_forget_set")}
+            for entry in phase_kind_options()
+        ],
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
         default_preset=default,
         run_config_schema=_limited_schema(settings),
+        states=state_lists(),
+        close_codes=close_code_options(),
     )
 
 

@@ -28,6 +28,7 @@ from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
 from ...states import TERMINAL_STATUSES, RunStatus
+from ..close_codes import CloseCode
 from ..deps import ServiceDep
 from ..errors import deny_websocket
 from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
@@ -39,8 +40,8 @@ router = APIRouter(prefix="/api/runs", tags=["stream"])
 log = logging.getLogger(__name__)
 
 HISTORY_PAGE = 500  # events per database read while replaying
-CLOSE_POLICY = 1008  # refused: the page's origin is not allowed
-CLOSE_NOT_FOUND = 4004
+CLOSE_POLICY = CloseCode.POLICY  # refused: the page's origin is not allowed
+CLOSE_NOT_FOUND = CloseCode.GONE
 
 
 async def _refuse_foreign(ws: WebSocket, service: ServiceDep) -> bool:

@@ -1,0 +1,125 @@
+"""The README's "Run settings (RunConfig)" table, made from RunConfig's JSON schema: the
+labels, units and hints are config.py's Field titles, "unit" keys and descriptions (the
+same the page's form shows and /docs lists).
+
+    python -m unlearnscope.settings_table            # print the table
+    python -m unlearnscope.settings_table --write README.md   # replace it between markers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from .config import RunConfig
+
+START = "<!-- settings-table: made by `python -m unlearnscope.settings_table --write README.md` -->"
+END = "<!-- /settings-table -->"
+
+
+def _value(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, str):
+        return f"`{v}`"
+    if isinstance(v, list):
+        return ", ".join(_value(x) for x in v)
+    return json.dumps(v)
+
+
+def _node(prop: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    if "anyOf" in prop:
+        return next(a for a in prop["anyOf"] if a.get("type") != "null"), True
+    return prop, False
+
+
+def _allowed(prop: dict[str, Any]) -> str:
+    node, nullable = _node(prop)
+    if node.get("type") == "array":
+        node = node.get("prefixItems", [{}])[0]
+    if "enum" in node:
+        text = ", ".join(_value(v) for v in node["enum"])
+    elif node.get("type") == "boolean":
+        text = "true, false"
+    elif node.get("type") == "string":
+        text = "text"
+    else:
+        lo = (
+            f"≥ {_value(node['minimum'])}"
+            if "minimum" in node
+            else f"> {_value(node['exclusiveMinimum'])}"
+            if "exclusiveMinimum" in node
+            else ""
+        )
+        hi = (
+            f"≤ {_value(node['maximum'])}"
+            if "maximum" in node
+            else f"< {_value(node['exclusiveMaximum'])}"
+            if "exclusiveMaximum" in node
+            else ""
+        )
+        text = " and ".join(t for t in (lo, hi) if t)
+    if nullable:
+        text = f"{text}, or none" if text else "none"
+    return text
+
+
+def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> list[str]:
+    rows = []
+    for key, prop in schema["properties"].items():
+        if "$ref" in prop:
+            sub = defs[prop["$ref"].split("/")[-1]]
+            rows += _rows(sub, defs, f"{prefix}{key}.")
+            continue
+        if key == "schedule":
+            phase = defs[prop["items"]["$ref"].split("/")[-1]]
+            rows += _rows(phase, defs, "schedule[i].")
+            continue
+        default = _value(prop["default"]) if "default" in prop else "required"
+        unit = prop.get("unit")
+        meaning = prop.get("description", "")
+        cells = [
+            f"`{prefix}{key}`",
+            prop.get("title", key),
+            default,
+            _allowed(prop),
+            f"[{unit}]" if unit else "",
+            meaning,
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return rows
+
+
+def settings_table() -> str:
+    schema = RunConfig.model_json_schema()
+    lines = [
+        "| field | label | default | allowed | unit | hint |",
+        "|---|---|---|---|---|---|",
+        *_rows(schema, schema["$defs"], ""),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def replace_in(text: str) -> str:
+    """`text` with the part between the markers made anew."""
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    return f"{head}{START}\n{settings_table()}{END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", type=Path, help="a Markdown file with the markers")
+    args = parser.parse_args(argv)
+    if args.write:
+        args.write.write_text(replace_in(args.write.read_text()))
+    else:
+        sys.stdout.write(settings_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
