@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install everything the tests need (venv, packages, system Chromium, Node.js and a pinned
-# eslint), then lint (Python and the page's JavaScript) and test. Nothing is skipped for a
+# eslint), then lint (Python and the page's JavaScript), type-check and test. Nothing is skipped for a
 # missing tool: what cannot be installed stops the script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,7 @@ if [ ! -f "$stamp" ]; then
   touch "$stamp"
 fi
 .venv/bin/ruff check backend tests
+.venv/bin/mypy # [tool.mypy] in pyproject.toml: strict on ml, api, storage, worker
 "$eslint" frontend/js tests/e2e/js # rules: eslint.config.mjs
 # CI=true: the JavaScript unit tests fail, never skip, without Node.js.
 CI=${CI:-true} .venv/bin/python -m pytest "$@"

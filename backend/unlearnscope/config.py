@@ -50,9 +50,9 @@ def unit(name: str) -> dict[str, Any]:
     return {"unit": name}
 
 
-PX = {"json_schema_extra": unit("px")}
-IMAGES = {"json_schema_extra": unit("images")}
-STEPS = {"json_schema_extra": unit("steps")}
+PX = unit("px")  # json_schema_extra of a field in pixels
+IMAGES = unit("images")
+STEPS = unit("steps")
 
 
 def _is_int_field(annotation: Any) -> bool:
@@ -159,16 +159,21 @@ class AttackConfig(Strict):
         "bottom_right", title="Trigger position"
     )
     x: int | None = Field(  # from the left
-        None, ge=0, le=4096, title="Trigger x", description="with position xy", **PX
+        None, ge=0, le=4096, title="Trigger x", description="with position xy", json_schema_extra=PX
     )
     y: int | None = Field(  # from the top
-        None, ge=0, le=4096, title="Trigger y", description="with position xy", **PX
+        None, ge=0, le=4096, title="Trigger y", description="with position xy", json_schema_extra=PX
     )
     pattern: Literal["checkerboard", "solid", "random"] = Field(
         "checkerboard", title="Trigger pattern"
     )
     margin: int = Field(  # between a corner trigger and the border
-        1, ge=0, le=4096, title="Margin", description="from the border (corner positions)", **PX
+        1,
+        ge=0,
+        le=4096,
+        title="Margin",
+        description="from the border (corner positions)",
+        json_schema_extra=PX,
     )
     # Blended
     alpha: float = Field(  # blend weight of the pattern
@@ -211,13 +216,13 @@ class DefenseConfig(Strict):
         le=MAX_SIZE,
         title="Forget set",
         description="identified poisoned samples",
-        **IMAGES,
+        json_schema_extra=IMAGES,
     )
     clean_fraction: float = Field(
         0.05, gt=0, le=1, title="Clean fraction", description="of the training set"
     )
     fisher_samples: int = Field(  # clean images for the diagonal Fisher
-        512, ge=1, le=MAX_SIZE, title="Fisher samples", **IMAGES
+        512, ge=1, le=MAX_SIZE, title="Fisher samples", json_schema_extra=IMAGES
     )
 
 
@@ -231,25 +236,36 @@ class MonitorConfig(Strict):
         ge=0,
         le=1,
         title="Monitoring budget",
-        description="share of wall time; 0 = every interval",
+        description="share of the CPU cores the monitor beside training may use; "
+        "0 = in the training loop at fixed steps",
     )
     probe_count: int = Field(  # test images shown clean + triggered
         8, ge=0, le=64, title="Probe samples", description="shown with heatmaps"
     )
     frame_every: int = Field(  # steps between heatmap frames
-        1, ge=0, le=MAX_EVERY, title="Heatmaps every", description="0 = never", **STEPS
+        1,
+        ge=0,
+        le=MAX_EVERY,
+        title="Heatmaps every",
+        description="0 = never",
+        json_schema_extra=STEPS,
     )
     tar_every: int = Field(  # steps between TAR on the monitor set
-        1, ge=0, le=MAX_EVERY, title="TAR every", description="0 = never", **STEPS
+        1, ge=0, le=MAX_EVERY, title="TAR every", description="0 = never", json_schema_extra=STEPS
     )
     tar_set_size: int = Field(  # triggered test images for TAR
-        128, ge=1, le=MAX_SIZE, title="TAR set", **IMAGES
+        128, ge=1, le=MAX_SIZE, title="TAR set", json_schema_extra=IMAGES
     )
     eval_every: int = Field(  # steps between ASR/CA on the monitor subset
-        5, ge=0, le=MAX_EVERY, title="ASR/CA every", description="0 = never", **STEPS
+        5,
+        ge=0,
+        le=MAX_EVERY,
+        title="ASR/CA every",
+        description="0 = never",
+        json_schema_extra=STEPS,
     )
     eval_size: int = Field(  # test images in the monitor subset
-        256, ge=1, le=MAX_SIZE, title="ASR/CA subset", **IMAGES
+        256, ge=1, le=MAX_SIZE, title="ASR/CA subset", json_schema_extra=IMAGES
     )
     cam_method: CamMethod = Field("gradcam", title="CAM method")
     cam_class: Literal["predicted", "target", "true"] = Field("predicted", title="CAM class")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from ... import config as cfg
@@ -57,7 +59,7 @@ def options(settings: SettingsDep) -> OptionsOut:
     )
 
 
-def _limited_schema(settings: Settings) -> dict:
+def _limited_schema(settings: Settings) -> dict[str, Any]:
     """RunConfig's JSON schema with this server's per-field limits as maxima."""
     schema = cfg.RunConfig.model_json_schema()
     apply_limits(schema.get("$defs", {}), settings)
