@@ -164,6 +164,7 @@ class ScheduleEdit(EventBase):
     step: int  # step boundary at which it took effect (or was refused)
     reason: str = ""
     schedule: list[dict[str, Any]]  # the schedule in force after the edit
+    total_steps: int = 0  # its planned total (config.schedule_steps)
 
 
 class SampleReport(EventBase):

@@ -309,7 +309,7 @@ const HANDLERS = {
     m.edits.push({ step: e.step, accepted: e.accepted, reason: e.reason, seq: e.seq });
     if (e.accepted) {
       m.schedule = e.schedule;
-      m.totalSteps = e.schedule.reduce((sum, p) => sum + Number(p.steps), 0);
+      m.totalSteps = e.total_steps;
     }
   },
   run_finished(m, e) {

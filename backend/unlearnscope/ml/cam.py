@@ -98,9 +98,6 @@ class BaseCAM:
             results.append(CamResult(maps=maps, logits=logits.detach(), classes=classes))
         return results
 
-    def close(self) -> None:
-        """Nothing to release: hooks only exist during a forward pass (kept for symmetry)."""
-
     def __enter__(self) -> BaseCAM:
         return self
 
@@ -110,7 +107,7 @@ class BaseCAM:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        """Nothing to release: hooks only exist during a forward pass."""
 
     # -- capture -----------------------------------------------------------------------------
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ..config import RunConfig
+from ..config import RunConfig, schedule_steps
 from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
 from ..events import (
     ErrorEvent,
@@ -185,7 +185,7 @@ class Engine:
                 dataset=cfg.data.name,
                 classes=list(p.test.classes),
                 target_class=cfg.attack.target_class,
-                total_steps=sum(ph.steps for ph in self.schedule),
+                total_steps=schedule_steps(self.schedule),
                 schedule=[ph.model_dump() for ph in self.schedule],
                 trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
                 image_size=cfg.data.image_size,
@@ -497,6 +497,7 @@ class Engine:
                     step=self.step_count,
                     reason=str(err),
                     schedule=[p.model_dump() for p in self.schedule],
+                    total_steps=schedule_steps(self.schedule),
                 )
             )
             return
@@ -507,6 +508,7 @@ class Engine:
                 accepted=True,
                 step=self.step_count,
                 schedule=[p.model_dump() for p in new],
+                total_steps=schedule_steps(new),
             )
         )
         if self.phase_done > 0 and self.phase_done >= new[self.phase_index].steps:

@@ -225,13 +225,17 @@ def inspect_sample(
     maps: dict[str, dict[str, bytes]] = {"clean": {}, "triggered": {}}
     tar_value: float | None = None
     with make_cam(cam_method, model, layer) as cam:
-        first = cam(x, None)
+        # One forward pass; a backward from the logits per class choice.
+        first, for_true, for_target = cam.multi(
+            x,
+            [
+                None,
+                torch.full((2,), label, device=device),
+                torch.full((2,), target, device=device),
+            ],
+        )
         probs = first.logits.softmax(1)
-        choices = {
-            "predicted": first,
-            "true": cam(x, torch.full((2,), label, device=device)),
-            "target": cam(x, torch.full((2,), target, device=device)),
-        }
+        choices = {"predicted": first, "true": for_true, "target": for_target}
         for choice, res in choices.items():
             u8 = (res.maps * 255).round().to(torch.uint8).cpu()
             maps["clean"][choice] = u8[0].numpy().tobytes()

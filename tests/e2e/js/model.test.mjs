@@ -129,7 +129,7 @@ test("phase bands: what ran, the current phase, and the planned rest", () => {
   const spans = m.phaseSpans();
   assert.deepEqual(spans.map((s) => [s.start, s.end, s.current]), [[0, 4, false], [4, 24, true]]);
   assert.equal(spans[0].reason, "early_stop");
-  m.apply({ type: "schedule_edit", seq: 4, step: 4, accepted: true, schedule: [...RUN.schedule, { kind: "ascent", steps: 5 }] });
+  m.apply({ type: "schedule_edit", seq: 4, step: 4, accepted: true, schedule: [...RUN.schedule, { kind: "ascent", steps: 5 }], total_steps: 35 });
   assert.deepEqual(m.phaseSpans().at(-1), { index: 2, kind: "ascent", start: 24, end: 29, planned: true });
   assert.equal(m.totalSteps, 35);
 });

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
-from pydantic import ValidationError
 
-from ...config import RunConfig, describe_errors, schedule_steps
-from ...presets import PRESETS, deep_merge
+from ... import presets
+from ...config import RunConfig, schedule_steps
+from ...presets import PRESETS
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
 from ..schemas import DB_INT_MAX, ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
@@ -56,20 +56,18 @@ _CREATE_EXAMPLES: dict[str, Any] = {
 
 
 def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
+    """The body over the preset, through presets.build_config (as the CLI does)."""
     if preset is None:
         return body or RunConfig()
-    if preset not in PRESETS:
-        line = f"query.preset: unknown preset {preset!r}; choose one of {sorted(PRESETS)}"
-        raise InvalidInput(line, errors=[line], fields=["query.preset"])
     given = body.model_dump(exclude_unset=True) if body is not None else {}
     try:
-        return RunConfig.model_validate(deep_merge(PRESETS[preset], given))
-    except ValidationError as err:
-        lines = describe_errors([dict(e) for e in err.errors()])
+        return presets.build_config(preset, given)
+    except presets.ConfigError as err:
+        if err.fields == ["preset"]:  # the query parameter, not a body field
+            line = "query." + err.lines[0]
+            raise InvalidInput(line, errors=[line], fields=["query.preset"]) from None
         raise InvalidInput(
-            "invalid run config: " + "; ".join(lines),
-            errors=lines,
-            fields=[line.split(":", 1)[0] for line in lines],
+            "invalid run config: " + "; ".join(err.lines), errors=err.lines, fields=err.fields
         ) from None
 
 
