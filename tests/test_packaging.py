@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
@@ -15,6 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+from unlearnscope.api.server_thread import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "backend" / "unlearnscope"
@@ -53,12 +54,6 @@ def test_the_wheel_holds_every_file_the_package_reads(wheel: Path) -> None:
     assert sorted(wanted - names) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_fresh_environment_serves_the_page(wheel: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -74,7 +69,7 @@ def test_a_fresh_environment_serves_the_page(wheel: Path, tmp_path: Path) -> Non
     )  # fmt: skip
     deps = sysconfig.get_paths()["purelib"]
     (site / "zz_deps.pth").write_text(deps + "\n")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(UNLEARNSCOPE_HOME=str(tmp_path / "home"), UNLEARNSCOPE_PORT=str(port))
     code = (

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from conftest import screenshot
 from unlearnscope.phase_kinds import PHASE_KINDS, PhaseKind
 
 pytestmark = pytest.mark.browser
@@ -78,4 +77,5 @@ def test_a_registered_kind_is_offered_by_the_page(
         "recovery CE (clean set)",
     ]
     assert losses["band"] == "rgba(0, 114, 178, 0.08)"  # the second kind's colour
-    screenshot(page, tmp_path / "phase-kinds.png")
+    page.screenshot(path=str(tmp_path / "phase-kinds.png"))
+    print(f"screenshot: {tmp_path / 'phase-kinds.png'}")

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_runs import open_store, record_run
+from report_runs import COMPLETED, FAILED, STOPPED, open_store, record_run
 
 from unlearnscope.report import RunFacts, facts_from_store
 
-COMPLETED, STOPPED, FAILED = "tinydone0001", "tinystop0001", "tinyfail0001"
 CHROMIUM = "/usr/bin/chromium"
 
 

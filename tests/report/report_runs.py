@@ -14,6 +14,9 @@ from unlearnscope.states import RunStatus
 from unlearnscope.storage.db import Database
 from unlearnscope.storage.runs import RunStore
 
+# The runs the report tests record (tests/report/conftest.py), by id.
+COMPLETED, STOPPED, FAILED = "tinydone0001", "tinystop0001", "tinyfail0001"
+
 
 def open_store(home: Path) -> RunStore:
     """The store a server with `--home home` reads (its default SQLite file)."""

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from report_runs import COMPLETED, FAILED
 
-from conftest import COMPLETED, FAILED
 from unlearnscope.cli import main
 from unlearnscope.report.clip import ClipError, ClipOptions, render_clip
 

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import COMPLETED
+from report_runs import COMPLETED
 
 pytestmark = pytest.mark.browser
 

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from report_runs import COMPLETED, FAILED, STOPPED
 
-from conftest import COMPLETED, FAILED, STOPPED
 from unlearnscope.cli import main
 from unlearnscope.report import build_report
 from unlearnscope.report.html import MAX_BYTES

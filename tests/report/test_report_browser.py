@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_runs import COMPLETED, FAILED
 
-from conftest import COMPLETED, FAILED
 from unlearnscope.report import write_report
 
 pytestmark = pytest.mark.browser

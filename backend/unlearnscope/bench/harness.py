@@ -17,7 +17,6 @@ import shutil
 import socket
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +32,6 @@ STALLED_RCVBUF = 32 * 1024  # a small receive buffer: the server feels the stall
 TERMINAL = tuple(s.value for s in TERMINAL_STATUSES)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -71,62 +66,44 @@ class BenchServer:
     ) -> None:
         self.device, self.cache, self.threads, self.deflate = device, cache, threads, deflate
         self.home: Path | None = None
-        self.port = 0
-        self.app: Any = None
-        self.server: Any = None
-        self.thread: threading.Thread | None = None
-        self.http: Any = None
+        self.served: Any = None  # api.server_thread.ServerThread
 
     def __enter__(self) -> BenchServer:
-        import httpx
-        import uvicorn
-
-        from ..api.app import create_app
-        from ..api.serve import UVICORN_OPTIONS
+        from ..api.server_thread import ServerThread, free_port
         from ..settings import Settings
 
         self.home = Path(tempfile.mkdtemp(prefix="unlearnscope-bench-"))
-        self.port = free_port()
         settings = Settings(
             home=self.home,
             cache_root=self.cache,
             host="127.0.0.1",
-            port=self.port,
+            port=free_port(),
             device=self.device,
             torch_threads=self.threads,
         )
-        self.app = create_app(settings)
-        options = {**UVICORN_OPTIONS, "ws_per_message_deflate": self.deflate}
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", **options
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the bench server did not start")
-            time.sleep(0.05)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
+        self.served = ServerThread(settings, ws_per_message_deflate=self.deflate).start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.http is not None:
-            self.http.close()
-        if self.server is not None:
-            self.server.should_exit = True
-        if self.thread is not None:
-            self.thread.join(60)
+        if self.served is not None:
+            self.served.stop()
         if self.home is not None:
             shutil.rmtree(self.home, ignore_errors=True)
 
     @property
+    def port(self) -> int:
+        return int(self.served.port)
+
+    @property
+    def http(self) -> Any:
+        return self.served.http
+
+    @property
     def service(self) -> Any:
-        return self.app.state.service
+        return self.served.service
 
     def ws_url(self, run_id: str) -> str:
-        return f"ws://127.0.0.1:{self.port}/api/runs/{run_id}/stream"
+        return str(self.served.ws_url(f"/api/runs/{run_id}/stream"))
 
     def create(self, preset: str, body: dict[str, Any]) -> str:
         r = self.http.post("/api/runs", params={"preset": preset}, json=body)
