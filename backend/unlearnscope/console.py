@@ -60,7 +60,7 @@ class ConsoleReporter:
             self.bar.total = e.total
             self.bar.n = e.done
             if e.metrics:
-                self.bar.set_postfix({k: f"{v:.3f}" for k, v in e.metrics.items()}, refresh=False)
+                self.bar.set_postfix(_progress_postfix(e.metrics), refresh=False)
             self.bar.refresh()
         elif isinstance(e, RunStarted):
             self._close()
@@ -135,3 +135,14 @@ class ConsoleReporter:
             f"ASR {before.asr:.2f}% -> {after.asr:.2f}% at step {after.step}"
         )
         return "\n".join(lines)
+
+
+def _progress_postfix(metrics: dict[str, float]) -> dict[str, str]:
+    """Preparation metrics for a progress bar: "epoch 2/10", then loss and accuracy."""
+    out = {}
+    if "epoch" in metrics and "epochs" in metrics:
+        out["epoch"] = f"{int(metrics['epoch'])}/{int(metrics['epochs'])}"
+    for key, value in metrics.items():
+        if key not in ("epoch", "epochs"):
+            out[key] = f"{value:.3f}"
+    return out
