@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tarfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,3 +72,24 @@ def cifar_slice_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One backdoored-model cache for the whole session, so the tiny model trains once."""
     return tmp_path_factory.mktemp("model-cache")
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium (scripts/test.sh installs it)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """The system Chromium under Playwright, headless (browser and report tests)."""
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip(f"no system Chromium at {CHROMIUM}: `apt-get install chromium` (test.sh does)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        try:
+            yield b
+        finally:
+            b.close()

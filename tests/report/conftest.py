@@ -3,17 +3,12 @@ failed tiny run, recorded once per session; and a system Chromium."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from report_runs import COMPLETED, FAILED, STOPPED, open_store, record_run
 
 from unlearnscope.report import RunFacts, facts_from_store
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
@@ -34,18 +29,3 @@ def facts(report_home: Path) -> dict[str, RunFacts]:
     return {rid: facts_from_store(store, rid) for rid in (COMPLETED, STOPPED, FAILED)}
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"no system Chromium at {CHROMIUM}")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
