@@ -27,6 +27,8 @@ def test_options_serve_states_phase_kinds_and_close_codes(tmp_path: Path) -> Non
         "label": PHASE_KINDS["ascent"].label,
         "description": PHASE_KINDS["ascent"].description,
         "uses_forget_set": True,
+        "defaults": PHASE_KINDS["ascent"].defaults,
+        "settings_schema": None,
     }
     assert options["close_codes"] == {c.name.lower(): int(c) for c in CloseCode}
     assert options["close_codes"]["gone"] == 4004 and options["close_codes"]["lagging"] == 4001

@@ -15,10 +15,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ValidationError as CoreValidationError
 
 from .phase_kinds import PHASE_KINDS
 
@@ -210,12 +213,12 @@ class TrainConfig(Strict):
 class DefenseConfig(Strict):
     """What the defender has: identified poisoned samples and a little clean data."""
 
-    forget_size: int = Field(  # images with trigger and target label
+    forget_size: int = Field(  # images with trigger and target label; 0: none identified
         500,
-        ge=1,
+        ge=0,
         le=MAX_SIZE,
         title="Forget set",
-        description="identified poisoned samples",
+        description="identified poisoned samples; 0 = none (clean-data defences only)",
         json_schema_extra=IMAGES,
     )
     clean_fraction: float = Field(
@@ -323,6 +326,67 @@ class PhaseConfig(Strict):
         description="empty: off",
         json_schema_extra=unit("%"),
     )
+    # The kind's own settings (phase_kinds.PHASE_KINDS[kind].settings), validated by its
+    # KindSettings model and stored with its defaults filled in; {} for a kind without.
+    settings: dict[str, Any] = Field(
+        {},
+        title="Kind settings",
+        description="the phase kind's own settings (see Defences in the README)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, data: Any) -> Any:
+        """Validate `settings` with the kind's model; errors at settings.<field>."""
+        if not isinstance(data, dict) or data.get("kind") not in PHASE_KINDS:
+            return data  # an unknown kind is refused by the kind field itself
+        raw = data.get("settings", {})
+        if not isinstance(raw, dict):
+            return data  # refused by the dict field
+        from .kind_settings import kind_settings_class
+
+        model = kind_settings_class(data["kind"])
+        if model is None:
+            if raw:
+                message = f"phase kind {data['kind']!r} has no settings; got {sorted(raw)}"
+                detail: InitErrorDetails = {
+                    "type": PydanticCustomError("no_settings", message),
+                    "loc": ("settings",),
+                    "input": raw,
+                }
+                raise CoreValidationError.from_exception_data("PhaseConfig", [detail])
+            return data
+        try:
+            normalised = model.model_validate(raw).model_dump()
+        except ValidationError as err:
+            raise _relocated(err, ("settings",)) from None
+        return {**data, "settings": normalised}
+
+
+def _relocated(err: ValidationError, prefix: tuple[str | int, ...]) -> CoreValidationError:
+    """`err` with every error's location under `prefix` (settings.<field>)."""
+    details: list[InitErrorDetails] = []
+    for e in err.errors():
+        detail: InitErrorDetails = {
+            "type": e["type"],
+            "loc": (*prefix, *e["loc"]),
+            "input": e["input"],
+        }
+        if "ctx" in e:
+            detail["ctx"] = e["ctx"]
+        details.append(detail)
+    return CoreValidationError.from_exception_data("PhaseConfig", details)
+
+
+def forget_set_users(
+    schedule: Sequence[PhaseConfig],
+) -> list[str]:
+    """'schedule.N (kind)' of every phase that needs the forget set."""
+    return [
+        f"schedule.{i} ({p.kind})"
+        for i, p in enumerate(schedule)
+        if PHASE_KINDS[p.kind].uses_forget_set or (p.kind == "recovery" and p.forget_weight > 0)
+    ]
 
 
 Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]
@@ -346,6 +410,15 @@ class RunConfig(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> RunConfig:
+        if self.defense.forget_size == 0:
+            users = forget_set_users(self.schedule)
+            if users:
+                raise ValueError(
+                    f"{users[0]} needs the forget set (identified poisoned samples), but "
+                    "defense.forget_size is 0: give the defender some, or use a kind that "
+                    "needs only clean data"
+                    + (f" (also: {', '.join(users[1:])})" if users[1:] else "")
+                )
         if self.attack.target_class >= 10 and self.data.name in ("shapes", "cifar10"):
             raise ValueError(
                 f"attack.target_class={self.attack.target_class} is not a class of "

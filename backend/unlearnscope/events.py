@@ -106,6 +106,27 @@ class StepMetrics(EventBase):
     # seconds the training loop spent on monitoring after this step: the snapshot hand-off
     # to a concurrent monitor, or the measurements themselves when monitoring is synchronous
     monitor_time: float
+    # the phase kind's own named losses of this step (NAD: ce, attention; I-BAU: inner,
+    # outer; ...), charted per kind; {} for kinds that report none
+    losses: dict[str, float] = Field(default_factory=dict)
+
+
+class PhaseVisualEvent(EventBase):
+    """What a phase kind shows beside the heatmaps (ml/phase_api.PhaseVisual): an image
+    (I-BAU's universal perturbation, Neural Cleanse's recovered trigger) with scalars, or
+    named values (a histogram of ANP's mask values, a per-layer pruned count)."""
+
+    type: Literal["phase_visual"] = "phase_visual"
+    step: int  # the global step after which it was made
+    phase_index: int
+    kind: str
+    name: str  # one panel per name; the latest event of a name replaces the one before
+    height: int = 0  # of `image`, pixels; 0 without an image
+    width: int = 0
+    image: bytes | None = None  # (height, width, 3) uint8, C order; None: no image
+    values: dict[str, list[float]] = Field(default_factory=dict)
+    scalars: dict[str, float] = Field(default_factory=dict)
+    text: str = ""  # one line for people
 
 
 class Measurement(EventBase):
@@ -197,8 +218,11 @@ class RunFinished(EventBase):
     type: Literal["run_finished"] = "run_finished"
     step: int
     before: dict[str, float | None]
+    # the model the defence left: the evaluation before any trailing `relearn` phases
     after: dict[str, float | None]
     wall_time: float  # seconds, preparation included
+    # the evaluation after trailing `relearn` phases (the retuning attack); None without
+    retuned: dict[str, float | None] | None = None
 
 
 Event = Annotated[
@@ -215,7 +239,8 @@ Event = Annotated[
     | ScheduleEdit
     | SampleReport
     | ErrorEvent
-    | RunFinished,
+    | RunFinished
+    | PhaseVisualEvent,
     Field(discriminator="type"),
 ]
 

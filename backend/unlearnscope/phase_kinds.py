@@ -9,7 +9,7 @@ dict; `ml.phases.phase_step` resolves `step`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -19,6 +19,12 @@ class PhaseKind:
     description: str  # what one step does
     step: str  # "module:Class" of the step implementation (see ml/phases.py)
     uses_forget_set: bool  # needs the defender's identified poisoned samples
+    # "module:Class" of the kind's own settings (a kind_settings.KindSettings subclass), or
+    # None: a kind without settings refuses a non-empty PhaseConfig.settings.
+    settings: str | None = None
+    # Published defaults of the common PhaseConfig fields (steps, lr, batch_size, momentum,
+    # ...) that the page's schedule editor fills in when the kind is chosen.
+    defaults: dict[str, Any] = field(default_factory=dict)
 
 
 PHASE_KINDS: dict[str, PhaseKind] = {
@@ -40,5 +46,11 @@ PHASE_KINDS: dict[str, PhaseKind] = {
 
 
 def phase_kind_options() -> list[dict[str, Any]]:
-    """The registry as the page reads it (GET /api/options)."""
-    return [{"kind": name, **asdict(kind)} for name, kind in PHASE_KINDS.items()]
+    """The registry as the page reads it (GET /api/options), with each kind's settings
+    JSON schema (`settings_schema`, None for a kind without settings)."""
+    from .kind_settings import settings_schema
+
+    return [
+        {"kind": name, **asdict(kind), "settings_schema": settings_schema(name)}
+        for name, kind in PHASE_KINDS.items()
+    ]

@@ -20,7 +20,7 @@ from unlearnscope.events import (
     StatusEvent,
     StepMetrics,
 )
-from unlearnscope.ml import engine as engine_module
+from unlearnscope.ml import phases as phases_module
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
 from unlearnscope.ml.monitor import Monitor
@@ -180,7 +180,7 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
 def test_a_crash_in_training_leaves_no_monitor_thread(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = engine_module.optimisation_step
+    real = phases_module.optimisation_step
     calls = {"n": 0}
 
     def failing(*args: Any, **kwargs: Any):
@@ -189,7 +189,7 @@ def test_a_crash_in_training_leaves_no_monitor_thread(
             raise RuntimeError("boom at step 3")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(engine_module, "optimisation_step", failing)
+    monkeypatch.setattr(phases_module, "optimisation_step", failing)
     engine, events = make_engine(model_cache)
     assert engine.run() is RunStatus.FAILED
     assert events[-1].type == "status" and events[-1].status == "failed"

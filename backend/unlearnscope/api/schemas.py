@@ -43,6 +43,10 @@ class PhaseKindOut(BaseModel):
     label: str
     description: str
     uses_forget_set: bool
+    # the published defaults of the common phase fields the editor fills in on choosing it
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    # JSON schema of the kind's own settings (PhaseConfig.settings); None: it has none
+    settings_schema: dict[str, Any] | None = None
 
 
 class OptionsOut(BaseModel):
@@ -50,7 +54,8 @@ class OptionsOut(BaseModel):
     models: list[str]
     attacks: list[str]
     cam_methods: list[str]
-    # the phase-kind registry in its order: {kind, label, description, uses_forget_set}
+    # the phase-kind registry in its order: {kind, label, description, uses_forget_set,
+    # defaults, settings_schema}
     phase_kinds: list[PhaseKindOut]
     presets: dict[str, dict[str, Any]]  # name -> full RunConfig as JSON
     default_preset: str

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ..config import RunConfig, schedule_steps
+from ..config import RunConfig, forget_set_users, schedule_steps
 from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
 from ..events import (
     ErrorEvent,
@@ -34,6 +34,7 @@ from ..events import (
     PhaseEnd,
     PhaseEndReason,
     PhaseStart,
+    PhaseVisualEvent,
     ProbesEvent,
     Progress,
     RunFinished,
@@ -43,6 +44,7 @@ from ..events import (
     StatusEvent,
     StepMetrics,
 )
+from ..kind_settings import load_settings
 from ..states import STEPPING_STATUSES, RunStatus
 from .attacks import triggered_non_target
 from .cadence import Cadence, monitor_share
@@ -51,7 +53,8 @@ from .live import LiveMonitor
 from .metrics import attack_success_rate, clean_accuracy
 from .models import count_parameters
 from .monitor import FrameBatch, Measured, Monitor, inspect_sample
-from .phases import frozen_copy, optimisation_step
+from .phase_api import PhaseContext, PhaseRun, PhaseVisual
+from .phases import frozen_copy, start_phase
 from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .schedule import ScheduleEditError, apply_edit
 
@@ -97,7 +100,9 @@ class Engine:
         self.prepared: Prepared | None = None
         self.monitor: Monitor | None = None
         self._ewc: EWCPenalty | None = None
-        self._opt: torch.optim.Optimizer | None = None
+        self._run: PhaseRun | None = None  # the running phase's state (None between phases)
+        self._phase_evals: dict[int, Evaluation] = {}
+        self._trigger_mask: torch.Tensor | None = None  # the evaluation at each phase's end
         self._gen = torch.Generator().manual_seed(config.seed + 11)
         self._poll: Poll = _no_poll
         self._deferred: deque[Control | dict[str, Any]] = deque()
@@ -158,6 +163,9 @@ class Engine:
         # The teacher for distilling recovery phases: the model as it is before unlearning.
         # Always kept (a schedule edit may turn distillation on mid-run).
         p.phase_data.teacher = frozen_copy(p.model)
+        p.phase_data.attack_trigger = p.trigger  # for the relearn (retuning) attack only
+        # (H, W) float {0, 1}: for kinds' displays (IoU of a recovered trigger) only
+        self._trigger_mask = None if p.trigger.mask is None else p.trigger.mask.float().cpu()
         fisher_n = min(cfg.defense.fisher_samples, len(p.phase_data.clean))
         x, y = p.phase_data.clean.batch(torch.arange(fisher_n))
         fisher = diagonal_fisher(
@@ -342,21 +350,10 @@ class Engine:
         cfg = self.schedule[self.phase_index]
         if self.phase_done == 0:
             self._start_phase()
-        assert self._opt is not None and self.prepared is not None and self.monitor is not None
-        for group in self._opt.param_groups:  # an edit may have changed the lr
-            group["lr"] = cfg.lr
+        assert self._run is not None and self.monitor is not None
 
         t0 = time.perf_counter()
-        loss, grad_norm = optimisation_step(
-            self.model,
-            self._opt,
-            cfg.kind,
-            cfg,
-            self.prepared.phase_data,
-            self._ewc,
-            self._gen,
-            self.device,
-        )
+        outcome = self._run.step(self._context())
         step_time = time.perf_counter() - t0
         self.step_count += 1
         self.phase_done += 1
@@ -371,15 +368,17 @@ class Engine:
                 phase_index=self.phase_index,
                 phase_step=self.phase_done,
                 kind=cfg.kind,
-                loss=float(loss.objective),
-                ce_loss=loss.ce,
-                ewc_penalty=loss.penalty,
+                loss=outcome.objective,
+                ce_loss=outcome.ce,
+                ewc_penalty=outcome.penalty,
                 lr=cfg.lr,
-                grad_norm=grad_norm,
+                grad_norm=outcome.grad_norm,
                 step_time=step_time,
                 monitor_time=monitor_time,
+                losses=outcome.losses,
             )
         )
+        self._emit_visuals(outcome.visuals)
         self._report(self.step_count, self.phase_index, measured)
 
         asr = measured.asr
@@ -392,9 +391,44 @@ class Engine:
             return False
         return True
 
+    def _context(self) -> PhaseContext:
+        """What the running phase's next step sees (the schedule as edited so far)."""
+        assert self.prepared is not None and self.monitor is not None
+        cfg = self.schedule[self.phase_index]
+        return PhaseContext(
+            model=self.model,
+            cfg=cfg,
+            settings=load_settings(cfg.kind, cfg.settings),
+            data=self.prepared.phase_data,
+            ewc=self._ewc,
+            gen=self._gen,
+            device=self.device,
+            phase_step=self.phase_done,
+            true_trigger_mask=self._trigger_mask,
+        )
+
+    def _emit_visuals(self, visuals: list[PhaseVisual]) -> None:
+        cfg = self.schedule[self.phase_index]
+        for v in visuals:
+            image = None if v.image is None else v.image.to(torch.uint8).cpu().contiguous()
+            self.emit(
+                PhaseVisualEvent(
+                    step=self.step_count,
+                    phase_index=self.phase_index,
+                    kind=cfg.kind,
+                    name=v.name,
+                    height=0 if image is None else int(image.shape[0]),
+                    width=0 if image is None else int(image.shape[1]),
+                    image=None if image is None else image.numpy().tobytes(),
+                    values={k: [float(x) for x in xs] for k, xs in v.values.items()},
+                    scalars={k: float(x) for k, x in v.scalars.items()},
+                    text=v.text,
+                )
+            )
+
     def _start_phase(self) -> None:
         cfg = self.schedule[self.phase_index]
-        self._opt = torch.optim.SGD(self.model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        self._run = start_phase(cfg.kind, self._context())
         self.emit(
             PhaseStart(
                 phase_index=self.phase_index,
@@ -408,6 +442,9 @@ class Engine:
         self, reason: PhaseEndReason, asr: float | None = None, threshold: float | None = None
     ) -> None:
         cfg = self.schedule[self.phase_index]
+        if reason != "stopped" and self._run is not None:
+            # the phase's last act (ANP and fine-pruning prune here), before its evaluation
+            self._emit_visuals(self._run.finish(self._context()))
         self.emit(
             PhaseEnd(
                 phase_index=self.phase_index,
@@ -420,10 +457,11 @@ class Engine:
             )
         )
         if reason != "stopped":
-            self._evaluate(f"phase {self.phase_index + 1} ({cfg.kind})")
+            evaluation = self._evaluate(f"phase {self.phase_index + 1} ({cfg.kind})")
+            self._phase_evals[self.phase_index] = evaluation
         self.phase_index += 1
         self.phase_done = 0
-        self._opt = None
+        self._run = None
 
     def _complete(self) -> None:
         assert self._before is not None
@@ -436,12 +474,27 @@ class Engine:
         def summary(e: Evaluation) -> dict[str, float | None]:
             return {"ca": e.ca, "asr": e.asr, "tar_median": e.tar_median, "tar_mean": e.tar_mean}
 
+        # A trailing run of `relearn` phases is the retuning attack on the defended model:
+        # `after` is the model before it (the last other phase's evaluation), `retuned`
+        # the model after it.
+        first_relearn = len(self.schedule)
+        while first_relearn > 0 and self.schedule[first_relearn - 1].kind == "relearn":
+            first_relearn -= 1
+        after, retuned = final, None
+        if first_relearn < len(self.schedule):
+            retuned = summary(final)
+            after = (
+                self._phase_evals.get(first_relearn - 1, self._before)
+                if first_relearn > 0
+                else self._before
+            )
         self.emit(
             RunFinished(
                 step=self.step_count,
                 before=summary(self._before),
-                after=summary(final),
+                after=summary(after),
                 wall_time=time.time() - self._t_start,
+                retuned=retuned,
             )
         )
         self._status(RunStatus.COMPLETED, "all phases done")
@@ -489,6 +542,11 @@ class Engine:
                     f"the run is {self._state_name}; only a running or paused run can be edited"
                 )
             new = apply_edit(self.schedule, msg.schedule, self.phase_index, self.phase_done)
+            if self.config.defense.forget_size == 0 and forget_set_users(new):
+                raise ScheduleEditError(
+                    f"{forget_set_users(new)[0]} needs the forget set, but "
+                    "defense.forget_size is 0 (this run has none)"
+                )
         except ScheduleEditError as err:
             self.emit(
                 ScheduleEdit(

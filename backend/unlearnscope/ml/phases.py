@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import importlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -37,18 +37,10 @@ from ..phase_kinds import PHASE_KINDS
 from .augment import augment_batch
 from .ewc import EWCPenalty
 from .imageset import ImageSet
+from .phase_api import PhaseContext, PhaseKindImpl, PhaseRun, PhaseVisual, StepOutcome
+from .phase_api import PhaseData as PhaseData  # re-exported: its home before phase_api
 
 DISTILL_TEMPERATURE = 2.0
-
-
-@dataclass
-class PhaseData:
-    forget: ImageSet  # identified poisoned samples: triggered images, target labels
-    clean: ImageSet  # the defender's clean training subset
-    augment: str  # augmentation mode for clean batches
-    # The frozen model the run started from (eval mode, no gradients): the distillation
-    # teacher. The engine always sets it; None only where a caller has no use for it.
-    teacher: nn.Module | None = None
 
 
 @dataclass
@@ -90,7 +82,39 @@ def _sample(
     return x.to(device), y.to(device)
 
 
-class Ascent:
+class LossRun:
+    """The PhaseRun of a kind written as a loss (`bn_train` + `task_loss`, like Ascent and
+    Recovery): one SGD optimiser for the phase (lr and momentum of the phase's start; the
+    lr follows edits), one `optimisation_step` per step, nothing to do at the end."""
+
+    def __init__(self, kind: PhaseStep, ctx: PhaseContext) -> None:
+        self.kind = kind
+        self.opt = torch.optim.SGD(ctx.model.parameters(), lr=ctx.cfg.lr, momentum=ctx.cfg.momentum)
+
+    def step(self, ctx: PhaseContext) -> StepOutcome:
+        for group in self.opt.param_groups:  # an edit may have changed the lr
+            group["lr"] = ctx.cfg.lr
+        loss, grad_norm = optimisation_step(
+            ctx.model, self.opt, self.kind, ctx.cfg, ctx.data, ctx.ewc, ctx.gen, ctx.device
+        )
+        return StepOutcome(
+            objective=float(loss.objective), ce=loss.ce, penalty=loss.penalty, grad_norm=grad_norm
+        )
+
+    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
+        return []
+
+
+class LossKind:
+    """Base of the loss-written kinds: `start` makes their LossRun."""
+
+    bn_train: bool
+
+    def start(self, ctx: PhaseContext) -> PhaseRun:
+        return LossRun(cast(PhaseStep, self), ctx)
+
+
+class Ascent(LossKind):
     bn_train = False
 
     def task_loss(
@@ -108,7 +132,7 @@ class Ascent:
         return -bounded, ce
 
 
-class Recovery:
+class Recovery(LossKind):
     bn_train = True
 
     def task_loss(
@@ -143,7 +167,8 @@ class Recovery:
 
 
 class PhaseStep(Protocol):
-    """What a phase kind's step class provides (see Ascent, Recovery)."""
+    """A kind written as a loss (see Ascent, Recovery): the engine wraps it in a LossRun.
+    Kinds with state between steps implement phase_api.PhaseKindImpl instead."""
 
     bn_train: bool  # BatchNorm in train mode during the step
 
@@ -157,10 +182,10 @@ class PhaseStep(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
-_steps: dict[str, PhaseStep] = {}
+_steps: dict[str, PhaseStep | PhaseKindImpl] = {}
 
 
-def phase_step(kind: str) -> PhaseStep:
+def phase_step(kind: str) -> PhaseStep | PhaseKindImpl:
     """The step implementation of a registered kind (its class, imported and made once)."""
     if kind not in _steps:
         if kind not in PHASE_KINDS:
@@ -170,18 +195,27 @@ def phase_step(kind: str) -> PhaseStep:
     return _steps[kind]
 
 
+def start_phase(kind: str, ctx: PhaseContext) -> PhaseRun:
+    """Start a phase of `kind`: its PhaseRun (a loss-written kind runs in a LossRun)."""
+    impl = phase_step(kind)
+    if hasattr(impl, "start"):
+        return cast(PhaseKindImpl, impl).start(ctx)
+    return LossRun(cast(PhaseStep, impl), ctx)
+
+
 def optimisation_step(
     model: nn.Module,
     opt: torch.optim.Optimizer,
-    kind: str,
+    kind: str | PhaseStep,
     cfg: PhaseConfig,
     data: PhaseData,
     ewc: EWCPenalty | None,
     gen: torch.Generator,
     device: torch.device,
 ) -> tuple[StepLoss, float]:
-    """One step of `kind`; returns its losses and the gradient norm before clipping."""
-    phase = phase_step(kind)
+    """One step of a loss-written kind (its name or its object); returns its losses and
+    the gradient norm before clipping."""
+    phase = cast(PhaseStep, phase_step(kind)) if isinstance(kind, str) else kind
     model.train(phase.bn_train)
     objective, ce = phase.task_loss(model, cfg, data, gen, device)
     penalty = 0.0

@@ -23,7 +23,7 @@ from .datasets import load_splits
 from .imageset import ImageSet
 from .metrics import attack_success_rate, clean_accuracy
 from .models import Classifier, build_model
-from .phases import PhaseData
+from .phase_api import PhaseData
 from .training import resolve_precision, train_classifier
 
 # progress(stage, done, total, message, metrics)

@@ -7,6 +7,7 @@ WebSocket (one binary frame per event). The parts of each event type, in order:
     frames  maps                                     (P, 2, H, W) uint8
     sample  images, then maps.<variant>.<choice>     (2, H, W, 3), then (H, W) each,
             variants clean, triggered; choices predicted, true, target
+    phase_visual  image (when it has one)            (H, W, 3) uint8
 
 The header names them with their lengths: `"parts": [["maps", 8192], ...]`. Headers are
 strict JSON: a non-finite float (a diverged loss) becomes the string "NaN", "Infinity" or
@@ -25,11 +26,18 @@ import math
 import struct
 from typing import Any
 
-from ..events import EVENT_ADAPTER, EventBase, FramesEvent, ProbesEvent, SampleReport
+from ..events import (
+    EVENT_ADAPTER,
+    EventBase,
+    FramesEvent,
+    PhaseVisualEvent,
+    ProbesEvent,
+    SampleReport,
+)
 
 VARIANTS = ("clean", "triggered")
 CHOICES = ("predicted", "true", "target")
-BINARY_TYPES = ("probes", "frames", "sample")
+BINARY_TYPES = ("probes", "frames", "sample", "phase_visual")
 _LEN = struct.Struct(">I")
 
 Parts = list[tuple[str, bytes]]
@@ -67,6 +75,12 @@ def split_event(event: EventBase) -> tuple[dict[str, Any], Parts]:
                 data = event.maps.get(variant, {}).get(choice)
                 if data is not None:
                     parts.append((f"maps.{variant}.{choice}", data))
+    elif isinstance(event, PhaseVisualEvent):
+        header = event.model_dump(exclude={"image"})
+        header["image"] = None
+        if event.image is not None:
+            del header["image"]
+            parts = [("image", event.image)]
     else:
         header = event.model_dump()
     header = json_safe(header)

@@ -48,7 +48,17 @@ def options(settings: SettingsDep) -> OptionsOut:
         attacks=list(cfg.ATTACKS),
         cam_methods=list(cfg.CAM_METHODS),
         phase_kinds=[
-            {k: entry[k] for k in ("kind", "label", "description", "uses_forget_set")}
+            {
+                k: entry[k]
+                for k in (
+                    "kind",
+                    "label",
+                    "description",
+                    "uses_forget_set",
+                    "defaults",
+                    "settings_schema",
+                )
+            }
             for entry in phase_kind_options()
         ],
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},

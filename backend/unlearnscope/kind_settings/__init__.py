@@ -1,0 +1,57 @@
+"""Per-kind settings of a phase: one pydantic model per phase kind, one file per kind.
+
+A phase kind that has its own hyper-parameters (NAD's beta, SAM's rho, ...) names its
+settings class in `phase_kinds.PHASE_KINDS[kind].settings` ("module:Class"). The class
+subclasses `KindSettings` here: strict, unknown fields refused, every field with a title,
+a description and bounds (the page builds its fields from the JSON schema, the README
+table lists them), defaults = the published CIFAR-10 defaults of the paper (cited in the
+class docstring). `PhaseConfig.settings` is validated by it (errors located at
+`schedule.N.settings.<field>`) and stored normalised (defaults filled in).
+
+Torch-free: the config, the API and the page read these without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..config import Strict
+
+
+class KindSettings(Strict):
+    """Base of every kind's settings model (strict, no unknown fields, finite floats)."""
+
+
+_classes: dict[str, type[KindSettings]] = {}
+
+
+def settings_class(path: str) -> type[KindSettings]:
+    """The class named by "module:Class" (imported once)."""
+    if path not in _classes:
+        module, _, name = path.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        if not (isinstance(cls, type) and issubclass(cls, KindSettings)):
+            raise TypeError(f"{path} is not a KindSettings subclass")
+        _classes[path] = cls
+    return _classes[path]
+
+
+def kind_settings_class(kind: str) -> type[KindSettings] | None:
+    """The settings class of a registered phase kind, or None when it has none."""
+    from ..phase_kinds import PHASE_KINDS
+
+    path = PHASE_KINDS[kind].settings
+    return None if path is None else settings_class(path)
+
+
+def load_settings(kind: str, raw: dict[str, Any]) -> KindSettings | None:
+    """The validated settings object of a phase (None for a kind without settings)."""
+    cls = kind_settings_class(kind)
+    return None if cls is None else cls.model_validate(raw)
+
+
+def settings_schema(kind: str) -> dict[str, Any] | None:
+    """JSON schema of a kind's settings (the page builds the kind's fields from it)."""
+    cls = kind_settings_class(kind)
+    return None if cls is None else cls.model_json_schema()

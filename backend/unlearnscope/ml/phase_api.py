@@ -1,0 +1,160 @@
+"""The step protocol every phase kind implements (issue 14, contract14.md).
+
+The engine starts one `PhaseRun` per phase (`PhaseKindImpl.start`), calls its `step` once
+per engine step (pause, resume, stop and schedule edits happen between two calls), and
+its `finish` when the phase ends by completing, by an early stop or by an edit that ended
+it (not when the user stops the run). Before every call the engine builds a fresh
+`PhaseContext`, so `ctx.cfg` and `ctx.settings` reflect the latest schedule edit.
+
+A step returns a `StepOutcome`: the numbers of the step chart (objective, cross-entropy,
+EWC penalty, gradient norm), the kind's own named losses (`losses`, charted per kind) and
+any `PhaseVisual`s (an image such as I-BAU's universal perturbation or Neural Cleanse's
+recovered trigger, or values such as a histogram of ANP's mask), which the engine emits as
+`PhaseVisualEvent`s for the page's defence view.
+
+`sgd_step` is the one weight update most kinds share: EWC penalty, backward, clip, step,
+exactly as the ascent and recovery kinds have always done it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from ..config import PhaseConfig
+from .ewc import EWCPenalty
+from .imageset import ImageSet
+
+
+@dataclass
+class PhaseData:
+    forget: ImageSet  # identified poisoned samples: triggered images, target labels (may be 0)
+    clean: ImageSet  # the defender's clean training subset
+    augment: str  # augmentation mode for clean batches
+    # The frozen model the run started from (eval mode, no gradients): the distillation
+    # teacher. The engine always sets it; None only where a caller has no use for it.
+    teacher: nn.Module | None = None
+    # The attacker's trigger (an attacks.Trigger): ONLY for the `relearn` retuning attack,
+    # which plays the attacker; a defence must never use it. None where unknown.
+    attack_trigger: Any = None
+
+
+@dataclass
+class PhaseContext:
+    """Everything a step may use; rebuilt by the engine before every step."""
+
+    model: nn.Module  # the model being unlearned
+    cfg: PhaseConfig  # common settings of this phase (lr, steps, batch_size, momentum, ...)
+    settings: Any  # the validated KindSettings object of this phase, or None
+    data: PhaseData  # forget (len 0 possible), clean, augment, teacher (frozen start model)
+    ewc: EWCPenalty | None
+    gen: torch.Generator
+    device: torch.device
+    phase_step: int  # steps already taken in this phase (0 at the first call)
+    # (H, W) float {0, 1} of the real trigger when known: ONLY for display / IoU; a defence
+    # must never use it to decide anything.
+    true_trigger_mask: torch.Tensor | None = None
+    # Set by `sgd_step`: the lambda * EWC value it added to the objective (0 when off).
+    penalty: float = 0.0
+
+
+@dataclass
+class PhaseVisual:
+    """What a kind shows beside the heatmaps (one panel per `name`, the latest wins)."""
+
+    name: str  # "perturbation" | "mask_histogram" | "recovered_trigger" | "pruned" | ...
+    image: torch.Tensor | None = None  # (H, W, 3) uint8
+    values: dict[str, list[float]] = field(default_factory=dict)  # e.g. bins/counts
+    scalars: dict[str, float] = field(default_factory=dict)  # e.g. pruned, iou, norm
+    text: str = ""  # one line for people ("pruned 12 of 256 channels")
+
+
+@dataclass
+class StepOutcome:
+    objective: float  # what was minimised this step
+    ce: float  # task cross-entropy of the step's batch (nan if none)
+    penalty: float  # EWC term, 0 when off
+    grad_norm: float  # before clipping (0 if no weight update this step)
+    losses: dict[str, float] = field(default_factory=dict)  # the kind's own named losses
+    visuals: list[PhaseVisual] = field(default_factory=list)
+
+
+class PhaseRun(Protocol):
+    """One object per started phase: holds the kind's state between steps."""
+
+    def step(self, ctx: PhaseContext) -> StepOutcome: ...  # ONE bounded step
+
+    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]: ...  # the phase ends
+
+
+class PhaseKindImpl(Protocol):
+    def start(self, ctx: PhaseContext) -> PhaseRun: ...
+
+
+NAN = math.nan
+
+
+def phase_optimizer(ctx: PhaseContext, params: Any = None) -> torch.optim.SGD:
+    """SGD over the model's parameters (or `params`) with the phase's lr and momentum."""
+    return torch.optim.SGD(
+        ctx.model.parameters() if params is None else params,
+        lr=ctx.cfg.lr,
+        momentum=ctx.cfg.momentum,
+    )
+
+
+def ewc_term(ctx: PhaseContext) -> torch.Tensor | None:
+    """lambda * EWC(model), or None when off (no penalty object or lambda = 0)."""
+    if ctx.ewc is None or ctx.cfg.ewc_lambda <= 0:
+        return None
+    return ctx.cfg.ewc_lambda * ctx.ewc(ctx.model)
+
+
+def sgd_step(ctx: PhaseContext, opt: torch.optim.Optimizer, objective: torch.Tensor) -> float:
+    """Add the EWC penalty, backprop, clip at cfg.clip_norm, step; the gradient norm.
+
+    The learning rate is set from `ctx.cfg.lr` first, so a schedule edit of the lr applies
+    at the next step. `ctx.penalty` is set to the penalty added. The model is left in
+    eval mode (the step itself runs in whatever mode the kind put it in).
+    """
+    for group in opt.param_groups:
+        group["lr"] = ctx.cfg.lr
+    weighted = ewc_term(ctx)
+    ctx.penalty = 0.0
+    if weighted is not None:
+        objective = objective + weighted
+        ctx.penalty = weighted.item()
+    opt.zero_grad(set_to_none=True)
+    objective.backward()
+    params = [p for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    max_norm = ctx.cfg.clip_norm if ctx.cfg.clip_norm is not None else float("inf")
+    grad_norm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
+    opt.step()
+    ctx.model.eval()
+    return grad_norm
+
+
+def sample(
+    data: ImageSet, batch_size: int, gen: torch.Generator, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random batch (with replacement across steps) of an ImageSet: (x in [0,1], y)."""
+    idx = torch.randint(len(data), (min(batch_size, len(data)),), generator=gen)
+    x, y = data.batch(idx)  # (B, 3, H, W) float [0, 1], (B,)
+    return x.to(device), y.to(device)
+
+
+def image_visual(
+    name: str,
+    image: torch.Tensor,
+    scalars: dict[str, float] | None = None,
+    text: str = "",
+) -> PhaseVisual:
+    """A PhaseVisual of a (3, H, W) or (H, W, 3) float image in [0, 1] (clamped)."""
+    if image.dim() == 3 and image.shape[0] == 3 and image.shape[-1] != 3:
+        image = image.permute(1, 2, 0)
+    pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
+    return PhaseVisual(name=name, image=pixels.contiguous(), scalars=scalars or {}, text=text)
