@@ -42,6 +42,58 @@ PHASE_KINDS: dict[str, PhaseKind] = {
         step="unlearnscope.ml.phases:Recovery",
         uses_forget_set=False,
     ),
+    # Published defences (README, Defences): defaults are the papers' CIFAR-10 settings.
+    "nad": PhaseKind(
+        label="NAD (attention distillation)",
+        description="Neural Attention Distillation (Li et al., ICLR 2021): fine-tune a "
+        "teacher on clean data (the first teacher_steps steps), then train the model with "
+        "CE plus beta times the distance between its and the teacher's attention maps.",
+        step="unlearnscope.ml.defences.nad:Nad",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.nad:NadSettings",
+        # NAD code: 10 teacher epochs + 20 epochs, batch 64, on 5% of CIFAR-10 (~40
+        # batches an epoch); lr 0.01 as BackdoorBench (the NAD code: 0.1, /10 every 2
+        # epochs)
+        defaults={"steps": 1200, "lr": 0.01, "batch_size": 64, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
+    "sam": PhaseKind(
+        label="FT-SAM (sharpness-aware fine-tuning)",
+        description="FT-SAM (Zhu et al., ICCV 2023): fine-tune on clean data with "
+        "sharpness-aware minimisation: the gradient is taken at the worst weights within "
+        "radius rho, the step from the current ones.",
+        step="unlearnscope.ml.defences.sam:Sam",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.sam:SamSettings",
+        # BackdoorBench ft-sam/cifar10.yaml: lr 0.01, batch 256, 100 epochs of 5% (~10
+        # batches an epoch)
+        defaults={"steps": 1000, "lr": 0.01, "batch_size": 256, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
+    "ibau": PhaseKind(
+        label="I-BAU (adversarial unlearning)",
+        description="I-BAU (Zeng et al., ICLR 2022): rounds of finding the universal "
+        "perturbation that most changes clean predictions (inner steps move only it), then "
+        "unlearning it with the implicit hypergradient (outer steps).",
+        step="unlearnscope.ml.defences.ibau:Ibau",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.ibau:IbauSettings",
+        # I-BAU code: 5 rounds of 50 inner + 50 outer batches of 100, Adam lr 0.001
+        defaults={"steps": 500, "lr": 0.001, "batch_size": 100, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
+    "relearn": PhaseKind(
+        label="Retuning attack (relearn)",
+        description="The retuning attack (Min et al., NeurIPS 2024): fine-tune on a small "
+        "mix of poisoned and clean images to see whether the backdoor comes back. Put it "
+        "last: the results report the model before it and after it.",
+        step="unlearnscope.ml.defences.relearn:Relearn",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.relearn:RelearnSettings",
+        # ~5 epochs of a 500-image set at batch 128
+        defaults={"steps": 20, "lr": 0.01, "batch_size": 128, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
 }
 
 

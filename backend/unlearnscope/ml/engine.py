@@ -164,6 +164,7 @@ class Engine:
         # Always kept (a schedule edit may turn distillation on mid-run).
         p.phase_data.teacher = frozen_copy(p.model)
         p.phase_data.attack_trigger = p.trigger  # for the relearn (retuning) attack only
+        p.phase_data.attack_target = cfg.attack.target_class
         # (H, W) float {0, 1}: for kinds' displays (IoU of a recovered trigger) only
         self._trigger_mask = None if p.trigger.mask is None else p.trigger.mask.float().cpu()
         fisher_n = min(cfg.defense.fisher_samples, len(p.phase_data.clean))

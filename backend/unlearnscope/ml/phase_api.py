@@ -41,6 +41,7 @@ class PhaseData:
     # The attacker's trigger (an attacks.Trigger): ONLY for the `relearn` retuning attack,
     # which plays the attacker; a defence must never use it. None where unknown.
     attack_trigger: Any = None
+    attack_target: int | None = None  # the attack's target class, likewise relearn only
 
 
 @dataclass

@@ -1,0 +1,81 @@
+"""`relearn`: the retuning attack (RA) of Min, Qin, Zhang, Shen, Cheng (NeurIPS 2024,
+"Uncovering, Explaining, and Mitigating the Superficial Safety of Backdoor Defense").
+
+The attacker fine-tunes the (purified) model with plain CE on a small fixed set: a share
+`poisoned_fraction` of triggered images labelled as the target, the rest clean images.
+The poisoned images are the forget set's (the identified poisoned samples) when the run
+has one; with forget_size 0 they are clean images stamped with the true trigger and
+labelled as the target, as the attacker (who knows the trigger) would make them. This is
+the one phase kind that uses the attack's trigger (PhaseData.attack_trigger): it plays
+the attacker, not the defender. No augmentation (a flip would move a patch trigger).
+A trailing relearn phase is reported apart: RunFinished.after is the model before it,
+RunFinished.retuned the model after it.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ...kind_settings.relearn import RelearnSettings
+from ..imageset import ImageSet
+from ..phase_api import (
+    PhaseContext,
+    PhaseData,
+    PhaseRun,
+    PhaseVisual,
+    StepOutcome,
+    phase_optimizer,
+    sample,
+    sgd_step,
+)
+
+
+def retuning_set(data: PhaseData, s: RelearnSettings, gen: torch.Generator) -> ImageSet:
+    """The attacker's fine-tuning set: poisoned and clean images, shuffled."""
+    n_poison = max(1, round(s.poisoned_fraction * s.retune_size))
+    n_clean = s.retune_size - n_poison
+    clean = data.clean
+    if len(clean) == 0:
+        raise ValueError("relearn needs clean images")
+    clean_idx = torch.randint(len(clean), (n_clean,), generator=gen)
+    if len(data.forget) > 0:
+        idx = torch.randint(len(data.forget), (n_poison,), generator=gen)
+        p_images, p_labels = data.forget.images[idx], data.forget.labels[idx]
+    else:
+        if data.attack_trigger is None or data.attack_target is None:
+            raise ValueError(
+                "relearn without a forget set stamps the attack's trigger, which this run "
+                "does not know"
+            )
+        idx = torch.randint(len(clean), (n_poison,), generator=gen)
+        p_images = data.attack_trigger.apply(clean.images[idx])
+        p_labels = torch.full((n_poison,), int(data.attack_target), dtype=torch.long)
+    images = torch.cat([clean.images[clean_idx], p_images])
+    labels = torch.cat([clean.labels[clean_idx], p_labels])
+    order = torch.randperm(len(images), generator=gen)
+    return ImageSet(images[order], labels[order], list(clean.classes))
+
+
+class RelearnRun:
+    def __init__(self, ctx: PhaseContext) -> None:
+        assert isinstance(ctx.settings, RelearnSettings)
+        self.data = retuning_set(ctx.data, ctx.settings, ctx.gen)
+        self.opt = phase_optimizer(ctx)
+
+    def step(self, ctx: PhaseContext) -> StepOutcome:
+        x, y = sample(self.data, ctx.cfg.batch_size, ctx.gen, ctx.device)
+        ctx.model.train()
+        ce = F.cross_entropy(ctx.model(x), y)
+        grad_norm = sgd_step(ctx, self.opt, ce)
+        return StepOutcome(
+            ce.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm, losses={"ce": ce.item()}
+        )
+
+    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
+        return []
+
+
+class Relearn:
+    def start(self, ctx: PhaseContext) -> PhaseRun:
+        return RelearnRun(ctx)
