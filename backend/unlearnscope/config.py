@@ -27,7 +27,7 @@ from .phase_kinds import PHASE_KINDS
 
 # The choices, each written once; the tuples the API and the page list derive from them.
 DatasetName = Literal["shapes", "cifar10", "imagefolder"]
-ModelName = Literal["small_cnn", "resnet18"]
+ModelName = Literal["small_cnn", "resnet18", "preact_resnet18"]
 AttackKind = Literal["badnets", "blended"]
 CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)

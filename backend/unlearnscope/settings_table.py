@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .kind_settings import settings_schema
+from .phase_kinds import PHASE_KINDS
 
 START = "<!-- settings-table: made by `python -m unlearnscope.settings_table --write README.md` -->"
 END = "<!-- /settings-table -->"
@@ -93,12 +95,27 @@ def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> list[str
     return rows
 
 
+def _kind_rows() -> list[str]:
+    """`schedule[i].settings.<field>` of every phase kind with settings, kind in the label."""
+    rows = []
+    for kind in PHASE_KINDS:
+        schema = settings_schema(kind)
+        if schema is None:
+            continue
+        for row in _rows(schema, schema.get("$defs", {}), "schedule[i].settings."):
+            cells = row.split(" | ")
+            cells[1] = f"{cells[1]} ({kind})"
+            rows.append(" | ".join(cells))
+    return rows
+
+
 def settings_table() -> str:
     schema = RunConfig.model_json_schema()
     lines = [
         "| field | label | default | allowed | unit | hint |",
         "|---|---|---|---|---|---|",
         *_rows(schema, schema["$defs"], ""),
+        *_kind_rows(),
     ]
     return "\n".join(lines) + "\n"
 
