@@ -87,7 +87,8 @@ class PreActBlock(nn.Module):
         shortcut = self.shortcut(out) if self.shortcut is not None else x
         out = self.conv1(out)
         out = self.conv2(torch.relu(self.bn2(out)))
-        return out + shortcut
+        summed: torch.Tensor = out + shortcut
+        return summed
 
 
 class PreActResNet18(nn.Module):
