@@ -115,7 +115,8 @@ class InputAware(Trigger):
 
 
 def _distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return (a - b).pow(2).flatten(1).mean(1).sqrt()  # (B,)
+    # + a tiny constant under the root: its gradient at 0 (equal triggers) stays finite
+    return ((a - b).pow(2).flatten(1).mean(1) + 1e-12).sqrt()  # (B,)
 
 
 class InputAwareTraining:
