@@ -39,9 +39,13 @@ STEP_COLUMNS = [
     "grad_norm",
     "asr",
     "ca",
+    "ra",
     "tar_median",
     "tar_mean",
     "mass_fraction",
+    "rank_accuracy",
+    "pointing",
+    "auc",
     "step_time",
     "monitor_time",
     "t",
@@ -49,7 +53,17 @@ STEP_COLUMNS = [
 VARIANTS = ("clean", "triggered")
 
 
-MEASURED = ("asr", "ca", "tar_median", "tar_mean", "mass_fraction")
+MEASURED = (
+    "asr",
+    "ca",
+    "ra",
+    "tar_median",
+    "tar_mean",
+    "mass_fraction",
+    "rank_accuracy",
+    "pointing",
+    "auc",
+)
 
 
 def metrics_csv(events: Iterable[EventBase]) -> str:
