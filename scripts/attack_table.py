@@ -1,13 +1,14 @@
 """Train the backdoored `paper` model once per attack on CIFAR-10 and record CA, ASR, RA.
 
-    PYTHONPATH=backend python scripts/attack_table.py DATA_DIR OUT_DIR EPOCHS [attack ...]
+    PYTHONPATH=backend python scripts/attack_table.py \
+        DATA_DIR OUT_DIR EPOCHS TRAIN_SIZE BATCH [attack ...]
 
 DATA_DIR: the CIFAR-10 ImageFolder (train/, test/); OUT_DIR gets one JSON per attack
 ("clean": the clean reference model of the same recipe, ml/reference.py). Models go to
 the shared cache (~/.unlearnscope/cache/models) under their usual keys, so a dashboard run
 with the same settings starts from them. The recipe is the `paper` preset's (small CNN
-width 32, batch 256, one-cycle lr 0.1; its 10 epochs unless EPOCHS says otherwise), with
-each attack's defaults.
+width 32, one-cycle lr 0.1, the full test set) with EPOCHS epochs on TRAIN_SIZE training
+images (0: all 50000) in batches of BATCH, and each attack's defaults.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def clean_row(
     return {
         "attack": "clean",
         "epochs": cfg.training.epochs,
+        "train_size": cfg.data.train_size,
+        "batch_size": cfg.training.batch_size,
         "model_key": ref.key,
         "cached": ref.cached,
         "ca": ref.ca,
@@ -71,13 +74,21 @@ def clean_row(
 
 def main() -> None:
     data_dir, out, epochs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
-    kinds = sys.argv[4:] or list(ATTACKS)
+    train_size, batch = int(sys.argv[4]) or None, int(sys.argv[5])
+    kinds = sys.argv[6:] or list(ATTACKS)
     out.mkdir(parents=True, exist_ok=True)
     cache = Settings().cache_dir
     store = FileModelStore(cache / "models")
     for kind in kinds:
         attack = "badnets" if kind == "clean" else kind
-        cfg = preset_config("paper", {"attack": {"kind": attack}, "training": {"epochs": epochs}})
+        cfg = preset_config(
+            "paper",
+            {
+                "attack": {"kind": attack},
+                "training": {"epochs": epochs, "batch_size": batch},
+                "data": {"train_size": train_size},
+            },
+        )
         t0, c0 = time.perf_counter(), time.process_time()
         progress = printer(kind)
 
@@ -91,6 +102,8 @@ def main() -> None:
         row = {
             "attack": kind,
             "epochs": cfg.training.epochs,
+            "train_size": cfg.data.train_size,
+            "batch_size": cfg.training.batch_size,
             "attack_config": cfg.attack.key_fields(),
             "model_key": p.model_key,
             "cached": p.cached,

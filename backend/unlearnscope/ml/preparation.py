@@ -107,6 +107,23 @@ def generator_key(key: str) -> str:
     return f"{key}-generator"
 
 
+def trained_trigger(
+    cfg: RunConfig, train: ImageSet, store: ModelStore | None, device: torch.device | None = None
+) -> Trigger:
+    """The run's trigger as its attack stage left it: an input-aware trigger's generator
+    comes from the store (saved beside the backdoored model); others are made afresh."""
+    trigger = make_trigger(cfg.attack, cfg.data.image_size, cfg.seed)
+    if isinstance(trigger, InputAware):
+        key = backdoor_key(cfg, train, device)
+        if store is None or store.load(generator_key(key), trigger.generator) is None:
+            raise ValueError(
+                "the input-aware trigger generator of this run is not in the model cache "
+                f"(key {generator_key(key)}); run the attack again to train it"
+            )
+        trigger.generator.eval()
+    return trigger
+
+
 def progress_total(cfg: RunConfig, n_train: int) -> int:
     """Batches of the attack training, as its progress events count them."""
     return max(1, n_train // cfg.training.batch_size) * cfg.training.epochs

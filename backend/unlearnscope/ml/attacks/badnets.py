@@ -78,5 +78,3 @@ def _patch_pattern(kind: str, size: int, seed: int) -> torch.Tensor:
     if kind == "random":
         return random_pattern((3, size, size), seed)  # fixed random RGB values
     raise ValueError(f"unknown trigger pattern {kind!r}; use checkerboard, solid or random")
-
-

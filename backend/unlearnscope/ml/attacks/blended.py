@@ -31,5 +31,3 @@ class Blended(Trigger):
 
     def __repr__(self) -> str:
         return f"Blended(alpha={self.alpha}, image_size={self.image_size})"
-
-
