@@ -145,3 +145,22 @@ def test_threshold_region_and_the_patch_mask() -> None:
     assert rule.mode == "mask"
     mask = trigger_region(badnets, clean, badnets.apply(clean), rule)
     assert badnets.mask is not None and torch.equal(mask[1], badnets.mask)
+
+
+def test_attack_settings_are_checked_at_the_edge_with_the_field_named() -> None:
+    from pydantic import ValidationError
+
+    from unlearnscope.config import describe_errors
+
+    with pytest.raises(ValidationError) as err:
+        RunConfig.model_validate({"attack": {"kind": "wanet", "wanet_grid": 40}})
+    assert "attack.wanet_grid=40 is finer than the image" in str(err.value)
+    with pytest.raises(ValidationError) as err:
+        RunConfig.model_validate({"attack": {"kind": "sig", "sig_delta": 0}})
+    assert describe_errors(err.value.errors())[0].startswith("attack.sig_delta:")
+    with pytest.raises(ValidationError) as err:
+        RunConfig.model_validate({"attack": {"kind": "trojan"}})
+    assert "attack.kind" in describe_errors(err.value.errors())[0]
+    with pytest.raises(ValidationError) as err:
+        RunConfig.model_validate({"monitor": {"region_percent": 0}})
+    assert describe_errors(err.value.errors())[0].startswith("monitor.region_percent:")
