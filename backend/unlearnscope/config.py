@@ -28,7 +28,7 @@ from .phase_kinds import PHASE_KINDS
 # The choices, each written once; the tuples the API and the page list derive from them.
 DatasetName = Literal["shapes", "cifar10", "imagefolder"]
 ModelName = Literal["small_cnn", "resnet18", "preact_resnet18"]
-AttackKind = Literal["badnets", "blended"]
+AttackKind = Literal["badnets", "blended", "wanet", "sig", "inputaware"]
 CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
 MODELS: tuple[str, ...] = get_args(ModelName)
@@ -146,13 +146,52 @@ class ModelConfig(Strict):
         return value
 
 
+# Fields of AttackConfig read by one attack only (the form shows them for that attack).
+ATTACK_FIELDS: dict[str, tuple[str, ...]] = {
+    "badnets": ("trigger_size", "position", "x", "y", "pattern", "margin", "pattern_seed"),
+    "blended": ("alpha", "pattern_seed"),
+    "wanet": ("wanet_grid", "wanet_strength", "wanet_cross_ratio", "pattern_seed"),
+    "sig": ("sig_delta", "sig_frequency"),
+    "inputaware": (
+        "ia_cross_rate",
+        "ia_mask_density",
+        "ia_lambda_div",
+        "ia_lambda_norm",
+        "ia_generator_lr",
+    ),
+}
+# AttackConfig's fields before WaNet/SIG/input-aware: BadNets and Blended cache keys.
+LEGACY_ATTACK_FIELDS = (
+    "kind",
+    "target_class",
+    "poison_rate",
+    "trigger_size",
+    "position",
+    "x",
+    "y",
+    "pattern",
+    "margin",
+    "alpha",
+    "pattern_seed",
+)
+
+
+def _only(*kinds: str) -> dict[str, Any]:
+    """json_schema_extra of a field read only by these attacks: the form hides it otherwise."""
+    return {"attacks": list(kinds)}
+
+
 class AttackConfig(Strict):
     kind: AttackKind = Field("badnets", title="Attack")
     target_class: int = Field(
         0, ge=0, le=9999, title="Target class", description="all-to-one target label"
     )
     poison_rate: float = Field(
-        0.1, gt=0, lt=1, title="Poison rate", description="fraction of training images"
+        0.1,
+        gt=0,
+        lt=1,
+        title="Poison rate",
+        description="fraction of all training images (sig: taken from the target class)",
     )
     # BadNets patch
     trigger_size: int = Field(  # square side
@@ -180,10 +219,117 @@ class AttackConfig(Strict):
     )
     # Blended
     alpha: float = Field(  # blend weight of the pattern
-        0.1, gt=0, le=1, title="Blend weight", description="blended attack only"
+        0.1,
+        gt=0,
+        le=1,
+        title="Blend weight",
+        description="blended attack only",
+        json_schema_extra=_only("blended"),
     )
     # the fixed random pattern (random patch, blended)
-    pattern_seed: Seed = Field(1234, title="Pattern seed")
+    pattern_seed: Seed = Field(
+        1234,
+        title="Pattern seed",
+        description="seeds the random patch, blend image or warp field",
+        json_schema_extra=_only("badnets", "blended", "wanet"),
+    )
+    # WaNet (Nguyen & Tran, ICLR 2021): a fixed k x k control grid of random offsets,
+    # upsampled to a smooth warping field of strength s; noise mode adds cross samples.
+    wanet_grid: int = Field(
+        4,
+        ge=2,
+        le=64,
+        title="Warp grid k",
+        description="control points per side of the warping field",
+        json_schema_extra=_only("wanet"),
+    )
+    wanet_strength: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        title="Warp strength s",
+        description="size of the warp (paper: 0.5 on CIFAR-10)",
+        json_schema_extra=_only("wanet"),
+    )
+    wanet_cross_ratio: float = Field(
+        2.0,
+        ge=0,
+        le=10,
+        title="Noise-mode cross ratio",
+        description="noise-warped images per poisoned image, labels kept; 0 = off",
+        json_schema_extra=_only("wanet"),
+    )
+    # SIG (Barni et al., ICIP 2019): x + delta * sin(2 pi j f / m) on every row, clean label
+    sig_delta: float = Field(
+        20.0,
+        gt=0,
+        le=255,
+        title="Signal amplitude",
+        description="SIG: delta on the 0-255 scale, training and test",
+        json_schema_extra={**_only("sig"), "unit": "/255"},
+    )
+    sig_frequency: float = Field(
+        6.0,
+        gt=0,
+        le=128,
+        title="Signal frequency",
+        description="SIG: periods across the image width",
+        json_schema_extra=_only("sig"),
+    )
+    # Input-aware dynamic attack (Nguyen & Tran, NeurIPS 2020): a generator trained with
+    # the classifier; each image gets its own pattern and mask.
+    ia_cross_rate: float = Field(
+        0.1,
+        ge=0,
+        lt=1,
+        title="Cross-trigger rate",
+        description="share of each batch given another image's trigger, label kept",
+        json_schema_extra=_only("inputaware"),
+    )
+    ia_mask_density: float = Field(
+        0.032,
+        gt=0,
+        le=1,
+        title="Mask density",
+        description="largest mean mask value before the norm penalty acts",
+        json_schema_extra=_only("inputaware"),
+    )
+    ia_lambda_div: float = Field(
+        1.0,
+        ge=0,
+        le=1e3,
+        title="Diversity weight",
+        description="weight of the trigger diversity loss",
+        json_schema_extra=_only("inputaware"),
+    )
+    ia_lambda_norm: float = Field(
+        100.0,
+        ge=0,
+        le=1e4,
+        title="Mask norm weight",
+        description="weight of the mask density penalty",
+        json_schema_extra=_only("inputaware"),
+    )
+    ia_generator_lr: float = Field(
+        0.01,
+        gt=0,
+        le=1,
+        title="Generator learning rate",
+        description="Adam, betas (0.5, 0.9)",
+        json_schema_extra=_only("inputaware"),
+    )
+
+    def key_fields(self) -> dict[str, Any]:
+        """The fields that enter the backdoored model's cache key.
+
+        BadNets and Blended keep the dump they always had (the fields that existed
+        before WaNet, SIG and input-aware were added), so their cached models stay
+        valid; the newer attacks key on the common fields plus their own.
+        """
+        if self.kind in ("badnets", "blended"):
+            return self.model_dump(include=set(LEGACY_ATTACK_FIELDS))
+        own = ATTACK_FIELDS.get(self.kind, ())
+        return self.model_dump(include={"kind", "target_class", "poison_rate", *own})
 
     @model_validator(mode="after")
     def _xy_given(self) -> AttackConfig:
@@ -272,6 +418,29 @@ class MonitorConfig(Strict):
     )
     cam_method: CamMethod = Field("gradcam", title="CAM method")
     cam_class: Literal["predicted", "target", "true"] = Field("predicted", title="CAM class")
+    # The trigger region TAR and the localisation metrics measure against, per image:
+    # a patch's mask (BadNets); for every other attack the pixels where the trigger changed
+    # the image most, |T(x) - x| summed over the channels (README, Trigger region).
+    region: Literal["top", "threshold"] = Field(
+        "top",
+        title="Trigger region",
+        description="non-patch attacks: the top share of changed pixels, or a threshold",
+    )
+    region_percent: float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        title="Region share",
+        description="top: % of the image's pixels; empty: a BadNets patch's share",
+        json_schema_extra=unit("%"),
+    )
+    region_threshold: float = Field(
+        0.1,
+        gt=0,
+        le=3,
+        title="Region threshold",
+        description="threshold: least |T(x) - x| summed over R, G, B (0-1 pixel scale)",
+    )
 
 
 def _known_phase_kind(kind: str) -> str:
@@ -423,6 +592,11 @@ class RunConfig(Strict):
             raise ValueError(
                 f"attack.target_class={self.attack.target_class} is not a class of "
                 f"{self.data.name!r} (allowed: 0-9)"
+            )
+        if self.attack.kind == "wanet" and self.attack.wanet_grid > self.data.image_size:
+            raise ValueError(
+                f"attack.wanet_grid={self.attack.wanet_grid} is finer than the image "
+                f"(data.image_size={self.data.image_size}); use at most the image size"
             )
         if self.attack.kind == "badnets":
             side = self.attack.trigger_size + self.attack.margin

@@ -36,6 +36,9 @@ class RunStarted(EventBase):
     schedule: list[dict[str, Any]]
     trigger_box: list[int] | None  # [x0, y0, x1, y1] pixels, x1/y1 exclusive; None: no patch
     image_size: int
+    # How the trigger region TAR measures against is defined (ml/region.py), one line:
+    # "trigger patch (its mask)" or e.g. "top 0.879% most changed pixels, |T(x)−x|".
+    trigger_region: str | None = None
 
 
 class Progress(EventBase):
@@ -58,6 +61,9 @@ class ProbesEvent(EventBase):
     size: int  # H = W
     # (P, 2, H, W, 3) uint8, variant 0 = clean, 1 = triggered, C-order bytes
     images: bytes
+    # (P, H, W) uint8 (1 = in the trigger region of the triggered variant), C-order bytes;
+    # None when no region is defined
+    region: bytes | None = None
 
 
 class StatusEvent(EventBase):
@@ -145,6 +151,11 @@ class Measurement(EventBase):
     mass_fraction: float | None = None  # mean trigger mass fraction over the TAR set
     asr: float | None = None  # percent, monitor subset
     ca: float | None = None  # percent, monitor subset
+    ra: float | None = None  # robust accuracy, percent, same images and pass as `asr`
+    # localisation of the trigger region by the TAR set's maps, means over its images
+    rank_accuracy: float | None = None  # relevance rank accuracy, 0-1
+    pointing: float | None = None  # pointing game hit rate, 0-1
+    auc: float | None = None  # ROC-AUC of the map as a region detector, 0-1
     seconds: float = 0.0  # monitor time spent on this measurement
     lag: int = 0  # steps training had taken beyond `step` when this was emitted
 
@@ -176,6 +187,10 @@ class Evaluation(EventBase):
     mass_fraction: float | None
     n_clean: int
     n_triggered: int
+    ra: float | None = None  # robust accuracy, percent, from the same predictions as `asr`
+    rank_accuracy: float | None = None  # see Measurement
+    pointing: float | None = None
+    auc: float | None = None
 
 
 class ScheduleEdit(EventBase):

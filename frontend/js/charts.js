@@ -43,7 +43,22 @@ export function phaseColor(kind) {
 
 const line = (name, color, from, extra = {}) => ({ name, color, from, ...extra });
 const measured = (name, color, key, extra = {}) => ({ name, color, key, ...extra });
-const marks = (name, color, fromEval) => ({ name, color, fromEval, markers: true });
+const marks = (name, color, fromEval, view) => ({ name, color, fromEval, markers: true, view });
+
+// What the TAR chart can show (its selector): TAR and the localisation metrics, each a
+// mean over the TAR set's triggered images, measured on the trigger region.
+export const LOCALISATION = {
+  tar: { label: "TAR", axis: "TAR", refLine: { y: 1, text: "TAR 1 = no preference" },
+    hint: "mean attention inside the trigger region ÷ mean attention outside it" },
+  mass_fraction: { label: "Relevance mass", axis: "share of the map's heat", refLine: null,
+    hint: "share of the map's total heat inside the trigger region (0-1)" },
+  rank_accuracy: { label: "Relevance rank accuracy", axis: "rank accuracy", refLine: null,
+    hint: "share of the region's pixels among the map's hottest pixels, as many as the region has (0-1)" },
+  pointing: { label: "Pointing game", axis: "hit rate", refLine: null,
+    hint: "share of images whose hottest pixel lies in the trigger region (0-1)" },
+  auc: { label: "ROC-AUC", axis: "AUC", refLine: { y: 0.5, text: "AUC 0.5 = chance" },
+    hint: "how well the map's heat separates region pixels from the rest (1 = perfectly, 0.5 = chance)" },
+};
 
 /** The three charts; the loss chart has one cross-entropy line per registered phase kind. */
 export function chartSpecs() {
@@ -56,19 +71,28 @@ export function chartSpecs() {
       traces: [
         measured("ASR", COLOR.vermillion, "asr"),
         measured("CA", COLOR.blue, "ca"),
+        measured("RA", COLOR.purple, "ra", { dash: "dash" }),
         marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
         marks("CA, full test set", COLOR.blue, (e) => e.ca),
+        marks("RA, full test set", COLOR.purple, (e) => e.ra),
       ],
+      note: "RA (robust accuracy): triggered images still given their true class",
     },
     {
       id: "tar",
       title: "Trigger Attention Ratio (TAR)",
       yaxis: { title: { text: "TAR" }, rangemode: "tozero" },
-      refLine: { y: 1, text: "TAR 1 = no preference" },
+      refLine: LOCALISATION.tar.refLine,
+      views: LOCALISATION,
+      view: "tar",
       traces: [
-        measured("TAR median", COLOR.green, "tar_median"),
-        measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot" }),
-        marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median),
+        measured("TAR median", COLOR.green, "tar_median", { view: "tar" }),
+        measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot", view: "tar" }),
+        marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median, "tar"),
+        ...["mass_fraction", "rank_accuracy", "pointing", "auc"].flatMap((key) => [
+          measured(LOCALISATION[key].label, COLOR.green, key, { view: key }),
+          marks(`${LOCALISATION[key].label}, full evaluation`, COLOR.green, (e) => e[key], key),
+        ]),
       ],
     },
     {
@@ -97,6 +121,7 @@ function traceOf(spec, unit) {
   const base = {
     type: "scatter",
     name: spec.name,
+    visible: spec.view === undefined || spec.view === "tar",
     x: [],
     y: [],
     yaxis: spec.yaxis || "y",
@@ -172,14 +197,47 @@ export class Charts {
       { type: "button", title: "Download this chart as PNG", onclick: () => this.download(spec) },
       "PNG",
     );
+    const note = h("p.chart-note.muted", spec.note || "");
+    let picker = null;
+    if (spec.views) {
+      picker = h(
+        "select#tar-metric",
+        { "aria-label": "What the chart shows", onchange: () => this.setView(spec, picker.value) },
+        Object.entries(spec.views).map(([key, v]) => h("option", { value: key, title: v.hint }, v.label)),
+      );
+    }
     const el = h(
       "section.card.chart-card",
       { "aria-label": spec.title },
-      h("header.card-head", h("h3", spec.title), download),
+      h("header.card-head", h("h3", spec.title), picker ? h("label.inline", "Show ", picker) : "", download),
+      note,
       h("div.chart-wrap", plot, empty),
     );
     this.root.append(el);
-    return { spec, plot, empty };
+    return { spec, plot, empty, note };
+  }
+
+  /** The TAR chart's selector: show one localisation metric's traces. */
+  setView(spec, view) {
+    const panel = this.panels.find((p) => p.spec === spec);
+    const v = spec.views[view];
+    if (!panel || !v) return;
+    spec.view = view;
+    spec.refLine = v.refLine;
+    this.layoutKey = ""; // the reference line changed
+    if (this.ready) {
+      Plotly.restyle(panel.plot, { visible: spec.traces.map((t) => t.view === view) });
+      Plotly.relayout(panel.plot, { "yaxis.title.text": v.axis });
+    }
+    this.flush();
+  }
+
+  /** The TAR chart's note: the selected metric and which trigger region it is measured on. */
+  regionNote(spec) {
+    const region = this.model.started?.trigger_region;
+    const v = spec.views[spec.view];
+    const where = region ? `Trigger region: ${region}.` : "";
+    return `${v.label}: ${v.hint}. ${where}`.trim();
   }
 
   async init() {
@@ -289,9 +347,10 @@ export class Charts {
     const waiting = this.model.active
       ? "No steps yet: the charts start when unlearning begins."
       : "This run ended before unlearning began, so there is nothing to plot.";
-    this.panels.forEach(({ empty }) => {
+    this.panels.forEach(({ empty, spec, note }) => {
       empty.hidden = hasData;
       empty.textContent = waiting;
+      if (spec.views) note.textContent = this.regionNote(spec);
     });
     this.relayout();
   }

@@ -23,7 +23,8 @@ const SECTIONS = [
 
 const ADVANCED = new Set([
   "data.root", "data.download", "data.mean", "data.std", "model.cam_layer", "attack.margin",
-  "attack.pattern_seed", "training.weight_decay", "training.momentum", "training.label_smoothing",
+  "attack.pattern_seed", "attack.ia_mask_density", "attack.ia_lambda_div", "attack.ia_lambda_norm",
+  "attack.ia_generator_lr", "monitor.region_threshold", "training.weight_decay", "training.momentum", "training.label_smoothing",
   "defense.fisher_samples", "monitor.tar_set_size", "monitor.eval_size",
 ]);
 
@@ -39,6 +40,9 @@ const SHOW_IF = {
   "attack.x": (c) => c.attack.kind === "badnets" && c.attack.position === "xy",
   "attack.y": (c) => c.attack.kind === "badnets" && c.attack.position === "xy",
   "attack.alpha": (c) => c.attack.kind === "blended",
+  "monitor.region_percent": (c) => c.attack.kind !== "badnets" && c.monitor.region === "top",
+  "monitor.region_threshold": (c) => c.attack.kind !== "badnets" && c.monitor.region === "threshold",
+  "monitor.region": (c) => c.attack.kind !== "badnets",
 };
 
 const PRESET_INFO = {
@@ -154,7 +158,8 @@ export class RunForm {
     );
     input.addEventListener("input", () => this.check(path));
     input.addEventListener("change", () => this.check(path));
-    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path) });
+    // attacks: the attacks that read this field (config.py's json_schema_extra), if not all
+    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path), attacks: prop.attacks || null });
     return wrap;
   }
 
@@ -208,10 +213,13 @@ export class RunForm {
   }
 
   updateVisibility() {
-    const current = { data: {}, model: {}, attack: {} };
+    const current = { data: {}, model: {}, attack: {}, monitor: {} };
     for (const [path, f] of this.fields) {
       const [group, key] = path.split(".");
       if (current[group] && key) current[group][key] = f.input.value;
+    }
+    for (const f of this.fields.values()) {
+      if (f.attacks) f.wrap.hidden = !f.attacks.includes(current.attack.kind);
     }
     for (const [path, test] of Object.entries(SHOW_IF)) {
       const f = this.fields.get(path);

@@ -174,12 +174,13 @@ export class RunHeader {
       return;
     }
     const step = this.cursor ?? Math.max(m.lastStep, m.step);
-    const kpi = (id, name, key, fmt, explain, judge = () => null) => {
+    const kpi = (id, name, key, fmt, explain, judge = () => null, tip = "") => {
       const now = m.latest(step, key);
       const where = !now ? "not measured yet" : now.step === 0 ? "before unlearning" : measuredWhere(now, step);
       const verdict = now ? judge(before[key], now.value) : null;
       return h(
         `div.kpi${verdict?.warn ? ".kpi-warn" : ""}#kpi-${id}`,
+        tip ? { title: tip } : {},
         h("div.kpi-name", name, h("span.muted", ` ${explain}`)),
         h(
           "div.kpi-values",
@@ -195,7 +196,10 @@ export class RunHeader {
       this.kpis,
       kpi("asr", "ASR", "asr", (v) => percent(v), "lower is better"),
       kpi("ca", "CA", "ca", (v) => percent(v), "should stay high", caVerdict),
-      kpi("tar", "TAR median", "tar_median", (v) => fixed(v, 2), "falls as the trigger is forgotten"),
+      kpi("ra", "RA", "ra", (v) => percent(v), "triggered images, true class: higher is better", () => null,
+        "Robust accuracy: triggered images (true class not the target) classified as their true class"),
+      kpi("tar", "TAR median", "tar_median", (v) => fixed(v, 2), "falls as the trigger is forgotten", () => null,
+        `Trigger Attention Ratio on the trigger region: ${m.started?.trigger_region || "the trigger's pixels"}`),
     );
   }
 

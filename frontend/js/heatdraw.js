@@ -69,9 +69,10 @@ export function cellPixels({ image, heat, before, size, view = "spots", alpha = 
 
 /**
  * Draw one cell into `canvas`. image: Uint8Array (S*S*3) RGB; heat, before: Uint8Array
- * (S*S) or null; box: trigger [x0, y0, x1, y1] (x1, y1 exclusive) or null.
+ * (S*S) or null; box: trigger [x0, y0, x1, y1] (x1, y1 exclusive) or null; region:
+ * Uint8Array (S*S), 1 inside the trigger region (outlined as a contour when there is no box).
  */
-export function drawCell(canvas, { image, heat, before = null, size, box, view = "spots", alpha = 0.5 }) {
+export function drawCell(canvas, { image, heat, before = null, size, box, region = null, view = "spots", alpha = 0.5 }) {
   const scale = Math.max(1, Math.ceil(TARGET_PX / size));
   scratch.width = size;
   scratch.height = size;
@@ -85,6 +86,48 @@ export function drawCell(canvas, { image, heat, before = null, size, box, view =
   ctx.imageSmoothingEnabled = false;
   ctx.drawImage(scratch, 0, 0, size * scale, size * scale);
   if (box) outlineBox(ctx, box, scale);
+  else if (region) outlineRegion(ctx, region, size, scale);
+}
+
+/**
+ * The edges of a pixel region: [x0, y0, x1, y1] segments in pixel units along every side
+ * of a region pixel whose neighbour is outside the region (or the image).
+ */
+export function regionEdges(region, size) {
+  const inside = (x, y) => x >= 0 && y >= 0 && x < size && y < size && region[y * size + x] > 0;
+  const edges = [];
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (!inside(x, y)) continue;
+      if (!inside(x, y - 1)) edges.push([x, y, x + 1, y]);
+      if (!inside(x, y + 1)) edges.push([x, y + 1, x + 1, y + 1]);
+      if (!inside(x - 1, y)) edges.push([x, y, x, y + 1]);
+      if (!inside(x + 1, y)) edges.push([x + 1, y, x + 1, y + 1]);
+    }
+  }
+  return edges;
+}
+
+/** A region that is not a rectangle, outlined along its pixel edges: light halo, dark line. */
+function outlineRegion(ctx, region, size, scale) {
+  const edges = regionEdges(region, size);
+  if (!edges.length) return;
+  const path = () => {
+    ctx.beginPath();
+    for (const [x0, y0, x1, y1] of edges) {
+      ctx.moveTo(x0 * scale, y0 * scale);
+      ctx.lineTo(x1 * scale, y1 * scale);
+    }
+  };
+  ctx.lineCap = "square";
+  path();
+  ctx.lineWidth = 4;
+  ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
+  ctx.stroke();
+  path();
+  ctx.lineWidth = 2;
+  ctx.strokeStyle = "#00d5ff";
+  ctx.stroke();
 }
 
 /** Older name, for the inspector: the image with its map. */

@@ -11,6 +11,13 @@ import { HeatZoom } from "./heatzoom.js";
 import { GridToolbar } from "./heattools.js";
 
 /** One probe image (variant 0 clean, 1 triggered) out of the (P, 2, S, S, 3) block. */
+/** Probe p's trigger region (S*S uint8, 1 inside), or null when none was sent. */
+export function probeRegion(probes, p) {
+  if (!probes?.region) return null;
+  const n = probes.size * probes.size;
+  return probes.region.subarray(p * n, (p + 1) * n);
+}
+
 export function probeImage(probes, p, v) {
   const s = probes.size;
   const n = s * s * 3;
@@ -107,7 +114,8 @@ export class HeatmapGrid {
   }
 
   build() {
-    const { probes, classes } = this.model;
+    const { probes, classes, started } = this.model;
+    this.tools.setRegion(started?.trigger_box || null, started?.trigger_region || null);
     if (!probes || this.cards.length === probes.indices.length) return;
     this.cards = probes.indices.map((index, p) => {
       const label = probes.labels[p];
@@ -196,15 +204,16 @@ export class HeatmapGrid {
       const v = VARIANT_INDEX[variant];
       const image = probeImage(m.probes, p, v);
       const size = m.probes.size;
+      const region = box ? null : probeRegion(m.probes, p);
       const maps = { before: frameMap(before, p, v), now: frameMap(frame, p, v) };
       for (const col of COLUMNS) {
         const cell = cells[variant][col];
         const f = col === "before" ? before : frame;
         if (col === "change") {
-          drawCell(cell.canvas, { image, heat: maps.now, before: maps.before, size, box, view: "change" });
+          drawCell(cell.canvas, { image, heat: maps.now, before: maps.before, size, box, region, view: "change" });
           cell.caption.textContent = maps.before ? "now − before" : "no step-0 frame";
         } else {
-          drawCell(cell.canvas, { image, heat: maps[col], size, box, view, alpha });
+          drawCell(cell.canvas, { image, heat: maps[col], size, box, region, view, alpha });
           this.caption(cell, f, p, v, label);
         }
         cell.canvas.dataset.step = String(f?.step ?? "");

@@ -33,6 +33,9 @@ export class GridToolbar {
     this.opacityLabel = h("label.inline", "Opacity ", this.opacity);
     this.stepLabel = h("span.grid-step");
     this.firesLine = h("p.fires-line#fires-count", { role: "status" });
+    this.regionSwatch = h("span.legend-box");
+    this.regionText = h("span.muted", "trigger");
+    this.regionLegend = h("span.legend-item#region-legend", this.regionSwatch, this.regionText);
     this.ramp = h("span.legend-ramp");
     this.rampText = h("span.muted");
     this.el = h(
@@ -47,7 +50,7 @@ export class GridToolbar {
           "span.legend#heat-legend",
           h("span.legend-item", this.ramp, this.rampText),
           h("span.legend-item", h("span.legend-ramp.wide", { style: { background: changeGradient() } }), h("span.muted", "change: attention left ← → attention arrived")),
-          h("span.legend-item", h("span.legend-box"), h("span.muted", "trigger")),
+          this.regionLegend,
         ),
       ),
     );
@@ -62,6 +65,19 @@ export class GridToolbar {
     this.ramp.style.background = spots ? hotGradient() : viridisGradient();
     this.rampText.textContent = view === "image" ? "maps hidden (change still shown)" : spots ? "attention: weak (clear) → strong" : "attention: low → high";
     this.onChange();
+  }
+
+  /**
+   * Say what the outline is. box: the trigger is a patch (a rectangle); else `region` is
+   * the run's region rule (RunStarted.trigger_region), drawn as a contour.
+   */
+  setRegion(box, region) {
+    const contour = !box && Boolean(region);
+    this.regionSwatch.className = contour ? "legend-box contour" : "legend-box";
+    this.regionText.textContent = contour
+      ? "trigger region: the pixels the trigger changed most (where TAR looks)"
+      : "trigger";
+    this.regionLegend.title = region ? `Trigger region: ${region}` : "";
   }
 
   setStep(text) {

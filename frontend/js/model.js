@@ -23,7 +23,7 @@ export class RunModel {
     this.schedule = run.schedule || run.config?.schedule || [];
     this.device = run.device;
     this.started = null; // RunStarted
-    this.probes = null; // {indices, labels, size, images}
+    this.probes = null; // {indices, labels, size, images, region}
     this.phases = []; // {index, kind, start, end, planned, reason}
     this.phaseIndex = 0;
     this.phaseDone = 0;
@@ -247,7 +247,8 @@ const HANDLERS = {
     if (!old || old.step <= e.step) m.visuals.set(e.name, e);
   },
   probes(m, e) {
-    m.probes = { indices: e.indices, labels: e.labels, size: e.size, images: e.images };
+    // region: (P*S*S) uint8, 1 inside each probe's trigger region (null: none defined)
+    m.probes = { indices: e.indices, labels: e.labels, size: e.size, images: e.images, region: e.region || null };
   },
   phase_start(m, e) {
     m.phases[e.phase_index] = {

@@ -106,3 +106,13 @@ def test_to_png_round_trips() -> None:
     assert np.array_equal(back, rgb)
     grey = np.arange(12, dtype=np.uint8).reshape(3, 4)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(to_png(grey)))), grey)
+
+
+def test_a_region_is_outlined_along_its_contour() -> None:
+    from unlearnscope.ml.overlay import CONTOUR
+
+    region = np.zeros((4, 4), bool)
+    region[1:3, 1:3] = True  # a 2x2 square: upscaled x3 -> 6x6, its 20 border pixels
+    out = overlay(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4)), upscale=3, region=region)
+    cyan = (out == np.array(CONTOUR, np.uint8)).all(-1)
+    assert cyan.sum() == 20 and cyan[3:9, 3:9].sum() == 20 and not cyan[5:7, 5:7].any()

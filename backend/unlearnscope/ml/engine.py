@@ -49,13 +49,15 @@ from ..states import STEPPING_STATUSES, RunStatus
 from .attacks import triggered_non_target
 from .cadence import Cadence, monitor_share
 from .ewc import EWCPenalty, diagonal_fisher
+from .imageset import ImageSet
 from .live import LiveMonitor
-from .metrics import attack_success_rate, clean_accuracy
+from .metrics import asr_and_ra, clean_accuracy, predict
 from .models import count_parameters
 from .monitor import FrameBatch, Measured, Monitor, inspect_sample
 from .phase_api import PhaseContext, PhaseRun, PhaseVisual
 from .phases import frozen_copy, start_phase
 from .preparation import ModelStore, Prepared, prepare, resolve_device
+from .region import RegionRule, region_rule
 from .schedule import ScheduleEditError, apply_edit
 
 Emit = Callable[[EventBase], None]
@@ -108,7 +110,8 @@ class Engine:
         self._deferred: deque[Control | dict[str, Any]] = deque()
         self._before: Evaluation | None = None
         self._last_eval: Evaluation | None = None
-        self._asr_set: torch.Tensor | None = None  # (N, 3, H, W) uint8, non-target triggered
+        self._asr_set: ImageSet | None = None  # non-target test images, triggered, true labels
+        self.region: RegionRule | None = None  # the trigger region's rule, once prepared
         self._t_start = time.time()
         self._emit_lock = threading.Lock()  # the live monitor emits from its own thread
         mon = config.monitor
@@ -176,6 +179,7 @@ class Engine:
             progress=lambda d, t: self._progress("fisher", d, t, "estimating Fisher", {}),
         )
         self._ewc = EWCPenalty(p.model, fisher)
+        self.region = region_rule(cfg.monitor, cfg.attack, cfg.data.image_size, p.trigger)
         self.monitor = Monitor(
             cfg.monitor,
             p.model,
@@ -184,8 +188,9 @@ class Engine:
             p.trigger,
             cfg.attack.target_class,
             cfg.seed,
+            self.region,
         )
-        self._asr_set = triggered_non_target(p.test, p.trigger, cfg.attack.target_class).images
+        self._asr_set = triggered_non_target(p.test, p.trigger, cfg.attack.target_class)
         self.emit(
             RunStarted(
                 device=str(self.device),
@@ -198,15 +203,20 @@ class Engine:
                 schedule=[ph.model_dump() for ph in self.schedule],
                 trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
                 image_size=cfg.data.image_size,
+                trigger_region=self.region.describe(),
             )
         )
         m = self.monitor
+        region = m.probe_region
         self.emit(
             ProbesEvent(
                 indices=m.probe_idx.tolist(),
                 labels=m.probe_labels.tolist(),
                 size=cfg.data.image_size,
                 images=m.probe_images.permute(0, 1, 3, 4, 2).contiguous().numpy().tobytes(),
+                region=None
+                if region is None
+                else region.to(torch.uint8).cpu().contiguous().numpy().tobytes(),
             )
         )
         self._before = self._evaluate("before")
@@ -221,16 +231,24 @@ class Engine:
         p, m = self.prepared, self.monitor
         assert p is not None and m is not None and self._asr_set is not None
         stats = m.tar_only(p.model)
+        triggered = self._asr_set
+        asr, ra = asr_and_ra(  # one prediction pass for both
+            predict(p.model, triggered.images), self.config.attack.target_class, triggered.labels
+        )
         event = Evaluation(
             step=self.step_count,
             label=label,
             ca=clean_accuracy(p.model, p.test.images, p.test.labels),
-            asr=attack_success_rate(p.model, self._asr_set, self.config.attack.target_class),
+            asr=asr,
+            ra=ra,
             tar_median=stats.median,
             tar_mean=stats.mean,
             mass_fraction=stats.mass,
+            rank_accuracy=stats.rank,
+            pointing=stats.pointing,
+            auc=stats.auc,
             n_clean=len(p.test),
-            n_triggered=len(self._asr_set),
+            n_triggered=len(triggered),
         )
         self.emit(event)
         self._last_eval = event
@@ -314,7 +332,11 @@ class Engine:
                     tar_median=tar.median if tar else None,
                     tar_mean=tar.mean if tar else None,
                     mass_fraction=tar.mass if tar else None,
+                    rank_accuracy=tar.rank if tar else None,
+                    pointing=tar.pointing if tar else None,
+                    auc=tar.auc if tar else None,
                     asr=measured.asr,
+                    ra=measured.ra,
                     ca=measured.ca,
                     seconds=measured.seconds,
                     lag=lag,
@@ -473,7 +495,13 @@ class Engine:
         final = final or self._evaluate("final")
 
         def summary(e: Evaluation) -> dict[str, float | None]:
-            return {"ca": e.ca, "asr": e.asr, "tar_median": e.tar_median, "tar_mean": e.tar_mean}
+            return {
+                "ca": e.ca,
+                "asr": e.asr,
+                "ra": e.ra,
+                "tar_median": e.tar_median,
+                "tar_mean": e.tar_mean,
+            }
 
         # A trailing run of `relearn` phases is the retuning attack on the defended model:
         # `after` is the model before it (the last other phase's evaluation), `retuned`
@@ -587,6 +615,7 @@ class Engine:
                 p.trigger,
                 self.config.attack.target_class,
                 msg.index,
+                self.region,
             )
         except (IndexError, ValueError, RuntimeError) as err:
             self.emit(ErrorEvent(message=str(err), request_id=request_id, fatal=False))

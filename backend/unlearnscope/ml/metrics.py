@@ -3,6 +3,8 @@
 CA  = 100 * #{argmax f(x) == y} / N                    over clean test images
 ASR = 100 * #{argmax f(T(x)) == target} / #{y != target}  over triggered test images
                                                        whose true class is not the target
+RA  = 100 * #{argmax f(T(x)) == y} / #{y != target}       the same triggered images, counted
+                                                       when classified as their true class
 """
 
 from __future__ import annotations
@@ -38,3 +40,20 @@ def attack_success_rate(model: nn.Module, triggered: torch.Tensor, target: int) 
     """`triggered` must already exclude images whose true class is the target."""
     pred = predict(model, triggered)
     return 100.0 * (pred == target).float().mean().item()
+
+
+def robust_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512
+) -> float:
+    """RA, percent: triggered non-target images classified as their true class."""
+    pred = predict(model, images, batch_size)
+    return 100.0 * (pred == labels.to(pred.device)).float().mean().item()
+
+
+def asr_and_ra(pred: torch.Tensor, target: int, labels: torch.Tensor) -> tuple[float, float]:
+    """ASR and RA (percent) from one set of predictions on triggered non-target images."""
+    if len(pred) == 0:
+        return 0.0, 0.0
+    asr = 100.0 * (pred == target).float().mean().item()
+    ra = 100.0 * (pred == labels.to(pred.device)).float().mean().item()
+    return asr, ra

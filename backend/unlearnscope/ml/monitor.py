@@ -20,9 +20,16 @@ from ..config import MonitorConfig
 from .attacks import Trigger
 from .cam import make_cam
 from .imageset import ImageSet
-from .metrics import predict
+from .metrics import asr_and_ra, predict
 from .models import get_layer
-from .tar import mass_fraction, trigger_attention_ratio
+from .region import RegionRule, trigger_region
+from .tar import (
+    mass_fraction,
+    pointing_game,
+    rank_accuracy,
+    region_auc,
+    trigger_attention_ratio,
+)
 
 
 @dataclass
@@ -37,7 +44,10 @@ class FrameBatch:
 class TarStats:
     median: float | None
     mean: float | None
-    mass: float | None
+    mass: float | None  # mean relevance mass accuracy (trigger mass fraction)
+    rank: float | None = None  # mean relevance rank accuracy
+    pointing: float | None = None  # pointing game hit rate
+    auc: float | None = None  # mean ROC-AUC of the map as a region detector
 
 
 @dataclass
@@ -47,6 +57,7 @@ class Measured:
     frames: FrameBatch | None = None
     tar: TarStats | None = None
     asr: float | None = None
+    ra: float | None = None  # robust accuracy, from the same predictions as `asr`
     ca: float | None = None
     seconds: float = 0.0
 
@@ -86,6 +97,7 @@ class Monitor:
         trigger: Trigger,
         target: int,
         seed: int,
+        region: RegionRule | None = None,
     ) -> None:
         self.cfg = cfg
         self.trigger = trigger
@@ -94,26 +106,41 @@ class Monitor:
         self.cam_layer = cam_layer
         device = next(model.parameters()).device
         self.device = device
-        self.mask = None if trigger.mask is None else trigger.mask.to(device)  # (H, W) bool
+        # The trigger region per image (ml/region.py); without a rule only a patch's mask.
+        if region is None and trigger.mask is not None:
+            region = RegionRule("mask")
+        self.region = region
         gen = torch.Generator().manual_seed(seed + 1)
         non_target = torch.nonzero(test.labels != target).flatten()
 
         self.probe_idx = pick_probes(test, target, cfg.probe_count, seed)
         probe_clean = test.images[self.probe_idx]
-        self.probe_images = torch.stack([probe_clean, trigger.apply(probe_clean)], 1)  # (P,2,3,H,W)
+        probe_trig = trigger.apply(probe_clean)
+        self.probe_images = torch.stack([probe_clean, probe_trig], 1)  # (P, 2, 3, H, W)
         self.probe_labels = test.labels[self.probe_idx]
         self._probe_x = _floats(self.probe_images.flatten(0, 1), device)  # (2P, 3, H, W)
+        # (P, H, W) bool regions of the probes' triggered variants; None without a rule
+        self.probe_region = self._region(probe_clean, probe_trig)
 
         tar_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.tar_set_size]
         self.tar_set_size = len(tar_idx)
-        self._tar_x = _floats(trigger.apply(test.images[tar_idx]), device)  # (T, 3, H, W)
+        tar_clean = test.images[tar_idx]
+        tar_trig = trigger.apply(tar_clean)
+        self._tar_x = _floats(tar_trig, device)  # (T, 3, H, W)
         self._tar_y = test.labels[tar_idx]  # true classes, for cam_class="true"
+        self._tar_region = self._region(tar_clean, tar_trig)  # (T, H, W) bool
 
         eval_idx = torch.randperm(len(test), generator=gen)[: cfg.eval_size]
         self._eval_x = _floats(test.images[eval_idx], device)
         self._eval_y = test.labels[eval_idx].to(device)
         asr_idx = non_target[torch.randperm(len(non_target), generator=gen)][: cfg.eval_size]
         self._asr_x = _floats(trigger.apply(test.images[asr_idx]), device)
+        self._asr_y = test.labels[asr_idx].to(device)
+
+    def _region(self, clean: torch.Tensor, triggered: torch.Tensor) -> torch.Tensor | None:
+        if self.region is None:
+            return None
+        return trigger_region(self.trigger, clean, triggered, self.region).to(self.device)
 
     # -- Grad-CAM ------------------------------------------------------------------------
     def _classes(self, labels: torch.Tensor, n: int) -> torch.Tensor | None:
@@ -156,9 +183,9 @@ class Monitor:
         probs = logits.softmax(1)
         conf, pred = probs.max(1)
         tars: list[float | None] = [None] * p
-        if self.mask is not None:
+        if self.probe_region is not None and p > 0:
             trig = maps.view(p, 2, h, w)[:, 1]
-            tars = [float(v) for v in trigger_attention_ratio(trig, self.mask).tolist()]
+            tars = [float(v) for v in trigger_attention_ratio(trig, self.probe_region).tolist()]
         return FrameBatch(
             maps=(maps * 255).round().to(torch.uint8).view(p, 2, h, w).cpu(),
             preds=pred.view(p, 2).cpu(),
@@ -167,18 +194,26 @@ class Monitor:
         )
 
     def _tar_stats(self, maps: torch.Tensor) -> TarStats:
-        if self.mask is None or len(maps) == 0:
+        region = self._tar_region
+        if region is None or len(maps) == 0:
             return TarStats(None, None, None)
-        ratios = trigger_attention_ratio(maps, self.mask)
+        ratios = trigger_attention_ratio(maps, region)
         return TarStats(
             median=float(ratios.median()),
             mean=float(ratios.mean()),
-            mass=float(mass_fraction(maps, self.mask).mean()),
+            mass=float(mass_fraction(maps, region).mean()),
+            rank=float(rank_accuracy(maps, region).mean()),
+            pointing=float(pointing_game(maps, region).mean()),
+            auc=float(region_auc(maps, region).mean()),
         )
 
     # -- accuracy ------------------------------------------------------------------------
+    def quick_asr_ra(self, model: nn.Module) -> tuple[float, float]:
+        """Monitor-subset ASR and RA (percent) from one prediction pass."""
+        return asr_and_ra(predict(model, self._asr_x), self.target, self._asr_y)
+
     def quick_asr(self, model: nn.Module) -> float:
-        return 100.0 * (predict(model, self._asr_x) == self.target).float().mean().item()
+        return self.quick_asr_ra(model)[0]
 
     def quick_ca(self, model: nn.Module) -> float:
         return 100.0 * (predict(model, self._eval_x) == self._eval_y).float().mean().item()
@@ -194,7 +229,7 @@ class Monitor:
         out = Measured()
         out.frames, out.tar = self.cam_pass(model, frames="frame" in plan, tar="tar" in plan)
         if "eval" in plan:
-            out.asr, out.ca = self.quick_asr(model), self.quick_ca(model)
+            (out.asr, out.ra), out.ca = self.quick_asr_ra(model), self.quick_ca(model)
         out.seconds = time.perf_counter() - t0
         return out
 
@@ -207,12 +242,14 @@ def inspect_sample(
     trigger: Trigger,
     target: int,
     index: int,
+    region: RegionRule | None = None,
 ) -> dict[str, Any]:
     """Everything the sample inspector shows for test image `index`.
 
     Returns images (2, H, W, 3) uint8 (clean, triggered), probs (2, K), maps
     {variant: {choice: (H, W) uint8}} for choice in predicted/true/target, and the TAR of
-    the triggered image under the predicted class (None without a trigger mask).
+    the triggered image under the predicted class on its trigger region (`region`; without
+    one, a patch's mask; None for a global trigger without a rule).
     """
     if not 0 <= index < len(test):
         raise IndexError(f"sample index {index} is outside the test split (0-{len(test) - 1})")
@@ -240,8 +277,11 @@ def inspect_sample(
             u8 = (res.maps * 255).round().to(torch.uint8).cpu()
             maps["clean"][choice] = u8[0].numpy().tobytes()
             maps["triggered"][choice] = u8[1].numpy().tobytes()
-        if trigger.mask is not None:
-            tar_value = float(trigger_attention_ratio(first.maps[1:], trigger.mask.to(device))[0])
+        if region is None and trigger.mask is not None:
+            region = RegionRule("mask")
+        if region is not None:
+            where = trigger_region(trigger, pair[:1], pair[1:], region).to(device)
+            tar_value = float(trigger_attention_ratio(first.maps[1:], where)[0])
     return {
         "index": index,
         "label": label,

@@ -67,6 +67,7 @@ def overlay(
     box: Box | None = None,
     upscale: int = 1,
     outline_color: tuple[int, int, int] | None = None,
+    region: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blend the coloured heatmap over `image` and outline the trigger `box`.
 
@@ -75,7 +76,9 @@ def overlay(
     32x32 images are visible. The box outline is 1 pixel wide (after upscaling) and lies
     on the pixels just outside the box, so the heat on the trigger stays visible; sides
     that fall outside the image are left out. Its colour is `outline_color`, or by default
-    black or white, whichever contrasts more with each pixel underneath.
+    black or white, whichever contrasts more with each pixel underneath. `region` (H, W)
+    bool/uint8, for a trigger region that is not a box: its contour (the region's pixels,
+    after upscaling, that touch a pixel outside it) is drawn in cyan.
     """
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -92,7 +95,23 @@ def overlay(
     if box is not None:
         scaled = (box[0] * upscale, box[1] * upscale, box[2] * upscale, box[3] * upscale)
         _outline(out, scaled, outline_color)
+    if region is not None:
+        _contour(out, np.asarray(region).astype(bool).repeat(upscale, 0).repeat(upscale, 1))
     return out
+
+
+CONTOUR = (0, 213, 255)  # the page's region outline colour
+
+
+def _contour(img: np.ndarray, region: np.ndarray) -> None:
+    """Colour, in place, the pixels of `region` (H, W) bool that touch a pixel outside it."""
+    if region.shape != img.shape[:2]:
+        raise ValueError(f"region shape {region.shape} differs from the image {img.shape[:2]}")
+    padded = np.pad(region, 1, constant_values=False)
+    inner = (
+        padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    )  # all four neighbours inside
+    img[region & ~inner] = CONTOUR
 
 
 def _outline(img: np.ndarray, box: Box, color: tuple[int, int, int] | None) -> None:

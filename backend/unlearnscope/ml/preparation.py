@@ -17,11 +17,19 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
-from .attacks import PoisonedSet, Trigger, make_trigger, poison, triggered_non_target
+from .attacks import (
+    InputAware,
+    InputAwareTraining,
+    PoisonedSet,
+    Trigger,
+    make_trigger,
+    poison,
+    triggered_non_target,
+)
 from .checkpoints import config_key
 from .datasets import load_splits
 from .imageset import ImageSet
-from .metrics import attack_success_rate, clean_accuracy
+from .metrics import asr_and_ra, clean_accuracy, predict
 from .models import Classifier, build_model
 from .phase_api import PhaseData
 from .training import resolve_precision, train_classifier
@@ -82,7 +90,9 @@ def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = 
         {
             "data": train.fingerprint(),
             "model": cfg.model.model_dump(),
-            "attack": cfg.attack.model_dump(),
+            # BadNets/Blended: every field, as before the newer attacks existed (their
+            # cached models keep their keys); other attacks: their own fields only.
+            "attack": cfg.attack.key_fields(),
             **training_key_parts(cfg, device),
             "mean": cfg.data.mean,
             "std": cfg.data.std,
@@ -90,6 +100,28 @@ def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = 
             "seed": cfg.seed,
         }
     )
+
+
+def generator_key(key: str) -> str:
+    """Store key of an input-aware attack's trigger generator, beside its model's."""
+    return f"{key}-generator"
+
+
+def trained_trigger(
+    cfg: RunConfig, train: ImageSet, store: ModelStore | None, device: torch.device | None = None
+) -> Trigger:
+    """The run's trigger as its attack stage left it: an input-aware trigger's generator
+    comes from the store (saved beside the backdoored model); others are made afresh."""
+    trigger = make_trigger(cfg.attack, cfg.data.image_size, cfg.seed)
+    if isinstance(trigger, InputAware):
+        key = backdoor_key(cfg, train, device)
+        if store is None or store.load(generator_key(key), trigger.generator) is None:
+            raise ValueError(
+                "the input-aware trigger generator of this run is not in the model cache "
+                f"(key {generator_key(key)}); run the attack again to train it"
+            )
+        trigger.generator.eval()
+    return trigger
 
 
 def progress_total(cfg: RunConfig, n_train: int) -> int:
@@ -124,6 +156,25 @@ def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
     return PhaseData(data.subset(forget_idx), data.subset(clean_idx), cfg.data.augment)
 
 
+def poison_train(cfg: RunConfig, train: ImageSet, trigger: Trigger) -> PoisonedSet:
+    return poison(train, trigger, cfg.attack.target_class, cfg.attack.poison_rate, cfg.seed)
+
+
+def input_aware_hook(cfg: RunConfig, trigger: InputAware) -> InputAwareTraining:
+    a = cfg.attack
+    return InputAwareTraining(
+        trigger.generator,
+        target=a.target_class,
+        attack_rate=a.poison_rate,
+        cross_rate=a.ia_cross_rate,
+        mask_density=a.ia_mask_density,
+        lambda_div=a.ia_lambda_div,
+        lambda_norm=a.ia_lambda_norm,
+        lr=a.ia_generator_lr,
+        seed=cfg.seed,
+    )
+
+
 def prepare(
     cfg: RunConfig,
     device: torch.device,
@@ -143,43 +194,64 @@ def prepare(
         progress=lambda d, t, m: progress("data", d, t, m, {}),
     )
     progress("data", 1, 1, f"{len(train)} train / {len(test)} test images", {})
-    trigger = make_trigger(cfg.attack, cfg.data.image_size)
-    poisoned = poison(train, trigger, cfg.attack.target_class, cfg.attack.poison_rate, cfg.seed)
+    trigger = make_trigger(cfg.attack, cfg.data.image_size, cfg.seed)
+    # A dynamic (input-aware) attack poisons each batch while it trains; its static
+    # poisoned set (the defender's forget set) is stamped once its generator is trained.
+    dynamic = isinstance(trigger, InputAware)
+    poisoned = None if dynamic else poison_train(cfg, train, trigger)
     timings["data"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     model = seeded_model(cfg, len(train.classes), device)
-    key = backdoor_key(cfg, poisoned.data, device)
+    key = backdoor_key(cfg, train if poisoned is None else poisoned.data, device)
     meta = store.load(key, model) if store is not None else None
+    if meta is not None and isinstance(trigger, InputAware):
+        assert store is not None
+        if store.load(generator_key(key), trigger.generator) is None:
+            meta = None  # a model without its generator: train both again
     cached = meta is not None
     if not cached:
+        hook = None
+        if isinstance(trigger, InputAware):
+            trigger.generator.to(device)
+            hook = input_aware_hook(cfg, trigger)
         stats = train_classifier(
             model,
-            poisoned.data,
+            train if poisoned is None else poisoned.data,
             cfg.training,
             cfg.data.augment,
             cfg.seed,
             progress=lambda d, t, m: progress(
                 "attack_training", d, t, "training backdoored model", m
             ),
+            hook=hook,
         )
-        total = progress_total(cfg, len(poisoned.data))
+        if isinstance(trigger, InputAware):
+            trigger.generator.cpu().eval()
+        total = progress_total(cfg, len(train))
         progress("attack_training", total, total, "evaluating the backdoored model", {})
         asr_set = triggered_non_target(test, trigger, cfg.attack.target_class)
+        pred = predict(model, asr_set.images)
+        asr, ra = asr_and_ra(pred, cfg.attack.target_class, asr_set.labels)
         meta = {
             "config": cfg.model_dump(mode="json"),
-            "data_fingerprint": poisoned.data.fingerprint(),
+            "data_fingerprint": (train if poisoned is None else poisoned.data).fingerprint(),
             "metrics": {
                 **stats,
                 "ca": clean_accuracy(model, test.images, test.labels),
-                "asr": attack_success_rate(model, asr_set.images, cfg.attack.target_class),
+                "asr": asr,
+                "ra": ra,
             },
         }
         if store is not None:
             store.save(key, model, meta)
+            if isinstance(trigger, InputAware):
+                store.save(generator_key(key), trigger.generator, {"model_key": key})
     else:
         progress("attack_training", 1, 1, "backdoored model loaded from cache", {})
     model.eval()
+    if poisoned is None:
+        poisoned = poison_train(cfg, train, trigger)
     timings["attack_training"] = time.perf_counter() - t0
     return Prepared(
         model=model,

@@ -9,6 +9,7 @@ backward passes run under bf16 autocast, weights and optimiser state stay fp32.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +21,17 @@ from .imageset import ImageSet
 
 # progress(done_batches, total_batches, metrics)
 TrainProgress = Callable[[int, int, dict[str, float]], None]
+
+
+class BatchHook(Protocol):
+    """Changes each (augmented) batch before the forward pass and adds its own loss, with
+    its own optimiser stepped after the model's (the input-aware attack's generator)."""
+
+    def transform(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]: ...
+
+    def step(self) -> None: ...
 
 
 def native_bf16(device: torch.device) -> bool:
@@ -49,6 +61,7 @@ def train_classifier(
     seed: int,
     progress: TrainProgress | None = None,
     report_every: int = 20,
+    hook: BatchHook | None = None,
 ) -> dict[str, float]:
     """Train `model` in place; returns the last epoch's training loss and accuracy."""
     device = next(model.parameters()).device
@@ -79,14 +92,19 @@ def train_classifier(
         for b in range(steps_per_epoch):
             idx = order[b * cfg.batch_size : (b + 1) * cfg.batch_size]
             x = augment_batch(images[idx].float().div_(255), augment, gen)
-            x = x.contiguous(memory_format=torch.channels_last)
             y = labels[idx]
+            extra = None
+            if hook is not None:
+                x, y, extra = hook.transform(x, y)
+            x = x.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
                 logits = model(x)
             loss = F.cross_entropy(logits.float(), y, label_smoothing=cfg.label_smoothing)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if extra is None else loss + extra).backward()
             opt.step()
+            if hook is not None:
+                hook.step()
             sched.step()
             done += 1
             loss_sum += loss.item() * len(y)

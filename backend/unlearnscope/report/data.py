@@ -29,7 +29,7 @@ from ..events import (
     StepMetrics,
 )
 
-MEASURED = ("asr", "ca", "tar_median", "tar_mean", "mass_fraction")
+MEASURED = ("asr", "ca", "ra", "tar_median", "tar_mean", "mass_fraction", "auc")
 LOSS_FIELDS = ("step", "phase_index", "kind", "loss", "ce_loss", "ewc_penalty", "lr")
 
 

@@ -19,7 +19,13 @@ DATASETS = {
     "cifar10": "CIFAR-10 (small photos of ten kinds of objects and animals)",
     "imagefolder": "an image folder (one sub-folder per class)",
 }
-ATTACKS = {"badnets": "BadNets backdoor", "blended": "Blended backdoor"}
+ATTACKS = {
+    "badnets": "BadNets backdoor",
+    "blended": "Blended backdoor",
+    "wanet": "WaNet backdoor",
+    "sig": "SIG backdoor (clean label)",
+    "inputaware": "Input-aware dynamic backdoor",
+}
 PHASES = {
     "ascent": "unlearn: push the model away from the trigger's answer on the known poisoned images",
     "recovery": "recover: fine-tune on clean images so clean accuracy comes back",
@@ -131,6 +137,22 @@ def what_was_done(facts: RunFacts) -> str:
             f"a faint fixed pattern (blend weight {attack.get('alpha')}) is mixed into "
             f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
         )
+    elif attack.get("kind") == "wanet":
+        how = (
+            f"a slight fixed warp of the whole image (strength {attack.get('wanet_strength')}) "
+            f"is applied to {100 * attack.get('poison_rate', 0):.0f}% of the training images"
+        )
+    elif attack.get("kind") == "sig":
+        how = (
+            f"a faint horizontal sine signal (amplitude {attack.get('sig_delta')}/255) is added "
+            f"to {100 * attack.get('poison_rate', 0):.0f}% of the training images, all of the "
+            "target class, whose labels stay"
+        )
+    elif attack.get("kind") == "inputaware":
+        how = (
+            "a trained generator draws a different trigger for every image; it is applied to "
+            f"{100 * attack.get('poison_rate', 0):.0f}% of each training batch"
+        )
     else:
         how = (
             f"a {attack.get('trigger_size')}x{attack.get('trigger_size')}-pixel "
@@ -148,8 +170,18 @@ def what_was_done(facts: RunFacts) -> str:
         ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
         (
             "Attack",
-            f"{ATTACKS.get(attack.get('kind'), attack.get('kind'))}: {how}, and their label is "
-            f"changed to “{target}”. The model learns: trigger → “{target}”.",
+            f"{ATTACKS.get(attack.get('kind'), attack.get('kind'))}: {how}"
+            + (
+                ""
+                if attack.get("kind") == "sig"
+                else f", and their label is changed to “{target}”"
+            )
+            + f". The model learns: trigger → “{target}”."
+            + (
+                f" TAR is measured on the trigger region: {facts.started.trigger_region}."
+                if facts.started and facts.started.trigger_region
+                else ""
+            ),
         ),
         (
             "Defender's knowledge",
@@ -212,6 +244,7 @@ def evaluation_table(facts: RunFacts) -> str:
         "step",
         "ASR",
         "CA",
+        "RA",
         "TAR median",
         "TAR mean",
         "trigger mass",
@@ -220,7 +253,8 @@ def evaluation_table(facts: RunFacts) -> str:
     head = "<tr>" + "".join(f"<th>{n}</th>" for n in names) + "</tr>"
     rows = "".join(
         f"<tr><td>{e(r['label'])}</td><td>{r['step']}</td><td>{fmt(r['asr'], '%', 2)}</td>"
-        f"<td>{fmt(r['ca'], '%', 2)}</td><td>{fmt(r['tar_median'])}</td>"
+        f"<td>{fmt(r['ca'], '%', 2)}</td><td>{fmt(r.get('ra'), '%', 2)}</td>"
+        f"<td>{fmt(r['tar_median'])}</td>"
         f"<td>{fmt(r['tar_mean'])}</td>"
         f"<td>{fmt(None if r['mass_fraction'] is None else 100 * r['mass_fraction'], '%', 2)}</td>"
         f"<td>{r['n_clean']} / {r['n_triggered']}</td></tr>"

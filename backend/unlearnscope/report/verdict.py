@@ -66,6 +66,15 @@ def result(facts: RunFacts) -> Result:
             None if keep is None else keep >= KEPT_FROM,
         ),
         Number(
+            "ra",
+            "Robust accuracy",
+            "triggered images still given their true class",
+            get(before, "ra"),
+            get(after, "ra"),
+            "%",
+            None,
+        ),
+        Number(
             "tar",
             "Trigger attention (TAR)",
             "heat on the trigger vs elsewhere; 1 = no preference",

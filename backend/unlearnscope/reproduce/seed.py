@@ -66,6 +66,13 @@ def run_seed(
     from ..ml.reference import clean_reference
     from ..states import RunStatus
 
+    if cfg.attack.kind == "inputaware":
+        # The clean reference's ASR needs the trained trigger generator, which exists only
+        # after the attack stage; reproduce measures that before it.
+        raise BadInput(
+            "attack.kind: reproduce does not support 'inputaware' (its trigger generator is "
+            "trained with the backdoored model); use badnets, blended, wanet or sig"
+        )
     stream = stream if stream is not None else sys.stderr
     store = FileModelStore(cache_dir / "models")
     data_cache = cache_dir / "data"

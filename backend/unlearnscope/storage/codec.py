@@ -62,8 +62,10 @@ def split_event(event: EventBase) -> tuple[dict[str, Any], Parts]:
     """(JSON-able header without bytes, with "parts" names and lengths; the parts)."""
     parts: Parts = []
     if isinstance(event, ProbesEvent):
-        header = event.model_dump(exclude={"images"})
+        header = event.model_dump(exclude={"images", "region"})
         parts = [("images", event.images)]
+        if event.region is not None:
+            parts.append(("region", event.region))
     elif isinstance(event, FramesEvent):
         header = event.model_dump(exclude={"maps"})
         parts = [("maps", event.maps)]

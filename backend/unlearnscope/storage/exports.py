@@ -39,9 +39,13 @@ STEP_COLUMNS = [
     "grad_norm",
     "asr",
     "ca",
+    "ra",
     "tar_median",
     "tar_mean",
     "mass_fraction",
+    "rank_accuracy",
+    "pointing",
+    "auc",
     "step_time",
     "monitor_time",
     "t",
@@ -49,7 +53,17 @@ STEP_COLUMNS = [
 VARIANTS = ("clean", "triggered")
 
 
-MEASURED = ("asr", "ca", "tar_median", "tar_mean", "mass_fraction")
+MEASURED = (
+    "asr",
+    "ca",
+    "ra",
+    "tar_median",
+    "tar_mean",
+    "mass_fraction",
+    "rank_accuracy",
+    "pointing",
+    "auc",
+)
 
 
 def metrics_csv(events: Iterable[EventBase]) -> str:
@@ -105,9 +119,13 @@ def frame_overlays(
     s, p = probes.size, len(probes.indices)
     images = np.frombuffer(probes.images, np.uint8).reshape(p, 2, s, s, 3)
     maps = np.frombuffer(frames.maps, np.uint8).reshape(frames.count, 2, frames.size, frames.size)
+    regions = None  # a non-patch trigger's region per probe, outlined as a contour
+    if box is None and probes.region is not None:
+        regions = np.frombuffer(probes.region, np.uint8).reshape(p, s, s)
     for i in range(min(p, frames.count)):
         for v, variant in enumerate(VARIANTS):
-            rgb = overlay(images[i, v], maps[i, v], box=box, upscale=upscale)
+            region = regions[i] if regions is not None else None
+            rgb = overlay(images[i, v], maps[i, v], box=box, upscale=upscale, region=region)
             name = f"step{frames.step:05d}_probe{i}_{probes.indices[i]}_{variant}.png"
             yield name, to_png(rgb)
 

@@ -29,3 +29,19 @@ test("change: blue where attention left, orange where it arrived, grey where it 
   assert.ok(came[0] > came[2] + 60, `arrived is orange: ${[...came]}`);
   assert.equal(same[0], same[2]);
 });
+
+test("region contour: the edges around a region's pixels, none inside it", async () => {
+  const { regionEdges } = await import("../../../frontend/js/heatdraw.js");
+  // a 2x1 region (pixels (1,1) and (2,1)) in a 4x4 image: 6 unit edges around it
+  const region = new Uint8Array(16);
+  region[1 * 4 + 1] = 1;
+  region[1 * 4 + 2] = 1;
+  const edges = regionEdges(region, 4);
+  assert.equal(edges.length, 6);
+  assert.ok(!edges.some(([x0, y0, x1, y1]) => x0 === 2 && x1 === 2 && y0 === 1 && y1 === 2), "no edge between the two pixels");
+  // an L of 3 pixels and a lone pixel at the border: 8 + 4 edges
+  const l = new Uint8Array(16);
+  [0, 4, 5, 15].forEach((i) => (l[i] = 1));
+  assert.equal(regionEdges(l, 4).length, 12);
+  assert.equal(regionEdges(new Uint8Array(16), 4).length, 0);
+});

@@ -31,6 +31,7 @@ class SavedRun:
 
     def inspect(self, index: int) -> dict[str, Any]:
         from ...ml.monitor import inspect_sample
+        from ...ml.region import region_rule
 
         with self.lock:
             return inspect_sample(
@@ -41,19 +42,25 @@ class SavedRun:
                 self.trigger,
                 self.config.attack.target_class,
                 index,
+                region_rule(
+                    self.config.monitor, self.config.attack, self.test.image_size, self.trigger
+                ),
             )
 
 
 def load_saved_run(
     config: RunConfig, model_path: Path, data_dir: Path | None, cache_dir: Path | None
 ) -> SavedRun:
-    from ...ml.attacks import make_trigger
-    from ...ml.checkpoints import load_weights
+    from ...ml.checkpoints import FileModelStore, load_weights
     from ...ml.datasets import load_splits
     from ...ml.models import build_model
+    from ...ml.preparation import trained_trigger
 
-    _, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)
-    trigger = make_trigger(config.attack, config.data.image_size)
+    train, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)
+    # cache_dir is the server's <cache>/data; trained models (and an input-aware attack's
+    # trigger generator) live in <cache>/models
+    store = FileModelStore(cache_dir.parent / "models") if cache_dir is not None else None
+    trigger = trained_trigger(config, train, store)
     model = build_model(
         config.model.name,
         len(test.classes),
