@@ -36,6 +36,9 @@ class RunStarted(EventBase):
     schedule: list[dict[str, Any]]
     trigger_box: list[int] | None  # [x0, y0, x1, y1] pixels, x1/y1 exclusive; None: no patch
     image_size: int
+    # The backdoored model's cache key (ml/preparation.py backdoor_key): runs with the same
+    # key unlearn the same model (the leaderboard groups by it). "" in older logs.
+    model_key: str = ""
 
 
 class Progress(EventBase):

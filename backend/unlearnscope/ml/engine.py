@@ -189,6 +189,7 @@ class Engine:
                 schedule=[ph.model_dump() for ph in self.schedule],
                 trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
                 image_size=cfg.data.image_size,
+                model_key=p.model_key,
             )
         )
         m = self.monitor
