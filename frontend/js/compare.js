@@ -299,7 +299,7 @@ export class CompareView {
     this.sliderX = x;
     this.charts.setCursor(x);
     this.heat.render();
-    this.tables.render();
+    this.tables.renderStep();
     this.renderSlider();
   }
 

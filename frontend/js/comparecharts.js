@@ -219,6 +219,15 @@ export class CompareCharts {
     }
     this.placeCursors();
     this.root.dataset.drawn = String(Number(this.root.dataset.drawn || 0) + 1);
+    // Marks for the benchmark (unlearnscope bench compare) and the browser's profiler.
+    if (!this.marked) {
+      this.marked = true;
+      performance.mark("compare:first-draw");
+    }
+    if (!this.markedAll && this.view.runs.every((r) => !r.model.active && r.model.finished)) {
+      this.markedAll = true;
+      performance.mark("compare:all-drawn");
+    }
   }
 
   /** Put the cursor at x (in the current x unit), or hide it (null). */

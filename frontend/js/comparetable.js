@@ -148,8 +148,9 @@ export class CompareTables {
     this.at = new SortableTable("compare-at-step", STEP_COLS, { key: "der", dir: -1 });
     this.stepTitle = h("h3");
     this.render = perFrame(() => this.draw());
+    this.renderStep = perFrame(() => this.drawStep()); // the slider moved: the at-step table only
     this.head.onSort = this.render;
-    this.at.onSort = this.render;
+    this.at.onSort = this.renderStep;
     root.append(
       h("section.card.cv-table-card", h("header.card-head", h("h3", "Headline numbers (full test set)"), h("span.muted.small-note", "Click a column to sort. Live runs show their newest evaluation.")), h("div.cv-table-scroll", this.head.el)),
       h("section.card.cv-table-card", h("header.card-head", this.stepTitle, h("span.muted.small-note", "The newest measurement at or before each run's step (monitor subset or full test set).")), h("div.cv-table-scroll", this.at.el)),
@@ -157,9 +158,12 @@ export class CompareTables {
   }
 
   draw() {
-    const runs = this.view.runs;
+    this.head.draw(this.view.runs, (r) => headlineOf(r.model));
+    this.drawStep();
+  }
+
+  drawStep() {
     this.stepTitle.textContent = `At the slider: ${this.view.positionText()}`;
-    this.head.draw(runs, (r) => headlineOf(r.model));
-    this.at.draw(runs, (r) => atStepOf(r.model, this.view.stepOf(r)));
+    this.at.draw(this.view.runs, (r) => atStepOf(r.model, this.view.stepOf(r)));
   }
 }
