@@ -21,7 +21,11 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-@router.get("/compare", summary="What the compare view needs: diffs, seed groups, headlines")
+@router.get(
+    "/compare",
+    summary="What the compare view needs: diffs, seed groups, headlines",
+    responses={404: {"description": "One of the runs does not exist"}},
+)
 async def compare(
     service: ServiceDep,
     ids: Annotated[str, Query(max_length=2000, description="2 to 12 run ids, comma-separated")],

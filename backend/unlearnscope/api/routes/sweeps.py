@@ -13,6 +13,8 @@ from ..schemas import DB_INT_MAX
 
 router = APIRouter(prefix="/api/sweeps", tags=["sweeps"])
 
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such sweep"}}
+
 _EXAMPLE: dict[str, Any] = {
     "three schedules x three seeds": {
         "value": {
@@ -29,7 +31,10 @@ _EXAMPLE: dict[str, Any] = {
     "",
     status_code=status.HTTP_201_CREATED,
     summary="Start a sweep: every grid cell is checked first, then its runs queue",
-    responses={422: {"description": "A bad cell: `cell` (0-based), `errors` and `fields`"}},
+    responses={
+        422: {"description": "A bad cell: `cell` (0-based), `errors` and `fields`"},
+        507: {"description": "Disk full: no new run can be stored"},
+    },
 )
 async def create_sweep(
     service: ServiceDep,
@@ -52,11 +57,15 @@ async def list_sweeps(
     return await run_in_threadpool(service.sweeps.list, limit, offset)
 
 
-@router.get("/{sweep_id}", summary="One sweep with its runs")
+@router.get("/{sweep_id}", summary="One sweep with its runs", responses=_NOT_FOUND)
 async def get_sweep(sweep_id: str, service: ServiceDep) -> dict[str, Any]:
     return await run_in_threadpool(service.sweeps.require, sweep_id)
 
 
-@router.post("/{sweep_id}/stop", summary="Stop every run of the sweep that has not ended")
+@router.post(
+    "/{sweep_id}/stop",
+    summary="Stop every run of the sweep that has not ended",
+    responses=_NOT_FOUND,
+)
 async def stop_sweep(sweep_id: str, service: ServiceDep) -> dict[str, Any]:
     return await service.sweeps.stop(sweep_id)
