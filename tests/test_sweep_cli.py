@@ -40,8 +40,8 @@ def test_sweep_runs_every_cell_and_prints_the_table(tmp_path: Path, model_cache:
     assert res.returncode == 0, res.stdout + res.stderr
     out = res.stdout
     assert "sweep: 2 runs" in out
-    assert "[1/2] schedule=tiny: step" in out and "[2/2] schedule=#2: step 3/3" in out
+    assert "[1/2] schedule=tiny: step" in out and "[2/2] schedule=recovery 3: step 3/3" in out
     table = [ln for ln in out.splitlines() if ln.startswith("| 1 ") or ln.startswith("| 2 ")]
     assert len(table) == 2
     assert "| schedule=tiny | completed |" in table[0] and "| 8 |" in table[0]
-    assert "| schedule=#2 | completed |" in table[1] and "| 3 |" in table[1]
+    assert "| schedule=recovery 3 | completed |" in table[1] and "| 3 |" in table[1]

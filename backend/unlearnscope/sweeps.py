@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .comparison import schedule_text
 from .config import RunConfig
 from .presets import PRESETS, ConfigError, build_config
 
@@ -105,8 +106,11 @@ def _value(path: str, value: Any) -> Any:
 
 
 def value_text(path: str, value: Any, position: int) -> str:
-    """A grid value in a run name: numbers and words as they are, a list as #k (its place
-    in the grid's list, from 1)."""
+    """A grid value in a run name: numbers and words as they are, a schedule as its phases
+    ("ascent 60 -> recovery 40"), another list or dict as #k (its place in the grid's list,
+    from 1)."""
+    if path == "schedule" and isinstance(value, list) and all(isinstance(p, dict) for p in value):
+        return schedule_text(value)
     if isinstance(value, (list, dict)):
         return f"#{position + 1}"
     if isinstance(value, float):

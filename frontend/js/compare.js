@@ -159,18 +159,29 @@ export class CompareView {
       ),
     );
     this.legend = legend;
-    const diffRows = Object.entries(info.diff);
+    // Differences inside the schedules are one row: each run's schedule in words (the
+    // paths that differ are listed in its tooltip).
+    const inSchedule = Object.keys(info.diff).filter((p) => p.startsWith("schedule."));
+    const diffRows = Object.entries(info.diff).filter(([p]) => !p.startsWith("schedule."));
+    if (inSchedule.length) {
+      diffRows.push(["schedule", this.runs.map((r) => scheduleText(r.model.schedule)), `${inSchedule.length} schedule fields differ: ${inSchedule.join(", ")}`]);
+    }
     const diffTable = diffRows.length
       ? h(
           "details.cv-diff#compare-diff",
-          { open: diffRows.length <= 6 },
+          { open: true },
           h("summary", `What differs between these runs (${diffRows.length} setting${diffRows.length > 1 ? "s" : ""})`),
           h(
             "div.cv-table-scroll",
             h(
               "table.cv-table",
               h("thead", h("tr", h("th", "Setting"), this.runs.map((r) => h("th", h("span.swatch", { style: { background: r.color } }), r.name)))),
-              h("tbody", diffRows.map(([path, values]) => h("tr", h("th", { scope: "row" }, h("code", path)), values.map((v) => h("td", valueText(v)))))),
+              h(
+                "tbody",
+                diffRows.map(([path, values, tip]) =>
+                  h("tr", h("th", { scope: "row", title: tip || null, dataset: { path } }, h("code", path)), values.map((v) => h("td", typeof v === "string" && path === "schedule" ? v : valueText(v)))),
+                ),
+              ),
             ),
           ),
         )
@@ -391,6 +402,11 @@ function seedGroupName(info, group) {
   const first = info.runs.find((r) => r.id === group[0]);
   const name = first?.name || "seed group";
   return name.replace(/(,\s*)?\bseed=\d+(,\s*)?/, (m, a, b) => (a && b ? ", " : "")).replace(/\s*\[\]$/, "");
+}
+
+/** "ascent 40 → recovery 100": a schedule in a few words (comparison.schedule_text). */
+function scheduleText(schedule) {
+  return (schedule || []).map((p) => `${p.kind} ${p.steps}`).join(" → ") || "–";
 }
 
 function valueText(v) {
