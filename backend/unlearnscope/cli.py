@@ -1,4 +1,4 @@
-"""`unlearnscope run | presets | serve | reproduce | bench | report`."""
+"""`unlearnscope run | sweep | presets | serve | reproduce | bench | report`."""
 
 from __future__ import annotations
 
@@ -139,6 +139,15 @@ def make_parser() -> argparse.ArgumentParser:
         "--cache-dir", help="backdoored-model and data cache (default ~/.unlearnscope/cache)"
     )
     run.set_defaults(func=cmd_run)
+
+    sweep = sub.add_parser(
+        "sweep", help="a grid of runs from one base config, one after another, with a table"
+    )
+    from .sweep_command import add_arguments as add_sweep_arguments
+    from .sweep_command import cmd_sweep
+
+    add_sweep_arguments(sweep)
+    sweep.set_defaults(func=cmd_sweep)
 
     serve = sub.add_parser("serve", help="start the dashboard server (API + page)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")

@@ -39,6 +39,9 @@ class RunStarted(EventBase):
     # How the trigger region TAR measures against is defined (ml/region.py), one line:
     # "trigger patch (its mask)" or e.g. "top 0.879% most changed pixels, |T(x)−x|".
     trigger_region: str | None = None
+    # The backdoored model's cache key (ml/preparation.py backdoor_key): runs with the same
+    # key unlearn the same model (the leaderboard groups by it). "" in older logs.
+    model_key: str = ""
 
 
 class Progress(EventBase):

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     max_run_memory_mb: int | None = Field(None, ge=64)
     max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
     min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
+    max_sweep_runs: int = Field(24, ge=1, le=1000)  # runs (grid cells) of one sweep
 
     @field_validator("token", mode="before")
     @classmethod

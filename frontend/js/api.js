@@ -85,6 +85,15 @@ export const api = {
     return { meta, maps: new Uint8Array(buffer) };
   },
   exportUrl: (id) => `/api/runs/${enc(id)}/export`,
+  /** Diffs, labels, seed groups and headlines of 2..12 runs (the compare view). */
+  compare: async (ids) => (await request("GET", `/api/compare?ids=${ids.map(enc).join(",")}`)).body,
+  /** Without a key: the backdoored models runs unlearned; with one: its ranked defences. */
+  leaderboard: async (key) =>
+    (await request("GET", key ? `/api/leaderboard?model_key=${enc(key)}` : "/api/leaderboard")).body,
+  createSweep: async (spec) => (await request("POST", "/api/sweeps", { json: spec })).body,
+  sweeps: async () => (await request("GET", "/api/sweeps")).body,
+  sweep: async (id) => (await request("GET", `/api/sweeps/${enc(id)}`)).body,
+  stopSweep: async (id) => (await request("POST", `/api/sweeps/${enc(id)}/stop`)).body,
 };
 
 /** "ws://host/api/..." for a path on this server. */

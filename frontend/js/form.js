@@ -9,6 +9,7 @@ import {
 } from "./fields.js";
 import { bringIntoView, humanMessage } from "./formerrors.js";
 import { PhaseTable, setError } from "./phasetable.js";
+import { SweepSection } from "./sweepform.js";
 import { phaseKinds } from "./vocab.js";
 
 const SECTIONS = [
@@ -117,6 +118,8 @@ export class RunForm {
       this.banner,
       form,
     );
+    this.sweep = new SweepSection(this); // "Sweep over…": the same settings, several runs
+    form.after(this.sweep.el);
     form.addEventListener("input", () => this.updateVisibility());
     form.addEventListener("change", () => this.updateVisibility());
   }

@@ -2,13 +2,19 @@
 //   #/            welcome (start the demo, or pick a run)
 //   #/new         the new-run form (?preset=NAME, ?from=RUN_ID to copy a run's settings)
 //   #/run/ID      a run, live or replayed
+//   #/compare/ID,ID,...  runs side by side (one id: pick the others)
+//   #/leaderboard[?model=KEY]  defences ranked per backdoored model; the sweeps
+//   #/sweep/ID    a sweep's runs and their comparison
 
 import { api } from "./api.js";
+import { CompareView } from "./compare.js";
 import { h, fill } from "./dom.js";
 import { RunForm } from "./form.js";
+import { LeaderboardView } from "./leaderboard.js";
 import { RunList } from "./runlist.js";
 import { RunView } from "./runview.js";
 import { RunListStream } from "./stream.js";
+import { SweepView } from "./sweep.js";
 import { isActive, setVocab } from "./vocab.js";
 
 const main = document.getElementById("main");
@@ -24,12 +30,12 @@ const runStream = new RunListStream({
   onList: (runs) => {
     runList.setRuns(runs);
     serverLine();
-    runs.forEach((r) => app.view?.runId === r.id && app.view.runUpdate?.(r));
+    runs.forEach((r) => (app.view?.runId === r.id || app.view?.many) && app.view.runUpdate?.(r));
   },
   onRun: (run) => {
     const before = runList.runs.get(run.id)?.status;
     runList.upsert(run);
-    if (app.view?.runId === run.id) app.view.runUpdate?.(run);
+    if (app.view?.runId === run.id || app.view?.many) app.view.runUpdate?.(run);
     if (run.status !== before) serverLine();
   },
   onDeleted: (id) => {
@@ -56,6 +62,24 @@ function route() {
     return;
   }
   runList.setActive(null);
+  const compareMatch = path.match(/^\/compare\/([\w,-]+)/);
+  if (compareMatch) {
+    const ids = compareMatch[1].split(",").filter(Boolean);
+    document.title = "Compare runs · UnlearnScope";
+    app.view = Object.assign(new CompareView(main, ids, { runList }), { many: true });
+    return;
+  }
+  const sweepMatch = path.match(/^\/sweep\/([\w-]+)/);
+  if (sweepMatch) {
+    document.title = "Sweep · UnlearnScope";
+    app.view = Object.assign(new SweepView(main, sweepMatch[1], { runList }), { many: true });
+    return;
+  }
+  if (path === "/leaderboard") {
+    document.title = "Leaderboard · UnlearnScope";
+    app.view = new LeaderboardView(main, { model: params.get("model") });
+    return;
+  }
   if (path === "/new") {
     document.title = "New run · UnlearnScope";
     app.view = new RunForm(main, {

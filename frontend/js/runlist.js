@@ -1,10 +1,13 @@
 // The runs list in the sidebar, live from the server's run-list channel: status, data
 // set, model, attack, phase and step of every run; click to open, delete with a confirm.
+// Tick runs to compare them (2 to 12): the bar above the list opens the compare view.
 
 import { api } from "./api.js";
 import { h, fill, perFrame } from "./dom.js";
 import { statusLabel, ago, statusBadgeClass } from "./format.js";
 import { isLive } from "./vocab.js";
+
+const MAX_COMPARE = 12;
 
 export class RunList {
   constructor(root, { onDeleted }) {
@@ -18,7 +21,16 @@ export class RunList {
     this.state = "connecting";
     this.list = h("ul.run-list#run-list", { "aria-label": "Runs" });
     this.note = h("p.list-note", { role: "status" });
-    root.append(this.note, this.list);
+    this.selected = new Set(); // ids ticked for comparison
+    this.compareButton = h("button.secondary.small#compare-selected", { type: "button", onclick: () => this.openCompare() }, "Compare");
+    this.compareNote = h("span.muted.small-note");
+    this.compareBar = h(
+      "div.compare-bar#compare-bar",
+      this.compareButton,
+      h("button.ghost.small", { type: "button", onclick: () => this.clearSelection() }, "Clear"),
+      this.compareNote,
+    );
+    root.append(this.note, this.compareBar, this.list);
     this.render = perFrame(() => this.draw());
     this.draw();
   }
@@ -55,7 +67,34 @@ export class RunList {
     this.render();
   }
 
+  toggle(id, on) {
+    if (on) this.selected.add(id);
+    else this.selected.delete(id);
+    this.render();
+  }
+
+  clearSelection() {
+    this.selected.clear();
+    this.render();
+  }
+
+  openCompare() {
+    const ids = [...this.selected].filter((id) => this.runs.has(id));
+    if (ids.length < 2 || ids.length > MAX_COMPARE) return;
+    location.hash = `#/compare/${ids.map(encodeURIComponent).join(",")}`;
+  }
+
+  drawCompareBar() {
+    for (const id of [...this.selected]) if (!this.runs.has(id)) this.selected.delete(id);
+    const n = this.selected.size;
+    this.compareBar.hidden = n === 0;
+    this.compareButton.textContent = `Compare ${n} run${n === 1 ? "" : "s"}`;
+    this.compareButton.disabled = n < 2 || n > MAX_COMPARE;
+    this.compareNote.textContent = n < 2 ? "tick one more" : n > MAX_COMPARE ? `at most ${MAX_COMPARE}` : "";
+  }
+
   draw() {
+    this.drawCompareBar();
     this.note.textContent =
       this.state === "reconnecting" ? "Run list: reconnecting to the server…" : !this.loaded ? "Loading runs…" : "";
     this.note.className = `list-note${this.state === "reconnecting" ? " warn" : ""}`;
@@ -90,6 +129,13 @@ export class RunList {
     return h(
       `li.run-item${run.id === this.activeId ? ".active" : ""}`,
       { dataset: { id: run.id, status } },
+      h("input.compare-tick", {
+        type: "checkbox",
+        checked: this.selected.has(run.id),
+        title: "Tick to compare",
+        "aria-label": `Select ${run.name} for comparison`,
+        onchange: (e) => this.toggle(run.id, e.target.checked),
+      }),
       h(
         "a.run-link",
         { href: `#/run/${encodeURIComponent(run.id)}`, "aria-current": run.id === this.activeId ? "page" : null },

@@ -79,6 +79,9 @@ export class RunView {
     );
     this.inspector = new Inspector(document.body, model);
     this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i) });
+    header.querySelector(".actions")?.append(
+      h("a.button.ghost#compare-with", { href: `#/compare/${encodeURIComponent(model.id)}`, title: "Pick other runs to compare this one with" }, "Compare with…"),
+    );
     this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
     this.kindLosses = new KindLosses(charts, model);

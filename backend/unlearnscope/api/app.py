@@ -25,7 +25,7 @@ from .auth import TokenGuard, allowed_hosts, ensure_token
 from .errors import install_error_handlers
 from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess, send_json
 from .openapi import install_openapi
-from .routes import export, history, meta, report, runs, samples, stream
+from .routes import compare, export, history, meta, report, runs, samples, stream, sweeps
 from .service import RunService
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(TokenGuard, token=token)
     app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
     app.add_middleware(TransportAccess)
-    for module in (meta, runs, history, samples, export, report, stream):
+    for module in (meta, runs, history, samples, export, report, stream, compare, sweeps):
         app.include_router(module.router)
     _mount_static(app, settings)
     install_openapi(app)

@@ -2,6 +2,8 @@
 
     unlearnscope bench [--device cpu|cuda] [--model small_cnn|resnet18] [--quick]
                        [--only cam,monitoring,streaming,memory] [--threads N]
+    unlearnscope bench compare [--runs 12] [--run-steps 2000] [--moves 240]
+                       (the compare view in Chromium, alone: bench/compare.py)
 
 Sections (each prints its own table of medians, with the load average around it):
   cam         our Grad-CAM vs pytorch-grad-cam, ms per batch (bench/cam.py)
@@ -40,6 +42,15 @@ MAX_DEMO_S = 120.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from . import compare
+
+    parser.add_argument(
+        "what",
+        nargs="?",
+        choices=("compare",),
+        help="compare: only the compare view's browser benchmark (bench/compare.py)",
+    )
+    compare.add_arguments(parser)
     parser.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N (default cpu)")
     parser.add_argument(
         "--model", choices=MODELS, help="Grad-CAM section: only this model (default both)"
@@ -265,6 +276,10 @@ def format_targets(rows: list[tuple[str, str, bool | None]]) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if getattr(args, "what", None) == "compare":
+        from .compare import cmd_compare
+
+        return cmd_compare(args)
     try:
         _, failed = run_all(args)
     except BenchError as err:

@@ -204,6 +204,7 @@ class Engine:
                 trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
                 image_size=cfg.data.image_size,
                 trigger_region=self.region.describe(),
+                model_key=p.model_key,
             )
         )
         m = self.monitor

@@ -215,6 +215,33 @@ class RunStore:
                 s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0
             )
 
+    def headers(self, run_id: str, types: Sequence[str]) -> builtins.list[dict[str, Any]]:
+        """The stored fields (no bytes) of a run's events of these types, in seq order."""
+        query = (
+            select(EventRow.payload)
+            .where(EventRow.run_id == run_id, EventRow.type.in_(list(types)))
+            .order_by(EventRow.seq)
+        )
+        with self.db.new_session() as s:
+            payloads: Sequence[dict[str, Any]] = s.scalars(query).all()
+        return [dict(p) for p in payloads]
+
+    def model_keys(self, run_ids: Sequence[str] | None = None) -> dict[str, str]:
+        """run id -> the backdoored model's cache key (RunStarted.model_key), for the runs
+        that got that far (and recorded one)."""
+        query = select(EventRow.run_id, EventRow.payload).where(EventRow.type == "run_started")
+        if run_ids is not None:
+            query = query.where(EventRow.run_id.in_(list(run_ids)))
+        with self.db.new_session() as s:
+            rows = s.execute(query).all()
+        return {r[0]: str(r[1].get("model_key")) for r in rows if r[1].get("model_key")}
+
+    def get_many(self, run_ids: Sequence[str]) -> builtins.list[RunRow]:
+        """The runs among `run_ids` that exist, in the order given."""
+        with self.db.new_session() as s:
+            rows = {r.id: r for r in s.scalars(select(RunRow).where(RunRow.id.in_(list(run_ids))))}
+        return [rows[i] for i in run_ids if i in rows]
+
     # -- frames --------------------------------------------------------------------------
     def frame_steps(self, run_id: str) -> builtins.list[int]:
         query = select(FrameRow.step).where(FrameRow.run_id == run_id).order_by(FrameRow.seq)

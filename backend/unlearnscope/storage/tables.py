@@ -106,3 +106,17 @@ class ArtifactRow(Base):
     path: Mapped[str] = mapped_column(Text)  # relative to the artifacts folder
     size: Mapped[int] = mapped_column(Integer, default=0)  # bytes
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SweepRow(Base):
+    """A named set of runs made from one base config and a grid over some of its fields."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # the SweepSpec as submitted
+    cells: Mapped[list[Any]] = mapped_column(JSON)  # per run: {path: value} of its grid cell
+    run_ids: Mapped[list[Any]] = mapped_column(JSON)  # in cell order
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

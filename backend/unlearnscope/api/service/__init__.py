@@ -15,6 +15,8 @@ and which shared state it touches:
     saved_runs.py  saved models loaded in the server process, for inspection
     exports.py     a run's export zip
     history.py     a run's recorded history, as routes read it
+    comparison.py  several runs compared; the leaderboard of defences per backdoored model
+    sweeps.py      sweeps: a grid of runs from one base config, queued together
 
 The pieces: the store (runs and their event log), the pool (which run gets a worker
 when), the workers (one process per run) and the hub (fan-out to clients). The facade
@@ -32,6 +34,7 @@ from ...settings import Settings
 from ...storage.artifacts import ArtifactFiles
 from ...storage.db import Database
 from ...storage.runs import RunStore
+from ...storage.sweeps import SweepStore
 from ...storage.tables import RunRow
 from ...worker.handle import WorkerHandle
 from ...worker.pool import RunPool
@@ -39,6 +42,7 @@ from ..hub import ClientQueue, Hub
 from ..schemas import ControlOut, RunOut
 from .admission import Admission
 from .bridge import EventBridge
+from .comparison import Comparisons
 from .conditions import Conditions
 from .controls import Controls
 from .exports import Exports
@@ -48,6 +52,7 @@ from .lifecycle import Lifecycle
 from .live import LiveRuns
 from .requests import ControlRequests
 from .saved_runs import SavedRunCache
+from .sweeps import Sweeps
 from .views import RunViews
 from .workers import LaunchCancelled, Workers
 
@@ -106,6 +111,10 @@ class RunService:
             self.files, self.live, self.views, self.requests, self.saved, settings.stop_grace
         )
         self.exports = Exports(self.store, self.files, self.live, self.views, self.conditions)
+        self.comparisons = Comparisons(self.store, self.views)
+        self.sweeps = Sweeps(
+            settings, SweepStore(self.store.db), self.views, self.admission, self.controls
+        )
 
     # -- conditions (GET /api/health) ----------------------------------------------------
     @property

@@ -50,14 +50,21 @@ class Admission:
         if self.conditions.read_only:
             raise ReadOnly(self.conditions.read_only)
 
-    def create(self, config: RunConfig, client: str = "") -> RunRow:
-        """Store a new run and queue it; 4xx/5xx domain errors when it may not start."""
-        self.require_writable()
+    def check(self, config: RunConfig) -> None:
+        """The checks a run passes before it is stored (limits, data root): 422 if not."""
         check_data_root(config, self.settings)
         check_limits(config, self.settings)
+
+    def create(self, config: RunConfig, client: str = "", queue_limit: bool = True) -> RunRow:
+        """Store a new run and queue it; 4xx/5xx domain errors when it may not start.
+
+        `queue_limit` False: a sweep's runs, whose number is capped by its own setting
+        (max_sweep_runs), not by the runs a client may have waiting."""
+        self.require_writable()
+        self.check(config)
         self.check_disk()
         mine = self.live.owned_by(client, self.pool.positions())
-        if mine >= self.settings.max_queued_per_client:
+        if queue_limit and mine >= self.settings.max_queued_per_client:
             raise TooManyQueued(
                 f"you have {mine} runs waiting to start; this server allows "
                 f"{self.settings.max_queued_per_client} per client "

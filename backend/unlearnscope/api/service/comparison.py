@@ -1,0 +1,124 @@
+"""Comparing runs and ranking defences: the compare view's facts and the leaderboard.
+
+Read-only; every call is a few database reads (run it off the event loop). The numbers
+are `unlearnscope.comparison`'s (config_diff, headline, DER, rank order). No state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...comparison import config_diff, diff_labels, headline, model_label, rank_key, seed_groups
+from ...storage.runs import RunStore
+from ...storage.tables import RunRow
+from ..errors import InvalidInput, RunNotFound
+from .views import RunViews
+
+MIN_COMPARE, MAX_COMPARE = 2, 12  # runs in one compare view
+HEADLINE_TYPES = ("evaluation", "measurement", "run_finished")
+
+
+class Comparisons:
+    def __init__(self, store: RunStore, views: RunViews) -> None:
+        self.store = store
+        self.views = views
+
+    def headline(self, row: RunRow) -> dict[str, Any]:
+        """A run's headline numbers (comparison.headline) from its stored events."""
+        wall = (row.summary or {}).get("wall_time")
+        out = headline(self.store.headers(row.id, HEADLINE_TYPES), wall)
+        out["steps"] = max(out["steps"], row.step)
+        return out
+
+    def compare(self, ids: list[str]) -> dict[str, Any]:
+        """What the compare view needs besides the runs' streams: the runs, what differs
+        between their configs, each run's legend text, seed groups, model keys and
+        headline numbers, and whether they share probe samples."""
+        ids = list(dict.fromkeys(i for i in ids if i))  # in order, once each
+        if not MIN_COMPARE <= len(ids) <= MAX_COMPARE:
+            line = f"query.ids: give {MIN_COMPARE} to {MAX_COMPARE} run ids, got {len(ids)}"
+            raise InvalidInput(line, errors=[line], fields=["query.ids"])
+        rows = self.store.get_many(ids)
+        missing = [i for i in ids if i not in {r.id for r in rows}]
+        if missing:
+            raise RunNotFound(missing[0])
+        configs = [r.config for r in rows]
+        diff = config_diff(configs)
+        keys = self.store.model_keys(ids)
+        probes = {}
+        for r in rows:
+            p = self.store.probes(r.id)
+            if p is not None:
+                probes[r.id] = p.indices
+        distinct = {tuple(v) for v in probes.values()}
+        return {
+            "runs": [self.views.view(r).model_dump(mode="json") for r in rows],
+            "diff": diff,
+            "labels": dict(zip(ids, diff_labels(configs, diff), strict=True)),
+            "seed_groups": seed_groups({r.id: r.config for r in rows}),
+            "model_keys": {i: keys.get(i) for i in ids},
+            "headline": {r.id: self.headline(r) for r in rows},
+            "probe_indices": probes,
+            "probes_shared": len(distinct) <= 1,
+        }
+
+    def model_keys(self) -> list[dict[str, Any]]:
+        """Every backdoored model some run unlearned: key, label, how many runs, newest
+        first."""
+        keys = self.store.model_keys()
+        rows = self.store.get_many(list(keys))
+        groups: dict[str, list[RunRow]] = {}
+        for r in rows:
+            groups.setdefault(keys[r.id], []).append(r)
+        out = []
+        for key, members in groups.items():
+            newest = max(members, key=lambda r: r.created_at)
+            out.append(
+                {
+                    "model_key": key,
+                    "label": model_label(newest.config),
+                    "runs": len(members),
+                    "finished": sum(1 for r in members if r.summary is not None),
+                    "newest": newest.created_at.isoformat(),
+                }
+            )
+        out.sort(key=lambda g: str(g["newest"]), reverse=True)
+        return out
+
+    def leaderboard(self, model_key: str) -> dict[str, Any]:
+        """The runs that unlearned the model `model_key`, best defence first (rank_key)."""
+        keys = self.store.model_keys()
+        ids = [i for i, k in keys.items() if k == model_key]
+        if not ids:
+            line = (
+                f"query.model_key: no run unlearned a model with key {model_key!r}; "
+                "GET /api/leaderboard lists the keys"
+            )
+            raise InvalidInput(line, errors=[line], fields=["query.model_key"])
+        rows = self.store.get_many(ids)
+        configs = [r.config for r in rows]
+        diff = config_diff(configs)
+        labels = diff_labels(configs, diff)
+        entries = []
+        for r, label in zip(rows, labels, strict=True):
+            entries.append(
+                {
+                    "run_id": r.id,
+                    "name": r.name,
+                    "status": r.status,
+                    "differs": label,
+                    "schedule": r.schedule,
+                    "url": f"#/run/{r.id}",
+                    **self.headline(r),
+                }
+            )
+        entries.sort(key=rank_key)
+        for i, e in enumerate(entries):
+            e["rank"] = i + 1
+        top = [e["run_id"] for e in entries[:3]]
+        return {
+            "model_key": model_key,
+            "label": model_label(rows[0].config),
+            "entries": entries,
+            "compare_top": f"#/compare/{','.join(top)}" if len(top) >= MIN_COMPARE else None,
+        }
