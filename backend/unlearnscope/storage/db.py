@@ -1,4 +1,6 @@
-"""The database connection: any SQLAlchemy URL; SQLite files get WAL and a busy timeout.
+"""The database connection: SQLite (the default) or PostgreSQL (`postgresql://...`, through
+psycopg 3; tested against a real server), and any other SQLAlchemy URL at your own risk.
+SQLite files get WAL and a busy timeout.
 
 SQLite is written by one background thread per active run and read by request threads,
 so it runs in WAL mode (readers never wait for the writer) with a generous busy timeout.
@@ -18,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .tables import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_POOL_SIZE = 10  # connections kept open to a PostgreSQL server
+PG_MAX_OVERFLOW = 30  # more while many runs write at once
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -67,6 +71,12 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     if read_only and sqlite_file:
         path = Path(database).resolve().as_posix()
         url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
+    if parsed.get_backend_name() == "postgresql":
+        # `postgresql://` means psycopg (v3, the `postgres` extra), not SQLAlchemy's default
+        # psycopg2; one connection per writing run and request thread, checked before use.
+        if parsed.drivername == "postgresql":
+            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        kwargs.update(pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, pool_pre_ping=True)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)

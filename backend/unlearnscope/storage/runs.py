@@ -30,7 +30,7 @@ from ..events import (
 from ..states import TERMINAL_STATUSES, RunStatus
 from .codec import join_event, split_event
 from .db import Database
-from .tables import ArtifactRow, EventRow, FrameRow, RunRow, utcnow
+from .tables import DEVICE_CHARS, ArtifactRow, EventRow, FrameRow, RunRow, utcnow
 
 
 @dataclass
@@ -285,7 +285,7 @@ def _apply(run: RunRow, e: EventBase) -> None:
         run.step = e.step
     elif isinstance(e, RunStarted):
         run.total_steps = e.total_steps
-        run.device = e.device
+        run.device = e.device[:DEVICE_CHARS]
         run.schedule = e.schedule
     elif isinstance(e, ScheduleEdit) and e.accepted:
         run.schedule = e.schedule

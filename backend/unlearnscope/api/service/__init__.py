@@ -17,8 +17,8 @@ and which shared state it touches:
     history.py     a run's recorded history, as routes read it
 
 The pieces: the store (runs and their event log), the pool (which run gets a worker
-when), the workers (one process per run) and the hub (fan-out to clients). The facade
-only wires them and forwards; it keeps no state of its own.
+when), the workers (one process or Ray actor per run: worker/executor.py) and the hub
+(fan-out to clients). The facade only wires them and forwards; it keeps no state of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ...storage.artifacts import ArtifactFiles
 from ...storage.db import Database
 from ...storage.runs import RunStore
 from ...storage.tables import RunRow
-from ...worker.handle import WorkerHandle
+from ...worker.executor import RunHandle, make_executor
 from ...worker.pool import RunPool
 from ..hub import ClientQueue, Hub
 from ..schemas import ControlOut, RunOut
@@ -64,7 +64,13 @@ class RunService:
         self.saved = SavedRunCache(settings.data_dir, settings.cache_dir / "data")
         self.live = LiveRuns()
         self.conditions = Conditions(device=settings.device)
-        self.pool = RunPool(settings.max_active_runs, lambda run_id: self.workers.launch(run_id))
+        self.executor = make_executor(
+            settings.executor, settings.ray_address, settings.ray_num_cpus, settings.ray_num_gpus
+        )
+        self.pool = RunPool(
+            self.executor.pool_size(settings.max_active_runs),
+            lambda run_id: self.workers.launch(run_id),
+        )
         self.views = RunViews(self.store, self.live, self.pool)
         self.history = RunHistory(self.store)
         self.requests = ControlRequests(
@@ -74,7 +80,14 @@ class RunService:
             self.store, self.hub, self.live, self.views, self.requests, self.pool, self.conditions
         )
         self.workers = Workers(
-            settings, self.store, self.files, self.live, self.pool, self.bridge, self.conditions
+            settings,
+            self.store,
+            self.files,
+            self.live,
+            self.pool,
+            self.bridge,
+            self.conditions,
+            self.executor,
         )
         self.lifecycle = Lifecycle(
             settings,
@@ -85,6 +98,7 @@ class RunService:
             self.live,
             self.bridge,
             self.conditions,
+            self.workers,
         )
         self.admission = Admission(
             settings, self.store, self.pool, self.live, self.bridge, self.conditions
@@ -160,7 +174,7 @@ class RunService:
     def require_writable(self) -> None:
         self.admission.require_writable()
 
-    def worker(self, run_id: str) -> WorkerHandle | None:
+    def worker(self, run_id: str) -> RunHandle | None:
         return self.live.worker(run_id)
 
     # -- what users do to runs -----------------------------------------------------------
