@@ -23,7 +23,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-
 DEVICE_CHARS = 100  # a longer device text is cut to fit (PostgreSQL refuses, SQLite not)
 
 
