@@ -54,6 +54,15 @@ def is_disk_full(err: BaseException) -> bool:
     return False
 
 
+def driver_url(url: str) -> str:
+    """`url` with its driver made explicit where SQLAlchemy's default is not installed:
+    `postgresql://` means psycopg 3 (the `postgres` extra), not psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def make_engine(url: str, read_only: bool = False) -> Engine:
     """An engine for `url`, creating the folder of a SQLite file when needed.
 
@@ -72,10 +81,9 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
         path = Path(database).resolve().as_posix()
         url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
     if parsed.get_backend_name() == "postgresql":
-        # `postgresql://` means psycopg (v3, the `postgres` extra), not SQLAlchemy's default
-        # psycopg2; one connection per writing run and request thread, checked before use.
-        if parsed.drivername == "postgresql":
-            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        # psycopg 3 (`driver_url`); one connection per writing run and request thread
+        # at most (the pool grows to PG_POOL_SIZE + PG_MAX_OVERFLOW), checked before use.
+        url = driver_url(url)
         kwargs.update(pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, pool_pre_ping=True)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
