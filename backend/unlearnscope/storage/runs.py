@@ -109,6 +109,13 @@ class RunStore:
             s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
             return s.get(RunRow, run_id)
 
+    def set_device(self, run_id: str, device: str) -> None:
+        """Where the run runs, before its engine reports it (an executor placed it)."""
+        with self.db.new_session() as s, s.begin():
+            s.execute(
+                update(RunRow).where(RunRow.id == run_id).values(device=device[:DEVICE_CHARS])
+            )
+
     def set_exit_code(self, run_id: str, code: int) -> None:
         with self.db.new_session() as s, s.begin():
             s.execute(update(RunRow).where(RunRow.id == run_id).values(exit_code=code))

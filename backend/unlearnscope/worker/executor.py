@@ -63,6 +63,10 @@ class Executor(Protocol):
         """How many runs the server hands to the executor at once."""
         ...
 
+    def capacity(self, max_active_runs: int) -> int:
+        """How many runs can train at once (health, the page's top bar)."""
+        ...
+
     def handle(
         self, spec: WorkerSpec, on_events: OnEvents, on_exit: OnExit, on_placed: OnPlaced
     ) -> RunHandle: ...
@@ -94,6 +98,9 @@ class LocalExecutor:
     detaches = False
 
     def pool_size(self, max_active_runs: int) -> int:
+        return max_active_runs
+
+    def capacity(self, max_active_runs: int) -> int:
         return max_active_runs
 
     def handle(

@@ -80,6 +80,18 @@ class RayExecutor:
     def pool_size(self, max_active_runs: int) -> int:
         return 100_000  # every run is handed to Ray at once; Ray queues what does not fit
 
+    def capacity(self, max_active_runs: int) -> int:
+        """Runs the cluster's resources fit at once (by GPUs when runs take GPUs)."""
+        import ray
+
+        if not ray.is_initialized():
+            return 0
+        api: Any = ray  # its functions are untyped
+        total: dict[str, float] = api.cluster_resources()
+        if self.num_gpus:
+            return int(total.get("GPU", 0) // self.num_gpus)
+        return int(total.get("CPU", 0) // self.num_cpus)
+
     def waiting_note(self) -> str:
         need = f"{self.num_cpus:g} CPU" + (f", {self.num_gpus:g} GPU" if self.num_gpus else "")
         return f"waiting for the Ray cluster to place it ({need})"

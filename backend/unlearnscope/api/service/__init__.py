@@ -139,8 +139,16 @@ class RunService:
         return self.conditions.disk_full
 
     def counts(self) -> tuple[int, int]:
-        """(active runs, queued runs)."""
-        return len(self.pool.active), len(self.pool.positions())
+        """(active runs, queued runs); a run handed to an executor that has not placed it
+        yet (Ray) counts as queued."""
+        unplaced = 0
+        for run_id in self.pool.active:
+            handle = self.live.worker(run_id)
+            unplaced += handle is not None and not handle.started
+        return len(self.pool.active) - unplaced, len(self.pool.positions()) + unplaced
+
+    def max_active_runs(self) -> int:
+        return self.executor.capacity(self.settings.max_active_runs)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:

@@ -118,6 +118,7 @@ class Workers:
 
     def on_placed(self, run_id: str, where: str) -> None:
         """Reader thread: the executor placed the run's engine; it prepares now."""
+        self.store.set_device(run_id, where)
         row = self.store.set_status(run_id, RunStatus.PREPARING, f"placed: {where}")
         self.bridge.publish_run(row)
         self.bridge.publish_queue()
