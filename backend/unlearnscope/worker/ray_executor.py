@@ -55,6 +55,7 @@ class RayExecutor:
         self.num_gpus = num_gpus
         self._lock = threading.Lock()
         self._actor_class: Any = None
+        self._connected_here = False  # this executor called ray.init (so it disconnects)
 
     # -- the cluster ---------------------------------------------------------------------
     def ensure(self) -> Any:
@@ -64,6 +65,7 @@ class RayExecutor:
 
         with self._lock:
             if not ray.is_initialized():
+                self._connected_here = True
                 if self.address == "local":  # a private single-node Ray, for one machine
                     ray.init(
                         namespace=NAMESPACE,
@@ -136,7 +138,14 @@ class RayExecutor:
         ).remote(self.actor_spec(spec))
 
     def close(self) -> None:
-        pass  # the connection ends with the process; detached actors live on
+        """Disconnect (a connection this executor made); the detached actors live on."""
+        import ray
+
+        with self._lock:
+            if self._connected_here and ray.is_initialized():
+                ray.shutdown()
+            self._connected_here = False
+            self._actor_class = None
 
 
 class RayRunHandle:

@@ -165,6 +165,7 @@ class Lifecycle:
                 if detach is not None:
                     await asyncio.to_thread(detach)
             handles = []
+            await asyncio.to_thread(self.workers.executor.close)
         for handle in handles:
             self.live.mark_interrupting(handle.run_id)
             handle.send(Stop())
