@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..control import Control, Stop
-from .executor import OnPlaced, RunHandle
+from .contract import OnPlaced, RunHandle
 from .handle import READ_BATCH, OnEvents, OnExit
 from .process import WorkerExit, WorkerSpec
 from .ray_actor import RunActor
