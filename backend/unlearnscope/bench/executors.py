@@ -127,13 +127,14 @@ def run_executor_bench(
     cache = cache or Settings().cache_dir
     cores = max(1, min(2, os.cpu_count() or 1))
     rows: list[dict[str, Any]] = []
-    local = {"max_active_runs": cores}
+    queue = {"max_queued_per_client": max(10, runs)}  # all posted at once, from here
+    local = {"max_active_runs": cores, **queue}
     with BenchServer("cpu", cache, 1, settings=local) as s:
         measure_run(s, {**body, "name": "warm-up", "schedule": body["schedule"][:1]}, "tiny", 0, 0)
         rows.append(_one_run_rows("local", s, body, repeats))
         rows.append(_batch_row("local", s, runs))
     with ray_cluster(ray_address) as address:
-        ray_settings = {"executor": "ray", "ray_address": address, "ray_num_cpus": 1.0}
+        ray_settings = {"executor": "ray", "ray_address": address, "ray_num_cpus": 1.0, **queue}
         with BenchServer("cpu", cache, 1, settings=ray_settings) as s:
             rows.append(_one_run_rows("ray", s, body, repeats))
             rows.append(_batch_row("ray", s, runs))
