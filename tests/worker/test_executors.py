@@ -188,8 +188,9 @@ def test_runs_wait_for_a_place_and_a_lost_node_fails_only_its_run(
     c, rec_c = launch(ray_executor, spec(tmp_path, warm_cache, "node-c", 3))
     time.sleep(2.0)
     assert rec_c.placed == [] and rec_c.events == [] and not c.started
-    on_worker, rec_lost = (a, rec_a) if a.where["node_id"] != ray_cluster.head_node_id else (b, rec_b)  # type: ignore[attr-defined]  # noqa: E501
-    survivor, rec_ok = (b, rec_b) if on_worker is a else (a, rec_a)
+    a_on_worker = a.where["node_id"] == ray_cluster.worker_node_id  # type: ignore[attr-defined]
+    on_worker, rec_lost = (a, rec_a) if a_on_worker else (b, rec_b)
+    survivor, rec_ok = (b, rec_b) if a_on_worker else (a, rec_a)
     try:
         ray_cluster.kill_worker_node()
         assert on_worker.wait(TIMEOUT)
