@@ -19,7 +19,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY backend ./backend
-RUN pip install . \
+# EXTRAS: optional extras, e.g. "[ray,postgres]" for the compose profile `cluster`.
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS}" \
  && python -c "import torch, torchvision, unlearnscope; print('torch', torch.__version__)"
 COPY frontend ./frontend
 

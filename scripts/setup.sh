@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install UnlearnScope into ./.venv (idempotent): the pinned torch + torchvision pair
-# (pyproject.toml), the package itself (editable) and, with --test, the test tools.
+# (pyproject.toml), the package itself (editable) and, with --test, the test tools (with
+# the `ray` and `postgres` extras: their tests run in CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

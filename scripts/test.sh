@@ -25,6 +25,11 @@ if ! command -v npm >/dev/null; then
   echo "installing Debian's npm to fetch eslint" >&2
   apt_install npm
 fi
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  # tests/pg_server.py starts a throwaway server from it (loopback, own data folder)
+  echo "installing Debian's postgresql for the PostgreSQL storage and live-server tests" >&2
+  apt_install postgresql
+fi
 command -v node >/dev/null || { echo "Node.js is required (apt-get install nodejs)" >&2; exit 1; }
 # eslint in an ignored folder: pinned versions, no lock file in the repository.
 eslint=.tools/eslint/node_modules/.bin/eslint

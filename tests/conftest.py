@@ -93,3 +93,47 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+# -- PostgreSQL and Ray (issue 17): one throwaway server / one local cluster per session --
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """A throwaway PostgreSQL (tests/pg_server.py); CI=true fails where it cannot start."""
+    from pg_server import PgServer
+
+    try:
+        server = PgServer().start()
+    except Exception as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL could not start for the tests (CI=true): {err}")
+        pytest.skip(f"PostgreSQL could not start: {err}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a SQLite file, then a fresh database on the throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'x.db'}"
+    return str(request.getfixturevalue("pg_server").database())
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[Any]:
+    """A real two-node Ray cluster on this machine (tests/ray_cluster.py), shared by the
+    Ray tests; CI=true fails where Ray is missing."""
+    from ray_cluster import LocalRayCluster
+
+    try:
+        cluster = LocalRayCluster().start()
+    except Exception as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Ray could not start for the tests (CI=true): {err}")
+        pytest.skip(f"Ray could not start: {err}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

@@ -160,6 +160,12 @@ def make_parser() -> argparse.ArgumentParser:
     serve.add_argument("--home", help="folder for the database, artifacts and caches")
     serve.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
     serve.add_argument("--preset", help="preset the page's form opens with (default demo)")
+    serve.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where runs' engines live: local worker processes (default) or a Ray cluster "
+        "(UNLEARNSCOPE_RAY_ADDRESS, default auto; README, Team deployment)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     reproduce = sub.add_parser(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,12 @@ class Settings(BaseSettings):
     max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
     min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
     max_sweep_runs: int = Field(24, ge=1, le=1000)  # runs (grid cells) of one sweep
+    # Where runs' engines live (README, Team deployment): "local" spawns worker processes
+    # on this machine (the default); "ray" places each run in an actor on a Ray cluster.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str = "auto"  # "auto" (a cluster started here) | "ray://host:10001"
+    ray_num_cpus: float = Field(1.0, gt=0)  # CPUs Ray reserves per run
+    ray_num_gpus: float = Field(0.0, ge=0)  # GPUs per run (1: only GPU nodes take it)
 
     @field_validator("token", mode="before")
     @classmethod

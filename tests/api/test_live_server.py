@@ -263,16 +263,19 @@ def test_a_slow_client_neither_slows_the_run_nor_loses_scalars(
     assert slow.events[-1].header["status"] == "completed"
 
 
-def test_a_restarted_server_replays_the_same_history(tmp_path: Path, model_cache: Path) -> None:
+def test_a_restarted_server_replays_the_same_history(
+    tmp_path: Path, model_cache: Path, db_url: str
+) -> None:
+    """On SQLite and on a real PostgreSQL server (`db_url`, tests/conftest.py)."""
     home = tmp_path / "home"
-    with LiveServer(home, model_cache) as first:
+    with LiveServer(home, model_cache, db=db_url) as first:
         run_id = first.create(tiny("replay"))["id"]
         with open_ws(first.ws_url(f"/api/runs/{run_id}/stream")) as ws:
             live = read_all(ws)
         csv = first.http.get(f"/api/runs/{run_id}/metrics.csv").text
         frame = first.http.get(f"/api/runs/{run_id}/frames", params={"step": 3}).json()
         png = first.http.get(frame["probes"][1]["overlay"]["triggered"]).content
-    with LiveServer(home, model_cache) as second:
+    with LiveServer(home, model_cache, db=db_url) as second:
         with open_ws(second.ws_url(f"/api/runs/{run_id}/stream")) as ws:
             replay = read_all(ws)
         assert [(m.header, m.parts) for m in replay.events] == [

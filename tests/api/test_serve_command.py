@@ -68,6 +68,7 @@ def test_db_takes_a_file_path_and_serves_from_that_file(
     [
         ("nosuchdb://host/x", "no database kind 'nosuchdb'"),
         ("sqlite:///relative.db", None),
+        ("postgresql://u@db.example/unlearnscope", None),  # psycopg 3: the postgres extra
         ("://nothing", "not a SQLAlchemy URL"),
         (".", "give a database file"),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,10 +22,12 @@ from unlearnscope.storage.runs import RunStore
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> RunStore:
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+def store(db_url: str) -> Iterator[RunStore]:
+    """Every test here runs on SQLite and on a real PostgreSQL server (tests/conftest.py)."""
+    db = Database(db_url)
     db.create_all()
-    return RunStore(db)
+    yield RunStore(db)
+    db.dispose()
 
 
 def _step(seq: int, step: int) -> StepMetrics:

@@ -26,6 +26,7 @@ FLAG_TO_SETTING = {
     "home": "home",
     "device": "device",
     "preset": "demo_preset",
+    "executor": "executor",
 }
 
 
@@ -43,8 +44,10 @@ def database_url(value: str, name: str = "--db") -> str:
                 "SQLAlchemy URL (e.g. sqlite:////abs/path/runs.db)"
             )
         return f"sqlite:///{path}"
+    from ..storage.db import driver_url
+
     try:
-        url = make_url(value)
+        url = make_url(driver_url(value))
         url.get_dialect().import_dbapi()
     except NoSuchModuleError:  # a kind of ArgumentError: caught first
         raise BadInput(
@@ -106,6 +109,12 @@ def serve(args: argparse.Namespace) -> int:
         print(f"  or {url}", flush=True)
     print(f"  database {settings.db_url}", flush=True)
     print(f"  artifacts {settings.artifacts_dir}", flush=True)
+    if settings.executor == "ray":
+        print(
+            f"  runs on the Ray cluster at {settings.ray_address} ({settings.ray_num_cpus:g} CPU, "
+            f"{settings.ray_num_gpus:g} GPU per run)",
+            flush=True,
+        )
     if settings.host not in LOOPBACK_HOSTS:
         print(
             f"  listening on {settings.host}: reachable from other machines; the token in "

@@ -63,8 +63,10 @@ class BenchServer:
         cache: Path | None = None,
         threads: int | None = None,
         deflate: bool = False,
+        settings: dict[str, Any] | None = None,
     ) -> None:
         self.device, self.cache, self.threads, self.deflate = device, cache, threads, deflate
+        self.extra = settings or {}  # more server settings (the executor, ...)
         self.home: Path | None = None
         self.served: Any = None  # api.server_thread.ServerThread
 
@@ -80,6 +82,7 @@ class BenchServer:
             port=free_port(),
             device=self.device,
             torch_threads=self.threads,
+            **self.extra,
         )
         self.served = ServerThread(settings, ws_per_message_deflate=self.deflate).start()
         return self

@@ -4,6 +4,7 @@
                        [--only cam,monitoring,streaming,memory] [--threads N]
     unlearnscope bench compare [--runs 12] [--run-steps 2000] [--moves 240]
                        (the compare view in Chromium, alone: bench/compare.py)
+    unlearnscope bench --executor ray [--quick] [--runs 20] [--ray-address ADDR]
 
 Sections (each prints its own table of medians, with the load average around it):
   cam         our Grad-CAM vs pytorch-grad-cam, ms per batch (bench/cam.py)
@@ -11,6 +12,8 @@ Sections (each prints its own table of medians, with the load average around it)
               monitor's coverage of the demo (bench/monitoring.py)
   streaming   a real server with 0, 1, 10, 50 WebSocket clients (bench/streaming.py)
   memory      the demo run on a real server: wall time, server and worker RSS (bench/memory.py)
+  executors   local worker processes vs Ray actors (`--executor ray`; not in the default
+              set: it needs the `ray` extra) (bench/executors.py)
 The server sections run first, so the server's memory is read before the in-process
 sections load their models. Numbers taken while other jobs share the CPU are inflated:
 compare rows of one table (taken together), and read the load average printed with it.
@@ -29,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 SECTIONS = ("cam", "monitoring", "streaming", "memory")
-ORDER = ("memory", "streaming", "cam", "monitoring")  # the server's memory first
+OPTIONAL = ("executors",)  # only when asked for (--executor ray, or --only)
+ORDER = ("memory", "streaming", "executors", "cam", "monitoring")  # the server's memory first
 MODELS = ("small_cnn", "resnet18")
 
 # The issue's targets (2 CPU cores).
@@ -82,6 +86,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--cache-dir", help="backdoored-model and data cache (default ~/.unlearnscope/cache)"
     )
     parser.add_argument("--json", help="also write every row as JSON to this file")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="ray: compare runs on Ray actors with local worker processes (section "
+        "executors: latency, steps/s, POST to first step, --runs tiny runs at once on a "
+        "two-node local Ray cluster); the default set of sections otherwise",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=20, help="executors: tiny runs posted at once (default 20)"
+    )
+    parser.add_argument(
+        "--ray-address",
+        help="executors: an existing Ray cluster (default: a two-node cluster started here)",
+    )
 
 
 class BenchError(ValueError):
@@ -90,9 +108,9 @@ class BenchError(ValueError):
 
 def parse_only(text: str) -> tuple[str, ...]:
     names = tuple(x.strip() for x in text.split(",") if x.strip())
-    bad = [x for x in names if x not in SECTIONS]
+    bad = [x for x in names if x not in SECTIONS + OPTIONAL]
     if bad or not names:
-        raise BenchError(f"--only {text!r}: choose from {','.join(SECTIONS)}")
+        raise BenchError(f"--only {text!r}: choose from {','.join(SECTIONS + OPTIONAL)}")
     return names
 
 
@@ -123,6 +141,10 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
 
     Returns the rows of each section that ran and the names of those that failed."""
     only = parse_only(args.only)  # bad arguments fail before the slow imports
+    if getattr(args, "executor", None) == "ray" and args.only == ",".join(SECTIONS):
+        only = ("executors",)  # `bench --executor ray`: that comparison alone
+    if "executors" in only and args.runs < 1:
+        raise BenchError(f"--runs {args.runs}: give at least 1")
     from . import streaming
 
     try:
@@ -132,7 +154,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
 
     import torch
 
-    from . import cam, memory, monitoring
+    from . import cam, executors, memory, monitoring
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
@@ -165,6 +187,13 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
                 args.repeats,
             ),
             streaming.format_table,
+        ),
+        "executors": (
+            f"Executors: local worker processes vs Ray actors (tiny preset; {args.runs} at once)",
+            lambda: executors.run_executor_bench(
+                args.quick, cache, args.runs, args.ray_address, args.steps, args.repeats
+            ),
+            executors.format_table,
         ),
         "cam": (
             "Grad-CAM: ours vs pytorch-grad-cam (ms per batch)",

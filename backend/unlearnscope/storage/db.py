@@ -1,4 +1,6 @@
-"""The database connection: any SQLAlchemy URL; SQLite files get WAL and a busy timeout.
+"""The database connection: SQLite (the default) or PostgreSQL (`postgresql://...`, through
+psycopg 3; tested against a real server), and any other SQLAlchemy URL at your own risk.
+SQLite files get WAL and a busy timeout.
 
 SQLite is written by one background thread per active run and read by request threads,
 so it runs in WAL mode (readers never wait for the writer) with a generous busy timeout.
@@ -18,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from .tables import Base
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_POOL_SIZE = 10  # connections kept open to a PostgreSQL server
+PG_MAX_OVERFLOW = 30  # more while many runs write at once
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -50,6 +54,15 @@ def is_disk_full(err: BaseException) -> bool:
     return False
 
 
+def driver_url(url: str) -> str:
+    """`url` with its driver made explicit where SQLAlchemy's default is not installed:
+    `postgresql://` means psycopg 3 (the `postgres` extra), not psycopg2."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
 def make_engine(url: str, read_only: bool = False) -> Engine:
     """An engine for `url`, creating the folder of a SQLite file when needed.
 
@@ -67,6 +80,11 @@ def make_engine(url: str, read_only: bool = False) -> Engine:
     if read_only and sqlite_file:
         path = Path(database).resolve().as_posix()
         url = f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg 3 (`driver_url`); one connection per writing run and request thread
+        # at most (the pool grows to PG_POOL_SIZE + PG_MAX_OVERFLOW), checked before use.
+        url = driver_url(url)
+        kwargs.update(pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, pool_pre_ping=True)
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_read_only if read_only else _sqlite_pragmas)

@@ -30,7 +30,7 @@ from ..events import (
 from ..states import TERMINAL_STATUSES, RunStatus
 from .codec import join_event, split_event
 from .db import Database
-from .tables import ArtifactRow, EventRow, FrameRow, RunRow, utcnow
+from .tables import DEVICE_CHARS, ArtifactRow, EventRow, FrameRow, RunRow, utcnow
 
 
 @dataclass
@@ -108,6 +108,13 @@ class RunStore:
         with self.db.new_session() as s, s.begin():
             s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
             return s.get(RunRow, run_id)
+
+    def set_device(self, run_id: str, device: str) -> None:
+        """Where the run runs, before its engine reports it (an executor placed it)."""
+        with self.db.new_session() as s, s.begin():
+            s.execute(
+                update(RunRow).where(RunRow.id == run_id).values(device=device[:DEVICE_CHARS])
+            )
 
     def set_exit_code(self, run_id: str, code: int) -> None:
         with self.db.new_session() as s, s.begin():
@@ -312,7 +319,7 @@ def _apply(run: RunRow, e: EventBase) -> None:
         run.step = e.step
     elif isinstance(e, RunStarted):
         run.total_steps = e.total_steps
-        run.device = e.device
+        run.device = e.device[:DEVICE_CHARS]
         run.schedule = e.schedule
     elif isinstance(e, ScheduleEdit) and e.accepted:
         run.schedule = e.schedule

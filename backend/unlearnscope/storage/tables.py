@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+DEVICE_CHARS = 100  # a longer device text is cut to fit (PostgreSQL refuses, SQLite not)
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -63,7 +65,8 @@ class RunRow(Base):
     total_steps: Mapped[int] = mapped_column(Integer, default=0)  # of the schedule in force
     schedule: Mapped[list[Any]] = mapped_column(JSON)  # the schedule in force (after edits)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)  # newest event stored
-    device: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # the device, and where it is (a Ray run: "cuda:0 on 10.0.0.7 node 3f2a1b")
+    device: Mapped[str | None] = mapped_column(String(DEVICE_CHARS), nullable=True)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # before/after
     exit_code: Mapped[int | None] = mapped_column(Integer, nullable=True)  # worker's
 

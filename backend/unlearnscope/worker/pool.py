@@ -46,6 +46,11 @@ class RunPool:
             self._active.discard(run_id)
         self._fill()
 
+    def adopt(self, run_id: str) -> None:
+        """Count a run whose engine runs already (re-attached after a server restart)."""
+        with self._lock:
+            self._active.add(run_id)
+
     def close(self) -> None:
         """Start nothing more (server shutdown)."""
         with self._lock:

@@ -53,6 +53,7 @@ class WorkerExit:
     step: int
     model_path: str | None  # None when no model was built (failed early, or stopped)
     error: str | None = None  # why it failed outside the engine, with the traceback
+    cancelled: bool = False  # stopped before its engine started (a Ray run not yet placed)
 
 
 class EventSender:

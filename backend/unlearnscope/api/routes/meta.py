@@ -28,7 +28,7 @@ def health(service: ServiceDep) -> HealthOut:
         device=service.device,
         active_runs=active,
         queued_runs=queued,
-        max_active_runs=service.settings.max_active_runs,
+        max_active_runs=service.max_active_runs(),
         read_only=service.read_only,
         disk_full=service.disk_full,
     )

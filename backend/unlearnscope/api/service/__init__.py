@@ -19,8 +19,8 @@ and which shared state it touches:
     sweeps.py      sweeps: a grid of runs from one base config, queued together
 
 The pieces: the store (runs and their event log), the pool (which run gets a worker
-when), the workers (one process per run) and the hub (fan-out to clients). The facade
-only wires them and forwards; it keeps no state of its own.
+when), the workers (one process or Ray actor per run: worker/executor.py) and the hub
+(fan-out to clients). The facade only wires them and forwards; it keeps no state of its own.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ...storage.db import Database
 from ...storage.runs import RunStore
 from ...storage.sweeps import SweepStore
 from ...storage.tables import RunRow
-from ...worker.handle import WorkerHandle
+from ...worker.executor import RunHandle, make_executor
 from ...worker.pool import RunPool
 from ..hub import ClientQueue, Hub
 from ..schemas import ControlOut, RunOut
@@ -69,7 +69,13 @@ class RunService:
         self.saved = SavedRunCache(settings.data_dir, settings.cache_dir / "data")
         self.live = LiveRuns()
         self.conditions = Conditions(device=settings.device)
-        self.pool = RunPool(settings.max_active_runs, lambda run_id: self.workers.launch(run_id))
+        self.executor = make_executor(
+            settings.executor, settings.ray_address, settings.ray_num_cpus, settings.ray_num_gpus
+        )
+        self.pool = RunPool(
+            self.executor.pool_size(settings.max_active_runs),
+            lambda run_id: self.workers.launch(run_id),
+        )
         self.views = RunViews(self.store, self.live, self.pool)
         self.history = RunHistory(self.store)
         self.requests = ControlRequests(
@@ -79,7 +85,14 @@ class RunService:
             self.store, self.hub, self.live, self.views, self.requests, self.pool, self.conditions
         )
         self.workers = Workers(
-            settings, self.store, self.files, self.live, self.pool, self.bridge, self.conditions
+            settings,
+            self.store,
+            self.files,
+            self.live,
+            self.pool,
+            self.bridge,
+            self.conditions,
+            self.executor,
         )
         self.lifecycle = Lifecycle(
             settings,
@@ -90,6 +103,7 @@ class RunService:
             self.live,
             self.bridge,
             self.conditions,
+            self.workers,
         )
         self.admission = Admission(
             settings, self.store, self.pool, self.live, self.bridge, self.conditions
@@ -134,8 +148,16 @@ class RunService:
         return self.conditions.disk_full
 
     def counts(self) -> tuple[int, int]:
-        """(active runs, queued runs)."""
-        return len(self.pool.active), len(self.pool.positions())
+        """(active runs, queued runs); a run handed to an executor that has not placed it
+        yet (Ray) counts as queued."""
+        unplaced = 0
+        for run_id in self.pool.active:
+            handle = self.live.worker(run_id)
+            unplaced += handle is not None and not handle.started
+        return len(self.pool.active) - unplaced, len(self.pool.positions()) + unplaced
+
+    def max_active_runs(self) -> int:
+        return self.executor.capacity(self.settings.max_active_runs)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -169,7 +191,7 @@ class RunService:
     def require_writable(self) -> None:
         self.admission.require_writable()
 
-    def worker(self, run_id: str) -> WorkerHandle | None:
+    def worker(self, run_id: str) -> RunHandle | None:
         return self.live.worker(run_id)
 
     # -- what users do to runs -----------------------------------------------------------

@@ -22,11 +22,13 @@ from ...states import ACTIVE_STATUSES, RunStatus
 from ...storage.artifacts import ArtifactFiles, saved_step
 from ...storage.db import Database
 from ...storage.runs import RunStore
+from ...storage.tables import RunRow
 from ...worker.pool import RunPool
 from ..hub import CLOSE_GOING_AWAY, Hub
 from .bridge import EventBridge
 from .conditions import Conditions
 from .live import LiveRuns
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Lifecycle:
         live: LiveRuns,
         bridge: EventBridge,
         conditions: Conditions,
+        workers: Workers | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -61,13 +64,15 @@ class Lifecycle:
         self.live = live
         self.bridge = bridge
         self.conditions = conditions
+        self.workers = workers
 
     async def start(self) -> None:
         self.bridge.loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.recover)
 
     def recover(self) -> None:
-        """Tables; runs a dead server left active become `interrupted`; queued ones requeue.
+        """Tables; runs a dead server left active become `interrupted` (unless their engine
+        lives on, on Ray: then the server re-attaches to it); queued ones requeue.
 
         A home the server cannot write (a read-only mount) does not stop it: it serves the
         history read-only, and says so (health, the log, the answer to any change).
@@ -86,6 +91,8 @@ class Lifecycle:
             return
         for run_id in self.store.ids_with_status(ACTIVE_STATUSES):
             row = self.store.get(run_id)
+            if row is not None and self._reattach(row):
+                continue
             was = row.status if row else "active"
             message = f"the server stopped while this run was {was}; its history up to then is kept"
             message += self._drop_mismatched_model(run_id, row.step if row else 0)
@@ -93,6 +100,15 @@ class Lifecycle:
             log.warning("run %s was %s when the server last stopped: interrupted", run_id, was)
         for run_id in self.store.ids_with_status([RunStatus.QUEUED]):
             self.pool.submit(run_id)
+
+    def _reattach(self, row: RunRow) -> bool:
+        if self.workers is None or not self.workers.executor.detaches:
+            return False
+        try:
+            return self.workers.reattach(row)
+        except Exception as err:
+            log.error("run %s: re-attaching to its engine failed: %s", row.id, err)
+            return False
 
     def _go_read_only(self, problem: str) -> None:
         self.conditions.read_only = (
@@ -138,10 +154,18 @@ class Lifecycle:
             log.error("device: %s", err)
 
     async def shutdown(self) -> None:
-        """Stop every worker (each saves its model), mark their runs interrupted."""
+        """Stop every worker (each saves its model), mark their runs interrupted; an
+        executor whose engines outlive the server (Ray) is only let go of instead."""
         self.conditions.shutting_down = True
         self.pool.close()
         handles = self.live.workers()
+        if self.workers is not None and self.workers.executor.detaches:
+            for handle in handles:
+                detach = getattr(handle, "detach", None)
+                if detach is not None:
+                    await asyncio.to_thread(detach)
+            handles = []
+            await asyncio.to_thread(self.workers.executor.close)
         for handle in handles:
             self.live.mark_interrupting(handle.run_id)
             handle.send(Stop())

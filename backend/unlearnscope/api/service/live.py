@@ -15,13 +15,13 @@ from collections.abc import Iterable
 
 from ...control import Control
 from ...states import RunStatus
-from ...worker.handle import WorkerHandle
+from ...worker.executor import RunHandle
 
 
 class LiveRuns:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._workers: dict[str, WorkerHandle] = {}
+        self._workers: dict[str, RunHandle] = {}
         # Control messages for runs the pool is launching before their worker handle
         # exists; handed to the handle (or cancelling the launch) when it is made.
         self._mailbox: dict[str, list[Control]] = {}
@@ -36,15 +36,15 @@ class LiveRuns:
         self._export_locks: dict[str, threading.Lock] = {}  # one export build per run
 
     # -- workers -------------------------------------------------------------------------
-    def worker(self, run_id: str) -> WorkerHandle | None:
+    def worker(self, run_id: str) -> RunHandle | None:
         with self._lock:
             return self._workers.get(run_id)
 
-    def workers(self) -> list[WorkerHandle]:
+    def workers(self) -> list[RunHandle]:
         with self._lock:
             return list(self._workers.values())
 
-    def add_worker(self, run_id: str, handle: WorkerHandle) -> list[Control]:
+    def add_worker(self, run_id: str, handle: RunHandle) -> list[Control]:
         """Record a run's new worker; the messages that waited for it."""
         with self._lock:
             self._workers[run_id] = handle

@@ -21,7 +21,8 @@ from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.artifacts import ArtifactFiles
 from ...storage.runs import RunStore
 from ...storage.tables import RunRow
-from ...worker.handle import WorkerHandle, describe_exit
+from ...worker.executor import Executor, LocalExecutor, RunHandle
+from ...worker.handle import describe_exit
 from ...worker.pool import RunPool
 from ...worker.process import WorkerExit, WorkerSpec
 from .bridge import DISK_FULL, EventBridge
@@ -45,6 +46,7 @@ class Workers:
         pool: RunPool,
         bridge: EventBridge,
         conditions: Conditions,
+        executor: Executor | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -53,31 +55,40 @@ class Workers:
         self.pool = pool  # it calls `launch`; `on_exit` frees the slot
         self.bridge = bridge
         self.conditions = conditions
+        self.executor: Executor = executor or LocalExecutor()
 
-    def launch(self, run_id: str) -> None:
-        """Start the worker of a run (the pool calls this when a slot is free)."""
-        row = self.store.get(run_id)
-        if row is None or self.conditions.shutting_down:
-            raise RuntimeError(f"run {run_id} cannot start now")
+    def spec(self, run_id: str, config: dict[str, object]) -> WorkerSpec:
         s = self.settings
-        spec = WorkerSpec(
+        return WorkerSpec(
             run_id=run_id,
-            config=row.config,
+            config=dict(config),
             device=s.device,
             data_dir=str(s.data_dir) if s.data_dir else None,
             cache_dir=str(s.cache_dir),
             model_path=str(self.files.model_path(run_id)),
             torch_threads=s.torch_threads,
         )
-        handle = WorkerHandle(spec, self.bridge.on_events, self.on_exit)
+
+    def launch(self, run_id: str) -> None:
+        """Start the worker of a run (the pool calls this when a slot is free)."""
+        row = self.store.get(run_id)
+        if row is None or self.conditions.shutting_down:
+            raise RuntimeError(f"run {run_id} cannot start now")
+        spec = self.spec(run_id, row.config)
+        handle = self.executor.handle(spec, self.bridge.on_events, self.on_exit, self.on_placed)
         early: list[Control] = self.live.add_worker(run_id, handle)
         if any(isinstance(m, Stop) for m in early):
             self._cancel_launch(run_id, handle)
         for msg in early:
             handle.send(msg)  # kept by the handle until the process starts
-        self.bridge.publish_run(
-            self.store.set_status(run_id, RunStatus.PREPARING, "starting a worker process")
-        )
+        if self.executor.places_at_once:
+            self.bridge.publish_run(
+                self.store.set_status(run_id, RunStatus.PREPARING, "starting a worker process")
+            )
+        else:  # queued until the executor finds it a place (`on_placed`)
+            self.bridge.publish_run(
+                self.store.set_status(run_id, RunStatus.QUEUED, self.executor.waiting_note())
+            )
         self.bridge.publish_queue()
         try:
             handle.start()
@@ -88,7 +99,31 @@ class Workers:
             self.bridge.publish_run(self.store.set_status(run_id, RunStatus.FAILED, reason, reason))
             raise
 
-    def _cancel_launch(self, run_id: str, handle: WorkerHandle) -> None:
+    def reattach(self, row: RunRow) -> bool:
+        """Pick up a run whose engine outlived the last server (Ray); False: none did."""
+        handle = self.executor.reattach(
+            self.spec(row.id, row.config),
+            row.last_seq,
+            self.bridge.on_events,
+            self.on_exit,
+            self.on_placed,
+        )
+        if handle is None:
+            return False
+        self.live.add_worker(row.id, handle)
+        self.pool.adopt(row.id)
+        handle.start()
+        log.warning("run %s: re-attached to its engine after seq %d", row.id, row.last_seq)
+        return True
+
+    def on_placed(self, run_id: str, where: str) -> None:
+        """Reader thread: the executor placed the run's engine; it prepares now."""
+        self.store.set_device(run_id, where)
+        row = self.store.set_status(run_id, RunStatus.PREPARING, f"placed: {where}")
+        self.bridge.publish_run(row)
+        self.bridge.publish_queue()
+
+    def _cancel_launch(self, run_id: str, handle: RunHandle) -> None:
         """A stop came before the worker started: record `stopped`, start nothing."""
         handle.take_backlog()
         self.live.drop_worker(run_id)
@@ -118,6 +153,9 @@ class Workers:
                 except Exception:
                     pass
                 return
+            if finished is not None and finished.cancelled:
+                self._stopped_unplaced(run_id)
+                return
             saved = False
             if finished is not None and finished.model_path:
                 path = Path(finished.model_path)
@@ -146,6 +184,18 @@ class Workers:
         finally:
             self.pool.release(run_id)
             self.bridge.publish_queue()
+
+    def _stopped_unplaced(self, run_id: str) -> None:
+        row = self.store.get(run_id)
+        if row is not None and RunStatus(row.status) not in TERMINAL_STATUSES:
+            event = StatusEvent(
+                seq=row.last_seq + 1,
+                t=time.time(),
+                status="stopped",
+                message="stopped before its engine was placed",
+                step=row.step,
+            )
+            self.bridge.on_events(run_id, [event])
 
     def _fail(self, row: RunRow, finished: WorkerExit | None, code: int | None) -> None:
         """Append the failure to the run's log (as the engine would) and mark it failed."""
