@@ -59,16 +59,16 @@ def config_diff(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
 
 
 def schedule_text(schedule: Sequence[Mapping[str, Any]] | None) -> str:
-    """ "ascent 40 -> recovery 100": a schedule in a few words."""
+    """ "ascent 40 → recovery 100": a schedule in a few words."""
     if not schedule:
         return "-"
-    return " -> ".join(f"{p.get('kind', '?')} {p.get('steps', '?')}" for p in schedule)
+    return " → ".join(f"{p.get('kind', '?')} {p.get('steps', '?')}" for p in schedule)
 
 
 def diff_labels(
     configs: Sequence[Mapping[str, Any]], diff: Mapping[str, list[Any]] | None = None
 ) -> list[str]:
-    """Per config, what sets it apart, in a few words: "seed=1, schedule: ascent 40 -> ...".
+    """Per config, what sets it apart, in a few words: "seed=1, schedule: ascent 40 → ...".
 
     Differences inside the schedule are named by the schedule itself (a list of changed
     fields would be longer than the schedule)."""
@@ -181,7 +181,7 @@ def rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
 
 
 def model_label(config: Mapping[str, Any]) -> str:
-    """What a backdoored model is, for people: "shapes · small_cnn w8 · badnets 3px ->
+    """What a backdoored model is, for people: "shapes · small_cnn w8 · badnets 3px →
     class 0, 10% poisoned · seed 0"."""
     data = config.get("data") or {}
     model = config.get("model") or {}
@@ -192,7 +192,7 @@ def model_label(config: Mapping[str, Any]) -> str:
     poisoned = f", {100 * rate:g}% poisoned" if rate is not None else ""
     return (
         f"{data.get('name', '?')} · {model.get('name', '?')}{width} · "
-        f"{attack.get('kind', '?')}{size} -> class {attack.get('target_class', '?')}{poisoned}"
+        f"{attack.get('kind', '?')}{size} → class {attack.get('target_class', '?')}{poisoned}"
         f" · seed {config.get('seed', '?')}"
     )
 

@@ -65,15 +65,17 @@ export class SweepView {
       const live = this.runList.live.get(id);
       const step = Math.max(run.step, live?.step ?? 0);
       const total = live?.total || run.total_steps || 0;
-      const pct = total ? Math.min(100, (100 * step) / total) : 0;
-      if (!isLive(run.status)) ended += 1;
+      const over = !isLive(run.status);
+      const pct = run.status === "completed" ? 100 : total ? Math.min(100, (100 * step) / total) : 0;
+      if (over) ended += 1;
+      const early = run.status === "completed" && step < total ? " (stopped early: the backdoor was gone)" : "";
       return h(
         "tr",
         { dataset: { run: id, status: run.status } },
         h("td", cells[i]?.label || ""),
         h("th", { scope: "row" }, h("a", { href: `#/run/${encodeURIComponent(id)}` }, run.name)),
         h("td", h("span", { class: statusBadgeClass(run.status) }, statusLabel(run.status)), run.queue_position ? h("span.muted", ` #${run.queue_position} in queue`) : null),
-        h("td", h("span.mini-progress.sweep-progress", h("span", { style: { width: `${pct}%` } })), ` ${step}/${total}`),
+        h("td", h("span.mini-progress.sweep-progress", h("span", { style: { width: `${pct}%` } })), over ? ` ${step} steps${early}` : ` ${step}/${total}`),
       );
     });
     fill(this.body, rows);

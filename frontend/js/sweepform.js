@@ -49,7 +49,7 @@ export class SweepSection {
     this.form = form;
     this.rows = [];
     this.list = h("div.sweep-rows");
-    this.error = h("div.form-banner#sweep-error", { role: "alert", hidden: true });
+    this.error = h("div.sweep-banner#sweep-error", { role: "alert", hidden: true });
     this.name = h("input#sweep-name", { type: "text", value: "sweep", maxlength: "80" });
     this.count = h("span.muted#sweep-count");
     this.button = h("button.secondary#start-sweep", { type: "button", onclick: () => this.send() }, "Start sweep");

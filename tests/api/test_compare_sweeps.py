@@ -54,7 +54,7 @@ def test_config_diff_names_exactly_the_fields_that_differ() -> None:
     assert config_diff([a, dict(a)]) == {} and config_diff([a]) == {}
     labels = diff_labels([a, b, c], diff)
     assert labels[0].startswith("defense.forget_size=40, seed=0")
-    assert "schedule: ascent 4 -> recovery 4" in labels[0]
+    assert "schedule: ascent 4 → recovery 4" in labels[0]
     assert labels[2].endswith("schedule: ascent 4")
     assert seed_groups({"a": a, "b": b, "c": c}) == [["a", "b"]]
 

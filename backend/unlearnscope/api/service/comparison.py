@@ -63,8 +63,8 @@ class Comparisons:
         }
 
     def model_keys(self) -> list[dict[str, Any]]:
-        """Every backdoored model some run unlearned: key, label, how many runs, newest
-        first."""
+        """Every backdoored model some run unlearned: key, label, how many runs; the most
+        runs first, then the newest."""
         keys = self.store.model_keys()
         rows = self.store.get_many(list(keys))
         groups: dict[str, list[RunRow]] = {}
@@ -82,7 +82,7 @@ class Comparisons:
                     "newest": newest.created_at.isoformat(),
                 }
             )
-        out.sort(key=lambda g: str(g["newest"]), reverse=True)
+        out.sort(key=lambda g: (g["runs"], str(g["newest"])), reverse=True)
         return out
 
     def leaderboard(self, model_key: str) -> dict[str, Any]:
