@@ -63,7 +63,6 @@ export class RunView {
           h(
             "div.grid-col",
             grid,
-            defence,
           ),
         ),
         scrub,
@@ -82,6 +81,7 @@ export class RunView {
     this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
     this.kindLosses = new KindLosses(charts, model);
+    charts.append(defence); // beside the defence's own losses, above the heatmaps
     this.defence = new DefenceView(defence, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
