@@ -178,6 +178,7 @@ export class Charts {
     this.cursor = null; // step shown by the slider; null when following live
     this.specs = chartSpecs();
     this.pending = this.specs.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
+    this.seen = new Set(); // "chart:trace" of per-step lines that got a value
     this.measuredDirty = true; // measurement and evaluation traces are redrawn whole
     this.layoutKey = "";
     this.ready = false;
@@ -277,6 +278,7 @@ export class Charts {
         if (v === undefined || v === null) return;
         this.pending[c][i].x.push(s.step);
         this.pending[c][i].y.push(num(v));
+        this.seen.add(`${c}:${i}`);
       }),
     );
   }
@@ -313,7 +315,8 @@ export class Charts {
   addBreak(step) {
     this.specs.forEach((spec, c) =>
       spec.traces.forEach((t, i) => {
-        if (!t.breaks) return;
+        // only lines with data: an empty one stays out of the legend (kinds not run)
+        if (!t.breaks || !this.seen.has(`${c}:${i}`)) return;
         this.pending[c][i].x.push(step);
         this.pending[c][i].y.push(null);
       }),
