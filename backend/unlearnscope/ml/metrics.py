@@ -38,3 +38,11 @@ def attack_success_rate(model: nn.Module, triggered: torch.Tensor, target: int) 
     """`triggered` must already exclude images whose true class is the target."""
     pred = predict(model, triggered)
     return 100.0 * (pred == target).float().mean().item()
+
+
+def robust_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 512
+) -> float:
+    """RA, percent: triggered non-target images classified as their true class."""
+    pred = predict(model, images, batch_size)
+    return 100.0 * (pred == labels.to(pred.device)).float().mean().item()
