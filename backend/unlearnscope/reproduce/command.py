@@ -150,21 +150,30 @@ def _compare(
     out: Path | None,
 ) -> int:
     """The defences' comparison (--schedules): one table, per seed."""
-    seeds = []
+    seeds: list[dict[str, Any]] = []
+
+    def write(done: list[dict[str, Any]]) -> str:
+        report = build_comparison(base, names, source, device, done)
+        markdown = render_comparison(report)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            _write(out / "comparison.md", markdown)
+            _write(out / "comparison.json", json.dumps(report, indent=2, default=str) + "\n")
+        return markdown
+
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         cfg = base.model_copy(update={"seed": seed})
         try:
-            seeds.append(compare_seed(cfg, names, source, device, cache_dir))
+            seeds.append(
+                compare_seed(
+                    cfg, names, source, device, cache_dir, on_row=lambda s: write([*seeds, s])
+                )
+            )
         except ReproduceFailed as err:
             print(f"unlearnscope: reproduce failed: {err}", file=sys.stderr)
             return 1
-    report = build_comparison(base, names, source, device, seeds)
-    markdown = render_comparison(report)
-    print(markdown)
+    print(write(seeds))
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        _write(out / "comparison.md", markdown)
-        _write(out / "comparison.json", json.dumps(report, indent=2, default=str) + "\n")
         print(f"wrote {out / 'comparison.md'} and {out / 'comparison.json'}", file=sys.stderr)
     return 0
 

@@ -19,6 +19,7 @@ not part of its key), then for each defence a run of the engine with the schedul
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,8 +197,13 @@ def compare_seed(
     device: str | None,
     cache_dir: Path,
     stream: Any = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """All listed defences for `base.seed`: {seed, before, rows: [{name, metrics, ...}]}."""
+    """All listed defences for `base.seed`: {seed, before, rows: [{name, metrics, ...}]}.
+
+    `on_row(seed_so_far)` is called after each defence (the command writes the table so
+    far, so a long comparison that is cut short keeps its finished rows).
+    """
     stream = stream if stream is not None else sys.stderr
     rows: list[DefenceResult] = []
     for name in names:
@@ -213,8 +219,14 @@ def compare_seed(
             file=stream,
         )
         rows.append(result)
+        if on_row is not None:
+            on_row(_seed_dict(base.seed, rows))
+    return _seed_dict(base.seed, rows)
+
+
+def _seed_dict(seed: int, rows: list[DefenceResult]) -> dict[str, Any]:
     return {
-        "seed": base.seed,
+        "seed": seed,
         "before": {**rows[0].before, "ra": rows[0].ra_before},
         "classes": rows[0].classes,
         "rows": [asdict(r) for r in rows],
