@@ -197,7 +197,7 @@ def compare_seed(
     device: str | None,
     cache_dir: Path,
     stream: Any = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_row: Callable[[dict[str, Any]], object] | None = None,
 ) -> dict[str, Any]:
     """All listed defences for `base.seed`: {seed, before, rows: [{name, metrics, ...}]}.
 
