@@ -104,3 +104,23 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
 def asr(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     keep = y != TARGET
     return 100.0 * (model(add_trigger(x[keep])).argmax(1) == TARGET).float().mean().item()
+
+
+class SoftPlantedNet(nn.Module):
+    """The same task and trigger as PlantedNet, written out for trigger reverse-engineering:
+    logit_k = 5 * mean colour k, plus, on the target, 10 * sigmoid((s - 10) / 2) where s is
+    the matched-filter response of the checkerboard at the trigger's place (15 on the
+    trigger, about 1.2 on clean images). The sigmoid is smooth, so the gradient that leads
+    from a random start to the trigger exists everywhere, and about 7 of the 9 trigger
+    pixels are needed to reach the target: the smallest trigger is the planted one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filter", (2 * CHECKER - 1).expand(3, 3, 3).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        patch = x[:, :, TRIGGER_Y0 : TRIGGER_Y0 + 3, TRIGGER_X0 : TRIGGER_X0 + 3]
+        s = (patch * self.get_buffer("filter")).sum((1, 2, 3))  # (B,)
+        logits = 5 * x.mean((2, 3))  # (B, 3)
+        door = 10 * torch.sigmoid((s - 10) / 2)
+        return logits + F.one_hot(torch.full_like(s, TARGET, dtype=torch.long), 3) * door[:, None]
