@@ -101,22 +101,24 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     # the demo's gentle ascent (forget set, EWC) then recovery with the unlikelihood term
     "ascent-ewc": PRESETS["demo"]["schedule"],
     "paper": PAPER_SCHEDULE,
+    # 60 teacher steps, then 120 steps of attention distillation
     "nad": [
-        {"kind": "nad", "steps": 300, "lr": 0.01, "batch_size": 64, "clip_norm": None,
-         "settings": {"teacher_steps": 100}},
+        {"kind": "nad", "steps": 180, "lr": 0.01, "batch_size": 64, "clip_norm": None,
+         "settings": {"teacher_steps": 60}},
     ],
+    # 2 rounds of 10 inner (perturbation) + 20 outer (hypergradient) steps
     "ibau": [
-        {"kind": "ibau", "steps": 100, "lr": 0.001, "batch_size": 100, "clip_norm": None,
-         "settings": {"inner_steps": 10, "outer_steps": 40}},
+        {"kind": "ibau", "steps": 60, "lr": 0.001, "batch_size": 100, "clip_norm": None,
+         "settings": {"inner_steps": 10, "outer_steps": 20}},
     ],
-    "sam": [{"kind": "sam", "steps": 150, "lr": 0.01, "batch_size": 128, "clip_norm": None}],
-    "anp": [{"kind": "anp", "steps": 150, "lr": 0.2, "batch_size": 128, "clip_norm": None}],
-    # 1 pruning step, then 100 fine-tuning steps
-    "fineprune": [{"kind": "fineprune", "steps": 101, "lr": 0.01, "batch_size": 128}],
-    # Neural Cleanse: 10 classes x 40 reverse-engineering steps, then 100 unlearning steps
+    "sam": [{"kind": "sam", "steps": 80, "lr": 0.01, "batch_size": 128, "clip_norm": None}],
+    "anp": [{"kind": "anp", "steps": 100, "lr": 0.2, "batch_size": 128, "clip_norm": None}],
+    # 1 pruning step, then 80 fine-tuning steps
+    "fineprune": [{"kind": "fineprune", "steps": 81, "lr": 0.01, "batch_size": 128}],
+    # Neural Cleanse: 10 classes x 30 reverse-engineering steps, then 60 unlearning steps
     "nc": [
-        {"kind": "invert", "steps": 500, "lr": 0.01, "batch_size": 64,
-         "settings": {"steps_per_class": 40}},
+        {"kind": "invert", "steps": 360, "lr": 0.01, "batch_size": 64,
+         "settings": {"steps_per_class": 30}},
     ],
 }
 
