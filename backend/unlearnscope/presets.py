@@ -123,6 +123,24 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
 }
 
 
+# A preset per defence on the demo data (README, Defences, for the numbers they reach).
+_DEMO_DEFENCES: dict[str, list[dict[str, Any]]] = {
+    "demo-anp": [
+        {"kind": "anp", "steps": 200, "lr": 0.2, "batch_size": 128, "clip_norm": None,
+         "settings": {"eps": 0.05}},
+    ],
+    "demo-fineprune": [
+        {"kind": "fineprune", "steps": 201, "lr": 0.003, "batch_size": 64},
+    ],
+    "demo-nc": [
+        {"kind": "invert", "steps": 750, "lr": 0.003, "batch_size": 64,
+         "settings": {"steps_per_class": 60}},
+    ],
+}
+for _name, _schedule in _DEMO_DEFENCES.items():
+    PRESETS[_name] = {**PRESETS["demo"], "name": _name, "schedule": _schedule}
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """`override` wins; nested dicts merge; lists (the schedule) are replaced whole."""
     out = dict(base)

@@ -71,11 +71,16 @@ class PlantedNet(nn.Module):
             for k in range(3):
                 self.conv.weight[k, k, 1, 1] = 1.0
             self.conv.weight[BACKDOOR_CHANNEL] = (2 * CHECKER - 1).expand(3, 3, 3)
-            self.bn.weight.fill_(1.0)
-            self.bn.bias.zero_()
-            self.bn.bias[BACKDOOR_CHANNEL] = -dormancy
-            self.bn.running_mean.zero_()
-            self.bn.running_var.fill_(1.0 - self.bn.eps)  # x_hat = conv output exactly
+            # BN(z) = z - dormancy (channel 3) or z: running statistics are those of the
+            # conv outputs on clean data, and gamma, beta undo them, so a clean batch's own
+            # statistics (ANP normalises with them) give the same function.
+            z = self.conv(clean_data(2000, seed=99)[0])
+            mu, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+            self.bn.running_mean.copy_(mu)
+            self.bn.running_var.copy_(var)
+            self.bn.weight.copy_((var + self.bn.eps).sqrt())
+            self.bn.bias.copy_(mu)
+            self.bn.bias[BACKDOOR_CHANNEL] -= dormancy
             self.fc.weight.zero_()
             self.fc.bias.zero_()
             for k in range(3):

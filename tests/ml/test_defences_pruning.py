@@ -55,20 +55,31 @@ def test_anp_without_perturbation_leaves_a_dormant_backdoor_alone() -> None:
 
 
 def test_neuron_masks_hooks_compute_the_masked_batchnorm_and_detach_cleanly() -> None:
+    """Enabled, the hooks give BatchNorm with the batch's statistics (as the reference's
+    train mode) and gamma scaled by the mask; the running statistics never change."""
     net = PlantedNet(dormancy=2.5)
-    x, _ = clean_data(8)
+    x, _ = clean_data(32)
     before = net(x)
+    buffers = copy.deepcopy(dict(net.named_buffers()))
+
+    def batch_stats_model(gamma_zero: bool) -> torch.Tensor:
+        ref = copy.deepcopy(net).train()
+        with torch.no_grad():
+            if gamma_zero:
+                ref.bn.weight[BACKDOOR_CHANNEL] = 0.0
+            return ref(x)
+
     masks = anp.NeuronMasks.attach(net)
-    torch.testing.assert_close(net(x), before)  # mask 1, no perturbation: the same model
+    torch.testing.assert_close(net(x), batch_stats_model(False))  # mask 1: BN, batch stats
     with torch.no_grad():
         masks.masks()[0][BACKDOOR_CHANNEL] = 0.0
-    pruned = copy.deepcopy(net)
+    torch.testing.assert_close(net(x), batch_stats_model(True))  # mask 0 == gamma 0
+    masks.enabled = False
+    torch.testing.assert_close(net(x), before)  # disabled: the model itself
     masks.detach()
-    with torch.no_grad():
-        pruned_ref = PlantedNet(dormancy=2.5)
-        pruned_ref.bn.weight[BACKDOOR_CHANNEL] = 0.0
-    torch.testing.assert_close(pruned(x), pruned_ref(x))  # mask 0 == gamma 0
     torch.testing.assert_close(net(x), before)  # hooks gone
+    for name, tensor in net.named_buffers():
+        torch.testing.assert_close(tensor, buffers[name], msg=name)
 
 
 def test_histogram_counts_every_mask_value() -> None:

@@ -22,9 +22,10 @@ prune_neuron_cifar.py, prunes the same way); the other neurons keep their full w
 Differences from the reference implementation (csdongxian/ANP_backdoor):
 - the masks act through forward hooks on the model's own BatchNorm layers instead of a
   NoisyBatchNorm2d class swapped into the network, so any model of the registry works;
-- BatchNorm stays in eval mode (running statistics) during the mask phase, so no buffer of
-  the model changes before pruning (the reference runs the model in train mode: batch
-  statistics, and its running statistics drift towards the clean subset);
+- BatchNorm normalises with the batch's statistics during the mask steps, as the reference
+  (which runs the model in train mode), but its running statistics are not updated, so no
+  buffer of the model changes before pruning (the reference's drift towards the clean
+  subset);
 - the perturbation is clipped to [-eps, eps] after its step (the paper's constraint).
 """
 
@@ -86,19 +87,29 @@ class NeuronMasks:
         return masks
 
     def _hook(self, layer: NeuronLayer):  # type: ignore[no-untyped-def]
-        def hook(module: nn.Module, inputs: object, out: torch.Tensor) -> torch.Tensor:
+        def hook(
+            module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor
+        ) -> torch.Tensor:
             if not self.enabled:
                 return out
             assert isinstance(module, nn.BatchNorm2d)
-            beta = module.bias.detach().view(1, -1, 1, 1)
-            m = layer.mask.view(1, -1, 1, 1)
             if self.perturbed:
-                w = m + layer.noise_w.view(1, -1, 1, 1)
-                b = 1 + layer.noise_b.view(1, -1, 1, 1)
+                w = layer.mask + layer.noise_w
+                b = 1 + layer.noise_b
             else:
-                w, b = m, torch.ones_like(m)
-            # out = gamma * x_hat + beta, so gamma * x_hat = out - beta.
-            return (out - beta) * w + beta * b
+                w, b = layer.mask, torch.ones_like(layer.mask)
+            # The batch's own statistics (as the reference, which runs the model in train
+            # mode), without touching the running statistics: no buffer changes.
+            return F.batch_norm(
+                inputs[0],
+                None,
+                None,
+                module.weight.detach() * w,
+                module.bias.detach() * b,
+                True,
+                0.0,
+                module.eps,
+            )
 
         return hook
 
@@ -150,7 +161,7 @@ def anp_step(
 
     `opt` optimises masks.masks() (SGD, the paper's lr 0.2, momentum 0.9).
     """
-    model.eval()  # running statistics, no buffer updates (see the module doc)
+    model.eval()  # dropout off; the hooks normalise with batch statistics (module doc)
     masks.enabled = True
     try:
         return _anp_step(model, masks, opt, x, y, eps, alpha, anp_steps, gen)
