@@ -128,3 +128,31 @@ def test_phase_visual_events_survive_the_codec(image: bytes | None) -> None:
     back = join_event(header, b"".join(d for _, d in parts) if parts else None)
     assert back == event
     assert EVENT_ADAPTER.validate_python(event.model_dump()) == event
+
+
+def test_the_export_holds_each_phases_last_defence_picture(tmp_path: Path) -> None:
+    import zipfile
+
+    from unlearnscope.storage.exports import write_export_zip
+
+    def visual(step: int, value: int) -> PhaseVisualEvent:
+        return PhaseVisualEvent(
+            step=step,
+            phase_index=1,
+            kind="ibau",
+            name="perturbation",
+            height=2,
+            width=3,
+            image=bytes([value] * 18),
+        )
+
+    out = write_export_zip(tmp_path / "x.zip", {}, [visual(3, 10), visual(7, 200)])
+    with zipfile.ZipFile(out) as zf:
+        names = [n for n in zf.namelist() if "/visuals/" in n]
+        assert names == ["run/visuals/phase2_ibau_perturbation_step00007.png"]
+        from io import BytesIO
+
+        from PIL import Image
+
+        img = Image.open(BytesIO(zf.read(names[0])))
+        assert img.size == (12, 8) and img.getpixel((0, 0)) == (200, 200, 200)

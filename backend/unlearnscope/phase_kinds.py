@@ -44,7 +44,7 @@ PHASE_KINDS: dict[str, PhaseKind] = {
     ),
     # Published defences (README, Defences): defaults are the papers' CIFAR-10 settings.
     "nad": PhaseKind(
-        label="NAD (attention distillation)",
+        label="Neural attention distillation",
         description="Neural Attention Distillation (Li et al., ICLR 2021): fine-tune a "
         "teacher on clean data (the first teacher_steps steps), then train the model with "
         "CE plus beta times the distance between its and the teacher's attention maps.",
@@ -58,7 +58,7 @@ PHASE_KINDS: dict[str, PhaseKind] = {
                   "ewc_lambda": 0.0, "clip_norm": None},
     ),
     "sam": PhaseKind(
-        label="FT-SAM (sharpness-aware fine-tuning)",
+        label="Sharpness-aware fine-tuning",
         description="FT-SAM (Zhu et al., ICCV 2023): fine-tune on clean data with "
         "sharpness-aware minimisation: the gradient is taken at the worst weights within "
         "radius rho, the step from the current ones.",
@@ -71,7 +71,7 @@ PHASE_KINDS: dict[str, PhaseKind] = {
                   "ewc_lambda": 0.0, "clip_norm": None},
     ),
     "ibau": PhaseKind(
-        label="I-BAU (adversarial unlearning)",
+        label="Adversarial unlearning",
         description="I-BAU (Zeng et al., ICLR 2022): rounds of finding the universal "
         "perturbation that most changes clean predictions (inner steps move only it), then "
         "unlearning it with the implicit hypergradient (outer steps).",
@@ -123,7 +123,7 @@ PHASE_KINDS: dict[str, PhaseKind] = {
                   "ewc_lambda": 0.0, "clip_norm": None},
     ),
     "relearn": PhaseKind(
-        label="Retuning attack (relearn)",
+        label="Retuning attack",
         description="The retuning attack (Min et al., NeurIPS 2024): fine-tune on a small "
         "mix of poisoned and clean images to see whether the backdoor comes back. Put it "
         "last: the results report the model before it and after it.",

@@ -34,6 +34,9 @@ export class RunModel {
     // order whatever their arrival order: {step, phase_index, asr, ca, tar_median, ...}.
     this.measurements = [];
     this.trainLog = []; // attack-training progress: {t, done, total, loss, acc}
+    // The latest PhaseVisual event of each name (I-BAU's perturbation, ANP's mask
+    // histogram, NC's recovered trigger, ...), in first-seen order.
+    this.visuals = new Map();
     this.frames = new Map(); // step -> frame
     this.frameSteps = []; // sorted
     this.framesWithMaps = 0;
@@ -238,6 +241,10 @@ const HANDLERS = {
     if (e.stage === "attack_training" && e.metrics && e.metrics.loss !== undefined) {
       m.trainLog.push({ t: num(e.t), done: e.done, total: e.total, loss: num(e.metrics.loss), acc: num(e.metrics.acc) });
     }
+  },
+  phase_visual(m, e) {
+    const old = m.visuals.get(e.name);
+    if (!old || old.step <= e.step) m.visuals.set(e.name, e);
   },
   probes(m, e) {
     m.probes = { indices: e.indices, labels: e.labels, size: e.size, images: e.images };

@@ -2,6 +2,9 @@
 // Rows before `lockedBefore` are read-only (phases already over); the current phase keeps
 // its kind and cannot shrink below the steps it ran; later phases can be edited, added,
 // removed and reordered. Used by the new-run form and by the live schedule editor.
+// A kind with its own settings (NAD's beta, I-BAU's inner steps, ...: the kind's
+// settings_schema in /api/options) gets a second row of fields under its phase; choosing a
+// kind fills in its published defaults (the kind's `defaults` and its settings' defaults).
 
 import { h, fill } from "./dom.js";
 import { createInput, describe, infoOf, labelOf, readInput, resolve, writeInput } from "./fields.js";
@@ -12,13 +15,29 @@ import { phaseKind, phaseKinds } from "./vocab.js";
 const newPhase = () => {
   const kinds = phaseKinds();
   const kind = (kinds.find((k) => !k.uses_forget_set) || kinds[0])?.kind;
-  return { kind, steps: 20, lr: 0.01 };
+  return { kind, steps: 20, lr: 0.01, settings: settingsDefaults(kind) };
 };
+
+/** The fields of a kind's own settings: [{key, prop, desc, info}] ([] for none). */
+export function settingsFields(kind) {
+  const schema = phaseKind(kind)?.settings_schema;
+  if (!schema) return [];
+  return Object.entries(schema.properties || {}).map(([key, prop]) => {
+    const node = resolve(schema, prop);
+    return { key, prop: node, desc: describe(node), info: infoOf(node) };
+  });
+}
+
+/** The defaults of a kind's own settings ({} for a kind without). */
+export function settingsDefaults(kind) {
+  return Object.fromEntries(settingsFields(kind).map((f) => [f.key, f.prop.default ?? null]));
+}
 
 export class PhaseTable {
   constructor(schema, { onChange = () => {}, idPrefix = "phase", showState = true } = {}) {
     const def = resolve(schema, schema.properties.schedule.items);
-    this.props = Object.entries(def.properties).map(([key, prop]) => ({
+    // `settings` is no column: each kind's own fields go in a row under its phase.
+    this.props = Object.entries(def.properties).filter(([key]) => key !== "settings").map(([key, prop]) => ({
       key,
       prop,
       desc: describe(prop),
@@ -110,7 +129,7 @@ export class PhaseTable {
 
   render() {
     this.rows = this.phases.map((phase, i) => this.row(phase, i));
-    fill(this.body, this.rows.map((r) => r.tr));
+    fill(this.body, this.rows.map((r) => [r.tr, r.settingsTr]));
     this.addButton.hidden = !this.editable;
     this.el.classList.toggle("editable", Boolean(this.editable));
   }
@@ -159,7 +178,56 @@ export class PhaseTable {
       cells,
       actions,
     );
-    return { tr, inputs, state: stateCell };
+    const { settingsTr, settingsInputs } = this.settingsRow(phase, i, locked, state.cls);
+    return { tr, inputs, settingsTr, settingsInputs, state: stateCell };
+  }
+
+  /** The row of a phase's kind settings (null for a kind without): labelled fields. */
+  settingsRow(phase, i, locked, cls) {
+    const fields = settingsFields(phase.kind);
+    const settingsInputs = {};
+    if (!fields.length) return { settingsTr: null, settingsInputs };
+    const values = phase.settings || {};
+    const kind = phaseKind(phase.kind);
+    const items = fields.map(({ key, prop, desc, info }) => {
+      const label = labelOf(prop, key);
+      const unit = info.unit ? ` [${info.unit}]` : "";
+      if (locked) {
+        return h("span.kind-setting.ro", { title: info.hint || "" }, h("span.ks-label", `${label}${unit}`), h("b", display(values[key], desc)));
+      }
+      const id = `${this.idPrefix}-${i}-settings-${key}`;
+      const input = createInput(desc, { id, path: `schedule.${i}.settings.${key}`, compact: true });
+      writeInput(input, desc, values[key] ?? desc.default);
+      const error = h("div.field-error", { id: `${id}-error`, role: "alert" });
+      input.setAttribute("aria-describedby", `${id}-error ${id}-hint`);
+      input.addEventListener("input", () => this.settingChanged(i, key));
+      input.addEventListener("change", () => this.settingChanged(i, key));
+      settingsInputs[key] = { input, error, desc };
+      return h(
+        "label.kind-setting",
+        { for: id, title: info.hint || "" },
+        h("span.ks-label", label, unit ? h("span.unit", unit) : null),
+        input,
+        h("span.ks-hint", { id: `${id}-hint` }, info.hint || ""),
+        error,
+      );
+    });
+    const cols = 2 + this.props.length + (this.showState ? 1 : 0);
+    const settingsTr = h(
+      `tr.settings-row.${cls}`,
+      { dataset: { settingsOf: String(i) } },
+      h(
+        "td",
+        { colSpan: cols },
+        h(
+          "div.kind-settings",
+          { role: "group", "aria-label": `Phase ${i + 1}: ${kind?.label || phase.kind} settings` },
+          h("span.ks-title", `${kind?.label || phase.kind}`, h("span.muted", " · its own settings")),
+          items,
+        ),
+      ),
+    );
+    return { settingsTr, settingsInputs };
   }
 
   changed(i, key) {
@@ -167,7 +235,33 @@ export class PhaseTable {
     if (!cell) return;
     const result = this.check(i, key, cell);
     this.phases[i][key] = "value" in result ? result.value : cell.input.value;
+    if (key === "kind" && "value" in result) this.kindChosen(i, result.value);
     this.onChange();
+  }
+
+  /** A new kind for phase i: its published defaults and its own settings' defaults. */
+  kindChosen(i, kind) {
+    this.pullInputs();
+    const running = this.current && i === this.current.index;
+    const defaults = { ...(phaseKind(kind)?.defaults || {}) };
+    if (running) delete defaults.steps; // a running phase keeps the steps it was given
+    this.phases[i] = { ...this.phases[i], ...defaults, kind, settings: settingsDefaults(kind) };
+    this.render();
+    this.rows[i]?.inputs.kind?.input.focus();
+  }
+
+  settingChanged(i, key) {
+    const cell = this.rows[i]?.settingsInputs[key];
+    if (!cell) return;
+    const result = this.checkSetting(cell);
+    this.phases[i].settings = { ...(this.phases[i].settings || {}), [key]: "value" in result ? result.value : cell.input.value };
+    this.onChange();
+  }
+
+  checkSetting({ input, desc, error }) {
+    const result = readInput(input, desc);
+    setError(input, error, result.error || "");
+    return result;
   }
 
   check(i, key, { input, desc, error }) {
@@ -186,6 +280,10 @@ export class PhaseTable {
         const result = readInput(cell.input, cell.desc);
         this.phases[i][key] = "value" in result ? result.value : cell.input.value;
       }
+      for (const [key, cell] of Object.entries(row.settingsInputs || {})) {
+        const result = readInput(cell.input, cell.desc);
+        this.phases[i].settings = { ...(this.phases[i].settings || {}), [key]: "value" in result ? result.value : cell.input.value };
+      }
     });
   }
 
@@ -198,6 +296,11 @@ export class PhaseTable {
         if (result.error) errors += 1;
         else this.phases[i][key] = result.value;
       }
+      for (const [key, cell] of Object.entries(row.settingsInputs || {})) {
+        const result = this.checkSetting(cell);
+        if (result.error) errors += 1;
+        else this.phases[i].settings = { ...(this.phases[i].settings || {}), [key]: result.value };
+      }
     });
     return { phases: this.phases.map((p) => ({ ...p })), errors };
   }
@@ -206,8 +309,10 @@ export class PhaseTable {
   showErrors(items) {
     const left = [];
     for (const { path, message } of items) {
-      const [, index, key] = path.split(".");
-      const cell = this.rows[Number(index)]?.inputs[key];
+      const [, index, key, sub] = path.split(".");
+      const row = this.rows[Number(index)];
+      // schedule.N.settings.<field>: the kind's own field; schedule.N.settings: its kind
+      const cell = key === "settings" ? (sub ? row?.settingsInputs?.[sub] : row?.inputs.kind) : row?.inputs[key];
       if (cell) setError(cell.input, cell.error, message);
       else left.push({ path, message });
     }
@@ -215,13 +320,16 @@ export class PhaseTable {
   }
 
   clearErrors() {
-    this.rows.forEach((row) => Object.values(row.inputs).forEach((c) => setError(c.input, c.error, "")));
+    this.rows.forEach((row) =>
+      [...Object.values(row.inputs), ...Object.values(row.settingsInputs || {})].forEach((c) => setError(c.input, c.error, "")),
+    );
   }
 
   add() {
     this.pullInputs();
     const last = this.phases[this.phases.length - 1] || {};
-    this.phases.push({ ...this.defaults, ...newPhase(), batch_size: last.batch_size ?? this.defaults.batch_size });
+    const phase = newPhase();
+    this.phases.push({ ...this.defaults, ...phase, batch_size: last.batch_size ?? this.defaults.batch_size, ...(phaseKind(phase.kind)?.defaults || {}) });
     this.render();
     this.onChange();
     this.rows[this.rows.length - 1]?.inputs.kind?.input.focus();

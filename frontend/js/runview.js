@@ -3,10 +3,12 @@
 
 import { api } from "./api.js";
 import { Charts } from "./charts.js";
+import { DefenceView } from "./defenceview.js";
 import { h, fill } from "./dom.js";
 import { RunHeader } from "./header.js";
 import { HeatmapGrid } from "./heatmaps.js";
 import { Inspector } from "./inspector.js";
+import { KindLosses } from "./kindlosses.js";
 import { RunModel, markSkipped } from "./model.js";
 import { PrepPanel } from "./prepare.js";
 import { ScheduleEditor } from "./schedule.js";
@@ -44,6 +46,7 @@ export class RunView {
     const prep = h("section.card.prep-card#prep", { "aria-label": "Preparation of the run" });
     const charts = h("div.charts-col");
     const grid = h("section.card.grid-card", { "aria-label": "Heatmaps of the probe samples" });
+    const defence = h("section.card.defence-card#defence", { "aria-label": "Defence view" });
     const scrub = h("div.scrub-bar", { role: "group", "aria-label": "Step shown" });
     const schedule = h("section.card.schedule-card#schedule");
     this.banner = h("div.conn-banner", { role: "alert", hidden: true });
@@ -60,6 +63,7 @@ export class RunView {
           h(
             "div.grid-col",
             grid,
+            defence,
           ),
         ),
         scrub,
@@ -77,10 +81,12 @@ export class RunView {
     this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i) });
     this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
+    this.kindLosses = new KindLosses(charts, model);
+    this.defence = new DefenceView(defence, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
-    this.parts = [this.header, this.prep, this.charts, this.grid, this.scrubber, this.schedule, this.inspector];
+    this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];
     this.stream = new RunStream(model.id, {
       onEvent: (e) => model.apply(e),
       onSkipped: (notice) => markSkipped(model, notice),

@@ -5,7 +5,8 @@ K = 5 fixed-point iterations for the implicit hypergradient, fixed-point map ste
 inner ascent on delta by SGD with lr 10 and an L2 regulariser 0.001 ||delta||^2, one pass
 over the unlearning set (50 batches of 100) for the inner maximisation and one for the
 outer minimisation per round, 5 rounds; the outer optimiser Adam with lr 0.001.
-The L2 bound 10 is the projection in their code (commented out in the released version).
+The L2 bound 10 is the projection in their code (commented out in the released version);
+the outer loss perturbs 1% of each batch (their loss_outer: `portion = 0.01`).
 """
 
 from __future__ import annotations
@@ -53,11 +54,11 @@ class IbauSettings(KindSettings):
         description="L2 ball δ is projected on (pixels in [0, 1]); empty: none",
     )
     perturbed_share: float = Field(
-        1.0,
+        0.01,
         gt=0,
         le=1,
         title="Perturbed share",
-        description="of each outer batch that carries δ (the released code: 0.01)",
+        description="of each outer batch that carries δ (at least one image)",
     )
     optimizer: Literal["adam", "sgd"] = Field(
         "adam", title="Outer optimiser", description="adam: as the authors' code"

@@ -50,11 +50,11 @@ def parse_schedules(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise BadInput("--schedules: give at least one defence")
-    unknown = [n for n in names if n not in DEFENCE_SCHEDULES]
+    known = [n for n in DEFENCE_SCHEDULES if n != "relearn"]  # relearn closes each run
+    unknown = [n for n in names if n not in known]
     if unknown:
         raise BadInput(
-            f"--schedules: unknown defence {unknown[0]!r}; choose from "
-            f"{', '.join(DEFENCE_SCHEDULES)}"
+            f"--schedules: unknown defence {unknown[0]!r}; choose from {', '.join(known)}"
         )
     if len(set(names)) != len(names):
         raise BadInput("--schedules: a defence is listed twice")

@@ -20,6 +20,7 @@ from ..events import (
     EventBase,
     FramesEvent,
     Measurement,
+    PhaseVisualEvent,
     ProbesEvent,
     RunFinished,
     RunStarted,
@@ -112,10 +113,24 @@ def frame_overlays(
             yield name, to_png(rgb)
 
 
+def visual_pngs(events: Iterable[EventBase], upscale: int = 4) -> Iterator[tuple[str, bytes]]:
+    """(file name, PNG) of the last image of each phase's visual (the I-BAU perturbation,
+    the recovered trigger, ...), scaled up `upscale` times without smoothing."""
+    last: dict[tuple[int, str], PhaseVisualEvent] = {}
+    for e in events:
+        if isinstance(e, PhaseVisualEvent) and e.image is not None:
+            last[(e.phase_index, e.name)] = e
+    for (phase, name), e in sorted(last.items()):
+        rgb = np.frombuffer(e.image or b"", np.uint8).reshape(e.height, e.width, 3)
+        big = rgb.repeat(upscale, axis=0).repeat(upscale, axis=1)
+        safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)
+        yield f"phase{phase + 1}_{e.kind}_{safe}_step{e.step:05d}.png", to_png(big)
+
+
 def write_run_folder(
     out: Path, config: dict[str, Any], events: list[EventBase], model_file: Path | None = None
 ) -> list[Path]:
-    """Write config.json, metrics.csv, metrics.json, frames/*.png into `out`."""
+    """Write config.json, metrics.csv, metrics.json, frames/*.png, visuals/*.png into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
@@ -135,6 +150,8 @@ def write_run_folder(
         for frames in (e for e in events if isinstance(e, FramesEvent)):
             for name, png in frame_overlays(probes, frames, box):
                 put(f"frames/{name}", png)
+    for name, png in visual_pngs(events):
+        put(f"visuals/{name}", png)
     if model_file is not None:
         written.append(model_file)
     return written
@@ -150,7 +167,8 @@ def write_export_zip(
     """The server's export: the files of `write_run_folder` (and the model) as one zip.
 
     Layout inside the zip: `<folder>/config.json`, `metrics.csv`, `metrics.json`,
-    `frames/*.png`, `model.safetensors` (when there is a model). Written to a temporary
+    `frames/*.png`, `visuals/*.png` (each phase's last defence picture),
+    `model.safetensors` (when there is a model). Written to a temporary
     file next to `out`, then renamed, so a reader never sees half a zip.
     """
     import os
@@ -172,6 +190,8 @@ def write_export_zip(
                 for name, png in frame_overlays(probes, frames, box):
                     # PNGs are compressed already
                     zf.writestr(f"{folder}/frames/{name}", png, zipfile.ZIP_STORED)
+        for name, png in visual_pngs(events):
+            zf.writestr(f"{folder}/visuals/{name}", png, zipfile.ZIP_STORED)
         if model_file is not None and model_file.exists():
             zf.write(model_file, f"{folder}/model.safetensors")
     os.replace(tmp, out)

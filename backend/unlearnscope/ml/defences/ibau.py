@@ -2,8 +2,8 @@
 ICLR 2022).
 
     min_theta  L1(delta*(theta), theta),   delta*(theta) = argmax_delta  L2(delta, theta)
-    L1(delta, theta) = CE(f_theta(x + m * delta), y)      (m: the share of the batch that
-                                                             carries delta)
+    L1(delta, theta) = CE(f_theta(x + m * delta), y)      (m: 1 on the share of the batch
+                                                             that carries delta: 1%)
     L2(delta, theta) = CE(f_theta(x + delta), y_hat) - c ||delta||^2     (y_hat = f's labels)
 
 A phase runs rounds of `inner_steps` + `outer_steps` engine steps. A round starts from
@@ -17,8 +17,8 @@ L2'(delta, theta) (L2' = -L2 with true labels, their loss_inner),
 (the Neumann series of (I - dPhi/ddelta)^-T truncated at K terms: the paper's fixed-point
 approximation, not an approximation of ours). Differences from the released code: the
 fixed-point map uses the outer step's batch (theirs: always the first batch), delta is
-projected after every inner step (theirs: the projection line is commented out) and
-`perturbed_share` defaults to 1 (the paper's objective; their code perturbs 1% of a batch).
+projected after every inner step (theirs: the projection line is commented out) and at
+least one image of an outer batch carries delta (theirs: int(1% of the batch), one of 100).
 BatchNorm stays in eval mode throughout, as in their code.
 """
 
