@@ -142,8 +142,8 @@ DEMO_DEFENCE_SCHEDULES["anp"] = [
     {"kind": "anp", "steps": 200, "lr": 0.2, "batch_size": 128, "clip_norm": None},
 ]
 DEMO_DEFENCE_SCHEDULES["fineprune"] = [
-    {"kind": "fineprune", "steps": 301, "lr": 0.003, "batch_size": 64,
-     "settings": {"max_acc_drop": 10.0}},
+    {"kind": "fineprune", "steps": 401, "lr": 0.003, "batch_size": 64,
+     "settings": {"max_acc_drop": 20.0}},
 ]
 DEMO_DEFENCE_SCHEDULES["nc"] = [
     {"kind": "invert", "steps": 1150, "lr": 0.003, "batch_size": 64,
