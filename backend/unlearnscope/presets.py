@@ -130,11 +130,27 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
 # The same defences on the demo (shapes) data, tuned there to remove the backdoor (ASR
 # < 10%) and keep >= 95% of clean accuracy (README, Defences, for the numbers measured).
 DEMO_DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
+    # NAD as published (beta 5000 on the last stage) at lr 0.01, then NAD again at a lower
+    # lr with the result as its teacher (teacher_steps 0) and a light beta: the NAD code
+    # also lowers the lr after its first epochs.
+    "nad": [
+        {"kind": "nad", "steps": 300, "lr": 0.01, "batch_size": 64, "clip_norm": None,
+         "settings": {"teacher_steps": 100}},
+        {"kind": "nad", "steps": 300, "lr": 0.003, "batch_size": 64, "clip_norm": None,
+         "settings": {"teacher_steps": 0, "beta_high": 500.0}},
+    ],
     "sam": [
         {"kind": "sam", "steps": 100, "lr": 0.01, "batch_size": 64, "clip_norm": None,
          "settings": {"rho": 2.0}},
         {"kind": "sam", "steps": 150, "lr": 0.003, "batch_size": 64, "clip_norm": None,
          "settings": {"rho": 0.5}},
+    ],
+    # Three rounds of 10 steps on delta and 10 on the weights; SGD with the gradient clip
+    # (the hypergradient's norm reaches the hundreds), delta on 10% of each batch.
+    "ibau": [
+        {"kind": "ibau", "steps": 60, "lr": 0.005, "batch_size": 64, "clip_norm": 5.0,
+         "settings": {"inner_steps": 10, "outer_steps": 10, "visual_every": 2,
+                      "norm_bound": 3.0, "perturbed_share": 0.1, "optimizer": "sgd"}},
     ],
 }
 

@@ -60,9 +60,12 @@ export class KindLosses {
         const key = `${s.kind}: ${name}`;
         if (!out.has(key)) out.set(key, { kind: s.kind, name, x: [], y: [], phase: s.phase_index });
         const line = out.get(key);
-        if (line.phase !== s.phase_index) {
+        const prev = line.x[line.x.length - 1];
+        if (line.phase !== s.phase_index || (prev !== undefined && s.step > prev + 1)) {
+          // a later phase of the same kind, or steps that did not report this loss
+          // (I-BAU's inner and outer steps alternate): a gap, not a joining line
           line.x.push(s.step);
-          line.y.push(null); // a later phase of the same kind starts a new line
+          line.y.push(null);
           line.phase = s.phase_index;
         }
         const v = num(raw);
@@ -103,9 +106,11 @@ export class KindLosses {
       showlegend: true,
       legend: { orientation: "h", x: 0, y: -0.2, yanchor: "top", font: { size: 11 } },
       xaxis: { title: { text: "step", standoff: 4 }, range: [0, this.model.chartEnd()], gridcolor: "#eef1f4", zeroline: false },
-      yaxis: { type: "log", gridcolor: "#eef1f4", automargin: true },
+      yaxis: { type: "log", dtick: 1, gridcolor: "#eef1f4", automargin: true },
     };
+    const first = !this.drawn;
     Plotly.react(this.plot, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"] });
     this.drawn = true;
+    if (first) Plotly.Plots.resize(this.plot); // its card was hidden until now
   }
 }

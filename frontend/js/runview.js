@@ -45,6 +45,9 @@ export class RunView {
     const header = h("section.card.run-head");
     const prep = h("section.card.prep-card#prep", { "aria-label": "Preparation of the run" });
     const charts = h("div.charts-col");
+    // A defence's own losses and its pictures: a row of their own under the charts (shown
+    // once a defence phase reports), so the three charts above keep their size.
+    const extras = h("div.charts-col.defence-row");
     const grid = h("section.card.grid-card", { "aria-label": "Heatmaps of the probe samples" });
     const defence = h("section.card.defence-card#defence", { "aria-label": "Defence view" });
     const scrub = h("div.scrub-bar", { role: "group", "aria-label": "Step shown" });
@@ -60,10 +63,10 @@ export class RunView {
         h(
           "div.run-body",
           charts,
+          extras,
           h(
             "div.grid-col",
             grid,
-            defence,
           ),
         ),
         scrub,
@@ -81,7 +84,8 @@ export class RunView {
     this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i) });
     this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
-    this.kindLosses = new KindLosses(charts, model);
+    this.kindLosses = new KindLosses(extras, model);
+    extras.append(defence); // beside the defence's own losses, above the heatmaps
     this.defence = new DefenceView(defence, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });

@@ -83,8 +83,7 @@ class IbauRun:
             "perturbation",
             perturbation_picture(d),
             scalars,
-            f"universal perturbation δ of round {self.round + 1} (grey = 0): the pattern "
-            "that most changes the model's clean predictions",
+            f"Round {self.round + 1}, ‖δ‖₂ = {scalars['l2_norm']:.2f}.",
         )
 
     def _inner_step(self, ctx: PhaseContext, s: IbauSettings, pos: int) -> StepOutcome:
