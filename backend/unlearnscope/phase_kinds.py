@@ -82,6 +82,46 @@ PHASE_KINDS: dict[str, PhaseKind] = {
         defaults={"steps": 500, "lr": 0.001, "batch_size": 100, "momentum": 0.9,
                   "ewc_lambda": 0.0, "clip_norm": None},
     ),
+    "anp": PhaseKind(
+        label="ANP (adversarial neuron pruning)",
+        description="Adversarial Neuron Pruning (Wu & Wang, NeurIPS 2021): learn a mask per "
+        "BatchNorm channel on clean data under an adversarial perturbation of the neurons "
+        "(the weights stay fixed), then prune the channels whose mask ends below the "
+        "threshold.",
+        step="unlearnscope.ml.defences.anp:Anp",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.anp:AnpSettings",
+        # ANP code: 2000 iterations of batch 128, mask SGD lr 0.2, momentum 0.9
+        defaults={"steps": 2000, "lr": 0.2, "batch_size": 128, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
+    "fineprune": PhaseKind(
+        label="Fine-pruning",
+        description="Fine-pruning (Liu, Dolan-Gavitt & Garg, RAID 2018): the first step "
+        "prunes the last layer's channels least active on clean data (while held-out "
+        "accuracy stays within a tolerance), every later step fine-tunes on clean data.",
+        step="unlearnscope.ml.defences.pruning:FinePrune",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.fineprune:FinePruneSettings",
+        # 1 pruning step + 200 fine-tuning steps (~10 epochs of 5% of CIFAR-10 at batch
+        # 128), lr 0.01 as BackdoorBench's fine-pruning
+        defaults={"steps": 201, "lr": 0.01, "batch_size": 128, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
+    "invert": PhaseKind(
+        label="Neural Cleanse (invert + unlearn)",
+        description="Neural Cleanse (Wang et al., S&P 2019): reverse-engineer a trigger "
+        "(mask and pattern) per candidate class, flag the classes whose trigger is "
+        "abnormally small (anomaly index > 2), then fine-tune on clean images, a share "
+        "stamped with the flagged trigger and kept at their true labels.",
+        step="unlearnscope.ml.defences.cleanse:Invert",
+        uses_forget_set=False,
+        settings="unlearnscope.kind_settings.invert:InvertSettings",
+        # 10 classes x 100 steps of batch 32 (NC code: batch 32, Adam lr 0.1), then 200
+        # unlearning steps at lr 0.01
+        defaults={"steps": 1200, "lr": 0.01, "batch_size": 32, "momentum": 0.9,
+                  "ewc_lambda": 0.0, "clip_norm": None},
+    ),
     "relearn": PhaseKind(
         label="Retuning attack",
         description="The retuning attack (Min et al., NeurIPS 2024): fine-tune on a small "

@@ -92,8 +92,11 @@ PRESETS["paper-resnet18"] = {
 # its paper's CIFAR-10 recipe (the kind's published defaults; the `paper` preset's clean
 # set is 5% of CIFAR-10, the share these papers use), for the comparison command on the
 # `paper` model. `relearn` is the retuning attack a comparison appends to a defence.
-# (i14def adds anp, fineprune and nc here.)
+# `ascent-ewc` is the demo's ascent + recovery and `paper` the tuned schedule of Results.
 DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
+    # the demo's gentle ascent (forget set, EWC) then recovery with the unlikelihood term
+    "ascent-ewc": PRESETS["demo"]["schedule"],
+    "paper": PAPER_SCHEDULE,
     # NAD code: 10 teacher epochs + 20 NAD epochs of 2500 images at batch 64 (~40 batches)
     "nad": [
         {"kind": "nad", "steps": 1200, "lr": 0.01, "batch_size": 64, "clip_norm": None,
@@ -107,6 +110,16 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     "ibau": [
         {"kind": "ibau", "steps": 250, "lr": 0.001, "batch_size": 100, "clip_norm": None,
          "settings": {"inner_steps": 25, "outer_steps": 25}},
+    ],
+    # ANP code: 2000 mask iterations of batch 128, SGD lr 0.2, momentum 0.9
+    "anp": [{"kind": "anp", "steps": 2000, "lr": 0.2, "batch_size": 128, "clip_norm": None}],
+    # fine-pruning: 1 pruning step, then 200 fine-tuning steps (~10 epochs of 2500 images)
+    "fineprune": [{"kind": "fineprune", "steps": 201, "lr": 0.01, "batch_size": 128}],
+    # Neural Cleanse: 10 classes x 100 reverse-engineering steps (batch 32, as its code),
+    # then 200 unlearning steps
+    "nc": [
+        {"kind": "invert", "steps": 1200, "lr": 0.01, "batch_size": 32,
+         "settings": {"steps_per_class": 100}},
     ],
     # The retuning attack: ~5 epochs of 500 images (10% poisoned) at batch 128
     "relearn": [
@@ -141,9 +154,24 @@ DEMO_DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
+DEMO_DEFENCE_SCHEDULES["anp"] = [
+    {"kind": "anp", "steps": 200, "lr": 0.2, "batch_size": 128, "clip_norm": None},
+]
+DEMO_DEFENCE_SCHEDULES["fineprune"] = [
+    {"kind": "fineprune", "steps": 401, "lr": 0.003, "batch_size": 64,
+     "settings": {"max_acc_drop": 20.0}},
+]
+DEMO_DEFENCE_SCHEDULES["nc"] = [
+    {"kind": "invert", "steps": 1150, "lr": 0.003, "batch_size": 64,
+     "settings": {"steps_per_class": 100}},
+]
+
+# The retuning attack that closes every schedule of `reproduce --schedules`.
+RELEARN_PHASE: dict[str, Any] = DEFENCE_SCHEDULES["relearn"][0]
+
 for _name, _schedule in DEMO_DEFENCE_SCHEDULES.items():
     PRESETS[f"demo-{_name}"] = {**PRESETS["demo"], "name": f"demo-{_name}", "schedule": _schedule}
-for _name in ("nad", "sam", "ibau"):
+for _name in ("nad", "sam", "ibau", "anp", "fineprune", "nc"):
     PRESETS[f"paper-{_name}"] = {
         **PRESETS["paper"],
         "name": f"paper-{_name}",

@@ -12,6 +12,13 @@ from typing import Any
 from ..config import RunConfig
 from ..inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 from ..settings import Settings
+from .compare import (
+    build_comparison,
+    compare_seed,
+    defence_config,
+    parse_schedules,
+    render_comparison,
+)
 from .seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
 from .source import CIFAR_BATCHES, DataSource, resolve_data_dir
 from .table import build_report, render_markdown
@@ -53,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", help="start from this preset instead of the model's")
     parser.add_argument("--config", help="RunConfig overrides as YAML or JSON")
     parser.add_argument(
+        "--schedules",
+        help="compare defences on the same backdoored model, each followed by the retuning "
+        "attack: a comma-separated list of names of presets.DEFENCE_SCHEDULES "
+        "(e.g. ascent-ewc,paper,nad,ibau,anp,fineprune,sam,nc)",
+    )
+    parser.add_argument(
         "--cache-dir",
         help="models, decoded data, unpacked archives (default ~/.unlearnscope/cache)",
     )
@@ -79,8 +92,12 @@ def _reproduce(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.exists() and not out.is_dir():
         raise BadInput(f"--out {out}: exists and is not a folder")
+    names = parse_schedules(args.schedules) if args.schedules is not None else None
     source = resolve_data_dir(args.data_dir, cache_dir)
     base = build_config(args, source)  # every check before any long work
+    if names is not None:
+        for name in names:
+            defence_config(base, name)  # each schedule valid for this config
 
     import torch
 
@@ -93,6 +110,8 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     print(f"data: {source.describe()} -> {source.kind} at {source.root}", file=sys.stderr)
+    if names is not None:
+        return _compare(args, base, names, source, device, cache_dir, out)
 
     results = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
@@ -118,6 +137,44 @@ def _reproduce(args: argparse.Namespace) -> int:
         _write(out / "results.md", markdown)
         _write(out / "results.json", json.dumps(report, indent=2, default=str) + "\n")
         print(f"wrote {out / 'results.md'} and {out / 'results.json'}", file=sys.stderr)
+    return 0
+
+
+def _compare(
+    args: argparse.Namespace,
+    base: RunConfig,
+    names: list[str],
+    source: DataSource,
+    device: str,
+    cache_dir: Path,
+    out: Path | None,
+) -> int:
+    """The defences' comparison (--schedules): one table, per seed."""
+    seeds: list[dict[str, Any]] = []
+
+    def write(done: list[dict[str, Any]]) -> str:
+        report = build_comparison(base, names, source, device, done)
+        markdown = render_comparison(report)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            _write(out / "comparison.md", markdown)
+            _write(out / "comparison.json", json.dumps(report, indent=2, default=str) + "\n")
+        return markdown
+
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
+        cfg = base.model_copy(update={"seed": seed})
+        try:
+            seeds.append(
+                compare_seed(
+                    cfg, names, source, device, cache_dir, on_row=lambda s: write([*seeds, s])
+                )
+            )
+        except ReproduceFailed as err:
+            print(f"unlearnscope: reproduce failed: {err}", file=sys.stderr)
+            return 1
+    print(write(seeds))
+    if out is not None:
+        print(f"wrote {out / 'comparison.md'} and {out / 'comparison.json'}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,31 @@
+"""End to end: a defence's demo preset removes the backdoor of the shapes demo and keeps
+clean accuracy (README, Defences: measured CA 93.90%, ASR 5.83% for demo-fineprune).
+demo-anp and demo-nc did not reach that goal in our measurements, so they are not claimed
+here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from unlearnscope.events import Evaluation, PhaseVisualEvent
+from unlearnscope.ml.checkpoints import FileModelStore
+from unlearnscope.ml.engine import Engine
+from unlearnscope.presets import preset_config
+from unlearnscope.states import RunStatus
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset", ["demo-fineprune"])
+def test_a_defence_preset_removes_the_demo_backdoor(model_cache: Path, preset: str) -> None:
+    cfg = preset_config(preset, {"monitor": {"probe_count": 2, "budget": 0.0}})
+    events: list = []
+    engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(model_cache))
+    assert engine.run() is RunStatus.COMPLETED
+    evals = [e for e in events if isinstance(e, Evaluation)]
+    before, after = evals[0], evals[-1]
+    assert before.asr > 90.0 and before.ca > 85.0  # the attack worked
+    assert after.asr < 10.0  # the backdoor is gone
+    assert after.ca >= 0.95 * before.ca  # and clean accuracy stayed
+    assert any(isinstance(e, PhaseVisualEvent) for e in events)  # the defence's own picture
