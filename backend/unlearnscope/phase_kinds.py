@@ -9,7 +9,7 @@ dict; `ml.phases.phase_step` resolves `step`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -135,14 +135,3 @@ PHASE_KINDS: dict[str, PhaseKind] = {
                   "ewc_lambda": 0.0, "clip_norm": None},
     ),
 }
-
-
-def phase_kind_options() -> list[dict[str, Any]]:
-    """The registry as the page reads it (GET /api/options), with each kind's settings
-    JSON schema (`settings_schema`, None for a kind without settings)."""
-    from .kind_settings import settings_schema
-
-    return [
-        {"kind": name, **asdict(kind), "settings_schema": settings_schema(name)}
-        for name, kind in PHASE_KINDS.items()
-    ]

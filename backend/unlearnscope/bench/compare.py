@@ -52,7 +52,6 @@ async ({ selector, moves }) => {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs", type=int, default=12, help="compare: runs (default 12)")
     parser.add_argument("--run-steps", type=int, default=2000, help="compare: steps per run")
     parser.add_argument("--moves", type=int, default=240, help="compare: slider moves timed")
 
@@ -207,11 +206,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if not Path(CHROMIUM).exists():
         print(f"unlearnscope bench compare: no Chromium at {CHROMIUM}", flush=True)
         return 2
+    runs = 12 if args.runs is None else args.runs
+    if not 2 <= runs <= 12:
+        print(f"unlearnscope bench compare: --runs {runs}: the compare view takes 2 to 12 runs")
+        return 2
     print(
-        f"unlearnscope bench compare: {args.runs} finished runs x {args.run_steps} steps, "
+        f"unlearnscope bench compare: {runs} finished runs x {args.run_steps} steps, "
         f"Chromium {VIEWPORT['width']}x{VIEWPORT['height']}, {args.moves} slider moves",
         flush=True,
     )
-    rows = run_compare_bench(args.runs, args.run_steps, args.moves)
+    rows = run_compare_bench(runs, args.run_steps, args.moves)
     print(format_table(rows))
     return 0

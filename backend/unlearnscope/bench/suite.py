@@ -94,7 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "two-node local Ray cluster); the default set of sections otherwise",
     )
     parser.add_argument(
-        "--runs", type=int, default=20, help="executors: tiny runs posted at once (default 20)"
+        "--runs",
+        type=int,
+        help="compare: finished runs (default 12); executors: tiny runs posted at once "
+        "(default 20)",
     )
     parser.add_argument(
         "--ray-address",
@@ -143,6 +146,8 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
     only = parse_only(args.only)  # bad arguments fail before the slow imports
     if getattr(args, "executor", None) == "ray" and args.only == ",".join(SECTIONS):
         only = ("executors",)  # `bench --executor ray`: that comparison alone
+    if args.runs is None:
+        args.runs = 20
     if "executors" in only and args.runs < 1:
         raise BenchError(f"--runs {args.runs}: give at least 1")
     from . import streaming

@@ -14,9 +14,10 @@ Torch-free: the config, the API and the page read these without importing torch.
 from __future__ import annotations
 
 import importlib
+from dataclasses import asdict
 from typing import Any
 
-from ..config import Strict
+from ..strict import Strict
 
 
 class KindSettings(Strict):
@@ -55,3 +56,14 @@ def settings_schema(kind: str) -> dict[str, Any] | None:
     """JSON schema of a kind's settings (the page builds the kind's fields from it)."""
     cls = kind_settings_class(kind)
     return None if cls is None else cls.model_json_schema()
+
+
+def phase_kind_options() -> list[dict[str, Any]]:
+    """The phase-kind registry as the page reads it (GET /api/options), with each kind's
+    settings JSON schema (`settings_schema`, None for a kind without settings)."""
+    from ..phase_kinds import PHASE_KINDS
+
+    return [
+        {"kind": name, **asdict(kind), "settings_schema": settings_schema(name)}
+        for name, kind in PHASE_KINDS.items()
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..config import unit
+from ..strict import unit
 from . import KindSettings
 
 

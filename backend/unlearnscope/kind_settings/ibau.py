@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..config import STEPS
+from ..strict import STEPS
 from . import KindSettings
 
 

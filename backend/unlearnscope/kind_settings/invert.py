@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..config import STEPS
+from ..strict import STEPS
 from . import KindSettings
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..config import STEPS
+from ..strict import STEPS
 from . import KindSettings
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..config import IMAGES
+from ..strict import IMAGES
 from . import KindSettings
 
 
