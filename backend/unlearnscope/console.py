@@ -75,7 +75,7 @@ class ConsoleReporter:
                 f"phase{e.phase_index}", e.planned_steps, f"phase {e.phase_index + 1} {e.kind}"
             )
         elif isinstance(e, Measurement):
-            for key in ("asr", "ca", "tar_median"):
+            for key in ("asr", "ca", "ra", "tar_median"):
                 if getattr(e, key) is not None:
                     self.last[key] = getattr(e, key)
         elif isinstance(e, StepMetrics) and self.bar is not None:
@@ -84,6 +84,7 @@ class ConsoleReporter:
                     "loss": f"{e.loss:.3f}",
                     "ASR": _fmt(self.last.get("asr"), 1),
                     "CA": _fmt(self.last.get("ca"), 1),
+                    "RA": _fmt(self.last.get("ra"), 1),
                     "TAR": _fmt(self.last.get("tar_median")),
                 },
                 refresh=False,
@@ -100,6 +101,7 @@ class ConsoleReporter:
             self.evaluations.append(e)
             self._print(
                 f"[{e.label}] step {e.step}: CA {e.ca:.2f}%  ASR {e.asr:.2f}%  "
+                f"RA {_fmt(e.ra, 2)}%  "
                 f"TAR median {_fmt(e.tar_median)} mean {_fmt(e.tar_mean)}"
             )
         elif isinstance(e, ScheduleEdit):
@@ -124,6 +126,7 @@ class ConsoleReporter:
         rows = [
             ("clean accuracy (CA) %", f"{before.ca:.2f}", f"{after.ca:.2f}"),
             ("attack success rate (ASR) %", f"{before.asr:.2f}", f"{after.asr:.2f}"),
+            ("robust accuracy (RA) %", _fmt(before.ra, 2), _fmt(after.ra, 2)),
             ("TAR median", _fmt(before.tar_median), _fmt(after.tar_median)),
             ("TAR mean", _fmt(before.tar_mean), _fmt(after.tar_mean)),
             ("trigger mass fraction", _fmt(before.mass_fraction, 3), _fmt(after.mass_fraction, 3)),
