@@ -23,13 +23,34 @@ import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop
+
+if TYPE_CHECKING:
+    from ..ml.engine import Engine
 
 CONTROLS = Pause | Resume | Stop | EditSchedule | Inspect  # the members of `Control`
 POLL_BLOCK_S = 0.2  # how long poll(block=True) waits for a message while paused
 SEND_BATCH = 64  # events per pipe message, at most
+
+
+def save_unlearned(engine: Engine, run_id: str, state: str, path: Path) -> None:
+    """Write a run's unlearned model with what it is: run, config, end state, step and the
+    schedule in force (the same file from a local worker process and a Ray actor)."""
+    from ..ml.checkpoints import save_model
+
+    save_model(
+        engine.model,
+        path,
+        {
+            "run_id": run_id,
+            "config": engine.config.model_dump(mode="json"),
+            "state": state,
+            "step": engine.step_count,
+            "schedule": [p.model_dump(mode="json") for p in engine.schedule],
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -132,7 +153,7 @@ def worker_main(spec: WorkerSpec, control: Connection, events: Connection) -> No
         import torch
 
         from ..config import RunConfig
-        from ..ml.checkpoints import FileModelStore, save_model
+        from ..ml.checkpoints import FileModelStore
         from ..ml.engine import Engine
 
         if spec.torch_threads:
@@ -155,17 +176,7 @@ def worker_main(spec: WorkerSpec, control: Connection, events: Connection) -> No
         # than the model would, and a model must match the step its run records.
         if engine.prepared is not None and not reader.orphaned:
             path = Path(spec.model_path)
-            save_model(
-                engine.model,
-                path,
-                {
-                    "run_id": spec.run_id,
-                    "config": config.model_dump(mode="json"),
-                    "state": state,
-                    "step": step,
-                    "schedule": [p.model_dump(mode="json") for p in engine.schedule],
-                },
-            )
+            save_unlearned(engine, spec.run_id, state, path)
             model_path = str(path)
     except BaseException as err:  # anything outside the engine's own error handling
         error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..control import Control
 from ..events import EventBase, RunStarted
-from .process import CONTROLS, POLL_BLOCK_S, WorkerExit, WorkerSpec
+from .process import CONTROLS, POLL_BLOCK_S, WorkerExit, WorkerSpec, save_unlearned
 
 
 def placement(node_id: str, ip: str, device: str) -> str:
@@ -155,7 +155,7 @@ class RunActor:
             import torch
 
             from ..config import RunConfig
-            from ..ml.checkpoints import FileModelStore, save_model
+            from ..ml.checkpoints import FileModelStore
             from ..ml.engine import Engine
 
             torch.set_num_threads(spec.torch_threads or 1)
@@ -173,17 +173,7 @@ class RunActor:
             step = engine.step_count
             if engine.prepared is not None:
                 path = Path(self._local_model_path())
-                save_model(
-                    engine.model,
-                    path,
-                    {
-                        "run_id": spec.run_id,
-                        "config": config.model_dump(mode="json"),
-                        "state": state,
-                        "step": step,
-                        "schedule": [p.model_dump(mode="json") for p in engine.schedule],
-                    },
-                )
+                save_unlearned(engine, spec.run_id, state, path)
                 model_path = str(path)
         except BaseException as err:
             error = f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
