@@ -101,7 +101,12 @@ export class RunForm {
       h(
         "fieldset.card.form-section.schedule-section#section-schedule",
         h("legend", "Phase schedule"),
-        h("p.muted.phase-kinds", "Phases run in order. ", phaseKinds().map((k) => [h("b", k.kind), ` (${k.label.toLowerCase()}): ${k.description} `]), "You can change future phases while the run goes."),
+        h("p.muted", "Phases run in order, each with its own kind and settings. You can change future phases while the run goes."),
+        h(
+          "details.more.phase-kinds",
+          h("summary", `What each phase kind does (${phaseKinds().length} kinds)`),
+          h("dl.kind-list", phaseKinds().flatMap((k) => [h("dt", h("b", k.kind), ` · ${k.label}`), h("dd", k.description)])),
+        ),
         this.phaseTable.el,
         this.scheduleError,
       ),
