@@ -57,6 +57,16 @@ def test_a_kind_without_settings_refuses_them() -> None:
     assert err.value.fields == ["schedule.0.settings"] and "has no settings" in str(err.value)
 
 
+@pytest.mark.parametrize("kind", [["anp"], {"k": 1}, 0, None, False])
+def test_a_mistyped_kind_is_a_422_not_a_crash(kind: object) -> None:
+    # Found by the schema fuzzer: a list as the kind made the settings check raise
+    # TypeError (unhashable) instead of a validation error naming the field.
+    phase = {"kind": kind, "steps": 1, "lr": 0.01, "settings": {}}
+    with pytest.raises(ConfigError) as err:
+        build_config("tiny", {"schedule": [phase]})
+    assert err.value.fields == ["schedule.0.kind"]
+
+
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(Workers, "launch", lambda self, run_id: None)

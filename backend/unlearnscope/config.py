@@ -466,8 +466,9 @@ class PhaseConfig(Strict):
     @classmethod
     def _kind_settings(cls, data: Any) -> Any:
         """Validate `settings` with the kind's model; errors at settings.<field>."""
-        if not isinstance(data, dict) or data.get("kind") not in PHASE_KINDS:
-            return data  # an unknown kind is refused by the kind field itself
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if not isinstance(kind, str) or kind not in PHASE_KINDS:
+            return data  # a missing, unknown or mistyped kind is refused by the kind field
         raw = data.get("settings", {})
         if not isinstance(raw, dict):
             return data  # refused by the dict field

@@ -85,8 +85,9 @@ export class RunList {
   }
 
   drawCompareBar() {
-    for (const id of [...this.selected]) if (!this.runs.has(id)) this.selected.delete(id);
-    const n = this.selected.size;
+    // Count the ticked runs the list holds now; keep the ticks themselves, so a list that
+    // is being refreshed (a run briefly missing) does not untick it.
+    const n = [...this.selected].filter((id) => this.runs.has(id)).length;
     this.compareBar.hidden = n === 0;
     this.compareButton.textContent = `Compare ${n} run${n === 1 ? "" : "s"}`;
     this.compareButton.disabled = n < 2 || n > MAX_COMPARE;

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 TINY_RECOVERY = [{"kind": "recovery", "steps": 6, "lr": 0.01, "batch_size": 16}]
 
@@ -67,7 +68,7 @@ def test_compare_three_runs_slider_heatmaps_and_seed_bands(
     page.goto(f"{server.url}/#/")
     for run_id in three_runs:
         page.check(f'#run-list li[data-id="{run_id}"] input.compare-tick')
-    assert page.inner_text("#compare-selected") == "Compare 3 runs"
+    expect(page.locator("#compare-selected")).to_have_text("Compare 3 runs")
     page.click("#compare-selected")
     page.wait_for_url(f"**/#/compare/{','.join(three_runs)}")
     _wait_compare(page, 3)

@@ -310,7 +310,11 @@ def test_reload_shows_the_whole_history(server: Any, run_page: Any, main_run: st
     steps = server.run(main_run)["step"]
     assert steps > 0
     expect(page.locator("#step-label")).to_have_attribute("data-step", str(steps))
-    ewc_points = "document.querySelector('#chart-loss').data[2].x.length"
+    # One CE trace per registered phase kind, then the EWC penalty: find it by its name.
+    ewc_points = (
+        "document.querySelector('#chart-loss').data"
+        ".find(t => t.name.startsWith('EWC penalty')).x.length"
+    )
     try:
         page.wait_for_function(f"n => {ewc_points} === n", arg=steps)
     except Exception as err:
