@@ -152,7 +152,7 @@ export class CompareView {
             "div.cv-legend-top",
             h("span.swatch", { class: `swatch dash-${r.dash}`, style: { background: r.color } }),
             h("a.cv-legend-name", { href: `#/run/${encodeURIComponent(r.id)}`, title: r.name }, r.name),
-            h("span.cv-status", { class: statusBadgeClass(r.model.status) }, statusLabel(r.model.status)),
+            h("span", { class: `cv-status ${statusBadgeClass(r.model.status)}` }, statusLabel(r.model.status)),
           ),
           h("div.muted.cv-differs", r.label),
         ),

@@ -5,6 +5,7 @@
 // redraws nothing in Plotly.
 
 import { h, perFrame } from "./dom.js";
+import { LOCALISATION } from "./charts.js";
 import { num } from "./format.js";
 
 /* global Plotly */
@@ -208,7 +209,7 @@ export class CompareCharts {
   draw() {
     this.lastDraw = performance.now();
     for (const key of this.extraKeys()) {
-      if (!this.panels.has(key)) this.panel({ id: key, key, title: EXTRA_TITLES[key] || key.replace(/_/g, " "), unit: key === "ra" ? "%" : "" });
+      if (!this.panels.has(key)) this.panel({ id: key, key, title: EXTRA_TITLES[key] || (LOCALISATION[key] ? `${LOCALISATION[key].label}: ${LOCALISATION[key].hint}` : key.replace(/_/g, " ")), unit: key === "ra" ? "%" : "" });
     }
     for (const panel of this.panels.values()) {
       Plotly.react(panel.plot, this.traces(panel.spec), this.layout(panel.spec), { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] });

@@ -201,5 +201,7 @@ def test_a_sweep_from_the_form_fills_its_page(server: Any, page: Any) -> None:
     assert states == ["completed", "completed"]
     assert "2 of 2 runs ended" in page.inner_text("#sweep-summary")
     _wait_compare(page, 2)
+    # The legend's state badges followed the runs (they were queued when the view opened).
+    expect(page.locator("#compare-legend .cv-status")).to_have_text(["Completed", "Completed"])
     diff = page.inner_text("#compare-diff")
     assert "ascent 1 → recovery 4" in diff and "ascent 2 → recovery 4" in diff
