@@ -1,14 +1,15 @@
 """Train the backdoored `paper` model once per attack on CIFAR-10 and record CA, ASR, RA.
 
     PYTHONPATH=backend python scripts/attack_table.py \
-        DATA_DIR OUT_DIR EPOCHS TRAIN_SIZE BATCH [attack ...]
+        DATA_DIR OUT_DIR EPOCHS TRAIN_SIZE BATCH [attack[:field=value,...] ...]
 
 DATA_DIR: the CIFAR-10 ImageFolder (train/, test/); OUT_DIR gets one JSON per attack
 ("clean": the clean reference model of the same recipe, ml/reference.py). Models go to
 the shared cache (~/.unlearnscope/cache/models) under their usual keys, so a dashboard run
 with the same settings starts from them. The recipe is the `paper` preset's (small CNN
 width 32, one-cycle lr 0.1, the full test set) with EPOCHS epochs on TRAIN_SIZE training
-images (0: all 50000) in batches of BATCH, and each attack's defaults.
+images (0: all 50000) in batches of BATCH, and each attack's defaults, or the AttackConfig
+fields given after a colon (`wanet:wanet_strength=1.0`, `sig:poison_rate=0.05,sig_delta=30`).
 """
 
 from __future__ import annotations
@@ -79,12 +80,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     cache = Settings().cache_dir
     store = FileModelStore(cache / "models")
-    for kind in kinds:
+    for spec in kinds:
+        kind, _, given = spec.partition(":")
+        fields = {k: json.loads(v) for k, v in (kv.split("=", 1) for kv in given.split(",") if kv)}
         attack = "badnets" if kind == "clean" else kind
         cfg = preset_config(
             "paper",
             {
-                "attack": {"kind": attack},
+                "attack": {"kind": attack, **fields},
                 "training": {"epochs": epochs, "batch_size": batch},
                 "data": {"train_size": train_size},
             },
@@ -115,7 +118,8 @@ def main() -> None:
             "threads": torch.get_num_threads(),
         }
         print(json.dumps(row), flush=True)
-        (out / f"{kind}.json").write_text(json.dumps(row, indent=2))
+        name = kind + "".join(f"-{k}={v}" for k, v in fields.items())
+        (out / f"{name}.json").write_text(json.dumps(row, indent=2))
 
 
 if __name__ == "__main__":

@@ -222,6 +222,9 @@ class SampleReport(EventBase):
     # ("predicted", "true", "target").
     maps: dict[str, dict[str, bytes]]
     tar: float | None
+    # (H, W) uint8, 1 inside the triggered image's trigger region (what `tar` is measured
+    # on); None where the TAR is undefined.
+    region: bytes | None = None
 
 
 class ErrorEvent(EventBase):

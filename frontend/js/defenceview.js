@@ -27,7 +27,7 @@ const SCALAR_LABELS = {
   round: "round",
   share_on_trigger: "δ energy on the trigger",
   trigger_area: "trigger area",
-  iou: "IoU with the true trigger",
+  iou: "IoU with the true trigger (or its mirror image)",
   anomaly_index: "anomaly index",
   pruned: "pruned channels",
 };

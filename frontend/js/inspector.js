@@ -107,10 +107,16 @@ export class Inspector {
     const n = size * size * 3;
     const images = [r.images.subarray(0, n), r.images.subarray(n, 2 * n)];
     const box = m.started?.trigger_box || null;
+    // Without a box (a trigger that is no patch), the triggered image's own region, outlined.
+    const region = !box && r.region?.length === size * size ? r.region : null;
     const preds = r.probs.map((p) => argmax(p));
-    const canvas = (image, heat, withBox) => {
+    const canvas = (image, heat, withBox, triggered = false) => {
       const c = h("canvas.heat-canvas");
-      drawOverlay(c, { image, heat, size, box: withBox ? box : null, view: heat ? "overlay" : "image" });
+      drawOverlay(c, {
+        image, heat, size, box: withBox ? box : null,
+        region: withBox && triggered ? region : null,
+        view: heat ? "overlay" : "image",
+      });
       return c;
     };
     const cls = (choice, i) => (choice === "predicted" ? preds[i] : choice === "true" ? r.label : r.target_class);
@@ -133,7 +139,7 @@ export class Inspector {
           return h(
             "figure.inspect-cell",
             { dataset: { variant: v, choice } },
-            heat ? canvas(images[i], heat, true) : h("div.muted", "n/a"),
+            heat ? canvas(images[i], heat, true, v === "triggered") : h("div.muted", "n/a"),
             h("figcaption", className(classes, cls(choice, i))),
           );
         }),

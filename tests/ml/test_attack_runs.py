@@ -17,6 +17,7 @@ from unlearnscope.events import (
     ProbesEvent,
     RunFinished,
     RunStarted,
+    SampleReport,
 )
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
@@ -67,3 +68,18 @@ def test_each_attack_runs_end_to_end_with_its_region(kind: str, model_cache: Pat
     assert tars and all(m.auc is not None and math.isfinite(m.auc) for m in tars)
     finished = next(e for e in events if isinstance(e, RunFinished))
     assert finished.before["ra"] is not None and finished.after["ra"] is not None
+
+    # the sample inspector: any test image's trigger region comes with its TAR, for the
+    # outline on its overlays, and it is where the trigger changed that image
+    engine.handle({"op": "inspect", "request_id": "r", "index": 5})
+    report = next(e for e in events if isinstance(e, SampleReport))
+    assert report.tar is not None and math.isfinite(report.tar) and report.region is not None
+    where = np.frombuffer(report.region, np.uint8).reshape(s, s)
+    pair = np.frombuffer(report.images, np.uint8).reshape(2, s, s, 3).astype(int)
+    if kind == "badnets":
+        x0, y0, x1, y1 = started.trigger_box
+        assert where[y0:y1, x0:x1].all() and where.sum() == (x1 - x0) * (y1 - y0)
+    else:
+        assert where.sum() == 9
+        change = np.abs(pair[1] - pair[0]).sum(-1)
+        assert change[where == 1].min() >= change[where == 0].max() - 3

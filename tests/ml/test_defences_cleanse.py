@@ -98,3 +98,31 @@ def test_trigger_image_is_mask_times_pattern() -> None:
     img = cleanse.trigger_image(mask, pattern)
     assert img.shape == (4, 4, 3) and img.dtype == torch.uint8
     assert img[0, 0].tolist() == [128, 128, 128] and img[1:].sum() == 0
+
+
+def test_iou_counts_the_mirrored_trigger_only_under_flip_augmentation() -> None:
+    truth = torch.zeros(8, 8)
+    truth[6:8, 5:7] = 1.0  # near the bottom right
+    mirrored = truth.flip(-1)  # columns 1-2: what flip augmentation also teaches
+    assert cleanse.trigger_iou(truth, truth, "none") == 1.0
+    assert cleanse.trigger_iou(mirrored, truth, "none") == 0.0
+    assert cleanse.trigger_iou(mirrored, truth, "flip") == 1.0
+    assert cleanse.trigger_iou(mirrored, truth, "flip_crop") == 1.0
+
+
+def test_detection_unlearns_the_flagged_classes_or_the_smallest_trigger() -> None:
+    found = [
+        cleanse.Recovered(c, torch.zeros(4, 4), torch.zeros(3, 4, 4), n, True)
+        for c, n in enumerate([30.0, 50.0, 4.0, 60.0, 45.0])
+    ]
+    spread = cleanse.anomaly_index([r.norm for r in found])
+    assert spread.flagged == []  # the norms spread too widely for the MAD test
+    assert cleanse.to_unlearn(found, spread, "anomaly") == []
+    assert [r.target for r in cleanse.to_unlearn(found, spread, "smallest")] == [2]
+    tight = [
+        cleanse.Recovered(c, torch.zeros(4, 4), torch.zeros(3, 4, 4), n, True)
+        for c, n in enumerate([50.0, 52.0, 4.0, 49.0, 51.0])
+    ]
+    a = cleanse.anomaly_index([r.norm for r in tight])
+    assert [r.target for r in cleanse.to_unlearn(tight, a, "anomaly")] == [2]
+    assert [r.target for r in cleanse.to_unlearn(tight, a, "smallest")] == [2]

@@ -165,6 +165,8 @@ def test_inspect_sample_answers_between_steps(model_cache: Path) -> None:
     assert set(report.maps["triggered"]) == {"predicted", "true", "target"}
     assert len(report.maps["clean"]["true"]) == 32 * 32
     assert np.allclose([sum(p) for p in report.probs], 1.0, atol=1e-4)
+    region = np.frombuffer(report.region or b"", np.uint8).reshape(32, 32)  # the patch
+    assert region.sum() == 9 and report.tar is not None
     engine.handle({"op": "inspect", "request_id": "s2", "index": 10**6})
     err = of_type(events, ErrorEvent)[-1]
     assert err.request_id == "s2" and not err.fatal and "outside the test split" in err.message

@@ -33,18 +33,29 @@ def frame_png(
     images = np.frombuffer(probes.images, np.uint8).reshape(p, 2, s, s, 3)
     maps = np.frombuffer(frame.maps, np.uint8).reshape(frame.count, 2, frame.size, frame.size)
     image, heat = images[probe, v], maps[probe, v]
-    return _render(image, heat, view, box, upscale)
+    region = None
+    if probes.region is not None and box is None and variant == "triggered":
+        region = np.frombuffer(probes.region, np.uint8).reshape(p, s, s)[probe]
+    return _render(image, heat, view, box, upscale, region)
 
 
 def _render(
-    image: np.ndarray, heat: np.ndarray, view: View, box: list[int] | None, upscale: int
+    image: np.ndarray,
+    heat: np.ndarray,
+    view: View,
+    box: list[int] | None,
+    upscale: int,
+    region: np.ndarray | None = None,
 ) -> bytes:
+    """An image, a bare heatmap, or the overlay with the trigger's box or region outlined."""
     if view == "image":
         rgb = image
     elif view == "heatmap":
         rgb = colorize(heat)
     else:
-        return to_png(overlay(image, heat, box=tuple(box) if box else None, upscale=upscale))
+        return to_png(
+            overlay(image, heat, box=tuple(box) if box else None, upscale=upscale, region=region)
+        )
     return to_png(rgb.repeat(upscale, axis=0).repeat(upscale, axis=1))
 
 
@@ -55,9 +66,13 @@ def data_url(png: bytes) -> str:
 def sample_pngs(
     report: SampleReport, box: list[int] | None
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    """(images, overlays) of an inspection report, as PNG data URLs."""
+    """(images, overlays) of an inspection report, as PNG data URLs. The triggered image's
+    overlays outline its trigger region: the box, or the region's contour without one."""
     s = report.size
     pair = np.frombuffer(report.images, np.uint8).reshape(2, s, s, 3)
+    region = None
+    if report.region is not None and box is None:
+        region = np.frombuffer(report.region, np.uint8).reshape(s, s)
     images: dict[str, str] = {}
     overlays: dict[str, dict[str, str]] = {}
     for v, variant in enumerate(VARIANTS):
@@ -68,7 +83,10 @@ def sample_pngs(
             if raw is None:
                 continue
             heat = np.frombuffer(raw, np.uint8).reshape(s, s)
-            overlays[variant][choice] = data_url(_render(pair[v], heat, "overlay", box, UPSCALE))
+            outline = region if variant == "triggered" else None
+            overlays[variant][choice] = data_url(
+                _render(pair[v], heat, "overlay", box, UPSCALE, outline)
+            )
     return images, overlays
 
 

@@ -44,6 +44,12 @@ class InvertSettings(KindSettings):
     patience: int = Field(
         5, ge=1, le=1000, title="Patience", description="steps before the cost changes"
     )
+    detection: Literal["anomaly", "smallest"] = Field(
+        "anomaly",
+        title="Classes to unlearn",
+        description="anomaly: those the MAD test flags (the paper); smallest: the class "
+        "with the smallest trigger, flagged or not (for a defender sure of a backdoor)",
+    )
     unlearn_share: float = Field(
         0.2,
         ge=0,

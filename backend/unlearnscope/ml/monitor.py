@@ -249,7 +249,8 @@ def inspect_sample(
     Returns images (2, H, W, 3) uint8 (clean, triggered), probs (2, K), maps
     {variant: {choice: (H, W) uint8}} for choice in predicted/true/target, and the TAR of
     the triggered image under the predicted class on its trigger region (`region`; without
-    one, a patch's mask; None for a global trigger without a rule).
+    one, a patch's mask; None for a global trigger without a rule), and that region
+    ((H, W) uint8, 1 inside; None with the TAR) for the overlay's outline.
     """
     if not 0 <= index < len(test):
         raise IndexError(f"sample index {index} is outside the test split (0-{len(test) - 1})")
@@ -261,6 +262,7 @@ def inspect_sample(
     layer = get_layer(model, cam_layer)
     maps: dict[str, dict[str, bytes]] = {"clean": {}, "triggered": {}}
     tar_value: float | None = None
+    region_bytes: bytes | None = None
     with make_cam(cam_method, model, layer) as cam:
         # One forward pass; a backward from the logits per class choice.
         first, for_true, for_target = cam.multi(
@@ -282,6 +284,7 @@ def inspect_sample(
         if region is not None:
             where = trigger_region(trigger, pair[:1], pair[1:], region).to(device)
             tar_value = float(trigger_attention_ratio(first.maps[1:], where)[0])
+            region_bytes = where[0].to(torch.uint8).cpu().numpy().tobytes()
     return {
         "index": index,
         "label": label,
@@ -290,4 +293,5 @@ def inspect_sample(
         "probs": probs.cpu().tolist(),
         "maps": maps,
         "tar": tar_value,
+        "region": region_bytes,
     }

@@ -6,7 +6,8 @@ WebSocket (one binary frame per event). The parts of each event type, in order:
     probes  images                                   (P, 2, H, W, 3) uint8
     frames  maps                                     (P, 2, H, W) uint8
     sample  images, then maps.<variant>.<choice>     (2, H, W, 3), then (H, W) each,
-            variants clean, triggered; choices predicted, true, target
+            variants clean, triggered; choices predicted, true, target;
+            then region (when it has one)            (H, W) uint8
     phase_visual  image (when it has one)            (H, W, 3) uint8
 
 The header names them with their lengths: `"parts": [["maps", 8192], ...]`. Headers are
@@ -70,13 +71,15 @@ def split_event(event: EventBase) -> tuple[dict[str, Any], Parts]:
         header = event.model_dump(exclude={"maps"})
         parts = [("maps", event.maps)]
     elif isinstance(event, SampleReport):
-        header = event.model_dump(exclude={"images", "maps"})
+        header = event.model_dump(exclude={"images", "maps", "region"})
         parts = [("images", event.images)]
         for variant in VARIANTS:
             for choice in CHOICES:
                 data = event.maps.get(variant, {}).get(choice)
                 if data is not None:
                     parts.append((f"maps.{variant}.{choice}", data))
+        if event.region is not None:
+            parts.append(("region", event.region))
     elif isinstance(event, PhaseVisualEvent):
         header = event.model_dump(exclude={"image"})
         header["image"] = None
