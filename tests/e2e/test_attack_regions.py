@@ -78,6 +78,22 @@ def test_wanet_from_the_form_shows_the_region_contour(server: Any, page: Any) ->
     )
     assert visible and all("ROC-AUC" in name for name in visible), visible
     expect(page.locator("#kpi-ra")).to_be_visible()
+
+    # the sample inspector outlines the region of any test image it is asked about
+    cell.click()
+    page.click("#zoom-inspect")
+    page.fill("#inspect-index", "7")
+    page.click(".inspect-form button[type=submit]")
+    drawer = page.locator("#inspector")
+    expect(drawer.locator(".inspect-summary")).to_contain_text("Test sample #7", timeout=TIMEOUT)
+    triggered = drawer.locator("figure[data-variant='triggered'][data-choice] canvas")
+    expect(triggered).to_have_count(3)
+    assert all(triggered.nth(i).evaluate(CONTOUR_PIXELS) > 20 for i in range(3))
+    clean = drawer.locator("figure[data-variant='clean'][data-choice] canvas")
+    assert clean.first.evaluate(CONTOUR_PIXELS) == 0  # the clean image has no trigger
+    if SHOTS:
+        drawer.screenshot(path=str(Path(SHOTS) / "i15-wanet-inspector-1440.png"))
+    page.keyboard.press("Escape")
     if SHOTS:
         page.select_option("#tar-metric", "tar")
         page.locator(".probe").first.scroll_into_view_if_needed()
