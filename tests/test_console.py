@@ -9,3 +9,29 @@ def test_the_epoch_reads_as_a_fraction_and_the_rest_as_numbers() -> None:
     got = _progress_postfix({"loss": 1.0861, "acc": 61.18, "epoch": 2.0, "epochs": 10.0})
     assert got == {"epoch": "2/10", "loss": "1.086", "acc": "61.180"}
     assert _progress_postfix({"loss": 0.5}) == {"loss": "0.500"}
+
+
+def test_a_phase_ends_with_the_latest_word_of_each_of_its_visuals() -> None:
+    """What NC flagged or how many neurons ANP pruned is printed when the phase ends."""
+    import io
+
+    from unlearnscope.console import ConsoleReporter
+    from unlearnscope.events import PhaseEnd, PhaseStart, PhaseVisualEvent
+
+    out = io.StringIO()
+    report = ConsoleReporter(out)
+    report(PhaseStart(phase_index=0, kind="invert", step=0, planned_steps=3))
+    for text in ("class 0: step 1/2", "class 0: step 2/2"):
+        report(PhaseVisualEvent(step=1, phase_index=0, kind="invert", name="recovered_trigger",
+                                text=text))  # fmt: skip
+    report(PhaseVisualEvent(step=2, phase_index=0, kind="invert", name="anomaly_index",
+                            text="flagged (index > 2, below the median): 0"))  # fmt: skip
+    report(PhaseVisualEvent(step=2, phase_index=0, kind="invert", name="mask_norms"))
+    report(PhaseEnd(phase_index=0, kind="invert", step=3, steps=3))
+    lines = out.getvalue().splitlines()
+    assert "phase 1: class 0: step 2/2" in lines and "phase 1: class 0: step 1/2" not in lines
+    assert "phase 1: flagged (index > 2, below the median): 0" in lines
+    assert len([ln for ln in lines if ln.startswith("phase 1: ")]) == 2  # no text, no line
+    report(PhaseStart(phase_index=1, kind="recovery", step=3, planned_steps=1))
+    report(PhaseEnd(phase_index=1, kind="recovery", step=4, steps=1))
+    assert not [ln for ln in out.getvalue().splitlines() if ln.startswith("phase 2: ")]

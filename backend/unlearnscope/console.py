@@ -14,6 +14,7 @@ from .events import (
     Measurement,
     PhaseEnd,
     PhaseStart,
+    PhaseVisualEvent,
     Progress,
     RunFinished,
     RunStarted,
@@ -37,9 +38,15 @@ class ConsoleReporter:
         self.evaluations: list[Evaluation] = []
         self.finished: RunFinished | None = None
         self.last: dict[str, float | None] = {}
+        # the latest text of each of the phase's visuals (the kind's verdict: what NC
+        # flagged, how many neurons ANP pruned), printed when the phase ends
+        self.visuals: dict[str, str] = {}
 
     def _print(self, text: str) -> None:
-        (self.bar.write if self.bar else lambda s: print(s, file=self.stream))(text)
+        if self.bar is not None:  # above the bar, on the bar's stream (not stdout)
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream)
 
     def _open(self, key: str, total: int, desc: str) -> None:
         self._close()
@@ -71,6 +78,7 @@ class ConsoleReporter:
                 file=self.stream,
             )
         elif isinstance(e, PhaseStart):
+            self.visuals = {}
             self._open(
                 f"phase{e.phase_index}", e.planned_steps, f"phase {e.phase_index + 1} {e.kind}"
             )
@@ -90,7 +98,13 @@ class ConsoleReporter:
                 refresh=False,
             )
             self.bar.update(1)
+        elif isinstance(e, PhaseVisualEvent):
+            if e.text:
+                self.visuals[e.name] = e.text
         elif isinstance(e, PhaseEnd):
+            for text in self.visuals.values():
+                self._print(f"phase {e.phase_index + 1}: {text}")
+            self.visuals = {}
             if e.reason == "early_stop":
                 self._print(
                     f"phase {e.phase_index + 1} stopped early at step {e.step}: monitor ASR "
