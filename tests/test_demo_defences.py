@@ -20,7 +20,10 @@ from unlearnscope.states import RunStatus
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["demo-fineprune", "demo-nc"])
 def test_a_defence_preset_removes_the_demo_backdoor(model_cache: Path, preset: str) -> None:
-    cfg = preset_config(preset, {"monitor": {"probe_count": 2, "budget": 0.0}})
+    # the monitor at fixed steps, and sparse: the verdict is the full test set's evaluations
+    monitor = {"probe_count": 2, "budget": 0.0, "frame_every": 50, "tar_every": 50,
+               "eval_every": 50}  # fmt: skip
+    cfg = preset_config(preset, {"monitor": monitor})
     events: list = []
     engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(model_cache))
     assert engine.run() is RunStatus.COMPLETED
