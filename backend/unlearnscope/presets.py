@@ -183,6 +183,9 @@ PAPER_ATTACKS: dict[str, dict[str, Any]] = {
     "blended": {"kind": "blended"},  # the paper's alpha 0.1
     # the warp at strength 1 (the paper: 0.5) with half a noise image per poisoned one (2)
     "wanet": {"kind": "wanet", "wanet_strength": 1.0, "wanet_cross_ratio": 0.5},
+    # half the target class carries the signal (the paper's rate 0.1: all of it), at
+    # amplitude 40 (the paper: 20 for training)
+    "sig": {"kind": "sig", "poison_rate": 0.05, "sig_delta": 40.0},
 }
 for _name, _attack in PAPER_ATTACKS.items():
     PRESETS[f"paper-{_name}"] = {**PRESETS["paper"], "name": f"paper-{_name}", "attack": _attack}
