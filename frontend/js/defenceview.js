@@ -34,6 +34,17 @@ const SCALAR_LABELS = {
 
 const SHARES = new Set(["share_on_trigger", "trigger_area", "iou"]);
 
+// What the bars' positions are ("labels" in the values: one number per bar), by visual name
+// or "kind:name"; per-class visuals show the class names.
+const X_TITLES = {
+  mask_norms: "class",
+  anomaly_index: "class",
+  "anp:pruned": "BatchNorm layer",
+  "fineprune:pruned": "channels pruned",
+};
+// A horizontal rule on a chart: Neural Cleanse flags a class whose anomaly index is above 2.
+const RULES = { anomaly_index: { y: 2, text: "flagged above 2" } };
+
 const title = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 
 function scalarText(key, value) {
@@ -115,7 +126,7 @@ export class DefenceView {
     );
     const values = e.values || {};
     tile.plot.hidden = Object.keys(values).length === 0;
-    if (!tile.plot.hidden) this.plotValues(tile, values);
+    if (!tile.plot.hidden) this.plotValues(tile, values, e);
   }
 
   paint(canvas, e) {
@@ -137,10 +148,13 @@ export class DefenceView {
     ctx.putImageData(img, 0, 0);
   }
 
-  /** Values as bars: a histogram for {edges, counts}; else one bar series per key. */
-  plotValues(tile, values) {
+  /** Values as bars: a histogram for {edges, counts}; else one bar series per key, at the
+   * positions given by "labels" (class names for per-class visuals), or 1, 2, 3, ... */
+  plotValues(tile, values, e) {
     let traces;
     let xTitle = "";
+    let shapes = [];
+    let annotations = [];
     if (values.edges && values.counts) {
       const e = values.edges;
       const centers = values.counts.map((_, i) => (e[i] + e[i + 1]) / 2);
@@ -149,14 +163,24 @@ export class DefenceView {
       xTitle = "value";
     } else {
       const colors = ["#0072B2", "#D55E00", "#009E73", "#E69F00"];
-      traces = Object.entries(values).map(([k, ys], i) => ({
+      const { labels, ...series } = values;
+      xTitle = X_TITLES[`${e.kind}:${e.name}`] || X_TITLES[e.name] || "index";
+      const classes = this.model.classes || [];
+      const at = (ys) =>
+        (labels || ys.map((_, j) => j + 1)).map((v) =>
+          xTitle === "class" && classes[v] !== undefined ? `${v} ${classes[v]}` : v);
+      traces = Object.entries(series).map(([k, ys], i) => ({
         type: "bar",
         name: k.replace(/_/g, " "),
-        x: ys.map((_, j) => j + 1),
+        x: at(ys),
         y: ys,
         marker: { color: colors[i % colors.length] },
       }));
-      xTitle = "index";
+      const rule = RULES[e.name];
+      if (rule) {
+        shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: rule.y, y1: rule.y, line: { color: "#D55E00", width: 1.5, dash: "dot" } }];
+        annotations = [{ xref: "paper", x: 1, y: rule.y, yanchor: "bottom", xanchor: "right", text: rule.text, showarrow: false, font: { size: 10, color: "#D55E00" } }];
+      }
     }
     const layout = {
       margin: { l: 44, r: 8, t: 6, b: 34 },
@@ -164,7 +188,9 @@ export class DefenceView {
       showlegend: traces.length > 1,
       legend: { orientation: "h", y: 1.15 },
       bargap: 0.05,
-      xaxis: { title: { text: xTitle, standoff: 2 }, gridcolor: "#eef1f4" },
+      xaxis: { title: { text: xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
+      shapes,
+      annotations,
       yaxis: { gridcolor: "#eef1f4", rangemode: "tozero" },
       paper_bgcolor: "#fcfdfe",
       plot_bgcolor: "#fcfdfe",

@@ -132,20 +132,41 @@ def test_invert_reverse_engineers_every_class_then_unlearns(model_cache: Path) -
     triggers = [
         e for e in events if isinstance(e, PhaseVisualEvent) and e.name == "recovered_trigger"
     ]
-    assert len(triggers) == 10
-    t = triggers[-1]
+    t = triggers[9]  # the last class's
     assert t.image is not None and len(t.image) == t.height * t.width * 3 == 32 * 32 * 3
     assert "iou" in t.scalars and 0 <= t.scalars["iou"] <= 1  # the attack is known here
     norms = [e for e in events if isinstance(e, PhaseVisualEvent) and e.name == "mask_norms"]
     assert len(norms[-1].values["mask L1 norm"]) == 10
+    assert norms[-1].values["labels"] == [float(c) for c in range(10)]  # the bars' classes
     anomaly = next(
         e for e in events if isinstance(e, PhaseVisualEvent) and e.name == "anomaly_index"
     )
     assert len(anomaly.values["anomaly index"]) == 10 and "flagged" in anomaly.text
+    # then the trigger the unlearning stamps (the first flagged class's), if any
+    assert len(triggers) == 10 + (anomaly.scalars["flagged"] > 0)
     assert engine.step()  # an unlearning step: the weights move
     after = engine.model.state_dict()
     assert any(not torch.equal(after[k], start[k]) for k in after)
     assert not engine.step() and engine.state is RunStatus.COMPLETED and _finite(engine)
+
+
+def test_invert_with_detection_smallest_unlearns_the_smallest_trigger(model_cache: Path) -> None:
+    settings = {"steps_per_class": 1, "detection": "smallest"}
+    engine, events = _engine(model_cache, [_phase("invert", 11, settings=settings)])
+    for _ in range(10):
+        assert engine.step()
+    visuals = [e for e in events if isinstance(e, PhaseVisualEvent)]
+    norms = [e for e in visuals if e.name == "mask_norms"][-1].values["mask L1 norm"]
+    smallest = min(range(10), key=lambda c: norms[c])
+    anomaly = [e for e in visuals if e.name == "anomaly_index"][-1]
+    assert f"unlearning the smallest trigger, class {smallest}" in anomaly.text
+    shown = [e for e in visuals if e.name == "recovered_trigger"][-1]
+    assert shown.scalars["class"] == smallest and "the unlearning stamps" in shown.text
+    assert shown.image is not None and shown.scalars["mask_l1"] == pytest.approx(norms[smallest])
+    start = _state(engine)
+    assert not engine.step() and engine.state is RunStatus.COMPLETED and _finite(engine)
+    after = engine.model.state_dict()
+    assert any(not torch.equal(after[k], start[k]) for k in after)  # unlearning moved it
 
 
 def test_invert_ended_before_all_classes_says_so(model_cache: Path) -> None:

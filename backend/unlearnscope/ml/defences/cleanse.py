@@ -268,6 +268,7 @@ class InvertRun:
         self.search: TriggerSearch | None = None
         self.anomaly: Anomaly | None = None
         self.triggers: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.chosen: list[Recovered] = []  # the classes whose triggers are unlearned
         self.opt = phase_optimizer(ctx)
 
     # -- reverse-engineering ---------------------------------------------------------------
@@ -318,6 +319,7 @@ class InvertRun:
             visuals.append(self._norms_visual())
             if len(self.found) == len(self.candidates):
                 visuals.append(self._detect(s.detection))
+                visuals += [self._unlearned_visual(ctx, r) for r in self.chosen[:1]]
         return StepOutcome(
             info["loss"],
             info["ce"],
@@ -325,6 +327,15 @@ class InvertRun:
             0.0,  # no weight update while reverse-engineering
             losses={"trigger_ce": info["ce"], "mask_l1": info["l1"], "cost": info["cost"]},
             visuals=visuals,
+        )
+
+    def _unlearned_visual(self, ctx: PhaseContext, r: Recovered) -> PhaseVisual:
+        """The trigger the unlearning stamps, shown last in the recovered-trigger tile."""
+        return PhaseVisual(
+            name="recovered_trigger",
+            image=trigger_image(r.mask, r.pattern),
+            scalars={"class": float(r.target), "mask_l1": r.norm, **self._iou(ctx, r.mask)},
+            text=f"class {r.target}: the trigger the unlearning stamps, |m|_1 {r.norm:.1f}",
         )
 
     def _norms_visual(self) -> PhaseVisual:
@@ -341,7 +352,7 @@ class InvertRun:
         self.anomaly = a = anomaly_index([r.norm for r in self.found])
         flagged = [self.found[i] for i in a.flagged]
         names = ", ".join(str(r.target) for r in flagged) or "none"
-        chosen = to_unlearn(self.found, a, detection)
+        self.chosen = chosen = to_unlearn(self.found, a, detection)
         self.triggers = [(r.mask, r.pattern) for r in chosen]
         text = f"flagged (index > {ANOMALY_THRESHOLD:g}, below the median): {names}"
         if detection == "smallest":
