@@ -186,6 +186,8 @@ PAPER_ATTACKS: dict[str, dict[str, Any]] = {
     # half the target class carries the signal (the paper's rate 0.1: all of it), at
     # amplitude 40 (the paper: 20 for training)
     "sig": {"kind": "sig", "poison_rate": 0.05, "sig_delta": 40.0},
+    # a fifth of each batch carries its generated trigger (the paper: a tenth)
+    "inputaware": {"kind": "inputaware", "poison_rate": 0.2},
 }
 for _name, _attack in PAPER_ATTACKS.items():
     PRESETS[f"paper-{_name}"] = {**PRESETS["paper"], "name": f"paper-{_name}", "attack": _attack}

@@ -245,7 +245,7 @@ def mask_visuals(masks: NeuronMasks, threshold: float, pruned: bool) -> list[Pha
     below = masks.below(threshold)
     n = sum(len(v) for v in below.values())
     total = len(values)
-    verb = "pruned" if pruned else "below the threshold"
+    verb = "pruned: mask below" if pruned else "would be pruned now: mask below"
     return [
         PhaseVisual(
             name="mask_histogram",
