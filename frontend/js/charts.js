@@ -1,8 +1,9 @@
-// Plotly charts of a run: ASR + CA, TAR, losses. Per-step losses are appended with
-// Plotly.extendTraces; monitor measurements (which arrive late and out of order) are
-// redrawn from the model's step-ordered series, with gaps where nothing was measured.
-// Both are batched once per animation frame; phase bands, early stops, schedule-edit
-// markers and the slider's cursor are layout shapes.
+// Plotly charts of a run: ASR + CA, TAR, losses. Per-step losses are appended to the
+// traces' arrays; monitor measurements (which arrive late and out of order) are rebuilt
+// from the model's step-ordered series, with gaps where nothing was measured. Phase bands,
+// early stops, schedule-edit markers and the slider's cursor are layout shapes. A chart
+// that changed is drawn with one Plotly.react, batched per animation frame and kept to a
+// share of the page's time (dom.perFrame), so a long run's charts never hold up its stream.
 
 import { h, perFrame } from "./dom.js";
 import { earlyStopText, num } from "./format.js";
@@ -139,11 +140,19 @@ function traceOf(spec, unit) {
   // Measurements may be sparse (a monitoring budget): small markers keep lone points visible.
   return {
     ...base,
-    mode: spec.dense ? "lines" : "lines+markers",
+    mode: lineMode(spec, 0),
     marker: { color: spec.color, size: 5 },
     line: { color: spec.color, width: 2, dash: spec.dash || "solid" },
     hovertemplate: `${fmt}<extra>${spec.name}</extra>`,
   };
+}
+
+// Above this many points a measured line drops its markers: they would merge into the line
+// anyway, and each is an SVG element to draw.
+const MARKERS_UP_TO = 200;
+
+function lineMode(spec, points) {
+  return spec.dense || points > MARKERS_UP_TO ? "lines" : "lines+markers";
 }
 
 function baseLayout(spec) {
@@ -170,6 +179,12 @@ function baseLayout(spec) {
   };
 }
 
+const PLOT_CONFIG = {
+  responsive: true,
+  displaylogo: false,
+  modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"],
+};
+
 /** The three charts of one run. */
 export class Charts {
   constructor(root, model) {
@@ -177,12 +192,15 @@ export class Charts {
     this.model = model;
     this.cursor = null; // step shown by the slider; null when following live
     this.specs = chartSpecs();
-    this.pending = this.specs.map((c) => c.traces.map(() => ({ x: [], y: [], text: [] })));
+    this.data = this.specs.map((spec) => spec.traces.map((t) => traceOf(t, spec.unit)));
+    this.dataChanged = this.specs.map(() => true); // per chart: draw its traces again
+    this.revision = 0; // layout.datarevision: the traces' arrays grow in place
     this.seen = new Set(); // "chart:trace" of per-step lines that got a value
-    this.measuredDirty = true; // measurement and evaluation traces are redrawn whole
+    this.measuredDirty = true; // measurement and evaluation traces are rebuilt whole
+    this.layouts = this.specs.map((spec) => baseLayout(spec));
     this.layoutKey = "";
     this.ready = false;
-    this.flush = perFrame(() => this.draw());
+    this.flush = perFrame(() => this.draw(), { share: 0.2 });
     this.panels = this.specs.map((spec) => this.panel(spec));
     this.init();
     this.unsubscribe = model.subscribe((e) => this.onEvent(e));
@@ -225,11 +243,11 @@ export class Charts {
     if (!panel || !v) return;
     spec.view = view;
     spec.refLine = v.refLine;
+    const c = this.specs.indexOf(spec);
+    this.data[c].forEach((trace, i) => (trace.visible = spec.traces[i].view === view));
+    this.layouts[c] = { ...this.layouts[c], yaxis: { ...this.layouts[c].yaxis, title: { text: v.axis } } };
+    this.dataChanged[c] = true;
     this.layoutKey = ""; // the reference line changed
-    if (this.ready) {
-      Plotly.restyle(panel.plot, { visible: spec.traces.map((t) => t.view === view) });
-      Plotly.relayout(panel.plot, { "yaxis.title.text": v.axis });
-    }
     this.flush();
   }
 
@@ -243,13 +261,7 @@ export class Charts {
 
   async init() {
     await Promise.all(
-      this.panels.map(({ spec, plot }) =>
-        Plotly.newPlot(plot, spec.traces.map((t) => traceOf(t, spec.unit)), baseLayout(spec), {
-          responsive: true,
-          displaylogo: false,
-          modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d", "toImage"],
-        }),
-      ),
+      this.panels.map(({ plot }, c) => Plotly.newPlot(plot, this.data[c], this.layouts[c], PLOT_CONFIG)),
     );
     if (this.closed) return; // destroyed while Plotly drew
     this.ready = true;
@@ -276,9 +288,10 @@ export class Charts {
         if (!t.from || t.key) return;
         const v = t.from(s);
         if (v === undefined || v === null) return;
-        this.pending[c][i].x.push(s.step);
-        this.pending[c][i].y.push(num(v));
+        this.data[c][i].x.push(s.step);
+        this.data[c][i].y.push(num(v));
         this.seen.add(`${c}:${i}`);
+        this.dataChanged[c] = true;
       }),
     );
   }
@@ -290,25 +303,22 @@ export class Charts {
   }
 
   /** Measurement and evaluation traces, whole, from the model's step-ordered data. */
-  redrawMeasured(plot, spec) {
-    const idx = [];
-    const update = { x: [], y: [], text: [] };
+  rebuildMeasured(c) {
+    const spec = this.specs[c];
     spec.traces.forEach((t, i) => {
+      const trace = this.data[c][i];
       if (t.key) {
         const { steps, values } = this.model.series(t.key);
-        const { x, y } = withGaps(steps, values, { expected: this.interval(t.key) });
-        update.x.push(x);
-        update.y.push(y);
-        update.text.push(null);
+        Object.assign(trace, withGaps(steps, values, { expected: this.interval(t.key) }));
+        trace.mode = lineMode(t, steps.length);
       } else if (t.fromEval) {
         const evals = this.model.evals.filter((e) => t.fromEval(e) !== null && t.fromEval(e) !== undefined);
-        update.x.push(evals.map((e) => e.step));
-        update.y.push(evals.map((e) => num(t.fromEval(e))));
-        update.text.push(evals.map((e) => e.label));
+        trace.x = evals.map((e) => e.step);
+        trace.y = evals.map((e) => num(t.fromEval(e)));
+        trace.text = evals.map((e) => e.label);
       } else return;
-      idx.push(i);
+      this.dataChanged[c] = true;
     });
-    if (idx.length) Plotly.restyle(plot, update, idx);
   }
 
   /** A gap in per-phase lines, so a later phase of the same kind starts a new line. */
@@ -317,8 +327,9 @@ export class Charts {
       spec.traces.forEach((t, i) => {
         // only lines with data: an empty one stays out of the legend (kinds not run)
         if (!t.breaks || !this.seen.has(`${c}:${i}`)) return;
-        this.pending[c][i].x.push(step);
-        this.pending[c][i].y.push(null);
+        this.data[c][i].x.push(step);
+        this.data[c][i].y.push(null);
+        this.dataChanged[c] = true;
       }),
     );
   }
@@ -331,21 +342,17 @@ export class Charts {
 
   draw() {
     if (!this.ready) return;
-    this.panels.forEach(({ spec, plot }, c) => {
-      const pending = this.pending[c];
-      const idx = [];
-      const update = { x: [], y: [] };
-      pending.forEach((p, i) => {
-        if (!p.x.length) return;
-        idx.push(i);
-        update.x.push(p.x);
-        update.y.push(p.y);
-      });
-      if (idx.length) Plotly.extendTraces(plot, update, idx);
-      this.pending[c] = pending.map(() => ({ x: [], y: [], text: [] }));
-      if (this.measuredDirty) this.redrawMeasured(plot, spec);
-    });
+    if (this.measuredDirty) this.specs.forEach((spec, c) => this.rebuildMeasured(c));
     this.measuredDirty = false;
+    const layoutChanged = this.relayout();
+    this.panels.forEach(({ plot }, c) => {
+      if (!this.dataChanged[c] && !layoutChanged) return;
+      // One redraw per chart: new layout object, the same traces (arrays grown in place,
+      // which the new datarevision tells Plotly.react about).
+      this.revision += 1;
+      Plotly.react(plot, this.data[c], { ...this.layouts[c], datarevision: this.revision }, PLOT_CONFIG);
+      this.dataChanged[c] = false;
+    });
     const hasData = this.model.steps.length > 0 || this.model.evals.length > 0;
     const waiting = this.model.active
       ? "No steps yet: the charts start when unlearning begins."
@@ -355,10 +362,9 @@ export class Charts {
       empty.textContent = waiting;
       if (spec.views) note.textContent = this.regionNote(spec);
     });
-    this.relayout();
   }
 
-  /** Bands, edit markers, cursor and x range; only when one of them changed. */
+  /** Bands, edit markers, cursor and x range into the layouts; false when none changed. */
   relayout() {
     const m = this.model;
     const spans = m.phaseSpans();
@@ -366,9 +372,9 @@ export class Charts {
     const end = m.chartEnd();
     const stops = m.earlyStops();
     const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end]);
-    if (key === this.layoutKey) return;
+    if (key === this.layoutKey) return false;
     this.layoutKey = key;
-    this.panels.forEach(({ spec, plot }) => {
+    this.panels.forEach(({ spec, plot }, c) => {
       const shapes = [];
       const annotations = [];
       const margin = plot.layout?.margin || {};
@@ -432,8 +438,10 @@ export class Charts {
           line: { color: COLOR.ink, width: 2 }, name: "cursor",
         });
       }
-      Plotly.relayout(plot, { shapes, annotations, "xaxis.range": [0, end] });
+      const layout = this.layouts[c];
+      this.layouts[c] = { ...layout, shapes, annotations, xaxis: { ...layout.xaxis, range: [0, end] } };
     });
+    return true;
   }
 
 

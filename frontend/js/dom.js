@@ -44,22 +44,40 @@ export function fill(el, ...children) {
   return el;
 }
 
-/** A function that runs `fn` at most once per animation frame, however often called. */
-export function perFrame(fn) {
+/**
+ * A function that runs `fn` at most once per animation frame, however often called, and
+ * keeps `fn` to about `share` of the page's time: after a run that took d ms the next one
+ * waits at least d * (1 / share - 1) ms. A cheap `fn` runs every frame; one whose cost grows
+ * with the history (a chart of thousands of steps) runs less often, so the page keeps up
+ * with a fast run's stream instead of falling behind it.
+ */
+export function perFrame(fn, { share = 1 / 3 } = {}) {
   let pending = false;
   let timer = 0;
+  let notBefore = 0; // performance.now() of the earliest next run
   const run = () => {
     if (!pending) return;
     pending = false;
     clearTimeout(timer);
-    fn();
+    const start = performance.now();
+    try {
+      fn();
+    } finally {
+      const end = performance.now();
+      notBefore = end + (end - start) * (1 / share - 1);
+    }
+  };
+  const frame = () => {
+    requestAnimationFrame(run);
+    // A hidden tab gets no animation frames; still render now and then.
+    timer = setTimeout(run, 1000);
   };
   const schedule = () => {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(run);
-    // A hidden tab gets no animation frames; still render now and then.
-    timer = setTimeout(run, 1000);
+    const wait = notBefore - performance.now();
+    if (wait > 0) timer = setTimeout(frame, wait);
+    else frame();
   };
   return schedule;
 }
