@@ -26,17 +26,17 @@ def build_config(args: argparse.Namespace) -> RunConfig:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    config = build_config(args)  # validate everything before any work, file or torch import
+    settings = Settings()
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and any(out.iterdir()):
+        raise BadInput(f"--out {out}: the folder exists and is not empty; choose a new one")
+
     from .console import ConsoleReporter
     from .ml.checkpoints import FileModelStore, save_model
     from .ml.engine import Engine
     from .states import RunStatus
     from .storage.exports import write_run_folder
-
-    config = build_config(args)  # validate everything before any work or any file
-    settings = Settings()
-    out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and any(out.iterdir()):
-        raise BadInput(f"--out {out}: the folder exists and is not empty; choose a new one")
     cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
     reporter = ConsoleReporter()
     events: list = []
@@ -119,8 +119,15 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given `command`, the arguments of the other heavy subcommands
+    (sweep, reproduce, bench, report: their modules import torch) are left out, so `run`
+    refuses a bad config and `presets` answers in about a second."""
     parser = argparse.ArgumentParser(prog="unlearnscope", description=__doc__)
+
+    def wanted(name: str) -> bool:
+        return command is None or command == name
+
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="attack, then unlearn, headless, with a final table")
@@ -143,11 +150,12 @@ def make_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser(
         "sweep", help="a grid of runs from one base config, one after another, with a table"
     )
-    from .sweep_command import add_arguments as add_sweep_arguments
-    from .sweep_command import cmd_sweep
+    if wanted("sweep"):
+        from .sweep_command import add_arguments as add_sweep_arguments
+        from .sweep_command import cmd_sweep
 
-    add_sweep_arguments(sweep)
-    sweep.set_defaults(func=cmd_sweep)
+        add_sweep_arguments(sweep)
+        sweep.set_defaults(func=cmd_sweep)
 
     serve = sub.add_parser("serve", help="start the dashboard server (API + page)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")
@@ -171,25 +179,28 @@ def make_parser() -> argparse.ArgumentParser:
     reproduce = sub.add_parser(
         "reproduce", help="the paper's CIFAR-10 protocol per seed: clean, backdoored, unlearned"
     )
-    from .reproduce import add_arguments as add_reproduce_arguments
+    if wanted("reproduce"):
+        from .reproduce import add_arguments as add_reproduce_arguments
 
-    add_reproduce_arguments(reproduce)
-    reproduce.set_defaults(func=cmd_reproduce)
+        add_reproduce_arguments(reproduce)
+        reproduce.set_defaults(func=cmd_reproduce)
 
     bench = sub.add_parser(
         "bench", help="measure Grad-CAM, monitoring overhead, streaming fan-out and memory"
     )
-    from .bench.suite import add_arguments as add_bench_arguments
+    if wanted("bench"):
+        from .bench.suite import add_arguments as add_bench_arguments
 
-    add_bench_arguments(bench)
-    bench.set_defaults(func=cmd_bench)
+        add_bench_arguments(bench)
+        bench.set_defaults(func=cmd_bench)
 
     report = sub.add_parser("report", help="a stored run as one HTML file, and a heatmap clip")
-    from .report.command import add_arguments as add_report_arguments
-    from .report.command import cmd_report
+    if wanted("report"):
+        from .report.command import add_arguments as add_report_arguments
+        from .report.command import cmd_report
 
-    add_report_arguments(report)
-    report.set_defaults(func=cmd_report)
+        add_report_arguments(report)
+        report.set_defaults(func=cmd_report)
 
     presets = sub.add_parser("presets", help="list presets, or --show NAME as JSON")
     presets.add_argument("--show", help="print the full RunConfig of a preset")
@@ -198,7 +209,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    # The subcommand is the first word that is not an option (no top-level option takes a
+    # value); with none, argparse prints the usage.
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = make_parser(command)
     args = parser.parse_args(argv)
     if args.command == "run" and not args.preset and not args.config:
         args.preset = "demo"
