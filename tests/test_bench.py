@@ -20,7 +20,9 @@ def bench(tmp_path: Path, *args: str, timeout: float = 240) -> subprocess.Comple
     )
 
 
-def test_quick_bench_prints_streaming_memory_and_cam_tables(tmp_path: Path) -> None:
+def test_quick_bench_prints_streaming_memory_and_cam_tables(
+    tmp_path: Path, model_cache: Path
+) -> None:
     out_json = tmp_path / "bench.json"
     done = bench(
         tmp_path,
@@ -31,7 +33,7 @@ def test_quick_bench_prints_streaming_memory_and_cam_tables(tmp_path: Path) -> N
         "--clients", "0,10",
         "--steps", "12",
         "--threads", "1",
-        "--cache-dir", str(tmp_path / "cache"),
+        "--cache-dir", str(model_cache),  # the session's tiny model, trained once
         "--json", str(out_json),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
