@@ -156,9 +156,9 @@ export class DefenceView {
     let shapes = [];
     let annotations = [];
     if (values.edges && values.counts) {
-      const e = values.edges;
-      const centers = values.counts.map((_, i) => (e[i] + e[i + 1]) / 2);
-      const widths = values.counts.map((_, i) => e[i + 1] - e[i]);
+      const edges = values.edges;
+      const centers = values.counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
+      const widths = values.counts.map((_, i) => edges[i + 1] - edges[i]);
       traces = [{ type: "bar", x: centers, y: values.counts, width: widths, marker: { color: "#0072B2" }, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
       xTitle = "value";
     } else {

@@ -267,7 +267,6 @@ class InvertRun:
         self.found: list[Recovered] = []
         self.search: TriggerSearch | None = None
         self.anomaly: Anomaly | None = None
-        self.triggers: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.chosen: list[Recovered] = []  # the classes whose triggers are unlearned
         self.opt = phase_optimizer(ctx)
 
@@ -353,7 +352,6 @@ class InvertRun:
         flagged = [self.found[i] for i in a.flagged]
         names = ", ".join(str(r.target) for r in flagged) or "none"
         self.chosen = chosen = to_unlearn(self.found, a, detection)
-        self.triggers = [(r.mask, r.pattern) for r in chosen]
         text = f"flagged (index > {ANOMALY_THRESHOLD:g}, below the median): {names}"
         if detection == "smallest":
             text += f"; unlearning the smallest trigger, class {chosen[0].target}"
@@ -377,7 +375,7 @@ class InvertRun:
     def _unlearn_step(self, ctx: PhaseContext, s: InvertSettings) -> StepOutcome:
         x, y = sample(ctx.data.clean, ctx.cfg.batch_size, ctx.gen, ctx.device)
         x = augment_batch(x, ctx.data.augment, ctx.gen)
-        x = unlearning_batch(x, self.triggers, s.unlearn_share)
+        x = unlearning_batch(x, [(r.mask, r.pattern) for r in self.chosen], s.unlearn_share)
         ctx.model.train()
         ce = F.cross_entropy(ctx.model(x), y)
         grad_norm = sgd_step(ctx, self.opt, ce)
