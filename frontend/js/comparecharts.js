@@ -5,7 +5,7 @@
 // redraws nothing in Plotly.
 
 import { h, perFrame } from "./dom.js";
-import { LOCALISATION } from "./charts.js";
+import { LOCALISATION } from "./chartspecs.js";
 import { num } from "./format.js";
 
 /* global Plotly */

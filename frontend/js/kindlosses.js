@@ -5,7 +5,7 @@
 
 import { h, perFrame } from "./dom.js";
 import { num } from "./format.js";
-import { phaseColor } from "./charts.js";
+import { phaseColor } from "./chartspecs.js";
 
 /* global Plotly */
 

@@ -7,7 +7,7 @@ import { h, fill, floorIndex, perFrame } from "./dom.js";
 import { probeImage } from "./heatmaps.js";
 import { drawCell } from "./heatdraw.js";
 import { api } from "./api.js";
-import { phaseColor } from "./charts.js";
+import { phaseColor } from "./chartspecs.js";
 
 /** A phase band, a little stronger than on the run page's charts. */
 function bandFill(kind) {

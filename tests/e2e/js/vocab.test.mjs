@@ -6,7 +6,7 @@ import { test } from "node:test";
 
 import { OPTIONS } from "./options.mjs";
 import { isActive, isLive, isTerminal, phaseKind, closeCode } from "../../../frontend/js/vocab.js";
-import { chartSpecs, phaseColor } from "../../../frontend/js/charts.js";
+import { chartSpecs, phaseColor } from "../../../frontend/js/chartspecs.js";
 
 test("run states come from the server's lists", () => {
   for (const s of OPTIONS.states.all) {
