@@ -65,7 +65,7 @@ def test_a_registered_kind_is_offered_by_the_page(
     # The run charts draw one loss line per registered kind, coloured by its place.
     losses = page.evaluate(
         """async () => {
-            const { chartSpecs, phaseColor } = await import("/js/charts.js");
+            const { chartSpecs, phaseColor } = await import("/js/chartspecs.js");
             const loss = chartSpecs().find((c) => c.id === "loss");
             const band = phaseColor("stand_still").fill();
             return { names: loss.traces.map((t) => t.name), band };

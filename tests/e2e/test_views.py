@@ -143,10 +143,13 @@ def test_early_stop_is_said_in_words(server: Any, page: Any, early_run: str) -> 
     expect(state).to_have_text(
         re.compile(rf"Stopped early at step {end['step']} \(monitor ASR [\d.]+% < 100%\)")
     )
-    labels = page.evaluate(
-        "() => (document.querySelector('#chart-quality').layout.annotations || []).map(a => a.text)"
-    )
-    assert any("stopped early" in t for t in labels), labels
+    # The charts draw a moment after the events (dom.perFrame keeps them to a share of the
+    # page's time): wait for the label rather than read it once.
+    labels = "(document.querySelector('#chart-quality').layout.annotations || []).map(a => a.text)"
+    try:
+        page.wait_for_function(f"{labels}.some(t => t.includes('stopped early'))")
+    except Exception as err:
+        raise AssertionError(page.evaluate(labels)) from err
     # The plan shrinks by the steps the ascent did not take: 30 planned, `steps` taken.
     planned = end["steps"] + 6
     expect(page.locator("#run-step")).to_have_text(re.compile(rf"^{planned}\b"))
