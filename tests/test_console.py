@@ -20,14 +20,14 @@ def test_a_phase_ends_with_the_latest_word_of_each_of_its_visuals() -> None:
 
     out = io.StringIO()
     report = ConsoleReporter(out)
-    report(PhaseStart(phase_index=0, kind="invert", step=0, planned_steps=3))
+    report(PhaseStart(phase_index=0, kind="nc", step=0, planned_steps=3))
     for text in ("class 0: step 1/2", "class 0: step 2/2"):
-        report(PhaseVisualEvent(step=1, phase_index=0, kind="invert", name="recovered_trigger",
+        report(PhaseVisualEvent(step=1, phase_index=0, kind="nc", name="recovered_trigger",
                                 text=text))  # fmt: skip
-    report(PhaseVisualEvent(step=2, phase_index=0, kind="invert", name="anomaly_index",
+    report(PhaseVisualEvent(step=2, phase_index=0, kind="nc", name="anomaly_index",
                             text="flagged (index > 2, below the median): 0"))  # fmt: skip
-    report(PhaseVisualEvent(step=2, phase_index=0, kind="invert", name="mask_norms"))
-    report(PhaseEnd(phase_index=0, kind="invert", step=3, steps=3))
+    report(PhaseVisualEvent(step=2, phase_index=0, kind="nc", name="mask_norms"))
+    report(PhaseEnd(phase_index=0, kind="nc", step=3, steps=3))
     lines = out.getvalue().splitlines()
     assert "phase 1: class 0: step 2/2" in lines and "phase 1: class 0: step 1/2" not in lines
     assert "phase 1: flagged (index > 2, below the median): 0" in lines

@@ -10,7 +10,7 @@ from unlearnscope.api.app import create_app
 from unlearnscope.api.close_codes import CloseCode
 from unlearnscope.api.hub import CLOSE_DELETED, CLOSE_GOING_AWAY, CLOSE_LAGGING
 from unlearnscope.api.routes.stream import CLOSE_NOT_FOUND
-from unlearnscope.phase_kinds import PHASE_KINDS
+from unlearnscope.ml.kinds.registry import PHASE_KINDS
 from unlearnscope.settings import Settings
 from unlearnscope.states import state_lists
 

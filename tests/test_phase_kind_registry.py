@@ -1,5 +1,6 @@
-"""Adding a phase kind is adding one entry to phase_kinds.PHASE_KINDS: the config schema,
-the options the page reads and the engine all take it from there."""
+"""A kind in the registry (ml/kinds/registry.PHASE_KINDS: a folder of ml/kinds/ or an
+installed plug-in) is all the config schema, the options the page reads and the engine
+need: a throwaway kind registered here runs like a built-in."""
 
 from __future__ import annotations
 
@@ -14,22 +15,30 @@ from unlearnscope.config import PhaseConfig, RunConfig
 from unlearnscope.events import EventBase, StepMetrics
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
-from unlearnscope.phase_kinds import PHASE_KINDS, PhaseKind
+from unlearnscope.ml.kinds.kind import PhaseKind
+from unlearnscope.ml.kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, StepOutcome
+from unlearnscope.ml.kinds.registry import PHASE_KINDS
 from unlearnscope.presets import preset_config
 from unlearnscope.settings import Settings
 from unlearnscope.states import RunStatus
 
 
+class StandStillRun:
+    def step(self, ctx: PhaseContext) -> StepOutcome:
+        """A zero objective: a step that changes nothing."""
+        x, _ = ctx.data.clean.batch(torch.arange(min(ctx.cfg.batch_size, len(ctx.data.clean))))
+        zero = (ctx.model(x.to(ctx.device)) * 0).sum()
+        return StepOutcome(zero.item(), zero.item(), 0.0, 0.0)
+
+    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
+        return []
+
+
 class StandStill:
-    """A throwaway kind: a zero objective, so a step changes nothing."""
+    """A throwaway kind (the one step protocol, ml/kinds/protocol.py)."""
 
-    bn_train = False
-
-    def task_loss(self, model, cfg, data, gen, device):  # type: ignore[no-untyped-def]
-        x, _ = data.clean.batch(torch.arange(min(cfg.batch_size, len(data.clean))))
-        out = model(x.to(device))
-        zero = (out * 0).sum()
-        return zero, zero.detach()
+    def start(self, ctx: PhaseContext) -> PhaseRun:
+        return StandStillRun()
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ TINY_SCHEDULES = {
     "paper": [{"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8, "forget_weight": 1.0}],
     "anp": [{"kind": "anp", "steps": 2, "lr": 0.2, "batch_size": 8}],
     "nc": [
-        {"kind": "invert", "steps": 22, "lr": 0.01, "batch_size": 8,
+        {"kind": "nc", "steps": 22, "lr": 0.01, "batch_size": 8,
          "settings": {"steps_per_class": 2}},
     ],
 }

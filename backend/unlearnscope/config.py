@@ -20,7 +20,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core import ValidationError as CoreValidationError
 
-from .phase_kinds import PHASE_KINDS
+from .ml.kinds.registry import PHASE_KINDS, canonical_kind
 from .strict import IMAGES, PX, STEPS, Strict, unit
 
 # The choices, each written once; the tuples the API and the page list derive from them.
@@ -412,8 +412,8 @@ def _phase_kind_enum(schema: dict[str, Any]) -> None:
     schema["enum"] = list(PHASE_KINDS)  # read when the schema is made: registered kinds
 
 
-# A phase kind is any key of phase_kinds.PHASE_KINDS (a registry, not a Literal, so that
-# adding a kind is adding one entry there).
+# A phase kind is any key of ml.kinds.registry.PHASE_KINDS (a registry, not a Literal, so that
+# adding a kind is adding a folder, or installing a plug-in).
 PhaseKindName = Annotated[
     str, AfterValidator(_known_phase_kind), Field(json_schema_extra=_phase_kind_enum)
 ]
@@ -454,7 +454,7 @@ class PhaseConfig(Strict):
         description="empty: off",
         json_schema_extra=unit("%"),
     )
-    # The kind's own settings (phase_kinds.PHASE_KINDS[kind].settings), validated by its
+    # The kind's own settings (ml.kinds.registry.PHASE_KINDS[kind].settings), validated by its
     # KindSettings model and stored with its defaults filled in; {} for a kind without.
     settings: dict[str, Any] = Field(
         {},
@@ -467,12 +467,14 @@ class PhaseConfig(Strict):
     def _kind_settings(cls, data: Any) -> Any:
         """Validate `settings` with the kind's model; errors at settings.<field>."""
         kind = data.get("kind") if isinstance(data, dict) else None
-        if not isinstance(kind, str) or kind not in PHASE_KINDS:
+        if isinstance(kind, str) and kind != canonical_kind(kind):
+            data = {**data, "kind": canonical_kind(kind)}  # a former name (nc was `invert`)
+        if not isinstance(kind, str) or data["kind"] not in PHASE_KINDS:
             return data  # a missing, unknown or mistyped kind is refused by the kind field
         raw = data.get("settings", {})
         if not isinstance(raw, dict):
             return data  # refused by the dict field
-        from .kind_settings import kind_settings_class
+        from .ml.kinds.settings import kind_settings_class
 
         model = kind_settings_class(data["kind"])
         if model is None:

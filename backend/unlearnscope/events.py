@@ -121,7 +121,7 @@ class StepMetrics(EventBase):
 
 
 class PhaseVisualEvent(EventBase):
-    """What a phase kind shows beside the heatmaps (ml/phase_api.PhaseVisual): an image
+    """What a phase kind shows beside the heatmaps (ml/kinds/protocol.PhaseVisual): an image
     (I-BAU's universal perturbation, Neural Cleanse's recovered trigger) with scalars, or
     named values (a histogram of ANP's mask values, a per-layer pruned count)."""
 

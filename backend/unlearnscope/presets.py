@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .config import RunConfig, describe_errors
+from .ml.kinds.registry import recipe
 
 # The tuned unlearning schedule of the `paper` presets (see README, Results): one recovery
 # phase. Distillation from the starting model holds clean accuracy; the unlikelihood term
@@ -88,45 +89,31 @@ PRESETS["paper-resnet18"] = {
 }
 
 
-# Published defences as schedules (README, Defences). DEFENCE_SCHEDULES: each defence with
-# its paper's CIFAR-10 recipe (the kind's published defaults; the `paper` preset's clean
-# set is 5% of CIFAR-10, the share these papers use), for the comparison command on the
-# `paper` model. `relearn` is the retuning attack a comparison appends to a defence.
-# `ascent-ewc` is the demo's ascent + recovery and `paper` the tuned schedule of Results.
+# Published defences as schedules (docs/defences.md). DEFENCE_SCHEDULES: each defence at
+# its paper's CIFAR-10 recipe, written once as its kind's defaults (ml/kinds/<name>/) and
+# taken from there by `recipe`; where a preset deviates (to fit 2 CPU cores, or the setting
+# the measured table used) the override says so. The `paper` preset's clean set is 5% of
+# CIFAR-10, the share these papers use. For the comparison command on the `paper` model;
+# `relearn` is the retuning attack a comparison appends to a defence. `ascent-ewc` is the
+# demo's ascent + recovery and `paper` the tuned schedule of docs/results.md.
 DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     # the demo's gentle ascent (forget set, EWC) then recovery with the unlikelihood term
     "ascent-ewc": PRESETS["demo"]["schedule"],
     "paper": PAPER_SCHEDULE,
-    # NAD code: 10 teacher epochs + 20 NAD epochs of 2500 images at batch 64 (~40 batches)
-    "nad": [
-        {"kind": "nad", "steps": 1200, "lr": 0.01, "batch_size": 64, "clip_norm": None,
-         "settings": {"teacher_steps": 400}},
-    ],
-    # BackdoorBench FT-SAM: 100 epochs of 2500 images at batch 256 (~10 batches), rho 2.
-    # CPU-sized: 300 steps, 30 of those epochs (each step is two passes of 256 images)
-    "sam": [
-        {"kind": "sam", "steps": 300, "lr": 0.01, "batch_size": 256, "clip_norm": None},
-    ],
-    # I-BAU code: 5 rounds of one pass for delta and one for the weights (batches of 100)
-    "ibau": [
-        {"kind": "ibau", "steps": 250, "lr": 0.001, "batch_size": 100, "clip_norm": None,
-         "settings": {"inner_steps": 25, "outer_steps": 25}},
-    ],
-    # ANP code: 2000 mask iterations of batch 128, SGD lr 0.2, momentum 0.9. CPU-sized: 400
-    # of them (one mask step costs three passes; 2000 take about an hour on 2 CPU cores)
-    "anp": [{"kind": "anp", "steps": 400, "lr": 0.2, "batch_size": 128, "clip_norm": None}],
-    # fine-pruning: 1 pruning step, then 200 fine-tuning steps (~10 epochs of 2500 images)
-    "fineprune": [{"kind": "fineprune", "steps": 201, "lr": 0.01, "batch_size": 128}],
-    # Neural Cleanse: 10 classes x 100 reverse-engineering steps (batch 32, as its code),
-    # then 200 unlearning steps
-    "nc": [
-        {"kind": "invert", "steps": 1200, "lr": 0.01, "batch_size": 32,
-         "settings": {"steps_per_class": 100}},
-    ],
-    # The retuning attack: ~5 epochs of 500 images (10% poisoned) at batch 128
-    "relearn": [
-        {"kind": "relearn", "steps": 20, "lr": 0.01, "batch_size": 128, "clip_norm": None},
-    ],
+    # NAD's 1200 steps with the first 400 (10 teacher epochs of ~40 batches) for the teacher
+    "nad": [recipe("nad", settings={"teacher_steps": 400})],
+    # CPU-sized: 300 of FT-SAM's 1000 steps (each step is two passes of 256 images)
+    "sam": [recipe("sam", steps=300)],
+    # 5 rounds of one pass for delta and one for the weights (batches of 100): 250 steps
+    "ibau": [recipe("ibau", steps=250, settings={"inner_steps": 25, "outer_steps": 25})],
+    # CPU-sized: 400 of ANP's 2000 mask steps (one costs three passes; 2000 take about an
+    # hour on 2 CPU cores)
+    "anp": [recipe("anp", steps=400)],
+    # the measured table's runs clipped the gradient norm at 5 (the recipe: no clip)
+    "fineprune": [recipe("fineprune", clip_norm=5.0)],
+    "nc": [recipe("nc", clip_norm=5.0)],
+    # ~5 epochs of 500 images (10% poisoned) at batch 128
+    "relearn": [recipe("relearn")],
 }
 
 # The same defences on the demo (shapes) data, tuned there to remove the backdoor (ASR
@@ -171,7 +158,7 @@ DEMO_DEFENCE_SCHEDULES["fineprune"] = [
 # to 540 for the others), too wide a spread for the MAD test to flag the target; the preset
 # unlearns the smallest trigger (`detection: smallest`) and says so in its visual.
 DEMO_DEFENCE_SCHEDULES["nc"] = [
-    {"kind": "invert", "steps": 1150, "lr": 0.01, "batch_size": 64,
+    {"kind": "nc", "steps": 1150, "lr": 0.01, "batch_size": 64,
      "settings": {"steps_per_class": 100, "detection": "smallest"}},
 ]
 

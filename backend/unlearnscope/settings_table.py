@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
-from .kind_settings import settings_schema
-from .phase_kinds import PHASE_KINDS
+from .ml.kinds.registry import PHASE_KINDS
+from .ml.kinds.settings import settings_schema
 
 START = "<!-- settings-table: made by `python -m unlearnscope.settings_table --write README.md` -->"
 END = "<!-- /settings-table -->"

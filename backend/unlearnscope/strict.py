@@ -1,7 +1,7 @@
 """The strict pydantic base of every settings model, and the units their fields carry.
 
 Its own module so that the run config (config.py) and the per-kind phase settings
-(kind_settings/) share one base without importing each other.
+(ml/kinds/*/settings.py) share one base without importing each other.
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from unlearnscope.phase_kinds import PHASE_KINDS, PhaseKind
+from unlearnscope.ml.kinds.kind import PhaseKind
+from unlearnscope.ml.kinds.registry import PHASE_KINDS
 
 pytestmark = pytest.mark.browser
 

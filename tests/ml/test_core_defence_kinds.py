@@ -1,5 +1,5 @@
 """One step of each of nad, sam, ibau, relearn: finite, and it changes what it should and
-only that (ml/defences/, the step protocol of ml/phase_api.py)."""
+only that (ml/kinds/<name>/step.py, the step protocol of ml/kinds/protocol.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,15 @@ import math
 import torch
 
 from unlearnscope.config import AttackConfig, PhaseConfig
-from unlearnscope.kind_settings import load_settings
 from unlearnscope.ml.attacks import make_trigger
 from unlearnscope.ml.cam import make_cam
-from unlearnscope.ml.defences.ibau import IbauRun, perturbation_picture
-from unlearnscope.ml.defences.nad import attention_distance, attention_map, nad_layers
-from unlearnscope.ml.defences.relearn import retuning_set
 from unlearnscope.ml.imageset import ImageSet
+from unlearnscope.ml.kinds.ibau.step import IbauRun, perturbation_picture
+from unlearnscope.ml.kinds.nad.step import attention_distance, attention_map, nad_layers
+from unlearnscope.ml.kinds.protocol import PhaseContext, PhaseData, frozen_copy, start_phase
+from unlearnscope.ml.kinds.relearn.step import retuning_set
+from unlearnscope.ml.kinds.settings import load_settings
 from unlearnscope.ml.models import build_model, count_parameters
-from unlearnscope.ml.phase_api import PhaseContext, PhaseData
-from unlearnscope.ml.phases import frozen_copy, start_phase
 
 CLASSES = [str(i) for i in range(10)]
 
@@ -110,7 +109,7 @@ def test_sam_with_a_vanishing_radius_is_a_plain_sgd_step() -> None:
     # the same step by hand on b
     ctx_b = _ctx(b, "sam", settings=settings, momentum=0.0, clip_norm=None)
     from unlearnscope.ml.augment import augment_batch
-    from unlearnscope.ml.phase_api import sample
+    from unlearnscope.ml.kinds.protocol import sample
 
     x, y = sample(ctx_b.data.clean, 8, ctx_b.gen, ctx_b.device)
     x = augment_batch(x, "flip", ctx_b.gen)
@@ -176,7 +175,7 @@ def test_ibau_hypergradient_with_k0_is_the_direct_gradient_plus_the_one_step_ter
     ctx2 = _ctx(model, "ibau", step=1, settings=settings, momentum=0.0, clip_norm=None)
     ctx2.gen = torch.Generator().manual_seed(5)
     run.step(ctx2)
-    from unlearnscope.ml.phase_api import sample
+    from unlearnscope.ml.kinds.protocol import sample
 
     g = torch.Generator().manual_seed(5)
     x, y = sample(ctx.data.clean, 8, g, ctx.device)

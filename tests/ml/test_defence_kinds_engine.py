@@ -1,4 +1,4 @@
-"""anp, fineprune and invert inside the engine: what one step changes (and what it does
+"""anp, fineprune and nc inside the engine: what one step changes (and what it does
 not), their visuals, pause / resume / stop / a schedule edit in the middle of each, and
 bad settings refused naming the field."""
 
@@ -31,9 +31,9 @@ from unlearnscope.states import RunStatus
 SMALL: dict[str, dict[str, Any]] = {
     "anp": {},
     "fineprune": {},
-    "invert": {"steps_per_class": 1},  # 10 classes: 10 inversion steps
+    "nc": {"steps_per_class": 1},  # 10 classes: 10 inversion steps
 }
-STEPS = {"anp": 6, "fineprune": 6, "invert": 14}
+STEPS = {"anp": 6, "fineprune": 6, "nc": 14}
 
 
 def _phase(kind: str, steps: int | None = None, **over: Any) -> dict[str, Any]:
@@ -122,8 +122,8 @@ def test_fineprune_prunes_at_the_first_step_then_fine_tunes_keeping_them_pruned(
     assert not torch.equal(fc.weight[:, ~zeroed], before_fc[:, ~zeroed])  # the rest learnt
 
 
-def test_invert_reverse_engineers_every_class_then_unlearns(model_cache: Path) -> None:
-    engine, events = _engine(model_cache, [_phase("invert", 12)])
+def test_nc_reverse_engineers_every_class_then_unlearns(model_cache: Path) -> None:
+    engine, events = _engine(model_cache, [_phase("nc", 12)])
     start = _state(engine)
     for _ in range(10):  # 10 classes x 1 step: no weight changes
         assert engine.step()
@@ -150,9 +150,9 @@ def test_invert_reverse_engineers_every_class_then_unlearns(model_cache: Path) -
     assert not engine.step() and engine.state is RunStatus.COMPLETED and _finite(engine)
 
 
-def test_invert_with_detection_smallest_unlearns_the_smallest_trigger(model_cache: Path) -> None:
+def test_nc_with_detection_smallest_unlearns_the_smallest_trigger(model_cache: Path) -> None:
     settings = {"steps_per_class": 1, "detection": "smallest"}
-    engine, events = _engine(model_cache, [_phase("invert", 11, settings=settings)])
+    engine, events = _engine(model_cache, [_phase("nc", 11, settings=settings)])
     for _ in range(10):
         assert engine.step()
     visuals = [e for e in events if isinstance(e, PhaseVisualEvent)]
@@ -169,8 +169,8 @@ def test_invert_with_detection_smallest_unlearns_the_smallest_trigger(model_cach
     assert any(not torch.equal(after[k], start[k]) for k in after)  # unlearning moved it
 
 
-def test_invert_ended_before_all_classes_says_so(model_cache: Path) -> None:
-    engine, events = _engine(model_cache, [_phase("invert", 3)])
+def test_nc_ended_before_all_classes_says_so(model_cache: Path) -> None:
+    engine, events = _engine(model_cache, [_phase("nc", 3)])
     assert engine.run() is RunStatus.COMPLETED
     last = [e for e in events if isinstance(e, PhaseVisualEvent)][-1]
     assert last.name == "anomaly_index" and "3 of 10 classes" in last.text
@@ -230,9 +230,9 @@ def test_an_edit_that_ends_the_anp_phase_prunes(model_cache: Path) -> None:
         ({"kind": "anp", "settings": {"eps": 2.0}}, "schedule.0.settings.eps"),
         ({"kind": "anp", "settings": {"threshold": -0.1}}, "schedule.0.settings.threshold"),
         ({"kind": "fineprune", "settings": {"max_ratio": 0}}, "schedule.0.settings.max_ratio"),
-        ({"kind": "invert", "settings": {"classes": []}}, "schedule.0.settings.classes"),
-        ({"kind": "invert", "settings": {"classes": "some"}}, "schedule.0.settings.classes"),
-        ({"kind": "invert", "settings": {"nope": 1}}, "schedule.0.settings.nope"),
+        ({"kind": "nc", "settings": {"classes": []}}, "schedule.0.settings.classes"),
+        ({"kind": "nc", "settings": {"classes": "some"}}, "schedule.0.settings.classes"),
+        ({"kind": "nc", "settings": {"nope": 1}}, "schedule.0.settings.nope"),
     ],
 )
 def test_bad_settings_are_refused_naming_the_field(settings: dict[str, Any], field: str) -> None:
@@ -249,7 +249,7 @@ def test_bad_settings_give_422_naming_the_field(
     settings = Settings(home=tmp_path / "home", device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         for kind, bad in (("anp", {"alpha": 1.5}), ("fineprune", {"holdout_fraction": 1.0}),
-                          ("invert", {"steps_per_class": 0})):
+                          ("nc", {"steps_per_class": 0})):
             body = {"schedule": [{"kind": kind, "steps": 5, "lr": 0.01, "settings": bad}]}
             r = client.post("/api/runs?preset=tiny", json=body)
             assert r.status_code == 422, r.text

@@ -17,7 +17,7 @@ from planted_backdoor import (
     true_mask,
 )
 
-from unlearnscope.ml.defences import cleanse
+from unlearnscope.ml.kinds.nc import step as cleanse
 
 
 def test_neural_cleanse_recovers_the_planted_patch_and_flags_its_class() -> None:

@@ -7,7 +7,8 @@ import copy
 import torch
 from planted_backdoor import BACKDOOR_CHANNEL, PlantedNet, accuracy, asr, clean_data
 
-from unlearnscope.ml.defences import anp, pruning
+from unlearnscope.ml.kinds.anp import step as anp
+from unlearnscope.ml.kinds.fineprune import step as pruning
 
 
 def _run_anp(net: PlantedNet, steps: int = 150) -> anp.NeuronMasks:

@@ -23,8 +23,8 @@ from unlearnscope.events import (
 from unlearnscope.ml import phases as phases_module
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
+from unlearnscope.ml.kinds.protocol import frozen_copy
 from unlearnscope.ml.monitor import Monitor
-from unlearnscope.ml.phases import frozen_copy
 from unlearnscope.presets import preset_config
 from unlearnscope.states import RunStatus
 

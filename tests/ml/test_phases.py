@@ -6,14 +6,35 @@ import torch
 from unlearnscope.config import PhaseConfig
 from unlearnscope.ml.ewc import EWCPenalty
 from unlearnscope.ml.imageset import ImageSet
-from unlearnscope.ml.models import build_model
-from unlearnscope.ml.phases import (
+from unlearnscope.ml.kinds.protocol import (
+    PhaseContext,
     PhaseData,
-    distillation,
+    StepOutcome,
     frozen_copy,
-    optimisation_step,
-    unlikelihood,
+    start_phase,
 )
+from unlearnscope.ml.kinds.recovery.step import distillation, unlikelihood
+from unlearnscope.ml.models import build_model
+
+
+class Phase:
+    """A phase of `kind` started on `model` outside the engine; `step()` takes one step."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        cfg: PhaseConfig,
+        data: PhaseData,
+        ewc: EWCPenalty | None,
+        gen: torch.Generator,
+    ) -> None:
+        self.ctx = PhaseContext(model, cfg, None, data, ewc, gen, torch.device("cpu"), 0)
+        self.run = start_phase(cfg.kind, self.ctx)
+
+    def step(self) -> StepOutcome:
+        outcome = self.run.step(self.ctx)
+        self.ctx.phase_step += 1
+        return outcome
 
 
 def test_unlikelihood_is_minus_log_of_one_minus_target_probability() -> None:
@@ -39,16 +60,13 @@ def test_ascent_raises_forget_loss_and_clips_the_gradient() -> None:
     model = build_model("small_cnn", 10, (0.5,) * 3, (0.25,) * 3, width=4)
     data = _data()
     cfg = PhaseConfig(kind="ascent", steps=5, lr=0.05, batch_size=8, clip_norm=0.5)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(1)
-    first, _ = optimisation_step(model, opt, "ascent", cfg, data, None, gen, torch.device("cpu"))
+    phase = Phase(model, cfg, data, None, torch.Generator().manual_seed(1))
+    first = phase.step()
     for _ in range(4):
-        last, norm = optimisation_step(
-            model, opt, "ascent", cfg, data, None, gen, torch.device("cpu")
-        )
+        last = phase.step()
     assert last.ce > first.ce  # ascent: the forget-set CE goes up
     total = torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None])
-    assert total.norm() <= 0.5 + 1e-4 < norm  # clipped after measuring
+    assert total.norm() <= 0.5 + 1e-4 < last.grad_norm  # clipped after measuring
 
 
 def test_ewc_penalty_is_reported_and_weighted() -> None:
@@ -56,13 +74,11 @@ def test_ewc_penalty_is_reported_and_weighted() -> None:
     model = build_model("small_cnn", 10, (0.5,) * 3, (0.25,) * 3, width=4)
     ewc = EWCPenalty(model, {n: torch.ones_like(p) for n, p in model.named_parameters()})
     cfg = PhaseConfig(kind="recovery", steps=2, lr=0.1, batch_size=8, ewc_lambda=3.0)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(1)
-    dev = torch.device("cpu")
-    first, _ = optimisation_step(model, opt, "recovery", cfg, _data(), ewc, gen, dev)
+    phase = Phase(model, cfg, _data(), ewc, torch.Generator().manual_seed(1))
+    first = phase.step()
     assert first.penalty == 0.0  # still at the anchor
     expected = 3.0 * ewc(model).item()  # the penalty at the weights the step starts from
-    second, _ = optimisation_step(model, opt, "recovery", cfg, _data(), ewc, gen, dev)
+    second = phase.step()
     assert expected > 0
     assert abs(second.penalty - expected) < 1e-5 * expected
 
@@ -87,10 +103,9 @@ def _drift_from_teacher(distill_weight: float) -> float:
     cfg = PhaseConfig(
         kind="recovery", steps=10, lr=0.1, batch_size=16, distill_weight=distill_weight
     )
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=0.9)
-    gen = torch.Generator().manual_seed(1)
+    phase = Phase(model, cfg, data, None, torch.Generator().manual_seed(1))
     for _ in range(10):
-        optimisation_step(model, opt, "recovery", cfg, data, None, gen, torch.device("cpu"))
+        phase.step()
     x = data.clean.batch(torch.arange(len(data.clean)))[0]
     with torch.no_grad():
         return distillation(model(x), data.teacher(x), 1.0).item()
@@ -104,7 +119,6 @@ def test_distillation_holds_the_model_near_its_teacher() -> None:
 def test_distillation_without_a_teacher_is_an_error() -> None:
     model = build_model("small_cnn", 10, (0.5,) * 3, (0.25,) * 3, width=4)
     cfg = PhaseConfig(kind="recovery", steps=1, lr=0.1, batch_size=8, distill_weight=1.0)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(1)
+    phase = Phase(model, cfg, _data(), None, torch.Generator().manual_seed(1))
     with pytest.raises(RuntimeError, match="teacher"):
-        optimisation_step(model, opt, "recovery", cfg, _data(), None, gen, torch.device("cpu"))
+        phase.step()

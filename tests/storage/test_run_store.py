@@ -137,3 +137,40 @@ def test_artifact_paths_stay_inside_the_folder(tmp_path: Path) -> None:
         files.run_dir("../etc")
     with pytest.raises(ValueError):
         files.resolve("../../etc/passwd")
+
+
+def test_a_run_stored_under_a_former_kind_name_reads_under_the_current_one(
+    store: RunStore,
+) -> None:
+    """Neural Cleanse's kind was `invert` before it was `nc`: a database written then
+    (config, schedule and event log say `invert`) replays, compares and re-runs as `nc`."""
+    from sqlalchemy import text, update
+
+    from unlearnscope.config import RunConfig
+    from unlearnscope.events import PhaseStart
+    from unlearnscope.storage.tables import EventRow, RunRow
+
+    config = preset_config("demo-nc")
+    store.create("old", config, RunStatus.QUEUED)
+    store.append("old", [PhaseStart(seq=1, t=1.0, phase_index=0, kind="nc", step=0,
+                                    planned_steps=3)])
+    old_config = config.model_dump(mode="json")
+    old_config["schedule"][0]["kind"] = "invert"
+    old_phase = {**old_config["schedule"][0]}
+    with store.db.new_session() as s:  # written as the older version wrote it
+        s.execute(update(RunRow).values(config=old_config, schedule=[old_phase]))
+        s.execute(update(EventRow).values(payload={**store.headers("old", ["phase_start"])[0],
+                                                   "kind": "invert"}))
+        s.commit()
+        # the stored JSON as text, as the database holds it (no conversion on read)
+        stored = "SELECT CAST(r.schedule AS TEXT), CAST(e.payload AS TEXT) FROM runs r, events e"
+        raw = s.execute(text(stored)).all()
+    assert all('"invert"' in str(v) for row in raw for v in row)  # the rows hold the old name
+    row = store.get("old")
+    assert row is not None
+    assert row.config["schedule"][0]["kind"] == "nc" and row.schedule[0]["kind"] == "nc"
+    assert RunConfig.model_validate(row.config) == config
+    assert store.headers("old", ["phase_start"])[0]["kind"] == "nc"
+    (event,) = store.load_events("old")
+    assert isinstance(event, PhaseStart) and event.kind == "nc"
+

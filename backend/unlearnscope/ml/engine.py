@@ -44,18 +44,17 @@ from ..events import (
     StatusEvent,
     StepMetrics,
 )
-from ..kind_settings import load_settings
 from ..states import STEPPING_STATUSES, RunStatus
 from .attacks import triggered_non_target
 from .cadence import Cadence, monitor_share
 from .ewc import EWCPenalty, diagonal_fisher
 from .imageset import ImageSet
+from .kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase
+from .kinds.settings import load_settings
 from .live import LiveMonitor
 from .metrics import asr_and_ra, clean_accuracy, predict
 from .models import count_parameters
 from .monitor import FrameBatch, Measured, Monitor, inspect_sample
-from .phase_api import PhaseContext, PhaseRun, PhaseVisual
-from .phases import frozen_copy, start_phase
 from .preparation import ModelStore, Prepared, prepare, resolve_device
 from .region import RegionRule, region_rule
 from .schedule import ScheduleEditError, apply_edit

@@ -25,8 +25,8 @@ import torch
 from torch import nn
 
 from .cadence import Cadence, rest_after
+from .kinds.protocol import frozen_copy
 from .monitor import Measured, Monitor
-from .phases import frozen_copy
 from .snapshots import SnapshotBuffer
 
 # report(step, phase_index, measured) -> None; called on the monitor thread

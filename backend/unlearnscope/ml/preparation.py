@@ -29,9 +29,9 @@ from .attacks import (
 from .checkpoints import config_key
 from .datasets import load_splits
 from .imageset import ImageSet
+from .kinds.protocol import PhaseData
 from .metrics import asr_and_ra, clean_accuracy, predict
 from .models import Classifier, build_model
-from .phase_api import PhaseData
 from .training import resolve_precision, train_classifier
 
 # progress(stage, done, total, message, metrics)

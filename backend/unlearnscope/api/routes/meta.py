@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ... import config as cfg
-from ...kind_settings import phase_kind_options
+from ...ml.kinds.settings import phase_kind_options
 from ...presets import PRESETS, preset_config
 from ...settings import Settings
 from ...states import state_lists

@@ -31,18 +31,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...kind_settings.fineprune import FinePruneSettings
-from ..augment import augment_batch
-from ..metrics import predict
-from ..phase_api import (
+from ...metrics import predict
+from ..finetune import finetune_step
+from ..protocol import (
     PhaseContext,
     PhaseRun,
     PhaseVisual,
     StepOutcome,
     phase_optimizer,
-    sample,
-    sgd_step,
 )
+from .settings import FinePruneSettings
 
 
 def classifier_layer(model: nn.Module) -> nn.Linear:
@@ -198,15 +196,9 @@ class FinePruneRun:
         assert isinstance(s, FinePruneSettings)
         if self.pruned is None:
             return self._prune(ctx, s)
-        x, y = sample(ctx.data.clean, ctx.cfg.batch_size, ctx.gen, ctx.device)
-        x = augment_batch(x, ctx.data.augment, ctx.gen)
-        ctx.model.train()
-        ce = F.cross_entropy(ctx.model(x), y)
-        grad_norm = sgd_step(ctx, self.opt, ce)
+        outcome = finetune_step(ctx, self.opt)
         keep_pruned(ctx.model, self.pruned)  # a pruned neuron stays pruned
-        return StepOutcome(
-            ce.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm, losses={"ce": ce.item()}
-        )
+        return outcome
 
     def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
         return []

@@ -1,4 +1,4 @@
-"""The step protocol every phase kind implements (issue 14, contract14.md).
+"""The one step protocol every phase kind implements, and the weight update they share.
 
 The engine starts one `PhaseRun` per phase (`PhaseKindImpl.start`), calls its `step` once
 per engine step (pause, resume, stop and schedule edits happen between two calls), and
@@ -12,12 +12,14 @@ any `PhaseVisual`s (an image such as I-BAU's universal perturbation or Neural Cl
 recovered trigger, or values such as a histogram of ANP's mask), which the engine emits as
 `PhaseVisualEvent`s for the page's defence view.
 
-`sgd_step` is the one weight update most kinds share: EWC penalty, backward, clip, step,
-exactly as the ascent and recovery kinds have always done it.
+`sgd_step` is the one weight update the kinds share: EWC penalty, backward, clip, step.
+`start_phase` finds a kind's step class through the registry and starts it.
 """
 
 from __future__ import annotations
 
+import copy
+import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -25,9 +27,10 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from ..config import PhaseConfig
-from .ewc import EWCPenalty
-from .imageset import ImageSet
+from ...config import PhaseConfig
+from ..ewc import EWCPenalty
+from ..imageset import ImageSet
+from .registry import PHASE_KINDS
 
 
 @dataclass
@@ -159,3 +162,31 @@ def image_visual(
         image = image.permute(1, 2, 0)
     pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     return PhaseVisual(name=name, image=pixels.contiguous(), scalars=scalars or {}, text=text)
+
+
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """An eval-mode copy of `model` that takes no gradients: the distillation teacher."""
+    teacher = copy.deepcopy(model).eval()
+    teacher.requires_grad_(False)
+    return teacher
+
+
+_impls: dict[str, PhaseKindImpl] = {}
+
+
+def kind_impl(kind: str) -> PhaseKindImpl:
+    """The step implementation of a registered kind (its class, imported and made once)."""
+    if kind not in _impls:
+        if kind not in PHASE_KINDS:
+            raise KeyError(f"unknown phase kind {kind!r}; choose one of {sorted(PHASE_KINDS)}")
+        module, _, name = PHASE_KINDS[kind].step.partition(":")
+        impl = getattr(importlib.import_module(module), name)()
+        if not callable(getattr(impl, "start", None)):
+            raise TypeError(f"{PHASE_KINDS[kind].step} has no start(ctx) method")
+        _impls[kind] = impl
+    return _impls[kind]
+
+
+def start_phase(kind: str, ctx: PhaseContext) -> PhaseRun:
+    """Start a phase of `kind`: its PhaseRun."""
+    return kind_impl(kind).start(ctx)

@@ -1,9 +1,9 @@
-"""Per-kind settings of a phase: one pydantic model per phase kind, one file per kind.
+"""Per-kind settings of a phase: one pydantic model per phase kind, in its folder.
 
-A phase kind that has its own hyper-parameters (NAD's beta, SAM's rho, ...) names its
-settings class in `phase_kinds.PHASE_KINDS[kind].settings` ("module:Class"). The class
+A phase kind that has its own hyper-parameters (NAD's beta, SAM's rho, ...) keeps them in
+`ml/kinds/<name>/settings.py` and names the class in its `KIND.settings` ("module:Class"). The class
 subclasses `KindSettings` here: strict, unknown fields refused, every field with a title,
-a description and bounds (the page builds its fields from the JSON schema, the README
+a description and bounds (the page builds its fields from the JSON schema, docs/settings.md
 table lists them), defaults = the published CIFAR-10 defaults of the paper (cited in the
 class docstring). `PhaseConfig.settings` is validated by it (errors located at
 `schedule.N.settings.<field>`) and stored normalised (defaults filled in).
@@ -17,7 +17,8 @@ import importlib
 from dataclasses import asdict
 from typing import Any
 
-from ..strict import Strict
+from ...strict import Strict
+from .registry import PHASE_KINDS
 
 
 class KindSettings(Strict):
@@ -40,8 +41,6 @@ def settings_class(path: str) -> type[KindSettings]:
 
 def kind_settings_class(kind: str) -> type[KindSettings] | None:
     """The settings class of a registered phase kind, or None when it has none."""
-    from ..phase_kinds import PHASE_KINDS
-
     path = PHASE_KINDS[kind].settings
     return None if path is None else settings_class(path)
 
@@ -61,9 +60,9 @@ def settings_schema(kind: str) -> dict[str, Any] | None:
 def phase_kind_options() -> list[dict[str, Any]]:
     """The phase-kind registry as the page reads it (GET /api/options), with each kind's
     settings JSON schema (`settings_schema`, None for a kind without settings)."""
-    from ..phase_kinds import PHASE_KINDS
-
+    shown = ("label", "description", "step", "uses_forget_set", "settings", "defaults")
     return [
-        {"kind": name, **asdict(kind), "settings_schema": settings_schema(name)}
+        {"kind": name, **{k: v for k, v in asdict(kind).items() if k in shown}}
+        | {"settings_schema": settings_schema(name)}
         for name, kind in PHASE_KINDS.items()
     ]

@@ -27,8 +27,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ...kind_settings.ibau import IbauSettings
-from ..phase_api import (
+from ..protocol import (
     PhaseContext,
     PhaseRun,
     PhaseVisual,
@@ -37,6 +36,7 @@ from ..phase_api import (
     image_visual,
     sample,
 )
+from .settings import IbauSettings
 
 
 def perturbation_picture(delta: torch.Tensor) -> torch.Tensor:

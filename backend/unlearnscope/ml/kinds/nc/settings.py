@@ -1,4 +1,4 @@
-"""Settings of `invert`, Neural Cleanse (Wang et al., IEEE S&P 2019): trigger
+"""Settings of `nc`, Neural Cleanse (Wang et al., IEEE S&P 2019): trigger
 reverse-engineering per candidate class, the anomaly index, then unlearning.
 
 Paper defaults (and its code, bolunwang/backdoor visualizer.py): Adam lr 0.1 on the mask
@@ -17,11 +17,11 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from ..strict import STEPS
-from . import KindSettings
+from ....strict import STEPS
+from ..settings import KindSettings
 
 
-class InvertSettings(KindSettings):
+class NeuralCleanseSettings(KindSettings):
     classes: Literal["all"] | list[int] = Field(
         "all",
         title="Candidate classes",

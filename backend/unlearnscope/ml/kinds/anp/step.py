@@ -38,8 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from ...kind_settings.anp import AnpSettings
-from ..phase_api import PhaseContext, PhaseRun, PhaseVisual, StepOutcome, sample
+from ..protocol import PhaseContext, PhaseRun, PhaseVisual, StepOutcome, sample
+from .settings import AnpSettings
 
 VISUAL_EVERY = 5  # steps between two mask histograms (and the first and last step)
 

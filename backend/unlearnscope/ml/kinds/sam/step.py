@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...kind_settings.sam import SamSettings
-from ..augment import augment_batch
-from ..phase_api import (
+from ...augment import augment_batch
+from ..protocol import (
     PhaseContext,
     PhaseRun,
     PhaseVisual,
@@ -26,6 +25,7 @@ from ..phase_api import (
     phase_optimizer,
     sample,
 )
+from .settings import SamSettings
 
 
 def _bn_frozen(model: nn.Module) -> list[tuple[nn.modules.batchnorm._BatchNorm, float | None]]:

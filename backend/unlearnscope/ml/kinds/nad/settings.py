@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..strict import STEPS
-from . import KindSettings
+from ....strict import STEPS
+from ..settings import KindSettings
 
 
 class NadSettings(KindSettings):

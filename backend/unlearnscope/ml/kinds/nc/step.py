@@ -45,17 +45,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...kind_settings.invert import InvertSettings
-from ..augment import augment_batch
-from ..phase_api import (
+from ..finetune import finetune_step
+from ..protocol import (
     PhaseContext,
     PhaseRun,
     PhaseVisual,
     StepOutcome,
     phase_optimizer,
     sample,
-    sgd_step,
 )
+from .settings import NeuralCleanseSettings
 
 SUCCESS_THRESHOLD = 0.99  # stamped images classified as the candidate class
 COST_UP = 2.0
@@ -229,13 +228,13 @@ def unlearning_batch(
     return out
 
 
-def candidate_classes(settings: InvertSettings, n_classes: int) -> list[int]:
+def candidate_classes(settings: NeuralCleanseSettings, n_classes: int) -> list[int]:
     if settings.classes == "all":
         return list(range(n_classes))
     bad = [c for c in settings.classes if c >= n_classes]
     if bad:
         raise ValueError(
-            f"invert: settings.classes {bad} are not classes of this data set (0-{n_classes - 1})"
+            f"nc: settings.classes {bad} are not classes of this data set (0-{n_classes - 1})"
         )
     return list(settings.classes)
 
@@ -257,12 +256,12 @@ def to_unlearn(found: list[Recovered], anomaly: Anomaly, detection: str) -> list
     return [found[i] for i in anomaly.flagged]
 
 
-class InvertRun:
+class NeuralCleanseRun:
     """Reverse-engineer each candidate class (steps_per_class steps each), then unlearn."""
 
     def __init__(self, ctx: PhaseContext) -> None:
         s = ctx.settings
-        assert isinstance(s, InvertSettings)
+        assert isinstance(s, NeuralCleanseSettings)
         self.candidates = candidate_classes(s, len(ctx.data.clean.classes))
         self.found: list[Recovered] = []
         self.search: TriggerSearch | None = None
@@ -271,7 +270,9 @@ class InvertRun:
         self.opt = phase_optimizer(ctx)
 
     # -- reverse-engineering ---------------------------------------------------------------
-    def _new_search(self, ctx: PhaseContext, s: InvertSettings, target: int) -> TriggerSearch:
+    def _new_search(
+        self, ctx: PhaseContext, s: NeuralCleanseSettings, target: int
+    ) -> TriggerSearch:
         return TriggerSearch(
             target,
             s.init_cost,
@@ -288,7 +289,7 @@ class InvertRun:
         # display only
         return {"iou": trigger_iou(mask, ctx.true_trigger_mask, ctx.data.augment)}
 
-    def _invert_step(self, ctx: PhaseContext, s: InvertSettings) -> StepOutcome:
+    def _invert_step(self, ctx: PhaseContext, s: NeuralCleanseSettings) -> StepOutcome:
         if self.search is None:
             self.search = self._new_search(ctx, s, self.candidates[len(self.found)])
         search = self.search
@@ -372,20 +373,15 @@ class InvertRun:
         )
 
     # -- unlearning ------------------------------------------------------------------------
-    def _unlearn_step(self, ctx: PhaseContext, s: InvertSettings) -> StepOutcome:
-        x, y = sample(ctx.data.clean, ctx.cfg.batch_size, ctx.gen, ctx.device)
-        x = augment_batch(x, ctx.data.augment, ctx.gen)
-        x = unlearning_batch(x, [(r.mask, r.pattern) for r in self.chosen], s.unlearn_share)
-        ctx.model.train()
-        ce = F.cross_entropy(ctx.model(x), y)
-        grad_norm = sgd_step(ctx, self.opt, ce)
-        return StepOutcome(
-            ce.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm, losses={"ce": ce.item()}
+    def _unlearn_step(self, ctx: PhaseContext, s: NeuralCleanseSettings) -> StepOutcome:
+        triggers = [(r.mask, r.pattern) for r in self.chosen]
+        return finetune_step(
+            ctx, self.opt, change=lambda x: unlearning_batch(x, triggers, s.unlearn_share)
         )
 
     def step(self, ctx: PhaseContext) -> StepOutcome:
         s = ctx.settings
-        assert isinstance(s, InvertSettings)
+        assert isinstance(s, NeuralCleanseSettings)
         if len(self.found) < len(self.candidates):
             return self._invert_step(ctx, s)
         return self._unlearn_step(ctx, s)
@@ -402,6 +398,6 @@ class InvertRun:
         return []
 
 
-class Invert:
+class NeuralCleanse:
     def start(self, ctx: PhaseContext) -> PhaseRun:
-        return InvertRun(ctx)
+        return NeuralCleanseRun(ctx)

@@ -15,20 +15,18 @@ RunFinished.retuned the model after it.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
-from ...kind_settings.relearn import RelearnSettings
-from ..imageset import ImageSet
-from ..phase_api import (
+from ...imageset import ImageSet
+from ..finetune import finetune_step
+from ..protocol import (
     PhaseContext,
     PhaseData,
     PhaseRun,
     PhaseVisual,
     StepOutcome,
     phase_optimizer,
-    sample,
-    sgd_step,
 )
+from .settings import RelearnSettings
 
 
 def retuning_set(data: PhaseData, s: RelearnSettings, gen: torch.Generator) -> ImageSet:
@@ -64,13 +62,7 @@ class RelearnRun:
         self.opt = phase_optimizer(ctx)
 
     def step(self, ctx: PhaseContext) -> StepOutcome:
-        x, y = sample(self.data, ctx.cfg.batch_size, ctx.gen, ctx.device)
-        ctx.model.train()
-        ce = F.cross_entropy(ctx.model(x), y)
-        grad_norm = sgd_step(ctx, self.opt, ce)
-        return StepOutcome(
-            ce.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm, losses={"ce": ce.item()}
-        )
+        return finetune_step(ctx, self.opt, self.data, augment=False)
 
     def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
         return []

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..strict import unit
-from . import KindSettings
+from ....strict import unit
+from ..settings import KindSettings
 
 
 class FinePruneSettings(KindSettings):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from . import KindSettings
+from ..settings import KindSettings
 
 
 class SamSettings(KindSettings):

@@ -21,9 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...kind_settings.nad import NadSettings
-from ..augment import augment_batch
-from ..phase_api import (
+from ...augment import augment_batch
+from ..protocol import (
     PhaseContext,
     PhaseRun,
     PhaseVisual,
@@ -32,6 +31,7 @@ from ..phase_api import (
     sample,
     sgd_step,
 )
+from .settings import NadSettings
 
 # The (low, mid, high) layer groups per model family, by module names inside Classifier.
 _STAGES = (

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..strict import STEPS
-from . import KindSettings
+from ....strict import STEPS
+from ..settings import KindSettings
 
 
 class IbauSettings(KindSettings):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..strict import IMAGES
-from . import KindSettings
+from ....strict import IMAGES
+from ..settings import KindSettings
 
 
 class RelearnSettings(KindSettings):

@@ -1,0 +1,27 @@
+"""`PhaseKind`: what the registry knows of a phase kind (each folder's `KIND`, each plug-in's
+entry point). Torch-free; its own module so a kind's folder and a plug-in import it without
+importing the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PhaseKind:
+    label: str  # a few words for people
+    description: str  # what one step does
+    step: str  # "module:Class" of the step implementation (a kinds.protocol.PhaseKindImpl)
+    uses_forget_set: bool  # needs the defender's identified poisoned samples
+    # "module:Class" of the kind's own settings (a kinds.settings.KindSettings subclass), or
+    # None: a kind without settings refuses a non-empty PhaseConfig.settings.
+    settings: str | None = None
+    # The published recipe of the common PhaseConfig fields (steps, lr, batch_size,
+    # momentum, ...): the page's schedule editor fills them in when the kind is chosen, and
+    # presets start from them (`recipe`).
+    defaults: dict[str, Any] = field(default_factory=dict)
+    # Where the kind sits in lists people see (built-ins 0-99; plug-ins default after them).
+    order: int = 1000
+    # Former names still read from old config files, stored runs and event logs.
+    aliases: tuple[str, ...] = ()

@@ -1,0 +1,112 @@
+"""The phase-kind registry: the folders of `ml/kinds/` plus the installed plug-ins.
+
+A phase kind is one folder `ml/kinds/<name>/` whose `__init__.py` holds `KIND`, a
+`PhaseKind`: what a person sees (label, description), what data it needs, the
+"module:Class" of its step (`step.py`, imported only when a run uses it) and of its
+settings (`settings.py`, torch-free), and its published recipe (`defaults`: the common
+PhaseConfig fields; the kind-specific ones are the settings model's defaults). The folder's
+name is the kind's one name, in configs, the API, the page and the docs.
+
+A third party adds a kind from their own installed package through the entry-point group
+`unlearnscope.kinds`: the entry point's name is the kind's name and it loads a `PhaseKind`
+(`[project.entry-points."unlearnscope.kinds"] mykind = "mypkg.kind:KIND"`). It then appears
+in the RunConfig schema, `GET /api/options`, the form, the charts and the comparison like a
+built-in. A plug-in cannot replace a built-in kind (its name must be new).
+
+Torch-free: the config, the API and the page read this without importing torch.
+`PHASE_KINDS` is a plain dict (in the order people see the kinds), so a test can register
+a throwaway kind with `monkeypatch.setitem`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from .kind import PhaseKind
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "unlearnscope.kinds"
+
+
+def _built_in() -> dict[str, PhaseKind]:
+    """Every folder of this package that holds a KIND."""
+    found: dict[str, PhaseKind] = {}
+    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
+        if info.ispkg:
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            kind = getattr(module, "KIND", None)
+            if not isinstance(kind, PhaseKind):
+                raise TypeError(f"ml/kinds/{info.name}/__init__.py must define KIND (a PhaseKind)")
+            found[info.name] = kind
+    return found
+
+
+def _plug_ins(taken: set[str]) -> dict[str, PhaseKind]:
+    """Kinds of installed packages (entry points); a broken one is logged and left out."""
+    found: dict[str, PhaseKind] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in taken or ep.name in found:
+            log.warning("plug-in phase kind %r (%s) ignored: the name is taken", ep.name, ep.value)
+            continue
+        try:
+            kind = ep.load()
+        except Exception:  # a plug-in's own import error must not take the server down
+            log.exception("plug-in phase kind %r (%s) failed to load", ep.name, ep.value)
+            continue
+        if not isinstance(kind, PhaseKind):
+            log.warning("plug-in phase kind %r (%s) is not a PhaseKind", ep.name, ep.value)
+            continue
+        found[ep.name] = kind
+    return found
+
+
+def discover() -> dict[str, PhaseKind]:
+    """Built-in kinds and installed plug-ins, in the order people see them."""
+    kinds = _built_in()
+    kinds.update(_plug_ins(set(kinds) | {a for k in kinds.values() for a in k.aliases}))
+    return dict(sorted(kinds.items(), key=lambda item: (item[1].order, item[0])))
+
+
+PHASE_KINDS: dict[str, PhaseKind] = discover()
+
+
+def canonical_kind(name: str) -> str:
+    """The kind's one name for `name`, which may be a former name (an alias)."""
+    if name in PHASE_KINDS:
+        return name
+    for kind_name, kind in PHASE_KINDS.items():
+        if name in kind.aliases:
+            return kind_name
+    return name
+
+
+def current_kind_names(value: Any) -> Any:
+    """A stored run config, schedule or event payload with former kind names replaced:
+    the top-level "kind" and each "kind" of a "schedule" list (or of a list of phases)."""
+    if isinstance(value, list):
+        return [current_kind_names(v) if isinstance(v, dict) else v for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = value
+    kind = value.get("kind")
+    if isinstance(kind, str) and canonical_kind(kind) != kind:
+        out = {**out, "kind": canonical_kind(kind)}
+    if isinstance(value.get("schedule"), list):
+        out = {**out, "schedule": current_kind_names(value["schedule"])}
+    return out
+
+
+def recipe(kind: str, **overrides: Any) -> dict[str, Any]:
+    """A schedule phase of `kind` at its published recipe, `overrides` on top (a preset
+    that must deviate, e.g. fewer steps to fit a CPU, says so where it calls this)."""
+    settings = overrides.pop("settings", None)
+    phase: dict[str, Any] = {"kind": kind, **PHASE_KINDS[kind].defaults, **overrides}
+    if settings:
+        phase["settings"] = settings
+    return phase

@@ -1,0 +1,166 @@
+"""A phase kind from a third party's installed package (entry-point group
+`unlearnscope.kinds`) works like a built-in: it is in the registry, the RunConfig schema and
+`GET /api/options` (with its settings schema), its settings are validated, and the engine
+runs it end to end. The package is written to a temporary path, as an installer lays it
+out (the module plus a dist-info folder with `entry_points.txt`), and a fresh Python
+process with that path on sys.path does the rest: no file of this repository changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PACKAGE = {
+    "throwaway_kind/__init__.py": '''
+        """A throwaway phase kind: clean fine-tuning at a fixed share of the phase's lr."""
+        from unlearnscope.ml.kinds.kind import PhaseKind
+
+        KIND = PhaseKind(
+            label="Gentle fine-tuning",
+            description="Fine-tune on clean data at a share of the lr (plug-in test kind).",
+            step="throwaway_kind.step:Gentle",
+            uses_forget_set=False,
+            settings="throwaway_kind.settings:GentleSettings",
+            defaults={"steps": 3, "lr": 0.01, "batch_size": 16},
+        )
+    ''',
+    "throwaway_kind/settings.py": """
+        from pydantic import Field
+
+        from unlearnscope.ml.kinds.settings import KindSettings
+
+
+        class GentleSettings(KindSettings):
+            share: float = Field(0.5, gt=0, le=1, title="LR share", description="of the lr")
+    """,
+    "throwaway_kind/step.py": """
+        import torch
+
+        from unlearnscope.ml.kinds.finetune import finetune_step
+        from unlearnscope.ml.kinds.protocol import phase_optimizer
+
+
+        class GentleRun:
+            def __init__(self, ctx):
+                self.opt = phase_optimizer(ctx)
+
+            def step(self, ctx):
+                outcome = finetune_step(ctx, self.opt)
+                outcome.losses["share"] = ctx.settings.share
+                return outcome
+
+            def finish(self, ctx):
+                return []
+
+
+        class Gentle:
+            def start(self, ctx):
+                return GentleRun(ctx)
+    """,
+    "throwaway_kind-0.1.dist-info/METADATA": """
+        Metadata-Version: 2.1
+        Name: throwaway-kind
+        Version: 0.1
+    """,
+    "throwaway_kind-0.1.dist-info/entry_points.txt": """
+        [unlearnscope.kinds]
+        gentle = throwaway_kind:KIND
+        nad = throwaway_kind:KIND
+        broken = throwaway_kind.missing:KIND
+    """,
+}
+
+CHECK = """
+import json, logging, sys
+from pathlib import Path
+
+import torch
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from unlearnscope.api.app import create_app
+from unlearnscope.config import PhaseConfig, RunConfig
+from unlearnscope.events import StepMetrics
+from unlearnscope.ml.checkpoints import FileModelStore
+from unlearnscope.ml.engine import Engine
+from unlearnscope.ml.kinds.registry import PHASE_KINDS
+from unlearnscope.presets import preset_config
+from unlearnscope.settings import Settings
+from unlearnscope.states import RunStatus
+
+home, cache = Path(sys.argv[1]), Path(sys.argv[2])
+out = {"kinds": list(PHASE_KINDS)}
+out["nad_step"] = PHASE_KINDS["nad"].step  # the built-in, not the plug-in's
+schema = RunConfig.model_json_schema()["$defs"]["PhaseConfig"]["properties"]["kind"]["enum"]
+out["in_schema"] = "gentle" in schema
+try:
+    PhaseConfig(kind="gentle", steps=1, lr=0.1, settings={"share": 2.0})
+    out["bad_share"] = "accepted"
+except ValidationError as err:
+    out["bad_share"] = [".".join(map(str, e["loc"])) for e in err.errors()]
+settings = Settings(home=home, device="cpu", allowed_hosts=["testserver"])
+with TestClient(create_app(settings)) as client:
+    options = client.get("/api/options").json()
+gentle = next(k for k in options["phase_kinds"] if k["kind"] == "gentle")
+out["option"] = {"label": gentle["label"], "defaults": gentle["defaults"],
+                 "fields": sorted(gentle["settings_schema"]["properties"])}
+cfg = preset_config("tiny", {"schedule": [{"kind": "gentle", "steps": 3, "lr": 0.05,
+                                           "batch_size": 16, "settings": {"share": 0.25}}]})
+events = []
+engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(cache))
+engine.prepare()
+before = {k: v.clone() for k, v in engine.model.state_dict().items()}
+out["status"] = engine.run().value
+steps = [e for e in events if isinstance(e, StepMetrics)]
+out["steps"] = [(s.kind, s.losses.get("share")) for s in steps]
+after = engine.model.state_dict()
+out["moved"] = any(not torch.equal(before[k], after[k]) for k in before)
+print(json.dumps(out))
+"""
+
+
+def _install(root: Path) -> None:
+    for name, text in PACKAGE.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip())
+
+
+def test_an_installed_plug_in_kind_runs_like_a_built_in(tmp_path: Path, model_cache: Path) -> None:
+    site = tmp_path / "site"
+    _install(site)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK, str(tmp_path / "home"), str(model_cache)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["kinds"][-1] == "gentle"  # after the built-ins
+    assert "broken" not in out["kinds"]  # its import failed: logged, left out
+    assert out["nad_step"] == "unlearnscope.ml.kinds.nad.step:Nad"  # a built-in is not replaced
+    assert "failed to load" in done.stderr and "name is taken" in done.stderr
+    assert out["in_schema"]
+    assert out["bad_share"] == ["settings.share"]
+    assert out["option"] == {
+        "label": "Gentle fine-tuning",
+        "defaults": {"steps": 3, "lr": 0.01, "batch_size": 16},
+        "fields": ["share"],
+    }
+    assert out["status"] == "completed"
+    assert out["steps"] == [["gentle", 0.25]] * 3
+    assert out["moved"]  # it fine-tuned the model
+
+
+def test_without_the_plug_in_its_kind_is_unknown() -> None:
+    code = "from unlearnscope.ml.kinds.registry import PHASE_KINDS; print('gentle' in PHASE_KINDS)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
