@@ -28,9 +28,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from .comparison import headline
 from .control import Control, Stop
 from .inputs import BadInput, load_config_file
+from .scores import headline
 from .settings import Settings
 from .sweeps import SweepCell, SweepError, SweepSpec, expand
 

@@ -13,8 +13,9 @@ from fastapi.testclient import TestClient
 
 from unlearnscope.api.app import create_app
 from unlearnscope.bench.synth import SynthRun, store_synth_run
-from unlearnscope.comparison import config_diff, der, diff_labels, headline, seed_groups
+from unlearnscope.comparison import config_diff, diff_labels, seed_groups
 from unlearnscope.presets import preset_config
+from unlearnscope.scores import der, headline
 from unlearnscope.settings import Settings
 
 

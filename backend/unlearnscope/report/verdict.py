@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..scores import KEPT_FROM, REMOVED_BELOW, retention
 from .data import RunFacts
-
-REMOVED_BELOW = 10.0  # ASR percent under which the backdoor counts as removed
-KEPT_FROM = 95.0  # CA retention percent from which clean accuracy counts as kept
 
 
 @dataclass
@@ -30,17 +28,11 @@ class Result:
     after_source: str  # where the "after" numbers come from
 
 
-def retention(before: dict[str, Any] | None, after: dict[str, Any] | None) -> float | None:
-    """Clean accuracy after as a percentage of clean accuracy before."""
-    if not before or not after or before.get("ca") in (None, 0) or after.get("ca") is None:
-        return None
-    return 100.0 * after["ca"] / before["ca"]
-
-
 def result(facts: RunFacts) -> Result:
     before = facts.before()
     after, source = facts.after()
-    keep = retention(before, after)
+    keep = retention(None if before is None else before.get("ca"),
+                     None if after is None else after.get("ca"))
 
     def get(row: dict[str, Any] | None, key: str) -> float | None:
         return None if row is None else row.get(key)

@@ -9,7 +9,7 @@ not part of its key), then for each defence a run of the engine with the schedul
 - ASR after re-tuning (RunFinished.retuned): Min et al., NeurIPS 2024;
 - RA, robust accuracy: triggered non-target test images classified as their true class,
   measured on the purified model;
-- DER, defence effectiveness rating (BackdoorBench; FT-SAM, Zhu et al. ICCV 2023):
+- DER, defence effectiveness rating (scores.py; BackdoorBench; FT-SAM, Zhu et al. ICCV 2023):
   (max(0, dASR) - max(0, dCA) + 1) / 2 with dASR = ASR_before - ASR_after and
   dCA = CA_before - CA_after as fractions (percent / 100): 1 is perfect, 0.5 is "no change";
 - TAR median of the purified model, the defence's steps and its wall time (without the
@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from ..config import RunConfig, describe_errors
 from ..inputs import BadInput
 from ..presets import DEFENCE_SCHEDULES, RELEARN_PHASE
+from ..scores import der
 from .seed import ReproduceFailed
 from .source import DataSource
 
@@ -59,15 +60,6 @@ def parse_schedules(text: str) -> list[str]:
     if len(set(names)) != len(names):
         raise BadInput("--schedules: a defence is listed twice")
     return names
-
-
-def der(before: dict[str, float | None], after: dict[str, float | None]) -> float | None:
-    """(max(0, dASR) - max(0, dCA) + 1) / 2, dASR and dCA in fractions (see the module doc)."""
-    values = (before.get("asr"), after.get("asr"), before.get("ca"), after.get("ca"))
-    if any(v is None for v in values):
-        return None
-    asr_b, asr_a, ca_b, ca_a = (float(v) / 100 for v in values if v is not None)
-    return (max(0.0, asr_b - asr_a) - max(0.0, ca_b - ca_a) + 1) / 2
 
 
 @dataclass

@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from ..config import RunConfig
 from ..inputs import BadInput
+from ..scores import retention
 from .source import DataSource
 
 # The reproduction measures, it does not watch: no heatmap frames, no per-step TAR or
@@ -38,10 +39,6 @@ class SeedResult:
     cached: dict[str, bool]  # "clean_model" / "backdoored_model": loaded, not trained
     evaluations: list[dict[str, Any]] = field(default_factory=list)  # full test set
     data: dict[str, Any] = field(default_factory=dict)  # n_train, n_test, classes, n_params
-
-
-def _retention(after: float, before: float) -> float:
-    return 100.0 * after / before if before else float("nan")
 
 
 def run_seed(
@@ -149,7 +146,7 @@ def run_seed(
         "backdoor_asr": before.asr,
         "after_ca": after.ca,
         "after_asr": after.asr,
-        "ca_retention": _retention(after.ca, before.ca),
+        "ca_retention": retention(before.ca, after.ca) or float("nan"),
         "asr_reduction": before.asr - after.asr,
         "tar_before": before.tar_median,
         "tar_after": after.tar_median,

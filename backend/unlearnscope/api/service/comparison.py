@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...comparison import config_diff, diff_labels, headline, model_label, rank_key, seed_groups
+from ...comparison import config_diff, diff_labels, model_label, seed_groups
+from ...scores import headline, rank_key
 from ...storage.runs import RunStore
 from ...storage.tables import RunRow
 from ..errors import InvalidInput, RunNotFound

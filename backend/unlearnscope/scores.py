@@ -1,0 +1,120 @@
+"""Scores: every number that judges a defence, defined once.
+
+The engine's summaries, `reproduce`, the comparison and leaderboard, the report, the
+sweep table and the API all read these; the page shows what the API computed.
+
+- ASR (attack success rate), CA (clean accuracy), RA (robust accuracy) in percent, as
+  measured (ml/metrics.py).
+- Retention = 100 * CA_after / CA_before: the share of clean accuracy a defence kept.
+- DER (defence effectiveness rating, BackdoorBench, Wu et al. 2022, eq. in Sec. 4.1):
+      DER = (max(0, ASR_before - ASR_after) - max(0, CA_before - CA_after) + 1) / 2
+  with ASR and CA as fractions, so DER is in [0, 1]: 1 = the backdoor is gone at no cost
+  in clean accuracy, 0.5 = nothing changed (or a gain paid for in equal accuracy).
+- The bar a defence must clear: ASR below REMOVED_BELOW with retention at least KEPT_FROM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REMOVED_BELOW = 10.0  # ASR percent under which the backdoor counts as removed
+KEPT_FROM = 95.0  # CA retention percent from which clean accuracy counts as kept
+
+
+def retention(ca_before: float | None, ca_after: float | None) -> float | None:
+    """CA after as a percentage of CA before; None if either is missing or CA before is 0."""
+    if ca_before is None or ca_after is None or not ca_before:
+        return None
+    return 100.0 * ca_after / ca_before
+
+
+def der(before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
+    """DER in [0, 1] from before/after dicts with `asr` and `ca` in percent; None if any
+    of the four is missing."""
+    vals = [num(d.get(k)) for d in (before, after) for k in ("asr", "ca")]
+    if any(v is None for v in vals):
+        return None
+    asr_b, ca_b, asr_a, ca_a = (v / 100.0 for v in vals if v is not None)
+    return (max(0.0, asr_b - asr_a) - max(0.0, ca_b - ca_a) + 1.0) / 2.0
+
+
+def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None) -> dict[str, Any]:
+    """A run's headline numbers from its event headers (evaluation, measurement,
+    run_finished, step), oldest first:
+
+    asr_before/after, ca_before/after, ra_before/after (robust accuracy, when measured),
+    tar_before/after (median TAR), retention (CA after / CA before, percent), der,
+    steps, wall_time (seconds), steps_to_asr10 (first step whose measured ASR, monitor or
+    full evaluation, is below 10%; None if never), finished (a run_finished was seen) and,
+    for a schedule closed by a relearn phase, asr_retuned/ca_retuned. `after` is the
+    purified model (RunFinished.after), else the newest evaluation."""
+    evals: list[Mapping[str, Any]] = []
+    finished: Mapping[str, Any] | None = None
+    steps = 0
+    gone: int | None = None
+    for e in events:
+        kind = e.get("type")
+        step = int(e.get("step") or 0)
+        if kind == "evaluation":
+            evals.append(e)
+        elif kind == "run_finished":
+            finished = e
+        elif kind == "step":
+            steps = max(steps, step)
+        if kind in ("evaluation", "measurement") and step > 0:
+            asr = num(e.get("asr"))
+            if asr is not None and asr < REMOVED_BELOW and (gone is None or step < gone):
+                gone = step
+    before: Mapping[str, Any] = next((e for e in evals if e.get("label") == "before"), {})
+    after: Mapping[str, Any] = evals[-1] if evals and evals[-1] is not before else {}
+    retuned: Mapping[str, Any] | None = None
+    if finished is not None:
+        before = {**before, **(finished.get("before") or {})}
+        after = {**after, **(finished.get("after") or {})}
+        retuned = finished.get("retuned")
+        steps = max(steps, int(finished.get("step") or 0))
+        wall_time = num(finished.get("wall_time"))
+    ca_b, ca_a = num(before.get("ca")), num(after.get("ca"))
+    out: dict[str, Any] = {
+        "asr_before": num(before.get("asr")),
+        "asr_after": num(after.get("asr")),
+        "ca_before": ca_b,
+        "ca_after": ca_a,
+        "ra_before": num(before.get("ra")),
+        "ra_after": num(after.get("ra")),
+        "tar_before": num(before.get("tar_median")),
+        "tar_after": num(after.get("tar_median")),
+        "retention": retention(ca_b, ca_a),
+        "der": der(before, after) if after else None,
+        "steps": steps,
+        "wall_time": wall_time,
+        "steps_to_asr10": gone,
+        "finished": finished is not None,
+    }
+    if retuned:
+        out["asr_retuned"] = num(retuned.get("asr"))
+        out["ca_retuned"] = num(retuned.get("ca"))
+    return out
+
+
+def rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
+    """Leaderboard order: DER high first, then ASR after low, then CA after high; a
+    missing number sorts last."""
+    inf = float("inf")
+    d, asr, ca = (num(row.get(k)) for k in ("der", "asr_after", "ca_after"))
+    return (
+        -d if d is not None else inf,
+        asr if asr is not None else inf,
+        -ca if ca is not None else inf,
+    )
+
+
+def num(value: Any) -> float | None:
+    """A number from a stored value (None for a missing, boolean or non-numeric one)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
