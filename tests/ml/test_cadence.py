@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from unlearnscope.ml.cadence import Cadence, monitor_share, rest_after
+from unlearnscope.ml.engine.cadence import Cadence, monitor_share, rest_after
 
 
 def test_fixed_intervals_at_their_multiples() -> None:

@@ -20,10 +20,11 @@ from unlearnscope.events import (
     StatusEvent,
     StepMetrics,
 )
-from unlearnscope.ml import phases as phases_module
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
+from unlearnscope.ml.kinds.ascent import step as ascent_step
 from unlearnscope.ml.kinds.protocol import frozen_copy
+from unlearnscope.ml.kinds.recovery import step as recovery_step
 from unlearnscope.ml.monitor import Monitor
 from unlearnscope.presets import preset_config
 from unlearnscope.states import RunStatus
@@ -180,7 +181,7 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
 def test_a_crash_in_training_leaves_no_monitor_thread(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = phases_module.optimisation_step
+    real = ascent_step.sgd_step  # the weight update both kinds of the schedule share
     calls = {"n": 0}
 
     def failing(*args: Any, **kwargs: Any):
@@ -189,7 +190,8 @@ def test_a_crash_in_training_leaves_no_monitor_thread(
             raise RuntimeError("boom at step 3")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(phases_module, "optimisation_step", failing)
+    monkeypatch.setattr(ascent_step, "sgd_step", failing)
+    monkeypatch.setattr(recovery_step, "sgd_step", failing)
     engine, events = make_engine(model_cache)
     assert engine.run() is RunStatus.FAILED
     assert events[-1].type == "status" and events[-1].status == "failed"

@@ -7,7 +7,7 @@ import threading
 import torch
 from torch import nn
 
-from unlearnscope.ml.snapshots import SlotState, SnapshotBuffer
+from unlearnscope.ml.engine.snapshots import SlotState, SnapshotBuffer
 
 
 def _model() -> nn.Module:

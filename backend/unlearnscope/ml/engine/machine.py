@@ -1,4 +1,4 @@
-"""The unlearning engine: a step machine over a phase schedule, reporting through `emit`.
+"""The step machine over a phase schedule, reporting through `emit`.
 
     engine = Engine(config, emit)
     engine.run(poll)          # or: engine.prepare(); while engine.step(): ...
@@ -11,7 +11,6 @@ caching goes through the injected `ModelStore`, everything else through `emit(ev
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import traceback
@@ -23,19 +22,16 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ..config import RunConfig, forget_set_users, schedule_steps
-from ..control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
-from ..events import (
+from ...config import RunConfig, forget_set_users, schedule_steps
+from ...control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
+from ...events import (
     ErrorEvent,
     Evaluation,
     EventBase,
-    FramesEvent,
     Measurement,
     PhaseEnd,
     PhaseEndReason,
     PhaseStart,
-    PhaseVisualEvent,
-    ProbesEvent,
     Progress,
     RunFinished,
     RunStarted,
@@ -44,20 +40,23 @@ from ..events import (
     StatusEvent,
     StepMetrics,
 )
-from ..states import STEPPING_STATUSES, RunStatus
-from .attacks import triggered_non_target
+from ...states import STEPPING_STATUSES, RunStatus
+from ..attacks import triggered_non_target
+from ..ewc import EWCPenalty, diagonal_fisher
+from ..imageset import ImageSet
+from ..kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase
+from ..kinds.settings import load_settings
+from ..metrics import asr_and_ra, clean_accuracy, predict
+from ..models import count_parameters
+from ..monitor import FrameBatch, Measured, Monitor, inspect_sample
+from ..preparation import ModelStore, Prepared, prepare, resolve_device
+from ..region import RegionRule, region_rule
+from ..schedule import ScheduleEditError, apply_edit
 from .cadence import Cadence, monitor_share
-from .ewc import EWCPenalty, diagonal_fisher
-from .imageset import ImageSet
-from .kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase
-from .kinds.settings import load_settings
+from .encode import frames_event, probes_event, visual_event
 from .live import LiveMonitor
-from .metrics import asr_and_ra, clean_accuracy, predict
-from .models import count_parameters
-from .monitor import FrameBatch, Measured, Monitor, inspect_sample
-from .preparation import ModelStore, Prepared, prepare, resolve_device
-from .region import RegionRule, region_rule
-from .schedule import ScheduleEditError, apply_edit
+from .summary import split_retuning, summary
+from .threads import share_cores
 
 Emit = Callable[[EventBase], None]
 Poll = Callable[[bool], list[Control | dict[str, Any]]]  # poll(block) -> control messages
@@ -206,19 +205,7 @@ class Engine:
                 model_key=p.model_key,
             )
         )
-        m = self.monitor
-        region = m.probe_region
-        self.emit(
-            ProbesEvent(
-                indices=m.probe_idx.tolist(),
-                labels=m.probe_labels.tolist(),
-                size=cfg.data.image_size,
-                images=m.probe_images.permute(0, 1, 3, 4, 2).contiguous().numpy().tobytes(),
-                region=None
-                if region is None
-                else region.to(torch.uint8).cpu().contiguous().numpy().tobytes(),
-            )
-        )
+        self.emit(probes_event(self.monitor, cfg.data.image_size))
         self._before = self._evaluate("before")
         self._initial_frames()
         self._start_live()
@@ -264,18 +251,7 @@ class Engine:
         self._emit_frames(frames, self.step_count)
 
     def _emit_frames(self, frames: FrameBatch, step: int) -> None:
-        p, s = frames.maps.shape[0], frames.maps.shape[-1]
-        self.emit(
-            FramesEvent(
-                step=step,
-                size=s,
-                count=p,
-                maps=frames.maps.numpy().tobytes(),
-                preds=frames.preds.tolist(),
-                confs=[[round(c, 4) for c in row] for row in frames.confs.tolist()],
-                tars=frames.tars,
-            )
-        )
+        self.emit(frames_event(frames, step))
 
     # -- monitoring ----------------------------------------------------------------------
     def _start_live(self) -> None:
@@ -283,13 +259,7 @@ class Engine:
         if self.config.monitor.budget <= 0 or not self._cadence.active():
             return
         assert self.monitor is not None
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-        threads = torch.get_num_threads()
-        if self.device.type == "cpu" and threads > max(1, cores // 2):
-            # torch's thread count is per process: halve it so that training and the
-            # monitor each run on their own cores instead of fighting over all of them.
-            threads = max(1, cores // 2)
-            torch.set_num_threads(threads)
+        cores, threads = share_cores(self.device)
         self._live = LiveMonitor(
             self.monitor,
             self.model,
@@ -431,23 +401,9 @@ class Engine:
         )
 
     def _emit_visuals(self, visuals: list[PhaseVisual]) -> None:
-        cfg = self.schedule[self.phase_index]
+        kind = self.schedule[self.phase_index].kind
         for v in visuals:
-            image = None if v.image is None else v.image.to(torch.uint8).cpu().contiguous()
-            self.emit(
-                PhaseVisualEvent(
-                    step=self.step_count,
-                    phase_index=self.phase_index,
-                    kind=cfg.kind,
-                    name=v.name,
-                    height=0 if image is None else int(image.shape[0]),
-                    width=0 if image is None else int(image.shape[1]),
-                    image=None if image is None else image.numpy().tobytes(),
-                    values={k: [float(x) for x in xs] for k, xs in v.values.items()},
-                    scalars={k: float(x) for k, x in v.scalars.items()},
-                    text=v.text,
-                )
-            )
+            self.emit(visual_event(v, self.step_count, self.phase_index, kind))
 
     def _start_phase(self) -> None:
         cfg = self.schedule[self.phase_index]
@@ -494,29 +450,9 @@ class Engine:
         )
         final = final or self._evaluate("final")
 
-        def summary(e: Evaluation) -> dict[str, float | None]:
-            return {
-                "ca": e.ca,
-                "asr": e.asr,
-                "ra": e.ra,
-                "tar_median": e.tar_median,
-                "tar_mean": e.tar_mean,
-            }
-
-        # A trailing run of `relearn` phases is the retuning attack on the defended model:
-        # `after` is the model before it (the last other phase's evaluation), `retuned`
-        # the model after it.
-        first_relearn = len(self.schedule)
-        while first_relearn > 0 and self.schedule[first_relearn - 1].kind == "relearn":
-            first_relearn -= 1
-        after, retuned = final, None
-        if first_relearn < len(self.schedule):
-            retuned = summary(final)
-            after = (
-                self._phase_evals.get(first_relearn - 1, self._before)
-                if first_relearn > 0
-                else self._before
-            )
+        after, retuned = split_retuning(
+            self.schedule, self._before, self._phase_evals, final
+        )
         self.emit(
             RunFinished(
                 step=self.step_count,

@@ -24,9 +24,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from ..kinds.protocol import frozen_copy
+from ..monitor import Measured, Monitor
 from .cadence import Cadence, rest_after
-from .kinds.protocol import frozen_copy
-from .monitor import Measured, Monitor
 from .snapshots import SnapshotBuffer
 
 # report(step, phase_index, measured) -> None; called on the monitor thread
