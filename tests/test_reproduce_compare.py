@@ -13,7 +13,8 @@ import torch
 from unlearnscope.cli import main
 from unlearnscope.presets import DEFENCE_SCHEDULES, PRESETS, build_config
 from unlearnscope.reproduce import compare
-from unlearnscope.reproduce.compare import COLUMNS, der
+from unlearnscope.reproduce.compare import COLUMNS
+from unlearnscope.scores import der
 
 TINY = {
     "training": {"epochs": 1, "batch_size": 50, "precision": "fp32"},

@@ -11,6 +11,7 @@ from typing import Any
 
 from .config import RunConfig
 from .control import Control, Stop
+from .events import EventBase
 from .inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 from .presets import PRESETS
 from .settings import Settings
@@ -39,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .storage.exports import write_run_folder
     cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
     reporter = ConsoleReporter()
-    events: list = []
+    events: list[EventBase] = []
 
     def emit(event: Any) -> None:
         if out is not None:
@@ -218,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and not args.preset and not args.config:
         args.preset = "demo"
     try:
-        return args.func(args)
+        code: int = args.func(args)
+        return code
     except BadInput as err:
         print(f"unlearnscope: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT

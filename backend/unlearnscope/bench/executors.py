@@ -59,7 +59,7 @@ def ray_cluster(address: str | None, nodes: int = 2) -> Any:
         yield cluster.address
     finally:
         ray.shutdown()
-        cluster.shutdown()
+        cluster.shutdown()  # type: ignore[no-untyped-call]
 
 
 def _one_run_rows(

@@ -221,12 +221,14 @@ class Clients:
         self.process.join(10)
         if kind != "done":
             raise RuntimeError(f"the bench clients failed: {value}")
-        return value
+        result: dict[str, Any] = value
+        return result
 
     def _recv(self, timeout: float) -> tuple[str, Any]:
         if not self.conn.poll(timeout):
             raise TimeoutError(f"the bench clients did not answer within {timeout:.0f} s")
-        return self.conn.recv()
+        kind, value = self.conn.recv()
+        return str(kind), value
 
     def close(self) -> None:
         if self.process.is_alive():

@@ -136,7 +136,8 @@ def _section(title: str, run: Any, fmt: Any) -> list[dict[str, Any]] | None:
         return None
     print(fmt(rows))
     print(f"load average after: {load_average()}; {time.perf_counter() - start:.0f} s", flush=True)
-    return rows
+    measured: list[dict[str, Any]] = rows
+    return measured
 
 
 def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:

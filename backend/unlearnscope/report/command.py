@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from ..settings import Settings
 
 if TYPE_CHECKING:
+    from ..config import RunConfig
+    from ..events import EventBase
     from ..storage.runs import RunStore
 from .clip import FORMATS, ClipError, ClipOptions, write_clip
 from .data import facts_from_store
@@ -95,7 +97,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def report_after_run(out: Path, config, status: str, events: list) -> Path:
+def report_after_run(
+    out: Path, config: RunConfig, status: str, events: list[EventBase]
+) -> Path:
     """`unlearnscope run --out DIR`: DIR/report.html from the run's events in memory."""
     from .data import gather
 

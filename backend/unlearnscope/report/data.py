@@ -71,7 +71,8 @@ class RunFacts:
     def schedule(self) -> list[dict[str, Any]]:
         """The schedule in force at the end (after edits)."""
         if self.edits:
-            return self.edits[-1]["schedule"]
+            schedule: list[dict[str, Any]] = self.edits[-1]["schedule"]
+            return schedule
         if self.started is not None:
             return self.started.schedule
         return list(self.config.get("schedule", []))

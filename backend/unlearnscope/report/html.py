@@ -92,7 +92,7 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
     count = min((f.count for f in frames), default=0)
     if probes is not None:
         count = min(count, len(probes.indices))
-    return _round(
+    data: dict[str, Any] = _round(
         {
             "name": facts.name,
             "status": facts.status,
@@ -125,6 +125,7 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
             },
         }
     )
+    return data
 
 
 def frames_note(facts: RunFacts, keep: list[int]) -> str:
