@@ -21,15 +21,15 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core import ValidationError as CoreValidationError
 
 from .ml.kinds.registry import PHASE_KINDS, canonical_kind
+from .ml.models.registry import MODELS as MODEL_REGISTRY
 from .strict import IMAGES, PX, STEPS, Strict, unit
 
 # The choices, each written once; the tuples the API and the page list derive from them.
 DatasetName = Literal["shapes", "cifar10", "imagefolder"]
-ModelName = Literal["small_cnn", "resnet18", "preact_resnet18"]
 AttackKind = Literal["badnets", "blended", "wanet", "sig", "inputaware"]
 CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
-MODELS: tuple[str, ...] = get_args(ModelName)
+MODELS: tuple[str, ...] = tuple(MODEL_REGISTRY)  # the registry's names (ml/models/)
 ATTACKS: tuple[str, ...] = get_args(AttackKind)
 CAM_METHODS: tuple[str, ...] = get_args(CamMethod)
 
@@ -75,6 +75,20 @@ class DataConfig(Strict):
         (0.25, 0.25, 0.25), strict=False, title="Std (R, G, B)"
     )
     augment: Literal["none", "flip", "flip_crop"] = Field("flip_crop", title="Augmentation")
+
+
+def _known_model(name: str) -> str:
+    if name not in MODEL_REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODEL_REGISTRY)}")
+    return name
+
+
+def _model_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(MODEL_REGISTRY)  # read when the schema is made: registered models
+
+
+# A model is any key of ml.models.registry.MODELS (a folder of ml/models/ or a plug-in).
+ModelName = Annotated[str, AfterValidator(_known_model), Field(json_schema_extra=_model_enum)]
 
 
 class ModelConfig(Strict):
@@ -584,7 +598,7 @@ def check_cam_layer(model: str, width: int, path: str) -> None:
     memory, no weights; torch is imported only when a layer is given)."""
     import torch
 
-    from .ml.models import build_model
+    from .ml.models.classifier import build_model
 
     with torch.device("meta"):
         net = build_model(model, 10, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), width=width)

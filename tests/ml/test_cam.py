@@ -18,7 +18,7 @@ from torch import nn
 
 from unlearnscope.config import CAM_METHODS as CONFIG_CAM_METHODS
 from unlearnscope.ml.cam import CAM_METHODS, EigenCAM, make_cam, normalise_maps
-from unlearnscope.ml.models import build_model, get_layer
+from unlearnscope.ml.models.classifier import build_model, get_layer
 
 THEIRS = {
     "gradcam": pgc.GradCAM,

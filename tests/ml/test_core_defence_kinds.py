@@ -16,7 +16,7 @@ from unlearnscope.ml.kinds.nad.step import attention_distance, attention_map, na
 from unlearnscope.ml.kinds.protocol import PhaseContext, PhaseData, frozen_copy, start_phase
 from unlearnscope.ml.kinds.relearn.step import retuning_set
 from unlearnscope.ml.kinds.settings import load_settings
-from unlearnscope.ml.models import build_model, count_parameters
+from unlearnscope.ml.models.classifier import build_model, count_parameters
 
 CLASSES = [str(i) for i in range(10)]
 

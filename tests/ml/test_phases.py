@@ -14,7 +14,7 @@ from unlearnscope.ml.kinds.protocol import (
     start_phase,
 )
 from unlearnscope.ml.kinds.recovery.step import distillation, unlikelihood
-from unlearnscope.ml.models import build_model
+from unlearnscope.ml.models.classifier import build_model
 
 
 class Phase:

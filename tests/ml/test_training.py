@@ -11,7 +11,7 @@ import torch
 from unlearnscope.config import TrainConfig
 from unlearnscope.ml.attacks import make_trigger
 from unlearnscope.ml.checkpoints import FileModelStore
-from unlearnscope.ml.models import build_model
+from unlearnscope.ml.models.classifier import build_model
 from unlearnscope.ml.preparation import training_key_parts
 from unlearnscope.ml.reference import clean_reference
 from unlearnscope.ml.shapes import make_splits

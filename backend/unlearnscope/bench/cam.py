@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..ml.cam import make_cam
-from ..ml.models import build_model, get_layer
+from ..ml.models.classifier import build_model, get_layer
 
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 MODELS = (("small_cnn", 32), ("resnet18", 32))  # (name, width); resnet18 ignores width

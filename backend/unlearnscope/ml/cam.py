@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import config
-from .models import get_layer
+from .models.classifier import get_layer
 
 ClassChoice = Tensor | Sequence[int] | int | None  # None: the predicted class
 

@@ -21,7 +21,7 @@ from .attacks import Trigger
 from .cam import make_cam
 from .imageset import ImageSet
 from .metrics import asr_and_ra, predict
-from .models import get_layer
+from .models.classifier import get_layer
 from .region import RegionRule, trigger_region
 from .tar import (
     mass_fraction,

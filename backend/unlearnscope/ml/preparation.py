@@ -31,7 +31,7 @@ from .datasets import load_splits
 from .imageset import ImageSet
 from .kinds.protocol import PhaseData
 from .metrics import asr_and_ra, clean_accuracy, predict
-from .models import Classifier, build_model
+from .models.classifier import Classifier, build_model
 from .training import resolve_precision, train_classifier
 
 # progress(stage, done, total, message, metrics)

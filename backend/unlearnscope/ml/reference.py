@@ -19,7 +19,7 @@ from .attacks import Trigger, triggered_non_target
 from .checkpoints import config_key
 from .imageset import ImageSet
 from .metrics import attack_success_rate, clean_accuracy
-from .models import Classifier
+from .models.classifier import Classifier
 from .preparation import ModelStore, seeded_model, training_key_parts
 from .training import train_classifier
 

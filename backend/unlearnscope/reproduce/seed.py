@@ -58,7 +58,7 @@ def run_seed(
     from ..ml.checkpoints import FileModelStore
     from ..ml.datasets import DataUnavailable, load_splits
     from ..ml.engine import Engine
-    from ..ml.models import count_parameters
+    from ..ml.models.classifier import count_parameters
     from ..ml.preparation import resolve_device
     from ..ml.reference import clean_reference
     from ..states import RunStatus

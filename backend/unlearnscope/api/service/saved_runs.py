@@ -53,7 +53,7 @@ def load_saved_run(
 ) -> SavedRun:
     from ...ml.checkpoints import FileModelStore, load_weights
     from ...ml.datasets import load_splits
-    from ...ml.models import build_model
+    from ...ml.models.classifier import build_model
     from ...ml.preparation import trained_trigger
 
     train, test = load_splits(config.data, data_dir, seed=config.seed, cache_dir=cache_dir)

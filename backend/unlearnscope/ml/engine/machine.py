@@ -47,7 +47,7 @@ from ..imageset import ImageSet
 from ..kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase
 from ..kinds.settings import load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
-from ..models import count_parameters
+from ..models.classifier import count_parameters
 from ..monitor import FrameBatch, Measured, Monitor, inspect_sample
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule

@@ -20,56 +20,19 @@ a throwaway kind with `monkeypatch.setitem`.
 
 from __future__ import annotations
 
-import importlib
-import logging
-import pkgutil
-from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
+from .. import plugins
 from .kind import PhaseKind
-
-log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "unlearnscope.kinds"
 
 
-def _built_in() -> dict[str, PhaseKind]:
-    """Every folder of this package that holds a KIND."""
-    found: dict[str, PhaseKind] = {}
-    for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
-        if info.ispkg:
-            module = importlib.import_module(f"{__package__}.{info.name}")
-            kind = getattr(module, "KIND", None)
-            if not isinstance(kind, PhaseKind):
-                raise TypeError(f"ml/kinds/{info.name}/__init__.py must define KIND (a PhaseKind)")
-            found[info.name] = kind
-    return found
-
-
-def _plug_ins(taken: set[str]) -> dict[str, PhaseKind]:
-    """Kinds of installed packages (entry points); a broken one is logged and left out."""
-    found: dict[str, PhaseKind] = {}
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in taken or ep.name in found:
-            log.warning("plug-in phase kind %r (%s) ignored: the name is taken", ep.name, ep.value)
-            continue
-        try:
-            kind = ep.load()
-        except Exception:  # a plug-in's own import error must not take the server down
-            log.exception("plug-in phase kind %r (%s) failed to load", ep.name, ep.value)
-            continue
-        if not isinstance(kind, PhaseKind):
-            log.warning("plug-in phase kind %r (%s) is not a PhaseKind", ep.name, ep.value)
-            continue
-        found[ep.name] = kind
-    return found
-
-
 def discover() -> dict[str, PhaseKind]:
     """Built-in kinds and installed plug-ins, in the order people see them."""
-    kinds = _built_in()
-    kinds.update(_plug_ins(set(kinds) | {a for k in kinds.values() for a in k.aliases}))
+    kinds = plugins.built_in(__name__.rpartition(".")[0], "KIND", PhaseKind)
+    taken = set(kinds) | {alias for kind in kinds.values() for alias in kind.aliases}
+    kinds.update(plugins.plug_ins(ENTRY_POINT_GROUP, PhaseKind, taken))
     return dict(sorted(kinds.items(), key=lambda item: (item[1].order, item[0])))
 
 

@@ -1,0 +1,54 @@
+"""Registries made of folders and installed plug-ins: phase kinds, models (and attacks).
+
+A registry is a package whose sub-folders each define one spec object (`KIND`, `MODEL`,
+...) in their torch-free `__init__.py`, plus the specs that installed packages declare in
+an entry-point group (`unlearnscope.kinds`, `unlearnscope.models`): the entry point's name
+is the spec's name and it loads the spec object. A plug-in cannot replace a built-in (its
+name must be new); one that fails to load, or loads something else, is logged and left
+out, so a broken package never takes the server down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TypeVar
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def built_in(package: str, attr: str, spec: type[T]) -> dict[str, T]:
+    """Every sub-folder of `package` with its `attr`."""
+    root = Path(importlib.import_module(package).__file__ or "").parent
+    found: dict[str, T] = {}
+    for info in pkgutil.iter_modules([str(root)]):
+        if info.ispkg:
+            value = getattr(importlib.import_module(f"{package}.{info.name}"), attr, None)
+            if not isinstance(value, spec):
+                raise TypeError(f"{package}.{info.name} must define {attr} (a {spec.__name__})")
+            found[info.name] = value
+    return found
+
+
+def plug_ins(group: str, spec: type[T], taken: set[str]) -> dict[str, T]:
+    """The specs of `group`'s entry points whose names are not `taken`."""
+    found: dict[str, T] = {}
+    for ep in entry_points(group=group):
+        if ep.name in taken or ep.name in found:
+            log.warning("plug-in %s %r (%s) ignored: the name is taken", group, ep.name, ep.value)
+            continue
+        try:
+            value = ep.load()
+        except Exception:  # a plug-in's own import error must not take the server down
+            log.exception("plug-in %s %r (%s) failed to load", group, ep.name, ep.value)
+            continue
+        if not isinstance(value, spec):
+            log.warning("plug-in %s %r (%s) is not a %s", group, ep.name, ep.value, spec.__name__)
+            continue
+        found[ep.name] = value
+    return found
