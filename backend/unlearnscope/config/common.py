@@ -1,0 +1,25 @@
+"""The settings' shared choices and bounds, each written once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import (
+    Field,
+)
+
+# The choices, each written once; the tuples the API and the page list derive from them.
+DatasetName = Literal["shapes", "cifar10", "imagefolder"]
+CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
+DATASETS: tuple[str, ...] = get_args(DatasetName)
+CAM_METHODS: tuple[str, ...] = get_args(CamMethod)
+
+MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)
+MAX_SIZE = 100_000_000  # images in a data set split (the server's limits are lower)
+MAX_EVERY = 1_000_000  # steps between two measurements
+
+# Every float of a config must be a finite number: NaN and +-Infinity are refused
+# everywhere (JSON allows them as an extension; training on them gives NaN).
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
+NormStd = Annotated[float, Field(gt=0, le=1e3, strict=True)]
+NormMean = Annotated[float, Field(ge=-1e3, le=1e3, strict=True)]

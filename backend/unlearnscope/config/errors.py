@@ -1,0 +1,45 @@
+"""Validation errors as people read them: one 'field.path: message' line each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import (
+    ValidationError,
+)
+from pydantic_core import InitErrorDetails
+from pydantic_core import ValidationError as CoreValidationError
+
+
+def relocated(err: ValidationError, prefix: tuple[str | int, ...]) -> CoreValidationError:
+    """`err` with every error's location under `prefix` (settings.<field>)."""
+    details: list[InitErrorDetails] = []
+    for e in err.errors():
+        detail: InitErrorDetails = {
+            "type": e["type"],
+            "loc": (*prefix, *e["loc"]),
+            "input": e["input"],
+        }
+        if "ctx" in e:
+            detail["ctx"] = e["ctx"]
+        details.append(detail)
+    return CoreValidationError.from_exception_data("PhaseConfig", details)
+
+
+_FINITE_TYPES = ("finite_number",)
+
+
+def describe_errors(errors: list[dict[str, Any]]) -> list[str]:
+    """pydantic error dicts -> 'field.path: message' lines a person can act on."""
+    lines = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",))
+        msg = err.get("msg", "invalid value")
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field (check the spelling; see `unlearnscope presets --show demo`)"
+        elif err.get("type") in _FINITE_TYPES:
+            msg = "must be a finite number (NaN and Infinity are refused)"
+        elif err.get("type") == "value_error" and msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        lines.append(f"{where or 'config'}: {msg}")
+    return lines

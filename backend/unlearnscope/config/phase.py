@@ -1,0 +1,125 @@
+"""`schedule`: the phases of a run, each of a registered kind (ml/kinds/)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import ValidationError as CoreValidationError
+
+from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
+from ..strict import Strict, unit
+from .errors import relocated
+
+
+def _known_phase_kind(kind: str) -> str:
+    if kind not in PHASE_KINDS:
+        raise ValueError(f"unknown phase kind {kind!r}; choose one of {sorted(PHASE_KINDS)}")
+    return kind
+
+
+def _phase_kind_enum(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(PHASE_KINDS)  # read when the schema is made: registered kinds
+
+
+# A phase kind is any key of ml.kinds.registry.PHASE_KINDS (a registry, not a Literal, so that
+# adding a kind is adding a folder, or installing a plug-in).
+PhaseKindName = Annotated[
+    str, AfterValidator(_known_phase_kind), Field(json_schema_extra=_phase_kind_enum)
+]
+
+
+def schedule_steps(schedule: Sequence[PhaseConfig | Mapping[str, Any]]) -> int:
+    """Total planned steps of a schedule (PhaseConfig objects or their dicts)."""
+    return sum(int(p.steps if isinstance(p, PhaseConfig) else p["steps"]) for p in schedule)
+
+
+class PhaseConfig(Strict):
+    kind: PhaseKindName = Field(title="Kind")
+    steps: int = Field(ge=1, le=100_000, title="Steps")
+    lr: float = Field(gt=0, le=10, title="LR")
+    batch_size: int = Field(64, ge=1, le=4096, title="Batch")
+    momentum: float = Field(0.9, ge=0, lt=1, title="Momentum")
+    ewc_lambda: float = Field(0.0, ge=0, le=1e9, title="EWC λ")  # weight of the EWC penalty
+    clip_norm: float | None = Field(  # gradient-norm clip; None = off
+        5.0, gt=0, le=1e6, title="Clip norm", description="empty: off"
+    )
+    # ascent: the forget-set cross-entropy is clamped at this value, so the maximised
+    # loss stays bounded (its gradient vanishes once a batch reaches it).
+    loss_clamp: float | None = Field(
+        8.0, gt=0, le=1e6, title="Loss clamp", description="empty: off"
+    )
+    # recovery: also keep the target class unlikely on the forget set, objective
+    #   CE(clean) + forget_weight * mean(-log(1 - p_target(forget))); 0 = plain fine-tuning.
+    forget_weight: float = Field(0.0, ge=0, le=1e6, title="Forget weight")
+    # recovery: also distil the clean batch from the model the run started from,
+    #   + distill_weight * T^2 * KL(teacher || model) at temperature 2; 0 = off.
+    distill_weight: float = Field(0.0, ge=0, le=1e6, title="Distill weight")
+    # Early stop: end the phase once monitor-set ASR (percent) falls below this. None = off.
+    stop_asr_below: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        title="Stop at ASR <",
+        description="empty: off",
+        json_schema_extra=unit("%"),
+    )
+    # The kind's own settings (ml.kinds.registry.PHASE_KINDS[kind].settings), validated by its
+    # KindSettings model and stored with its defaults filled in; {} for a kind without.
+    settings: dict[str, Any] = Field(
+        {},
+        title="Kind settings",
+        description="the phase kind's own settings (see Defences in the README)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_settings(cls, data: Any) -> Any:
+        """Validate `settings` with the kind's model; errors at settings.<field>."""
+        kind = data.get("kind") if isinstance(data, dict) else None
+        if isinstance(kind, str) and kind != canonical_kind(kind):
+            data = {**data, "kind": canonical_kind(kind)}  # a former name (nc was `invert`)
+        if not isinstance(kind, str) or data["kind"] not in PHASE_KINDS:
+            return data  # a missing, unknown or mistyped kind is refused by the kind field
+        raw = data.get("settings", {})
+        if not isinstance(raw, dict):
+            return data  # refused by the dict field
+        from ..ml.kinds.settings import kind_settings_class
+
+        model = kind_settings_class(data["kind"])
+        if model is None:
+            if raw:
+                message = f"phase kind {data['kind']!r} has no settings; got {sorted(raw)}"
+                detail: InitErrorDetails = {
+                    "type": PydanticCustomError("no_settings", message),
+                    "loc": ("settings",),
+                    "input": raw,
+                }
+                raise CoreValidationError.from_exception_data("PhaseConfig", [detail])
+            return data
+        try:
+            normalised = model.model_validate(raw).model_dump()
+        except ValidationError as err:
+            raise relocated(err, ("settings",)) from None
+        return {**data, "settings": normalised}
+
+
+def forget_set_users(
+    schedule: Sequence[PhaseConfig],
+) -> list[str]:
+    """'schedule.N (kind)' of every phase that needs the forget set."""
+    return [
+        f"schedule.{i} ({p.kind})"
+        for i, p in enumerate(schedule)
+        if PHASE_KINDS[p.kind].uses_forget_set or (p.kind == "recovery" and p.forget_weight > 0)
+    ]
+
+
+Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]

@@ -1,0 +1,74 @@
+"""`RunConfig`: every setting of one run, and the checks across its sections."""
+
+from __future__ import annotations
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+
+from ..strict import Strict
+from .attack import AttackConfig
+from .common import Seed
+from .data import DataConfig
+from .defense import DefenseConfig
+from .model import ModelConfig
+from .monitor import MonitorConfig
+from .phase import PhaseConfig, Schedule, forget_set_users, schedule_steps
+from .training import TrainConfig
+
+
+class RunConfig(Strict):
+    name: str = Field("run", min_length=1, max_length=100, title="Run name")
+    seed: Seed = Field(0, title="Seed", description="seeds data, poisoning, sampling and training")
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    attack: AttackConfig = AttackConfig()
+    training: TrainConfig = TrainConfig()
+    defense: DefenseConfig = DefenseConfig()
+    monitor: MonitorConfig = MonitorConfig()
+    schedule: Schedule = Field(
+        default_factory=lambda: [
+            PhaseConfig(kind="ascent", steps=40, lr=0.01, ewc_lambda=50.0),
+            PhaseConfig(kind="recovery", steps=60, lr=0.01, ewc_lambda=0.0),
+        ]
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunConfig:
+        if self.defense.forget_size == 0:
+            users = forget_set_users(self.schedule)
+            if users:
+                raise ValueError(
+                    f"{users[0]} needs the forget set (identified poisoned samples), but "
+                    "defense.forget_size is 0: give the defender some, or use a kind that "
+                    "needs only clean data"
+                    + (f" (also: {', '.join(users[1:])})" if users[1:] else "")
+                )
+        if self.attack.target_class >= 10 and self.data.name in ("shapes", "cifar10"):
+            raise ValueError(
+                f"attack.target_class={self.attack.target_class} is not a class of "
+                f"{self.data.name!r} (allowed: 0-9)"
+            )
+        if self.attack.kind == "wanet" and self.attack.wanet_grid > self.data.image_size:
+            raise ValueError(
+                f"attack.wanet_grid={self.attack.wanet_grid} is finer than the image "
+                f"(data.image_size={self.data.image_size}); use at most the image size"
+            )
+        if self.attack.kind == "badnets":
+            side = self.attack.trigger_size + self.attack.margin
+            if side > self.data.image_size:
+                raise ValueError(
+                    f"attack.trigger_size={self.attack.trigger_size} does not fit in "
+                    f"data.image_size={self.data.image_size}"
+                )
+            if self.attack.position == "xy":
+                assert self.attack.x is not None and self.attack.y is not None
+                if max(self.attack.x, self.attack.y) + self.attack.trigger_size > (
+                    self.data.image_size
+                ):
+                    raise ValueError("attack.x/y put the trigger outside the image")
+        return self
+
+    def total_steps(self) -> int:
+        return schedule_steps(self.schedule)
