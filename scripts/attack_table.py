@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from unlearnscope.config import RunConfig
-from unlearnscope.ml.attacks import make_trigger
+from unlearnscope.ml.attacks.triggers import make_trigger
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.datasets import load_splits
 from unlearnscope.ml.preparation import prepare

@@ -18,7 +18,11 @@ NAN, INF = float("nan"), float("inf")
     [
         ({"seed": 2**64}, "seed", "less than or equal"),
         ({"seed": -(2**64)}, "seed", "greater than or equal"),
-        ({"attack": {"pattern_seed": 2**70}}, "attack.pattern_seed", "less than or equal"),
+        (
+            {"attack": {"settings": {"pattern_seed": 2**70}}},
+            "attack.settings.pattern_seed",
+            "less than or equal",
+        ),
         ({"model": {"cam_layer": "no.such.layer"}}, "model.cam_layer", "no layer 'no.such.layer'"),
         ({"training": {"lr": INF}}, "training.lr", "finite number"),
         ({"training": {"weight_decay": INF}}, "training.weight_decay", "finite number"),

@@ -101,7 +101,8 @@ def model_label(config: Mapping[str, Any]) -> str:
     model = config.get("model") or {}
     attack = config.get("attack") or {}
     width = f" w{model['width']}" if model.get("name") == "small_cnn" and "width" in model else ""
-    size = f" {attack['trigger_size']}px" if attack.get("kind") == "badnets" else ""
+    settings = attack.get("settings") or {}
+    size = f" {settings['trigger_size']}px" if "trigger_size" in settings else ""
     rate = num(attack.get("poison_rate"))
     poisoned = f", {100 * rate:g}% poisoned" if rate is not None else ""
     return (

@@ -169,10 +169,10 @@ DEMO_DEFENCE_SCHEDULES["nc"] = [
 PAPER_ATTACKS: dict[str, dict[str, Any]] = {
     "blended": {"kind": "blended"},  # the paper's alpha 0.1
     # the warp at strength 1 (the paper: 0.5) with half a noise image per poisoned one (2)
-    "wanet": {"kind": "wanet", "wanet_strength": 1.0, "wanet_cross_ratio": 0.5},
+    "wanet": {"kind": "wanet", "settings": {"strength": 1.0, "cross_ratio": 0.5}},
     # half the target class carries the signal (the paper's rate 0.1: all of it), at
     # amplitude 40 (the paper: 20 for training)
-    "sig": {"kind": "sig", "poison_rate": 0.05, "sig_delta": 40.0},
+    "sig": {"kind": "sig", "poison_rate": 0.05, "settings": {"delta": 40.0}},
     # a fifth of each batch carries its generated trigger (the paper: a tenth)
     "inputaware": {"kind": "inputaware", "poison_rate": 0.2},
 }

@@ -1,5 +1,5 @@
 """The README's "Run settings (RunConfig)" table, made from RunConfig's JSON schema: the
-labels, units and hints are config.py's Field titles, "unit" keys and descriptions (the
+labels, units and hints are config/'s Field titles, "unit" keys and descriptions (the
 same the page's form shows and /docs lists).
 
     python -m unlearnscope.settings_table            # print the table
@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .ml.attacks.registry import ATTACKS
+from .ml.attacks.settings import attack_settings_class
 from .ml.kinds.registry import PHASE_KINDS
 from .ml.kinds.settings import settings_schema
 
@@ -95,16 +97,16 @@ def _rows(schema: dict[str, Any], defs: dict[str, Any], prefix: str) -> list[str
     return rows
 
 
-def _kind_rows() -> list[str]:
-    """`schedule[i].settings.<field>` of every phase kind with settings, kind in the label."""
+def _settings_rows(prefix: str, schemas: dict[str, dict[str, Any] | None]) -> list[str]:
+    """`<prefix><field>` of every settings model (an attack's, a phase kind's), its name in
+    the label."""
     rows = []
-    for kind in PHASE_KINDS:
-        schema = settings_schema(kind)
+    for name, schema in schemas.items():
         if schema is None:
             continue
-        for row in _rows(schema, schema.get("$defs", {}), "schedule[i].settings."):
+        for row in _rows(schema, schema.get("$defs", {}), prefix):
             cells = row.split(" | ")
-            cells[1] = f"{cells[1]} ({kind})"
+            cells[1] = f"{cells[1]} ({name})"
             rows.append(" | ".join(cells))
     return rows
 
@@ -115,7 +117,11 @@ def settings_table() -> str:
         "| field | label | default | allowed | unit | hint |",
         "|---|---|---|---|---|---|",
         *_rows(schema, schema["$defs"], ""),
-        *_kind_rows(),
+        *_settings_rows(
+            "attack.settings.",
+            {a: attack_settings_class(a).model_json_schema() for a in ATTACKS},
+        ),
+        *_settings_rows("schedule[i].settings.", {k: settings_schema(k) for k in PHASE_KINDS}),
     ]
     return "\n".join(lines) + "\n"
 

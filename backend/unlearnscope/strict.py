@@ -1,6 +1,6 @@
 """The strict pydantic base of every settings model, and the units their fields carry.
 
-Its own module so that the run config (config.py) and the per-kind phase settings
+Its own module so that the run config (config/) and the per-kind phase settings
 (ml/kinds/*/settings.py) share one base without importing each other.
 """
 

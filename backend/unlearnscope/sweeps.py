@@ -152,6 +152,13 @@ def expand(spec: SweepSpec, max_cells: int | None = None) -> list[SweepCell]:
         except (KeyError, TypeError) as err:
             msg = err.args[0] if err.args else str(err)
             raise SweepError([f"{where}: {msg}"], [next(iter(values))], index) from None
+        if values.get("attack.kind", base["attack"]["kind"]) != base["attack"]["kind"]:
+            # another attack than the base's: its settings start at their defaults, but
+            # for those the grid sets (the base's belong to the base's attack)
+            settings = raw["attack"]["settings"].items()
+            raw["attack"]["settings"] = {
+                k: v for k, v in settings if f"attack.settings.{k}" in values
+            }
         raw["name"] = f"{spec.name} [{label}]"[:100]
         try:
             config = build_config(None, raw)

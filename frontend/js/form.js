@@ -23,9 +23,10 @@ const SECTIONS = [
 ];
 
 const ADVANCED = new Set([
-  "data.root", "data.download", "data.mean", "data.std", "model.cam_layer", "attack.margin",
-  "attack.pattern_seed", "attack.ia_mask_density", "attack.ia_lambda_div", "attack.ia_lambda_norm",
-  "attack.ia_generator_lr", "monitor.region_threshold", "training.weight_decay", "training.momentum", "training.label_smoothing",
+  "data.root", "data.download", "data.mean", "data.std", "model.cam_layer", "attack.settings.margin",
+  "attack.settings.pattern_seed", "attack.settings.mask_density", "attack.settings.lambda_div",
+  "attack.settings.lambda_norm", "attack.settings.generator_lr", "monitor.region_threshold",
+  "training.weight_decay", "training.momentum", "training.label_smoothing",
   "defense.fisher_samples", "monitor.tar_set_size", "monitor.eval_size",
 ]);
 
@@ -34,13 +35,10 @@ const SHOW_IF = {
   "data.root": (c) => c.data.name !== "shapes",
   "data.download": (c) => c.data.name === "cifar10",
   "model.width": (c) => c.model.name === "small_cnn",
-  "attack.trigger_size": (c) => c.attack.kind === "badnets",
-  "attack.position": (c) => c.attack.kind === "badnets",
-  "attack.pattern": (c) => c.attack.kind === "badnets",
-  "attack.margin": (c) => c.attack.kind === "badnets" && c.attack.position !== "xy",
-  "attack.x": (c) => c.attack.kind === "badnets" && c.attack.position === "xy",
-  "attack.y": (c) => c.attack.kind === "badnets" && c.attack.position === "xy",
-  "attack.alpha": (c) => c.attack.kind === "blended",
+  // (an attack's own settings show for that attack alone: the `attacks` of each field)
+  "attack.settings.margin": (c) => c.attack.settings.position !== "xy",
+  "attack.settings.x": (c) => c.attack.settings.position === "xy",
+  "attack.settings.y": (c) => c.attack.settings.position === "xy",
   "monitor.region_percent": (c) => c.attack.kind !== "badnets" && c.monitor.region === "top",
   "monitor.region_threshold": (c) => c.attack.kind !== "badnets" && c.monitor.region === "threshold",
   "monitor.region": (c) => c.attack.kind !== "badnets",
@@ -131,8 +129,21 @@ export class RunForm {
 
   section({ key, title, note, fields }) {
     const node = key ? resolve(this.schema, this.schema.properties[key]) : this.schema;
-    const names = fields || Object.keys(node.properties);
-    const make = (name) => this.field(key ? `${key}.${name}` : name, node.properties[name]);
+    const props = { ...node.properties };
+    // the attack's own settings: every registered attack's fields, each shown for its attack
+    const attacksOf = {};
+    if (key === "attack") {
+      delete props.settings;
+      for (const attack of this.options.attack_kinds) {
+        for (const [name, prop] of Object.entries(attack.settings_schema.properties)) {
+          const path = `settings.${name}`;
+          props[path] ??= prop;
+          (attacksOf[path] ??= []).push(attack.kind);
+        }
+      }
+    }
+    const names = fields || Object.keys(props);
+    const make = (name) => this.field(key ? `${key}.${name}` : name, props[name], attacksOf[name]);
     const basic = names.filter((n) => !ADVANCED.has(key ? `${key}.${n}` : n)).map(make);
     const advanced = names.filter((n) => ADVANCED.has(key ? `${key}.${n}` : n)).map(make);
     const error = h("div.field-error.section-error", { role: "alert" });
@@ -147,7 +158,7 @@ export class RunForm {
     );
   }
 
-  field(path, prop) {
+  field(path, prop, attacks = null) {
     const desc = describe(prop);
     const id = `f-${path.replace(/\./g, "-")}`;
     const input = createInput(desc, { id, path });
@@ -166,8 +177,8 @@ export class RunForm {
     );
     input.addEventListener("input", () => this.check(path));
     input.addEventListener("change", () => this.check(path));
-    // attacks: the attacks that read this field (config.py's json_schema_extra), if not all
-    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path), attacks: prop.attacks || null });
+    // attacks: the attacks whose settings have this field (GET /api/options attack_kinds)
+    this.fields.set(path, { input, error, desc, wrap, label: labelOf(prop, path), attacks });
     return wrap;
   }
 
@@ -179,7 +190,9 @@ export class RunForm {
 
   fillWith(config) {
     for (const [path, f] of this.fields) {
-      writeInput(f.input, f.desc, path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), config));
+      const value = path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), config);
+      // another attack's settings are not in the config: they start at their defaults
+      writeInput(f.input, f.desc, value === undefined && f.attacks ? f.desc.default : value);
       setError(f.input, f.error, "");
     }
     this.phaseTable.set(config.schedule || []);
@@ -200,7 +213,9 @@ export class RunForm {
     const config = {};
     let errors = 0;
     let first = null;
+    const kind = this.fields.get("attack.kind")?.input.value;
     for (const [path, f] of this.fields) {
+      if (f.attacks && !f.attacks.includes(kind)) continue; // another attack's setting
       const result = f.wrap.hidden ? readInput(f.input, f.desc) : this.check(path);
       if (result.error) {
         if (f.wrap.hidden) continue; // a hidden field keeps its default on the server
@@ -221,17 +236,16 @@ export class RunForm {
   }
 
   updateVisibility() {
-    const current = { data: {}, model: {}, attack: {}, monitor: {} };
+    const current = { data: {}, model: {}, attack: { settings: {} }, monitor: {} };
     for (const [path, f] of this.fields) {
-      const [group, key] = path.split(".");
-      if (current[group] && key) current[group][key] = f.input.value;
+      const keys = path.split(".");
+      let node = current;
+      keys.slice(0, -1).forEach((k) => (node = node[k] ??= {}));
+      node[keys[keys.length - 1]] = f.input.value;
     }
-    for (const f of this.fields.values()) {
-      if (f.attacks) f.wrap.hidden = !f.attacks.includes(current.attack.kind);
-    }
-    for (const [path, test] of Object.entries(SHOW_IF)) {
-      const f = this.fields.get(path);
-      if (f) f.wrap.hidden = !test(current);
+    for (const [path, f] of this.fields) {
+      const ours = !f.attacks || f.attacks.includes(current.attack.kind);
+      f.wrap.hidden = !(ours && (SHOW_IF[path]?.(current) ?? true));
     }
   }
 

@@ -77,7 +77,7 @@ def test_a_bad_stream_parameter_is_bad_input_not_a_refusal(client, after) -> Non
     ("body", "field"),
     [
         ('{"seed": 18446744073709551616}', "seed"),
-        ('{"attack": {"pattern_seed": 1180591620717411303424}}', "attack.pattern_seed"),
+        ('{"attack": {"pattern_seed": 1180591620717411303424}}', "attack.settings.pattern_seed"),
         ('{"training": {"lr": Infinity}}', "training.lr"),
         ('{"data": {"mean": [NaN, 0.5, 0.5]}}', "data.mean.0"),
         ('{"data": {"std": [0, 0.5, 0.5]}}', "data.std.0"),

@@ -43,12 +43,12 @@ def test_wanet_from_the_form_shows_the_region_contour(server: Any, page: Any) ->
     page.select_option("#preset", "tiny")
     expect(page.locator("#f-name")).to_have_value("tiny")
     page.select_option("#f-attack-kind", "wanet")
-    expect(page.locator("#f-attack-wanet_strength")).to_be_visible()
-    expect(page.locator("#f-attack-sig_delta")).to_be_hidden()
-    expect(page.locator("#f-attack-trigger_size")).to_be_hidden()
+    expect(page.locator("#f-attack-settings-strength")).to_be_visible()
+    expect(page.locator("#f-attack-settings-delta")).to_be_hidden()
+    expect(page.locator("#f-attack-settings-trigger_size")).to_be_hidden()
     page.select_option("#f-attack-kind", "sig")
-    expect(page.locator("#f-attack-sig_delta")).to_be_visible()
-    expect(page.locator("#f-attack-wanet_strength")).to_be_hidden()
+    expect(page.locator("#f-attack-settings-delta")).to_be_visible()
+    expect(page.locator("#f-attack-settings-strength")).to_be_hidden()
     page.select_option("#f-attack-kind", "wanet")
     page.fill("#f-name", "e2e wanet")
     page.fill("#form-phase-0-steps", "4")
@@ -59,6 +59,9 @@ def test_wanet_from_the_form_shows_the_region_contour(server: Any, page: Any) ->
     finish(server, run_id)
     run = server.http.get(f"/api/runs/{run_id}").json()
     assert run["config"]["attack"]["kind"] == "wanet"
+    # only WaNet's own settings were sent (another attack's would be refused)
+    wanet = {"grid", "strength", "cross_ratio", "pattern_seed"}
+    assert set(run["config"]["attack"]["settings"]) == wanet
 
     page.goto(f"{server.url}/#/run/{run_id}")
     expect(page.locator("#connection")).to_have_text("Recorded run", timeout=TIMEOUT)

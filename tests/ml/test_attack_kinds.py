@@ -6,14 +6,11 @@ import pytest
 import torch
 
 from unlearnscope.config import AttackConfig, MonitorConfig, RunConfig
-from unlearnscope.ml.attacks import (
-    SIG,
-    InputAware,
-    WaNet,
-    make_trigger,
-    poison,
-    poison_count,
-)
+from unlearnscope.ml.attacks.inputaware.trigger import InputAware
+from unlearnscope.ml.attacks.poisoning import poison, poison_count
+from unlearnscope.ml.attacks.sig.trigger import SIG
+from unlearnscope.ml.attacks.triggers import make_trigger
+from unlearnscope.ml.attacks.wanet.trigger import WaNet
 from unlearnscope.ml.imageset import ImageSet
 from unlearnscope.ml.preparation import backdoor_key
 from unlearnscope.ml.region import RegionRule, change_map, region_rule, trigger_region
@@ -154,10 +151,10 @@ def test_attack_settings_are_checked_at_the_edge_with_the_field_named() -> None:
 
     with pytest.raises(ValidationError) as err:
         RunConfig.model_validate({"attack": {"kind": "wanet", "wanet_grid": 40}})
-    assert "attack.wanet_grid=40 is finer than the image" in str(err.value)
+    assert "attack.settings.grid=40 is finer than the image" in str(err.value)
     with pytest.raises(ValidationError) as err:
         RunConfig.model_validate({"attack": {"kind": "sig", "sig_delta": 0}})
-    assert describe_errors(err.value.errors())[0].startswith("attack.sig_delta:")
+    assert describe_errors(err.value.errors())[0].startswith("attack.settings.delta:")
     with pytest.raises(ValidationError) as err:
         RunConfig.model_validate({"attack": {"kind": "trojan"}})
     assert "attack.kind" in describe_errors(err.value.errors())[0]

@@ -4,13 +4,10 @@ import pytest
 import torch
 
 from unlearnscope.config import AttackConfig
-from unlearnscope.ml.attacks import (
-    BadNets,
-    Blended,
-    make_trigger,
-    poison,
-    triggered_non_target,
-)
+from unlearnscope.ml.attacks.badnets.trigger import BadNets
+from unlearnscope.ml.attacks.blended.trigger import Blended
+from unlearnscope.ml.attacks.poisoning import poison, triggered_non_target
+from unlearnscope.ml.attacks.triggers import make_trigger
 from unlearnscope.ml.imageset import ImageSet
 
 S = 32
@@ -32,7 +29,7 @@ def _dataset(n: int = 200, classes: int = 10) -> ImageSet:
     [("bottom_right", 28, 28), ("bottom_left", 1, 28), ("top_right", 28, 1), ("top_left", 1, 1)],
 )
 def test_badnets_stamps_a_checkerboard_at_each_corner(position: str, x0: int, y0: int) -> None:
-    trigger = make_trigger(AttackConfig(position=position), S)  # 3x3, margin 1
+    trigger = make_trigger(AttackConfig(settings={"position": position}), S)  # 3x3, margin 1
     images = _images()
     out = trigger.apply(images)
     assert trigger.box == (x0, y0, x0 + 3, y0 + 3)
@@ -43,17 +40,22 @@ def test_badnets_stamps_a_checkerboard_at_each_corner(position: str, x0: int, y0
 
 def test_badnets_at_xy_with_solid_pattern_and_margin() -> None:
     trigger = make_trigger(
-        AttackConfig(position="xy", x=5, y=9, trigger_size=4, pattern="solid"), S
+        AttackConfig(
+            settings={"position": "xy", "x": 5, "y": 9, "trigger_size": 4, "pattern": "solid"}
+        ),
+        S,
     )
     out = trigger.apply(torch.zeros(2, 3, S, S, dtype=torch.uint8))
     assert trigger.box == (5, 9, 9, 13)
     assert out.sum() == 2 * 3 * 16 * 255 and (out[:, :, 9:13, 5:9] == 255).all()
-    far = make_trigger(AttackConfig(trigger_size=5, margin=3), S)
+    far = make_trigger(AttackConfig(settings={"trigger_size": 5, "margin": 3}), S)
     assert far.box == (24, 24, 29, 29)
 
 
 def test_mask_matches_the_box_and_where_the_pattern_lands() -> None:
-    trigger = make_trigger(AttackConfig(trigger_size=4, position="top_right", margin=2), S)
+    trigger = make_trigger(
+        AttackConfig(settings={"trigger_size": 4, "position": "top_right", "margin": 2}), S
+    )
     x0, y0, x1, y1 = trigger.box
     assert trigger.mask.shape == (S, S) and trigger.mask.dtype == torch.bool
     assert trigger.mask.sum() == 16 and trigger.mask[y0:y1, x0:x1].all()
@@ -66,7 +68,7 @@ def test_mask_matches_the_box_and_where_the_pattern_lands() -> None:
 
 def test_random_pattern_is_fixed_by_its_seed() -> None:
     def patch(seed: int) -> torch.Tensor:
-        cfg = AttackConfig(pattern="random", trigger_size=5, pattern_seed=seed)
+        cfg = AttackConfig(settings={"pattern": "random", "trigger_size": 5, "pattern_seed": seed})
         return make_trigger(cfg, S).apply(torch.zeros(1, 3, S, S, dtype=torch.uint8))
 
     assert torch.equal(patch(3), patch(3))
@@ -76,7 +78,8 @@ def test_random_pattern_is_fixed_by_its_seed() -> None:
 
 @pytest.mark.parametrize("kind", ["badnets", "blended"])
 def test_uint8_and_float_paths_agree_and_input_is_untouched(kind: str) -> None:
-    trigger = make_trigger(AttackConfig(kind=kind, pattern="random"), S)
+    settings = {"pattern": "random"} if kind == "badnets" else {}
+    trigger = make_trigger(AttackConfig(kind=kind, settings=settings), S)
     images = _images()
     before = images.clone()
     stamped_u8 = trigger.apply(images)
@@ -90,7 +93,9 @@ def test_uint8_and_float_paths_agree_and_input_is_untouched(kind: str) -> None:
 
 
 def test_blended_follows_its_formula_and_has_no_mask() -> None:
-    trigger = make_trigger(AttackConfig(kind="blended", alpha=0.2, pattern_seed=9), S)
+    trigger = make_trigger(
+        AttackConfig(kind="blended", settings={"alpha": 0.2, "pattern_seed": 9}), S
+    )
     assert isinstance(trigger, Blended) and trigger.mask is None and trigger.box is None
     x = torch.rand(3, 3, S, S)
     pattern = trigger.apply(torch.zeros(1, 3, S, S))[0] / 0.2  # alpha * p on a black image

@@ -8,7 +8,7 @@ import math
 import torch
 
 from unlearnscope.config import AttackConfig, PhaseConfig
-from unlearnscope.ml.attacks import make_trigger
+from unlearnscope.ml.attacks.triggers import make_trigger
 from unlearnscope.ml.cam import make_cam
 from unlearnscope.ml.imageset import ImageSet
 from unlearnscope.ml.kinds.ibau.step import IbauRun, perturbation_picture
@@ -210,7 +210,7 @@ def test_retuning_set_mixes_forget_samples_and_clean_ones() -> None:
 
 def test_retuning_without_a_forget_set_stamps_the_true_trigger_with_the_target() -> None:
     data = _data(n_forget=0)
-    trigger = make_trigger(AttackConfig(trigger_size=3), 16)
+    trigger = make_trigger(AttackConfig(settings={"trigger_size": 3}), 16)
     data.attack_trigger, data.attack_target = trigger, 7
     s = load_settings("relearn", {"retune_size": 40, "poisoned_fraction": 0.5})
     retune = retuning_set(data, s, torch.Generator().manual_seed(0))  # type: ignore[arg-type]

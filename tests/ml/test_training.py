@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from unlearnscope.config import TrainConfig
-from unlearnscope.ml.attacks import make_trigger
+from unlearnscope.ml.attacks.triggers import make_trigger
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.models.classifier import build_model
 from unlearnscope.ml.preparation import training_key_parts

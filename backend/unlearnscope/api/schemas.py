@@ -49,6 +49,13 @@ class PhaseKindOut(BaseModel):
     settings_schema: dict[str, Any] | None = None
 
 
+class AttackKindOut(BaseModel):
+    kind: str
+    label: str
+    # JSON schema of the attack's own settings (AttackConfig.settings)
+    settings_schema: dict[str, Any]
+
+
 class OptionsOut(BaseModel):
     datasets: list[str]
     models: list[str]
@@ -57,6 +64,8 @@ class OptionsOut(BaseModel):
     # the phase-kind registry in its order: {kind, label, description, uses_forget_set,
     # defaults, settings_schema}
     phase_kinds: list[PhaseKindOut]
+    # the attack registry in its order: {kind, label, settings_schema}
+    attack_kinds: list[AttackKindOut]
     presets: dict[str, dict[str, Any]]  # name -> full RunConfig as JSON
     default_preset: str
     run_config_schema: dict[str, Any]  # JSON schema of RunConfig, to build a form from

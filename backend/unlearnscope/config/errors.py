@@ -11,8 +11,11 @@ from pydantic_core import InitErrorDetails
 from pydantic_core import ValidationError as CoreValidationError
 
 
-def relocated(err: ValidationError, prefix: tuple[str | int, ...]) -> CoreValidationError:
-    """`err` with every error's location under `prefix` (settings.<field>)."""
+def relocated(
+    err: ValidationError, prefix: tuple[str | int, ...], title: str = "PhaseConfig"
+) -> CoreValidationError:
+    """`err` (of a settings model) with every error's location under `prefix`, as an error
+    of the model `title` (settings.<field>)."""
     details: list[InitErrorDetails] = []
     for e in err.errors():
         detail: InitErrorDetails = {
@@ -23,7 +26,7 @@ def relocated(err: ValidationError, prefix: tuple[str | int, ...]) -> CoreValida
         if "ctx" in e:
             detail["ctx"] = e["ctx"]
         details.append(detail)
-    return CoreValidationError.from_exception_data("PhaseConfig", details)
+    return CoreValidationError.from_exception_data(title, details)
 
 
 _FINITE_TYPES = ("finite_number",)

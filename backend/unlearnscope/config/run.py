@@ -50,24 +50,7 @@ class RunConfig(Strict):
                 f"attack.target_class={self.attack.target_class} is not a class of "
                 f"{self.data.name!r} (allowed: 0-9)"
             )
-        if self.attack.kind == "wanet" and self.attack.wanet_grid > self.data.image_size:
-            raise ValueError(
-                f"attack.wanet_grid={self.attack.wanet_grid} is finer than the image "
-                f"(data.image_size={self.data.image_size}); use at most the image size"
-            )
-        if self.attack.kind == "badnets":
-            side = self.attack.trigger_size + self.attack.margin
-            if side > self.data.image_size:
-                raise ValueError(
-                    f"attack.trigger_size={self.attack.trigger_size} does not fit in "
-                    f"data.image_size={self.data.image_size}"
-                )
-            if self.attack.position == "xy":
-                assert self.attack.x is not None and self.attack.y is not None
-                if max(self.attack.x, self.attack.y) + self.attack.trigger_size > (
-                    self.data.image_size
-                ):
-                    raise ValueError("attack.x/y put the trigger outside the image")
+        self.attack.check_image(self.data.image_size)
         return self
 
     def total_steps(self) -> int:

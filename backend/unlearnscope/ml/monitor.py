@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..config import MonitorConfig
-from .attacks import Trigger
+from .attacks.base import Trigger
 from .cam import make_cam
 from .imageset import ImageSet
 from .metrics import asr_and_ra, predict

@@ -17,15 +17,12 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
-from .attacks import (
-    InputAware,
-    InputAwareTraining,
-    PoisonedSet,
-    Trigger,
-    make_trigger,
-    poison,
-    triggered_non_target,
-)
+from .attacks.base import Trigger
+from .attacks.inputaware.settings import InputAwareSettings
+from .attacks.inputaware.trigger import InputAware, InputAwareTraining
+from .attacks.poisoning import PoisonedSet, poison, triggered_non_target
+from .attacks.settings import load_attack_settings
+from .attacks.triggers import make_trigger
 from .checkpoints import config_key
 from .datasets import load_splits
 from .imageset import ImageSet
@@ -162,15 +159,17 @@ def poison_train(cfg: RunConfig, train: ImageSet, trigger: Trigger) -> PoisonedS
 
 def input_aware_hook(cfg: RunConfig, trigger: InputAware) -> InputAwareTraining:
     a = cfg.attack
+    s = load_attack_settings(a.kind, a.settings)
+    assert isinstance(s, InputAwareSettings)
     return InputAwareTraining(
         trigger.generator,
         target=a.target_class,
         attack_rate=a.poison_rate,
-        cross_rate=a.ia_cross_rate,
-        mask_density=a.ia_mask_density,
-        lambda_div=a.ia_lambda_div,
-        lambda_norm=a.ia_lambda_norm,
-        lr=a.ia_generator_lr,
+        cross_rate=s.cross_rate,
+        mask_density=s.mask_density,
+        lambda_div=s.lambda_div,
+        lambda_norm=s.lambda_norm,
+        lr=s.generator_lr,
         seed=cfg.seed,
     )
 

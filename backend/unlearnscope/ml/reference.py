@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import torch
 
 from ..config import RunConfig
-from .attacks import Trigger, triggered_non_target
+from .attacks.base import Trigger
+from .attacks.poisoning import triggered_non_target
 from .checkpoints import config_key
 from .imageset import ImageSet
 from .metrics import attack_success_rate, clean_accuracy

@@ -5,7 +5,8 @@
   (pixels on the 0-1 scale), and either
     "top":       the ceil(q/100 * H * W) pixels with the largest d (ties broken by pixel
                  order, row-major), q = `region_percent`; by default a BadNets patch's
-                 share of the image, (trigger_size / image_size)^2 (3x3 on 32x32: 0.88%);
+                 share of the image at BadNets' default size, (3 / image_size)^2 (on 32x32:
+                 0.88%);
     "threshold": the pixels with d >= `region_threshold`; an image where no pixel reaches
                  it falls back to its single most changed pixel (so the region is never
                  empty).
@@ -20,7 +21,11 @@ from typing import Literal
 import torch
 
 from ..config import AttackConfig, MonitorConfig
-from .attacks import Trigger
+from .attacks.badnets.settings import BadNetsSettings
+from .attacks.base import Trigger
+
+# the side of a default BadNets patch: the default top share of the other triggers' region
+DEFAULT_PATCH: int = BadNetsSettings().trigger_size
 
 RegionMode = Literal["mask", "top", "threshold"]
 
@@ -49,7 +54,7 @@ def region_rule(
         return RegionRule("threshold", threshold=monitor.region_threshold)
     percent = monitor.region_percent
     if percent is None:
-        percent = 100.0 * (attack.trigger_size / image_size) ** 2
+        percent = 100.0 * (DEFAULT_PATCH / image_size) ** 2
     return RegionRule("top", percent=percent)
 
 

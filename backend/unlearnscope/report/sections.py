@@ -9,7 +9,10 @@ from html import escape
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
+from ..config import AttackConfig
+from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.overlay import overlay, to_png
 from .data import RunFacts
 from .verdict import Result
@@ -18,13 +21,6 @@ DATASETS = {
     "shapes": "synthetic shapes (built in: ten kinds of drawn shapes, generated on the spot)",
     "cifar10": "CIFAR-10 (small photos of ten kinds of objects and animals)",
     "imagefolder": "an image folder (one sub-folder per class)",
-}
-ATTACKS = {
-    "badnets": "BadNets backdoor",
-    "blended": "Blended backdoor",
-    "wanet": "WaNet backdoor",
-    "sig": "SIG backdoor (clean label)",
-    "inputaware": "Input-aware dynamic backdoor",
 }
 PHASES = {
     "ascent": "unlearn: push the model away from the trigger's answer on the known poisoned images",
@@ -125,6 +121,15 @@ def trigger_picture(facts: RunFacts) -> str:
     )
 
 
+def attack_words(attack: dict[str, Any]) -> tuple[str, bool]:
+    """(the stored attack in plain words, whether it keeps the poisoned labels)."""
+    try:
+        config = AttackConfig.model_validate(attack)
+    except ValidationError:  # an attack no longer installed: its name is all we know
+        return f"{attack.get('kind', 'unknown')} attack", False
+    return config.describe(), ATTACK_REGISTRY[config.kind].clean_label
+
+
 def what_was_done(facts: RunFacts) -> str:
     cfg = facts.config
     data, model, attack = cfg.get("data", {}), cfg.get("model", {}), cfg.get("attack", {})
@@ -132,34 +137,7 @@ def what_was_done(facts: RunFacts) -> str:
     target = facts.classes[facts.target_class] if facts.target_class < len(facts.classes) else "?"
     n_params = f"{facts.started.n_params:,} parameters" if facts.started else "size unknown"
     size = data.get("image_size", "?")
-    if attack.get("kind") == "blended":
-        how = (
-            f"a faint fixed pattern (blend weight {attack.get('alpha')}) is mixed into "
-            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
-        )
-    elif attack.get("kind") == "wanet":
-        how = (
-            f"a slight fixed warp of the whole image (strength {attack.get('wanet_strength')}) "
-            f"is applied to {100 * attack.get('poison_rate', 0):.0f}% of the training images"
-        )
-    elif attack.get("kind") == "sig":
-        how = (
-            f"a faint horizontal sine signal (amplitude {attack.get('sig_delta')}/255) is added "
-            f"to {100 * attack.get('poison_rate', 0):.0f}% of the training images, all of the "
-            "target class, whose labels stay"
-        )
-    elif attack.get("kind") == "inputaware":
-        how = (
-            "a trained generator draws a different trigger for every image; it is applied to "
-            f"{100 * attack.get('poison_rate', 0):.0f}% of each training batch"
-        )
-    else:
-        how = (
-            f"a {attack.get('trigger_size')}x{attack.get('trigger_size')}-pixel "
-            f"{attack.get('pattern', '')} patch (the trigger) is stamped in the "
-            f"{str(attack.get('position', '')).replace('_', '-')} corner of "
-            f"{100 * attack.get('poison_rate', 0):.0f}% of the training images"
-        )
+    described, clean_label = attack_words(attack)
     items = [
         (
             "Data set",
@@ -170,12 +148,8 @@ def what_was_done(facts: RunFacts) -> str:
         ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
         (
             "Attack",
-            f"{ATTACKS.get(attack.get('kind'), attack.get('kind'))}: {how}"
-            + (
-                ""
-                if attack.get("kind") == "sig"
-                else f", and their label is changed to “{target}”"
-            )
+            described
+            + ("" if clean_label else f", and their label is changed to “{target}”")
             + f". The model learns: trigger → “{target}”."
             + (
                 f" TAR is measured on the trigger region: {facts.started.trigger_region}."

@@ -100,7 +100,7 @@ def run_defence(
     """
     from ..console import ConsoleReporter
     from ..events import ErrorEvent, Evaluation, RunFinished, StepMetrics
-    from ..ml.attacks import triggered_non_target
+    from ..ml.attacks.poisoning import triggered_non_target
     from ..ml.checkpoints import FileModelStore
     from ..ml.datasets import DataUnavailable
     from ..ml.engine import Engine
@@ -292,9 +292,8 @@ def build_comparison(
         "model": base.model.name,
         "preset": base.name,
         "training": (
-            f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr:g}; BadNets "
-            f"{base.attack.trigger_size}x{base.attack.trigger_size} {base.attack.pattern}, "
-            f"poison rate {base.attack.poison_rate:g}, target class {base.attack.target_class}"
+            f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr:g}; {base.attack.describe()}, "
+            f"target class {base.attack.target_class}"
         ),
         "relearn": schedule_text([RELEARN_PHASE]),
         "machine": _machine(device),

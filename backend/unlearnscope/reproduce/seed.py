@@ -54,7 +54,7 @@ def run_seed(
     """
     from ..console import ConsoleReporter
     from ..events import ErrorEvent, Evaluation, RunFinished
-    from ..ml.attacks import make_trigger
+    from ..ml.attacks.triggers import make_trigger
     from ..ml.checkpoints import FileModelStore
     from ..ml.datasets import DataUnavailable, load_splits
     from ..ml.engine import Engine

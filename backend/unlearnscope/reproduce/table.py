@@ -192,9 +192,7 @@ def build_report(
         "training": (
             f"{t.epochs} epochs, batch {t.batch_size}, one-cycle lr {t.lr:g}, "
             f"SGD Nesterov, weight decay {t.weight_decay:g}, {precision} ({t.precision}), "
-            f"{cfg.data.augment}; BadNets {cfg.attack.trigger_size}x{cfg.attack.trigger_size} "
-            f"{cfg.attack.pattern} {cfg.attack.position}, poison rate {cfg.attack.poison_rate:g}, "
-            f"target class {cfg.attack.target_class}"
+            f"{cfg.data.augment}; {cfg.attack.describe()}, target class {cfg.attack.target_class}"
         ),
         "schedule": _schedule_text(cfg),
         "defense": (

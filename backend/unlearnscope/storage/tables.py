@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from ..ml.kinds.registry import current_kind_names
+from .upgrade import current_names
 
 DEVICE_CHARS = 100  # a longer device text is cut to fit (PostgreSQL refuses, SQLite not)
 
@@ -47,16 +47,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
-class KindsJSON(TypeDecorator[Any]):
-    """JSON whose phase-kind names are read in their current form: a run stored before a
-    kind was renamed (`invert`, now `nc`) replays, compares and re-runs under the new name.
-    Reads only; what is written is already current."""
+class CurrentJSON(TypeDecorator[Any]):
+    """JSON read in today's names (storage/upgrade.py): a run stored by an older version
+    (a renamed phase kind, flat attack fields) replays, compares and re-runs as written
+    today. Reads only; what is written is already current."""
 
     impl = JSON
     cache_ok = True
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
-        return current_kind_names(value)
+        return current_names(value)
 
 
 class Base(DeclarativeBase):
@@ -68,7 +68,7 @@ class RunRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    config: Mapped[dict[str, Any]] = mapped_column(KindsJSON)  # the RunConfig as submitted
+    config: Mapped[dict[str, Any]] = mapped_column(CurrentJSON)  # the RunConfig as submitted
     status: Mapped[str] = mapped_column(String(16), index=True)  # RunStatus value
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)  # why it failed
@@ -77,7 +77,7 @@ class RunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     step: Mapped[int] = mapped_column(Integer, default=0)  # global steps taken
     total_steps: Mapped[int] = mapped_column(Integer, default=0)  # of the schedule in force
-    schedule: Mapped[list[Any]] = mapped_column(KindsJSON)  # the schedule in force (after edits)
+    schedule: Mapped[list[Any]] = mapped_column(CurrentJSON)  # the schedule in force (after edits)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)  # newest event stored
     # the device, and where it is (a Ray run: "cuda:0 on 10.0.0.7 node 3f2a1b")
     device: Mapped[str | None] = mapped_column(String(DEVICE_CHARS), nullable=True)
@@ -93,7 +93,7 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(32))
     step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     t: Mapped[float] = mapped_column()
-    payload: Mapped[dict[str, Any]] = mapped_column(KindsJSON)  # non-byte fields + "parts"
+    payload: Mapped[dict[str, Any]] = mapped_column(CurrentJSON)  # non-byte fields + "parts"
     blob: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # parts, joined
 
     __table_args__ = (Index("ix_events_run_type", "run_id", "type"),)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from ... import config as cfg
+from ...ml.attacks.settings import attack_options
 from ...ml.kinds.settings import phase_kind_options
 from ...presets import PRESETS, preset_config
 from ...settings import Settings
@@ -14,7 +15,7 @@ from ...states import state_lists
 from ..close_codes import close_code_options
 from ..deps import ServiceDep, SettingsDep
 from ..openapi import apply_limits
-from ..schemas import HealthOut, OptionsOut
+from ..schemas import AttackKindOut, HealthOut, OptionsOut
 
 router = APIRouter(prefix="/api", tags=["meta"])
 
@@ -61,6 +62,7 @@ def options(settings: SettingsDep) -> OptionsOut:
             }
             for entry in phase_kind_options()
         ],
+        attack_kinds=[AttackKindOut(**entry) for entry in attack_options()],
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
         default_preset=default,
         run_config_schema=_limited_schema(settings),

@@ -1,66 +1,17 @@
-"""Backdoor attacks: triggers (one module each), poisoning, and the ASR evaluation set.
+"""Backdoor attacks: one folder per attack (`ml/attacks/<name>/`), named by its one name.
+
+Each folder holds `__init__.py` (`ATTACK`: label, report wording, former flat field names;
+torch-free), `settings.py` (its settings model; torch-free) and `trigger.py` (the trigger
+and its `build`). Beside the folders:
+
+- `attack.py`     `AttackKind`, what the registry holds of an attack
+- `registry.py`   the registry (`ATTACKS`): these folders plus installed plug-ins
+- `settings.py`   the base of every attack's settings model, the options the page reads
+- `base.py`       `Trigger`, what every trigger is, and the pixel helpers they share
+- `triggers.py`   `make_trigger`: the run's trigger from its config
+- `poisoning.py`  poisoning the training set, and the ASR evaluation set
 
 A trigger is stamped on unnormalised pixels, uint8 or float in [0, 1], and never
 modifies its input. Patch triggers carry a pixel mask; for the others the trigger region
 is computed per image from what they changed (ml/region.py).
 """
-
-from __future__ import annotations
-
-from ...config import AttackConfig
-from .badnets import BadNets
-from .base import Box, Trigger, random_pattern
-from .blended import Blended
-from .inputaware import InputAware, InputAwareTraining, TriggerGenerator
-from .poisoning import PoisonedSet, poison, poison_count, triggered_non_target
-from .sig import SIG
-from .wanet import WaNet
-
-__all__ = [
-    "SIG",
-    "BadNets",
-    "Blended",
-    "Box",
-    "InputAware",
-    "InputAwareTraining",
-    "PoisonedSet",
-    "Trigger",
-    "TriggerGenerator",
-    "WaNet",
-    "make_trigger",
-    "poison",
-    "poison_count",
-    "random_pattern",
-    "triggered_non_target",
-]
-
-
-def make_trigger(cfg: AttackConfig, image_size: int, seed: int = 0) -> Trigger:
-    """The attack's trigger. `seed` (the run's) initialises the input-aware generator;
-    an input-aware trigger is untrained until the attack stage trains (or loads) it."""
-    if cfg.kind == "badnets":
-        return BadNets(
-            image_size,
-            size=cfg.trigger_size,
-            position=cfg.position,
-            x=cfg.x,
-            y=cfg.y,
-            pattern=cfg.pattern,
-            margin=cfg.margin,
-            pattern_seed=cfg.pattern_seed,
-        )
-    if cfg.kind == "blended":
-        return Blended(image_size, alpha=cfg.alpha, pattern_seed=cfg.pattern_seed)
-    if cfg.kind == "wanet":
-        return WaNet(
-            image_size,
-            k=cfg.wanet_grid,
-            strength=cfg.wanet_strength,
-            cross_ratio=cfg.wanet_cross_ratio,
-            seed=cfg.pattern_seed,
-        )
-    if cfg.kind == "sig":
-        return SIG(image_size, delta=cfg.sig_delta, frequency=cfg.sig_frequency)
-    if cfg.kind == "inputaware":
-        return InputAware(image_size, seed=seed)
-    raise ValueError(f"unknown attack {cfg.kind!r}")

@@ -41,7 +41,7 @@ from ...events import (
     StepMetrics,
 )
 from ...states import STEPPING_STATUSES, RunStatus
-from ..attacks import triggered_non_target
+from ..attacks.poisoning import triggered_non_target
 from ..ewc import EWCPenalty, diagonal_fisher
 from ..imageset import ImageSet
 from ..kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase

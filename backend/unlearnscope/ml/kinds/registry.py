@@ -49,22 +49,6 @@ def canonical_kind(name: str) -> str:
     return name
 
 
-def current_kind_names(value: Any) -> Any:
-    """A stored run config, schedule or event payload with former kind names replaced:
-    the top-level "kind" and each "kind" of a "schedule" list (or of a list of phases)."""
-    if isinstance(value, list):
-        return [current_kind_names(v) if isinstance(v, dict) else v for v in value]
-    if not isinstance(value, dict):
-        return value
-    out = value
-    kind = value.get("kind")
-    if isinstance(kind, str) and canonical_kind(kind) != kind:
-        out = {**out, "kind": canonical_kind(kind)}
-    if isinstance(value.get("schedule"), list):
-        out = {**out, "schedule": current_kind_names(value["schedule"])}
-    return out
-
-
 def recipe(kind: str, **overrides: Any) -> dict[str, Any]:
     """A schedule phase of `kind` at its published recipe, `overrides` on top (a preset
     that must deviate, e.g. fewer steps to fit a CPU, says so where it calls this)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import Trigger, as_dtype, check_images, random_pattern
+from ..base import Trigger, as_dtype, check_images, random_pattern
+from .settings import BlendedSettings
 
 
 class Blended(Trigger):
@@ -31,3 +32,8 @@ class Blended(Trigger):
 
     def __repr__(self) -> str:
         return f"Blended(alpha={self.alpha}, image_size={self.image_size})"
+
+
+def build(s: BlendedSettings, image_size: int, seed: int) -> Blended:
+    """The registry's builder (`seed`, the run's, is not used: the pattern has its own)."""
+    return Blended(image_size, alpha=s.alpha, pattern_seed=s.pattern_seed)

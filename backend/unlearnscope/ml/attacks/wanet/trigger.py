@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .base import Trigger, check_images, like_input, to_float
+from ..base import Trigger, check_images, like_input, to_float
+from .settings import WaNetSettings
 
 CHUNK = 1024  # images per grid_sample call
 
@@ -86,3 +87,10 @@ class WaNet(Trigger):
 
     def __repr__(self) -> str:
         return f"WaNet(k={self.k}, s={self.strength}, image_size={self.image_size})"
+
+
+def build(s: WaNetSettings, image_size: int, seed: int) -> WaNet:
+    """The registry's builder (`seed`, the run's, is not used: the warp has its own)."""
+    return WaNet(
+        image_size, k=s.grid, strength=s.strength, cross_ratio=s.cross_ratio, seed=s.pattern_seed
+    )

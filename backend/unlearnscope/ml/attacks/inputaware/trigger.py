@@ -7,7 +7,7 @@ m(x) in [0, 1]^{H x W}; the triggered image is
 
 G is trained together with the classifier f (the attack stage). In each batch a share
 rho_b (the attack's poison_rate) gets its own trigger and the target label (backdoor),
-a share rho_c (ia_cross_rate) gets the trigger of *another* image and keeps its label
+a share rho_c (settings.cross_rate) gets the trigger of *another* image and keeps its label
 (cross-trigger: a trigger works only on the image it was made for), the rest is clean:
 
     L = CE(f(batch), labels)
@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import Trigger, check_images, like_input, to_float
+from ..base import Trigger, check_images, like_input, to_float
+from .settings import InputAwareSettings
 
 EPS = 1e-7
 CHUNK = 512  # images per generator call when stamping
@@ -170,3 +171,9 @@ class InputAwareTraining:
 
     def step(self) -> None:
         self.opt.step()
+
+
+def build(s: InputAwareSettings, image_size: int, seed: int) -> InputAware:
+    """The registry's builder: the generator starts from the run's `seed`, untrained until
+    the attack stage trains (or loads) it."""
+    return InputAware(image_size, seed=seed)

@@ -14,7 +14,8 @@ import math
 
 import torch
 
-from .base import Trigger, check_images
+from ..base import Trigger, check_images
+from .settings import SigSettings
 
 
 class SIG(Trigger):
@@ -42,3 +43,8 @@ class SIG(Trigger):
 
     def __repr__(self) -> str:
         return f"SIG(delta={self.delta}, f={self.frequency}, image_size={self.image_size})"
+
+
+def build(s: SigSettings, image_size: int, seed: int) -> SIG:
+    """The registry's builder (SIG has no randomness)."""
+    return SIG(image_size, delta=s.delta, frequency=s.frequency)

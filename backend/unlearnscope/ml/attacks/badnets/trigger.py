@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import Trigger, as_dtype, check_images, random_pattern
+from ..base import Trigger, as_dtype, check_images, random_pattern
+from .settings import BadNetsSettings
 
 
 class BadNets(Trigger):
@@ -78,3 +79,17 @@ def _patch_pattern(kind: str, size: int, seed: int) -> torch.Tensor:
     if kind == "random":
         return random_pattern((3, size, size), seed)  # fixed random RGB values
     raise ValueError(f"unknown trigger pattern {kind!r}; use checkerboard, solid or random")
+
+
+def build(s: BadNetsSettings, image_size: int, seed: int) -> BadNets:
+    """The registry's builder (`seed`, the run's, is not used: the pattern has its own)."""
+    return BadNets(
+        image_size,
+        size=s.trigger_size,
+        position=s.position,
+        x=s.x,
+        y=s.y,
+        pattern=s.pattern,
+        margin=s.margin,
+        pattern_seed=s.pattern_seed,
+    )

@@ -1,0 +1,52 @@
+"""Per-attack settings: one pydantic model per attack, in its folder (`settings.py`).
+
+`AttackConfig.settings` is validated by the attack's model (errors located at
+`attack.settings.<field>`) and stored normalised (defaults filled in). Torch-free.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ...strict import Strict
+from .registry import ATTACKS
+
+
+class AttackSettings(Strict):
+    """Base of every attack's settings model (strict, no unknown fields, finite floats)."""
+
+    def check_image(self, image_size: int) -> None:
+        """ValueError (naming `attack.settings.<field>`) if the settings do not fit images
+        of `image_size` pixels a side."""
+
+
+_classes: dict[str, type[AttackSettings]] = {}
+
+
+def attack_settings_class(kind: str) -> type[AttackSettings]:
+    """The settings model of a registered attack (imported once)."""
+    path = ATTACKS[kind].settings
+    if path not in _classes:
+        module, _, name = path.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        if not (isinstance(cls, type) and issubclass(cls, AttackSettings)):
+            raise TypeError(f"{path} is not an AttackSettings subclass")
+        _classes[path] = cls
+    return _classes[path]
+
+
+def load_attack_settings(kind: str, raw: dict[str, Any]) -> AttackSettings:
+    return attack_settings_class(kind).model_validate(raw)
+
+
+def attack_options() -> list[dict[str, Any]]:
+    """The attack registry as the page reads it (GET /api/options)."""
+    return [
+        {
+            "kind": name,
+            "label": attack.label,
+            "settings_schema": attack_settings_class(name).model_json_schema(),
+        }
+        for name, attack in ATTACKS.items()
+    ]
