@@ -1,9 +1,10 @@
-"""A phase kind from a third party's installed package (entry-point group
-`unlearnscope.kinds`) works like a built-in: it is in the registry, the RunConfig schema and
-`GET /api/options` (with its settings schema), its settings are validated, and the engine
-runs it end to end. The package is written to a temporary path, as an installer lays it
-out (the module plus a dist-info folder with `entry_points.txt`), and a fresh Python
-process with that path on sys.path does the rest: no file of this repository changes.
+"""A phase kind, an attack and a model from a third party's installed package (entry-point
+groups `unlearnscope.kinds`, `unlearnscope.attacks`, `unlearnscope.models`) work like
+built-ins: they are in the registries, the RunConfig schema and `GET /api/options` (with
+their settings schemas), their settings are validated, and the engine runs them end to
+end. The package is written to a temporary path, as an installer lays it out (the modules
+plus a dist-info folder with `entry_points.txt`), and a fresh Python process with that path
+on sys.path does the rest: no file of this repository changes.
 """
 
 from __future__ import annotations
@@ -62,6 +63,44 @@ PACKAGE = {
             def start(self, ctx):
                 return GentleRun(ctx)
     """,
+    "throwaway_kind/attack.py": """
+        from pydantic import Field
+
+        from unlearnscope.ml.attacks.attack import AttackKind
+        from unlearnscope.ml.attacks.settings import AttackSettings
+
+        ATTACK = AttackKind(
+            label="Corner dot",
+            trigger="throwaway_kind.attack:build",
+            settings="throwaway_kind.attack:DotSettings",
+        )
+
+
+        class DotSettings(AttackSettings):
+            size: int = Field(2, ge=1, le=8, title="Dot size")
+
+
+        def build(s, image_size, seed):
+            from unlearnscope.ml.attacks.badnets.trigger import BadNets
+
+            return BadNets(image_size, size=s.size, position="top_left", margin=0)
+    """,
+    "throwaway_kind/net.py": """
+        from collections import OrderedDict
+
+        from torch import nn
+
+        from unlearnscope.ml.models.model import ModelKind
+
+        MODEL = ModelKind(label="One conv", build="throwaway_kind.net:build", cam_layer="conv")
+
+
+        def build(num_classes, width):
+            return nn.Sequential(OrderedDict(
+                conv=nn.Conv2d(3, width, 3, padding=1), relu=nn.ReLU(),
+                pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten(), fc=nn.Linear(width, num_classes),
+            ))
+    """,
     "throwaway_kind-0.1.dist-info/METADATA": """
         Metadata-Version: 2.1
         Name: throwaway-kind
@@ -72,6 +111,12 @@ PACKAGE = {
         gentle = throwaway_kind:KIND
         nad = throwaway_kind:KIND
         broken = throwaway_kind.missing:KIND
+
+        [unlearnscope.attacks]
+        dot = throwaway_kind.attack:ATTACK
+
+        [unlearnscope.models]
+        oneconv = throwaway_kind.net:MODEL
     """,
 }
 
@@ -109,8 +154,16 @@ with TestClient(create_app(settings)) as client:
 gentle = next(k for k in options["phase_kinds"] if k["kind"] == "gentle")
 out["option"] = {"label": gentle["label"], "defaults": gentle["defaults"],
                  "fields": sorted(gentle["settings_schema"]["properties"])}
-cfg = preset_config("tiny", {"schedule": [{"kind": "gentle", "steps": 3, "lr": 0.05,
-                                           "batch_size": 16, "settings": {"share": 0.25}}]})
+cfg = preset_config("tiny", {
+    "attack": {"kind": "dot", "settings": {"size": 3}},
+    "model": {"name": "oneconv"},
+    "schedule": [{"kind": "gentle", "steps": 3, "lr": 0.05, "batch_size": 16,
+                  "settings": {"share": 0.25}}],
+})
+out["key"] = cfg.attack.key_fields()
+attack = next(a for a in options["attack_kinds"] if a["kind"] == "dot")
+out["attack_fields"] = sorted(attack["settings_schema"]["properties"])
+out["models"] = options["models"]
 events = []
 engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(cache))
 engine.prepare()
@@ -120,6 +173,7 @@ steps = [e for e in events if isinstance(e, StepMetrics)]
 out["steps"] = [(s.kind, s.losses.get("share")) for s in steps]
 after = engine.model.state_dict()
 out["moved"] = any(not torch.equal(before[k], after[k]) for k in before)
+out["asr_before"] = next(e.before["asr"] for e in events if e.type == "run_finished")
 print(json.dumps(out))
 """
 
@@ -158,6 +212,15 @@ def test_an_installed_plug_in_kind_runs_like_a_built_in(tmp_path: Path, model_ca
     assert out["status"] == "completed"
     assert out["steps"] == [["gentle", 0.25]] * 3
     assert out["moved"]  # it fine-tuned the model
+    # the plug-in attack and model: offered, keyed on the attack's settings, and trained
+    assert out["attack_fields"] == ["size"] and "oneconv" in out["models"]
+    assert out["key"] == {
+        "kind": "dot",
+        "target_class": 0,
+        "poison_rate": 0.1,
+        "settings": {"size": 3},
+    }
+    assert out["asr_before"] > 50  # the backdoored one-conv model learned the dot
 
 
 def test_without_the_plug_in_its_kind_is_unknown() -> None:

@@ -2,6 +2,9 @@
 
 `AttackConfig.settings` is validated by the attack's model (errors located at
 `attack.settings.<field>`) and stored normalised (defaults filled in). Torch-free.
+
+The registry is imported inside the functions that need it: a plug-in's module defines its
+settings model (importing this module) while the registry is still loading it.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import importlib
 from typing import Any
 
 from ...strict import Strict
-from .registry import ATTACKS
 
 
 class AttackSettings(Strict):
@@ -26,6 +28,8 @@ _classes: dict[str, type[AttackSettings]] = {}
 
 def attack_settings_class(kind: str) -> type[AttackSettings]:
     """The settings model of a registered attack (imported once)."""
+    from .registry import ATTACKS
+
     path = ATTACKS[kind].settings
     if path not in _classes:
         module, _, name = path.partition(":")
@@ -42,6 +46,8 @@ def load_attack_settings(kind: str, raw: dict[str, Any]) -> AttackSettings:
 
 def attack_options() -> list[dict[str, Any]]:
     """The attack registry as the page reads it (GET /api/options)."""
+    from .registry import ATTACKS
+
     return [
         {
             "kind": name,

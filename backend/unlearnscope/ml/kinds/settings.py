@@ -8,7 +8,9 @@ table lists them), defaults = the published CIFAR-10 defaults of the paper (cite
 class docstring). `PhaseConfig.settings` is validated by it (errors located at
 `schedule.N.settings.<field>`) and stored normalised (defaults filled in).
 
-Torch-free: the config, the API and the page read these without importing torch.
+Torch-free: the config, the API and the page read these without importing torch. The
+registry is imported inside the functions that need it: a plug-in's module may define its
+settings model (importing this module) while the registry is still loading it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from dataclasses import asdict
 from typing import Any
 
 from ...strict import Strict
-from .registry import PHASE_KINDS
 
 
 class KindSettings(Strict):
@@ -41,6 +42,8 @@ def settings_class(path: str) -> type[KindSettings]:
 
 def kind_settings_class(kind: str) -> type[KindSettings] | None:
     """The settings class of a registered phase kind, or None when it has none."""
+    from .registry import PHASE_KINDS
+
     path = PHASE_KINDS[kind].settings
     return None if path is None else settings_class(path)
 
@@ -60,6 +63,8 @@ def settings_schema(kind: str) -> dict[str, Any] | None:
 def phase_kind_options() -> list[dict[str, Any]]:
     """The phase-kind registry as the page reads it (GET /api/options), with each kind's
     settings JSON schema (`settings_schema`, None for a kind without settings)."""
+    from .registry import PHASE_KINDS
+
     shown = ("label", "description", "step", "uses_forget_set", "settings", "defaults")
     return [
         {"kind": name, **{k: v for k, v in asdict(kind).items() if k in shown}}
