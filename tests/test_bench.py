@@ -12,7 +12,7 @@ from pathlib import Path
 def bench(tmp_path: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     env = {**os.environ, "UNLEARNSCOPE_HOME": str(tmp_path / "home")}
     return subprocess.run(
-        [sys.executable, "-m", "unlearnscope.cli", "bench", *args],
+        [sys.executable, "-m", "unlearnscope", "bench", *args],
         capture_output=True,
         text=True,
         env=env,

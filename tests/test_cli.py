@@ -10,7 +10,7 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-CLI = [sys.executable, "-m", "unlearnscope.cli"]
+CLI = [sys.executable, "-m", "unlearnscope"]
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

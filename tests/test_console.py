@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unlearnscope.console import _progress_postfix
+from unlearnscope.commands.console import _progress_postfix
 
 
 def test_the_epoch_reads_as_a_fraction_and_the_rest_as_numbers() -> None:
@@ -15,7 +15,7 @@ def test_a_phase_ends_with_the_latest_word_of_each_of_its_visuals() -> None:
     """What NC flagged or how many neurons ANP pruned is printed when the phase ends."""
     import io
 
-    from unlearnscope.console import ConsoleReporter
+    from unlearnscope.commands.console import ConsoleReporter
     from unlearnscope.events import PhaseEnd, PhaseStart, PhaseVisualEvent
 
     out = io.StringIO()

@@ -109,7 +109,7 @@ def test_the_cli_names_a_bad_setting_and_exits_2(tmp_path: Path) -> None:
         json.dumps({"schedule": [{"kind": "sam", "steps": 2, "lr": 0.01, "settings": {"rho": -1}}]})
     )
     res = subprocess.run(
-        [sys.executable, "-m", "unlearnscope.cli", "run", "--config", str(cfg)],
+        [sys.executable, "-m", "unlearnscope", "run", "--config", str(cfg)],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -74,7 +74,7 @@ def test_a_fresh_environment_serves_the_page(wheel: Path, tmp_path: Path) -> Non
     env.update(UNLEARNSCOPE_HOME=str(tmp_path / "home"), UNLEARNSCOPE_PORT=str(port))
     code = (
         "import sys, unlearnscope; assert unlearnscope.__file__.startswith(sys.argv[1]), "
-        "unlearnscope.__file__; from unlearnscope.cli import main; "
+        "unlearnscope.__file__; from unlearnscope.commands.main import main; "
         f"sys.exit(main(['serve', '--port', '{port}']))"
     )
     server = subprocess.Popen(

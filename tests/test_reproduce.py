@@ -1,6 +1,6 @@
 """`unlearnscope reproduce` as a user calls it: the table, its files, bad data folders.
 
-The real numbers come from the command on the whole of CIFAR-10 (README, Results); here
+The real numbers come from the command on the whole of CIFAR-10 (docs/results.md); here
 the pipeline runs end to end on a tiny real slice with one epoch and a tiny schedule.
 """
 
@@ -19,11 +19,12 @@ import numpy as np
 import pytest
 import torch
 
-from unlearnscope.cli import main
+from unlearnscope.commands.main import main
+from unlearnscope.commands.reproduce import MODEL_PRESETS
 from unlearnscope.presets import preset_config
-from unlearnscope.reproduce import MODEL_PRESETS, ROWS
+from unlearnscope.reproduce import ROWS
 
-CLI = [sys.executable, "-m", "unlearnscope.cli"]
+CLI = [sys.executable, "-m", "unlearnscope"]
 
 TINY = {
     "training": {"epochs": 1, "batch_size": 50, "precision": "fp32"},

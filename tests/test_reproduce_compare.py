@@ -1,5 +1,5 @@
 """`unlearnscope reproduce --schedules`: the defences' comparison table on a tiny real slice
-(its fields and types, not its numbers: those come from the full run, README Defences)."""
+(its fields and types, not its numbers: those come from the full run, docs/defences.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from unlearnscope.cli import main
+from unlearnscope.commands.main import main
 from unlearnscope.presets import DEFENCE_SCHEDULES, PRESETS, build_config
 from unlearnscope.reproduce import compare
 from unlearnscope.reproduce.compare import COLUMNS

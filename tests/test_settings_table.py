@@ -1,6 +1,7 @@
-"""Labels, units and hints of the run settings are written once, in config.py: every field
-has a title (the form's label), and the README's settings table is the one
-`python -m unlearnscope.settings_table` makes from the schema."""
+"""Labels, units and hints of the run settings are written once, in config/ (and each
+attack's and phase kind's settings model): every field has a title (the form's label), and
+the settings table of docs/settings.md is the one `python -m unlearnscope.settings_table`
+makes from the schema."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from pathlib import Path
 from unlearnscope import settings_table
 from unlearnscope.config import PhaseConfig, RunConfig
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 
-def test_the_readme_settings_table_is_made_from_the_schema() -> None:
-    text = README.read_text()
+def test_the_settings_page_table_is_made_from_the_schema() -> None:
+    text = DOC.read_text()
     assert settings_table.replace_in(text) == text, (
-        "README's settings table is out of date: "
-        "python -m unlearnscope.settings_table --write README.md"
+        "docs/settings.md's table is out of date: "
+        "python -m unlearnscope.settings_table --write docs/settings.md"
     )
 
 

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from .config import RunConfig, describe_errors
 from .ml.kinds.registry import recipe
 
-# The tuned unlearning schedule of the `paper` presets (see README, Results): one recovery
+# The tuned unlearning schedule of the `paper` presets (see docs/results.md): one recovery
 # phase. Distillation from the starting model holds clean accuracy; the unlikelihood term
 # on the forget set removes the backdoor. On real CIFAR-10 an ascent phase first only cost
 # clean accuracy that recovery then had to win back.
@@ -61,7 +61,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     },
     # The paper's setting: CIFAR-10 (JPEG ImageFolder from --data-dir), BadNets 3x3, small
     # CNN. Attack recipe sized for 2 CPU cores (bf16 autocast where native); the schedule
-    # is tuned with `unlearnscope reproduce` (README, Results).
+    # is tuned with `unlearnscope reproduce` (docs/results.md).
     "paper": {
         "name": "paper",
         "data": {
@@ -80,7 +80,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # The same protocol with ResNet-18 (CIFAR stem, 11.2M parameters): a GPU job. On 2 CPU
-# cores a model takes about 70 minutes (README, Results). The schedule is the small CNN's.
+# cores a model takes about 70 minutes (docs/results.md). The schedule is the small CNN's.
 PRESETS["paper-resnet18"] = {
     **PRESETS["paper"],
     "name": "paper-resnet18",
@@ -117,7 +117,7 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
 }
 
 # The same defences on the demo (shapes) data, tuned there to remove the backdoor (ASR
-# < 10%) and keep >= 95% of clean accuracy (README, Defences, for the numbers measured).
+# < 10%) and keep >= 95% of clean accuracy (docs/tuning-log.md, for the numbers measured).
 DEMO_DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     # NAD as published (beta 5000 on the last stage) at lr 0.01, then NAD again at a lower
     # lr with the result as its teacher (teacher_steps 0) and a light beta: the NAD code
@@ -143,7 +143,7 @@ DEMO_DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     ],
 }
 
-# ANP ranks the demo's backdoor neurons first (README, Defences) but the backdoor is spread
+# ANP ranks the demo's backdoor neurons first (docs/defences.md) but the backdoor is spread
 # over about 20 of the last stage's 64 neurons, which also carry clean accuracy: pruning
 # cannot remove it here. eps 0.3 and threshold 0.3 prune the six neurons that cost least.
 DEMO_DEFENCE_SCHEDULES["anp"] = [
@@ -163,7 +163,7 @@ DEMO_DEFENCE_SCHEDULES["nc"] = [
 ]
 
 # The `paper` preset with each other attack, at the settings that reach ASR >= 90% with CA
-# within 2 points of the clean model on CIFAR-10 at this recipe (README, Attacks on
+# within 2 points of the clean model on CIFAR-10 at this recipe (docs/results.md, Attacks on
 # CIFAR-10: the papers' defaults and these variants, measured). Their backdoored models are
 # cached under the same keys as scripts/attack_table.py's.
 PAPER_ATTACKS: dict[str, dict[str, Any]] = {

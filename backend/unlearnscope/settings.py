@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     device: str = "auto"  # "auto" | "cpu" | "cuda" | "cuda:1"
     max_active_runs: int = Field(1, ge=1, le=64)  # concurrent runs per server (one device)
     allowed_origins: list[str] = Field(default_factory=list)  # WebSocket; []: own origin only
-    # Access (README, Serving on a network). Token: required when bound beyond loopback;
+    # Access (docs/api.md, Serving on a network). Token: required when bound beyond loopback;
     # None there: a new one at each start, printed in the URL. Set on loopback: required.
     token: str | None = Field(None, min_length=8, repr=False)
     # Host names the server answers to, besides loopback and the bind address (JSON list).
@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     ws_max_pending: int = Field(2000, ge=10)  # messages queued per WebSocket client
     ws_max_frames: int = Field(4, ge=1)  # heatmap frames queued per client; older ones skip
     ws_send_timeout: float = Field(30.0, gt=0)  # seconds a client may leave a send unread
-    # Limits per run (README, Limits): a request past one is answered 422 naming it.
+    # Limits per run (docs/api.md, Limits): a request past one is answered 422 naming it.
     max_total_steps: int = Field(100_000, ge=1)  # unlearning steps of a schedule, summed
     max_epochs: int = Field(100, ge=1)  # training.epochs of the backdoored model
     max_image_size: int = Field(128, ge=8)  # data.image_size, pixels
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
     min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
     max_sweep_runs: int = Field(24, ge=1, le=1000)  # runs (grid cells) of one sweep
-    # Where runs' engines live (README, Team deployment): "local" spawns worker processes
+    # Where runs' engines live (docs/deployment.md): "local" spawns worker processes
     # on this machine (the default); "ray" places each run in an actor on a Ray cluster.
     executor: Literal["local", "ray"] = "local"
     ray_address: str = "auto"  # "auto" (a cluster started here) | "ray://host:10001"

@@ -1,9 +1,10 @@
-"""The README's "Run settings (RunConfig)" table, made from RunConfig's JSON schema: the
+"""The "Run settings (RunConfig)" table of docs/settings.md, made from RunConfig's JSON schema
+(and every attack's and phase kind's settings model): the
 labels, units and hints are config/'s Field titles, "unit" keys and descriptions (the
 same the page's form shows and /docs lists).
 
     python -m unlearnscope.settings_table            # print the table
-    python -m unlearnscope.settings_table --write README.md   # replace it between markers
+    python -m unlearnscope.settings_table --write docs/settings.md   # replace it between markers
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from .ml.attacks.settings import attack_settings_class
 from .ml.kinds.registry import PHASE_KINDS
 from .ml.kinds.settings import settings_schema
 
-START = "<!-- settings-table: made by `python -m unlearnscope.settings_table --write README.md` -->"
+START = (
+    "<!-- settings-table: made by "
+    "`python -m unlearnscope.settings_table --write docs/settings.md` -->"
+)
 END = "<!-- /settings-table -->"
 
 

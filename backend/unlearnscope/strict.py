@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 
 # A field's `title` is its label and its `description` a one-line hint, in /docs, the
-# page's form (read from the JSON schema) and the README settings table; a unit is the
+# page's form (read from the JSON schema) and the settings table of docs/settings.md; a unit is the
 # schema's "unit" key.
 def unit(name: str) -> dict[str, Any]:
     return {"unit": name}

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
 from unlearnscope.api.app import create_app
-from unlearnscope.api.serve import page_urls
+from unlearnscope.commands.serve import page_urls
 from unlearnscope.settings import Settings
 
 LAN = "192.168.1.5:8000"

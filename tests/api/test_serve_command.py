@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from unlearnscope.api import serve as serve_module
-from unlearnscope.cli import main, make_parser
+from unlearnscope.api.server_thread import UVICORN_OPTIONS
+from unlearnscope.commands import serve as serve_module
+from unlearnscope.commands.main import main, make_parser
 
 
 def test_defaults_are_loopback_8000_and_flags_win_over_env(
@@ -124,7 +125,7 @@ def test_serve_sends_frames_uncompressed_even_when_the_client_offers_deflate(
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = create_app(Settings(home=tmp_path, port=port, device="cpu"))
-    options = serve_module.UVICORN_OPTIONS if served else {}
+    options = UVICORN_OPTIONS if served else {}
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     )

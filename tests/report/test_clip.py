@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from report_runs import COMPLETED, FAILED
 
-from unlearnscope.cli import main
+from unlearnscope.commands.main import main
 from unlearnscope.report.clip import ClipError, ClipOptions, render_clip
 
 

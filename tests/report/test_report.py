@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from report_runs import COMPLETED, FAILED, STOPPED
 
-from unlearnscope.cli import main
+from unlearnscope.commands.main import main
 from unlearnscope.report import build_report
 from unlearnscope.report.html import MAX_BYTES
 

@@ -1,4 +1,4 @@
-"""Server-side limits on a run, checked before it is stored (README, Limits).
+"""Server-side limits on a run, checked before it is stored (docs/api.md, Limits).
 
 A RunConfig may be valid and still more than this server should take on: a schedule of
 millions of steps, 256-pixel images in batches of 4096, a data set that does not fit in

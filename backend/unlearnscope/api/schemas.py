@@ -172,7 +172,7 @@ class ScheduleEditOut(BaseModel):
 
 
 class EventOut(BaseModel):
-    """One event: its fields as in the WebSocket's JSON (see the README); an event with
+    """One event: its fields as in the WebSocket's JSON (docs/api.md); an event with
     bytes lists its `parts` and where to fetch them (`bytes_url`)."""
 
     model_config = ConfigDict(extra="allow")

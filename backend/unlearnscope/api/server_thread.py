@@ -16,9 +16,13 @@ import uvicorn
 
 from ..settings import Settings
 from .app import create_app
-from .serve import UVICORN_OPTIONS
 
 START_TIMEOUT_S = 60.0
+# uvicorn's options for `unlearnscope serve` and for this thread alike. No per-message
+# deflate: uvicorn would compress every message once per client, so N dashboards cost N
+# compressions of each heatmap frame and the fan-out, not the engine, set the pace
+# (`unlearnscope bench --only streaming`; docs/performance.md). Frames are small.
+UVICORN_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
 
 
 def free_port() -> int:

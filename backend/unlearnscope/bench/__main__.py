@@ -1,5 +1,5 @@
 """`python -m unlearnscope.bench`: the same as `unlearnscope bench`."""
 
-from .suite import main
+from ..commands.bench import main
 
 raise SystemExit(main())

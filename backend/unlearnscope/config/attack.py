@@ -63,7 +63,7 @@ class AttackConfig(Strict):
     settings: dict[str, Any] = Field(
         {},
         title="Attack settings",
-        description="the attack's own settings (see docs, Attacks)",
+        description="the attack's own settings (docs/attacks.md)",
     )
 
     @model_validator(mode="before")

@@ -57,7 +57,7 @@ class MonitorConfig(Strict):
     cam_class: Literal["predicted", "target", "true"] = Field("predicted", title="CAM class")
     # The trigger region TAR and the localisation metrics measure against, per image:
     # a patch's mask (BadNets); for every other attack the pixels where the trigger changed
-    # the image most, |T(x) - x| summed over the channels (README, Trigger region).
+    # the image most, |T(x) - x| summed over the channels (docs/method.md, Trigger region).
     region: Literal["top", "threshold"] = Field(
         "top",
         title="Trigger region",

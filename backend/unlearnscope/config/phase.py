@@ -76,7 +76,7 @@ class PhaseConfig(Strict):
     settings: dict[str, Any] = Field(
         {},
         title="Kind settings",
-        description="the phase kind's own settings (see Defences in the README)",
+        description="the phase kind's own settings (docs/defences.md)",
     )
 
     @model_validator(mode="before")

@@ -13,23 +13,20 @@ an unpacked ImageFolder root (train/ and test/), or a folder holding torchvision
 `cifar-10-batches-py` (the original pixels; preferred when present).
 
 Modules: `source` (where the data is), `seed` (one seed's run), `table` (rows, summary,
-Markdown and JSON), `command` (the arguments and the run over seeds).
+Markdown and JSON), `compare` (the defences side by side); the command (its arguments and
+the run over seeds) is commands/reproduce.py.
 """
 
-from .command import MODEL_PRESETS, add_arguments, cmd_reproduce
 from .seed import MONITOR_OVERRIDES, run_seed
 from .source import DataSource, resolve_data_dir, unpack_archive
 from .table import GOAL, PAPER, ROWS, render_markdown
 
 __all__ = [
     "GOAL",
-    "MODEL_PRESETS",
     "MONITOR_OVERRIDES",
     "PAPER",
     "ROWS",
     "DataSource",
-    "add_arguments",
-    "cmd_reproduce",
     "render_markdown",
     "resolve_data_dir",
     "run_seed",

@@ -26,8 +26,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ..commands.inputs import BadInput
 from ..config import RunConfig, describe_errors
-from ..inputs import BadInput
 from ..presets import DEFENCE_SCHEDULES, RELEARN_PHASE
 from ..scores import der
 from .seed import ReproduceFailed
@@ -98,7 +98,7 @@ def run_defence(
 
     With `measure_before`, also the RA of the backdoored model, before the first step.
     """
-    from ..console import ConsoleReporter
+    from ..commands.console import ConsoleReporter
     from ..events import ErrorEvent, Evaluation, RunFinished, StepMetrics
     from ..ml.attacks.poisoning import triggered_non_target
     from ..ml.checkpoints import FileModelStore

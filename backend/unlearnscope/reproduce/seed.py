@@ -10,8 +10,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..commands.inputs import BadInput
 from ..config import RunConfig
-from ..inputs import BadInput
 from ..scores import retention
 from .source import DataSource
 
@@ -52,7 +52,7 @@ def run_seed(
 
     Progress bars and per-stage lines go to `stream` (default: sys.stderr).
     """
-    from ..console import ConsoleReporter
+    from ..commands.console import ConsoleReporter
     from ..events import ErrorEvent, Evaluation, RunFinished
     from ..ml.attacks.triggers import make_trigger
     from ..ml.checkpoints import FileModelStore

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ..inputs import BadInput
+from ..commands.inputs import BadInput
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CIFAR_BATCHES = "cifar-10-batches-py"

@@ -7,7 +7,7 @@ threshold 2, unlearning with 20% of the images stamped with the recovered trigge
 paper optimises about a thousand epochs per class on a GPU; `steps_per_class` bounds it
 to 100 mini-batch steps by default (a few seconds a class on a CPU for the demo's model,
 about 10 s for the small CNN on CIFAR-10), which is enough on the demo and CIFAR-10
-models (README, Defences). The phase's steps = candidate classes x steps_per_class for
+models (docs/defences.md). The phase's steps = candidate classes x steps_per_class for
 the reverse-engineering, the rest unlearning.
 """
 

@@ -16,12 +16,10 @@ from sqlalchemy.engine import make_url
 from ..settings import Settings
 
 if TYPE_CHECKING:
-    from ..config import RunConfig
-    from ..events import EventBase
     from ..storage.runs import RunStore
-from .clip import FORMATS, ClipError, ClipOptions, write_clip
-from .data import facts_from_store
-from .html import write_report
+from ..report.clip import FORMATS, ClipError, ClipOptions, write_clip
+from ..report.data import facts_from_store
+from ..report.html import write_report
 
 
 class ReportInputError(ValueError):
@@ -72,7 +70,7 @@ def open_store(home: str | None, db: str | None) -> RunStore:
     return RunStore(Database(settings.db_url))
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
         options = (
             clip_options(args.probes, args.fps, args.size, args.max_frames) if args.clip else None
@@ -95,13 +93,3 @@ def cmd_report(args: argparse.Namespace) -> int:
         print(f"unlearnscope report: error: {err}", file=sys.stderr)
         return 2
     return 0
-
-
-def report_after_run(
-    out: Path, config: RunConfig, status: str, events: list[EventBase]
-) -> Path:
-    """`unlearnscope run --out DIR`: DIR/report.html from the run's events in memory."""
-    from .data import gather
-
-    meta = {"name": config.name, "status": status, "config": config.model_dump(mode="json")}
-    return write_report(gather(meta, events), out / "report.html")

@@ -8,15 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..inputs import BadInput
+from ..api.auth import LOOPBACK_HOSTS
+from ..api.server_thread import UVICORN_OPTIONS
 from ..settings import Settings
-from .auth import LOOPBACK_HOSTS
-
-# uvicorn's options for `serve` (the bench's server uses the same). No per-message
-# deflate: uvicorn would compress every message once per client, so N dashboards cost N
-# compressions of each heatmap frame and the fan-out, not the engine, set the pace
-# (`unlearnscope bench --only streaming`; README, Performance). Frames are small.
-UVICORN_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False}
+from .inputs import BadInput
 
 FLAG_TO_SETTING = {
     "host": "host",
@@ -96,10 +91,29 @@ def page_urls(settings: Settings) -> list[str]:
     ]
 
 
-def serve(args: argparse.Namespace) -> int:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="bind address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8000)")
+    parser.add_argument("--data-dir", help="data root for cifar10 / imagefolder runs")
+    parser.add_argument(
+        "--db",
+        help="database file path, or SQLAlchemy URL (default sqlite file in ~/.unlearnscope)",
+    )
+    parser.add_argument("--home", help="folder for the database, artifacts and caches")
+    parser.add_argument("--device", help="auto | cpu | cuda | cuda:N (default auto)")
+    parser.add_argument("--preset", help="preset the page's form opens with (default demo)")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        help="where runs' engines live: local worker processes (default) or a Ray cluster "
+        "(UNLEARNSCOPE_RAY_ADDRESS, default auto; docs/deployment.md)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import create_app
+    from ..api.app import create_app
 
     settings = settings_from_args(args)
     app = create_app(settings)  # sets settings.token when one is required and not given

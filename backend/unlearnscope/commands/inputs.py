@@ -1,7 +1,6 @@
-"""Command-line input shared by every subcommand: the error type, config files, configs.
+"""Command-line input shared by every command: the error type, config files, configs.
 
-`cli`, `reproduce` and `report` import from here (never from each other), so no command
-module depends on another.
+The command modules import from here, never from each other.
 """
 
 from __future__ import annotations
@@ -10,8 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
-from .presets import ConfigError, build_config
+from ..config import RunConfig
+from ..presets import PRESETS, ConfigError, build_config
 
 EXIT_BAD_INPUT = 2
 
@@ -39,10 +38,13 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
 
 def config_from(preset: str | None, *overrides: dict[str, Any]) -> RunConfig:
-    """`presets.build_config` for the command line: BadInput says what is wrong."""
+    """The one path from a preset and overrides to a RunConfig for every command
+    (`presets.build_config`); BadInput names the preset or every bad field."""
+    if preset is not None and preset not in PRESETS:
+        raise BadInput(
+            f"--preset {preset!r}: unknown preset {preset!r}; choose one of {sorted(PRESETS)}"
+        )
     try:
         return build_config(preset, *overrides)
     except ConfigError as err:
-        if err.fields == ["preset"]:
-            raise BadInput(f"--preset {preset!r}: {err.lines[0].split(': ', 1)[1]}") from None
         raise BadInput(str(err)) from None

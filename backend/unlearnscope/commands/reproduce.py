@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RunConfig
-from ..inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
-from ..settings import Settings
-from .compare import (
+from ..reproduce.compare import (
     build_comparison,
     compare_seed,
     defence_config,
     parse_schedules,
     render_comparison,
 )
-from .seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
-from .source import CIFAR_BATCHES, DataSource, resolve_data_dir
-from .table import build_report, render_markdown
+from ..reproduce.seed import MONITOR_OVERRIDES, ReproduceFailed, run_seed
+from ..reproduce.source import CIFAR_BATCHES, DataSource, resolve_data_dir
+from ..reproduce.table import build_report, render_markdown
+from ..settings import Settings
+from .inputs import EXIT_BAD_INPUT, BadInput, config_from, load_config_file
 
 MODEL_PRESETS = {"small_cnn": "paper", "resnet18": "paper-resnet18"}
 MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18": "resnet18"}
@@ -71,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Exit code 0 done, 1 a run failed, 2 bad input (said on stderr, nothing written)."""
     # Bad input is answered here as well as in cli.main, so the command also works when
     # called on its own.

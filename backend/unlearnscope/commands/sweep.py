@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from .control import Control, Stop
+from ..control import Control, Stop
+from ..scores import headline
+from ..settings import Settings
+from ..sweeps import SweepCell, SweepError, SweepSpec, expand
 from .inputs import BadInput, load_config_file
-from .scores import headline
-from .settings import Settings
-from .sweeps import SweepCell, SweepError, SweepSpec, expand
 
 MAX_CLI_CELLS = 1000
 PROGRESS_EVERY = 0.1  # of a run's steps between two progress lines
@@ -107,11 +106,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     cells = load_spec(Path(args.config))  # every cell checked before any work
-    from .ml.checkpoints import FileModelStore
-    from .ml.engine import Engine
-    from .states import RunStatus
+    from ..ml.checkpoints import FileModelStore
+    from ..ml.engine import Engine
+    from ..states import RunStatus
 
     settings = Settings()
     cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
@@ -150,13 +149,3 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     print(f"wall time {time.time() - t0:.1f} s")
     ok = all(r["status"] == RunStatus.COMPLETED.value for r in rows)
     return 0 if ok else 1
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="unlearnscope sweep", description=__doc__)
-    add_arguments(parser)
-    try:
-        return cmd_sweep(parser.parse_args(argv))
-    except BadInput as err:
-        print(f"unlearnscope: error: {err}", file=sys.stderr)
-        return 2

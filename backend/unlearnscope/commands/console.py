@@ -7,7 +7,7 @@ from typing import TextIO
 
 from tqdm import tqdm
 
-from .events import (
+from ..events import (
     ErrorEvent,
     Evaluation,
     EventBase,

@@ -46,7 +46,7 @@ MAX_DEMO_S = 120.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from . import compare
+    from ..bench import compare
 
     parser.add_argument(
         "what",
@@ -151,7 +151,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
         args.runs = 20
     if "executors" in only and args.runs < 1:
         raise BenchError(f"--runs {args.runs}: give at least 1")
-    from . import streaming
+    from ..bench import streaming
 
     try:
         counts = streaming.parse_counts(args.clients)
@@ -160,7 +160,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
 
     import torch
 
-    from . import cam, executors, memory, monitoring
+    from ..bench import cam, executors, memory, monitoring
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
@@ -310,9 +310,9 @@ def format_targets(rows: list[tuple[str, str, bool | None]]) -> str:
     return "\n".join(lines)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     if getattr(args, "what", None) == "compare":
-        from .compare import cmd_compare
+        from ..bench.compare import cmd_compare
 
         return cmd_compare(args)
     try:
@@ -326,4 +326,4 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m unlearnscope.bench", description=__doc__)
     add_arguments(parser)
-    return cmd_bench(parser.parse_args(argv))
+    return run(parser.parse_args(argv))
