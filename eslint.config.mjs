@@ -18,7 +18,7 @@ export default [
     },
   },
   {
-    files: ["tests/e2e/js/**/*.mjs"],
+    files: ["tests/js/**/*.mjs"],
     languageOptions: { ecmaVersion: 2022, sourceType: "module", globals: globals.node },
   },
 ];

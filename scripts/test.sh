@@ -42,6 +42,6 @@ if [ ! -f "$stamp" ]; then
 fi
 .venv/bin/ruff check backend tests
 .venv/bin/mypy # [tool.mypy] in pyproject.toml: strict on ml, api, storage, worker
-"$eslint" frontend/js tests/e2e/js # rules: eslint.config.mjs
+"$eslint" frontend/js tests/js # rules: eslint.config.mjs
 # CI=true: the JavaScript unit tests fail, never skip, without Node.js.
 CI=${CI:-true} .venv/bin/python -m pytest "$@"

@@ -6,16 +6,16 @@
 //   #/leaderboard[?model=KEY]  defences ranked per backdoored model; the sweeps
 //   #/sweep/ID    a sweep's runs and their comparison
 
-import { api } from "./api.js";
-import { CompareView } from "./compare.js";
-import { h, fill } from "./dom.js";
-import { RunForm } from "./form.js";
-import { LeaderboardView } from "./leaderboard.js";
-import { RunList } from "./runlist.js";
-import { RunView } from "./runview.js";
-import { RunListStream } from "./stream.js";
-import { SweepView } from "./sweep.js";
-import { isActive, setVocab } from "./vocab.js";
+import { api } from "./core/api.js";
+import { CompareView } from "./compare/view.js";
+import { h, fill } from "./core/dom.js";
+import { RunForm } from "./form/form.js";
+import { LeaderboardView } from "./lists/leaderboard.js";
+import { RunList } from "./lists/runs.js";
+import { RunView } from "./run/view.js";
+import { RunListStream } from "./core/stream.js";
+import { SweepView } from "./lists/sweep.js";
+import { isActive, setVocab } from "./core/vocab.js";
 
 const main = document.getElementById("main");
 const runList = new RunList(document.getElementById("runs"), {

@@ -29,7 +29,7 @@ def stand_still() -> Iterator[str]:
     kinds["stand_still"] = PhaseKind(
         label="Stand still",
         description="A step that changes nothing (test kind).",
-        step="tests.test_phase_kind_registry:StandStill",
+        step="tests.kinds.test_kind_registry:StandStill",
         uses_forget_set=False,
     )
     kinds.update((k, v) for k, v in saved.items() if k != "ascent")
@@ -66,7 +66,7 @@ def test_a_registered_kind_is_offered_by_the_page(
     # The run charts draw one loss line per registered kind, coloured by its place.
     losses = page.evaluate(
         """async () => {
-            const { chartSpecs, phaseColor } = await import("/js/chartspecs.js");
+            const { chartSpecs, phaseColor } = await import("/js/run/charts/specs.js");
             const loss = chartSpecs().find((c) => c.id === "loss");
             const band = phaseColor("stand_still").fill();
             return { names: loss.traces.map((t) => t.name), band };

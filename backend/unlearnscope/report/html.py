@@ -32,11 +32,11 @@ PAGE_JS = HERE.parent / "frontend" / "js"  # the live page's modules (packaged w
 
 
 def page_draw_js() -> str:
-    """The live page's heatmap drawing (js/colormap.js + js/heatdraw.js) as one classic
+    """The live page's heatmap drawing (js/run/heatmaps/colormap.js + draw.js) as one classic
     script defining `PageDraw`, so the report draws its cells exactly as the page does."""
     body = []
-    for name in ("colormap.js", "heatdraw.js"):
-        for line in (PAGE_JS / name).read_text().splitlines():
+    for name in ("colormap.js", "draw.js"):
+        for line in (PAGE_JS / "run" / "heatmaps" / name).read_text().splitlines():
             if line.startswith("import "):
                 continue
             body.append(line.removeprefix("export "))

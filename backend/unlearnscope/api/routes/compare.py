@@ -35,7 +35,7 @@ async def compare(
     that differ only in seed), `model_keys`, `headline` (ASR/CA/RA/TAR before and after,
     retention, DER, steps, wall time, steps until ASR < 10%) and whether they share probe
     samples."""
-    return await run_in_threadpool(service.comparisons.compare, ids.split(","))
+    return await run_in_threadpool(service.compare, ids.split(","))
 
 
 @router.get(
@@ -52,9 +52,9 @@ async def leaderboard(
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> Any:
     if model_key is None:
-        models = await run_in_threadpool(service.comparisons.model_keys)
+        models = await run_in_threadpool(service.model_keys)
         return {"models": models}
-    board = await run_in_threadpool(service.comparisons.leaderboard, model_key)
+    board = await run_in_threadpool(service.leaderboard, model_key)
     if format == "csv":
         return Response(
             leaderboard_csv(board["entries"]),

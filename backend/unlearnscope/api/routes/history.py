@@ -40,7 +40,7 @@ def events(
 ) -> EventsOut:
     """Events in order, as the WebSocket sends them (same JSON). Byte fields are not
     inlined: such an event lists its `parts` and gives `bytes_url` for the raw bytes."""
-    rows = service.history.events_after(run.id, after, limit, type, with_bytes=False)
+    rows = service.events_after(run.id, after, limit, type, with_bytes=False)
     out = []
     for row in rows:
         item = {**row.header, "run_id": run.id}
@@ -58,7 +58,7 @@ def events(
 def event_bytes(
     run: RunDep, service: ServiceDep, seq: Annotated[int, Path(ge=1, le=DB_INT_MAX)]
 ) -> Response:
-    found = service.history.event(run.id, seq)
+    found = service.event(run.id, seq)
     if found is None or not found.blob:
         raise NotAvailable(f"run {run.id} has no event {seq} with bytes")
     return Response(found.blob, media_type="application/octet-stream")
@@ -71,7 +71,7 @@ def event_bytes(
     summary="One row per step: loss, ASR, CA, TAR, timings",
 )
 def metrics_as_csv(run: RunDep, service: ServiceDep) -> Response:
-    events = service.history.load_events(run.id, ["step"])
+    events = service.load_events(run.id, ["step"])
     return Response(
         metrics_csv(events),
         media_type="text/csv",
@@ -85,7 +85,7 @@ def metrics_as_csv(run: RunDep, service: ServiceDep) -> Response:
     summary="Config, evaluations, summary and every step's metrics",
 )
 def metrics_as_json(run: RunDep, service: ServiceDep) -> Response:
-    events = service.history.load_events(run.id, ["step", "evaluation", "run_finished"])
+    events = service.load_events(run.id, ["step", "evaluation", "run_finished"])
     return Response(metrics_json(run.config, events), media_type="application/json")
 
 
@@ -103,12 +103,12 @@ def frames(
     ] = None,
 ) -> FramesOut | FrameStepsOut:
     if step is None:
-        return FrameStepsOut(steps=service.history.frame_steps(run.id))
-    frame = service.history.frame_at(run.id, step)
-    probes = service.history.probes(run.id)
+        return FrameStepsOut(steps=service.frame_steps(run.id))
+    frame = service.frame_at(run.id, step)
+    probes = service.probes(run.id)
     if frame is None or probes is None:
         raise NotAvailable(f"run {run.id} has no heatmap frame at or before step {step}")
-    started = service.history.run_started(run.id)
+    started = service.run_started(run.id)
     base = f"/api/runs/{run.id}/frames/{frame.step}"
     h = frame.header
     items = []
@@ -147,7 +147,7 @@ def frames(
 def frame_maps(
     run: RunDep, service: ServiceDep, step: Annotated[int, Path(ge=0, le=DB_INT_MAX)]
 ) -> Response:
-    frame = service.history.frame_at(run.id, step)
+    frame = service.frame_at(run.id, step)
     if frame is None or frame.step != step:
         raise NotAvailable(f"run {run.id} has no heatmap frame at step {step}")
     return Response(
@@ -172,11 +172,11 @@ def frame_image(
     view: Literal["overlay", "heatmap", "image"] = "overlay",
     upscale: Annotated[int, Query(ge=1, le=16)] = 4,
 ) -> Response:
-    frame = service.history.frame_at(run.id, step)
-    probes = service.history.probes(run.id)
+    frame = service.frame_at(run.id, step)
+    probes = service.probes(run.id)
     if frame is None or frame.step != step or probes is None:
         raise NotAvailable(f"run {run.id} has no heatmap frame at step {step}")
-    started = service.history.run_started(run.id)
+    started = service.run_started(run.id)
     try:
         png = frame_png(
             probes, frame, probe, variant, view, started.trigger_box if started else None, upscale

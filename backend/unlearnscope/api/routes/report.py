@@ -33,7 +33,7 @@ def report_html(run: RunDep, service: ServiceDep) -> Response:
     """Opens from disk with no network and no server (Plotly.js and heatmaps embedded).
     Any run has one: a failed run's report says why it failed; an active one shows what
     it has so far."""
-    html = build_report(service.history.facts(run.id))
+    html = build_report(service.facts(run.id))
     return HTMLResponse(
         html, headers={"Content-Disposition": f'inline; filename="{_file_name(run, "html")}"'}
     )
@@ -64,7 +64,7 @@ def clip(
         chosen = [int(p) for p in probes.split(",") if p.strip()] if probes else None
     except ValueError:
         raise InvalidInput(f"probes={probes!r}: write numbers like 0,2,5") from None
-    facts = service.history.facts(run.id)
+    facts = service.facts(run.id)
     if not facts.frames:
         raise NotAvailable(f"run {run.id} recorded no heatmap frames, so there is no clip")
     options = ClipOptions(chosen, fps, width, height, max_frames)

@@ -49,7 +49,7 @@ async def inspect_sample(
         header["run_id"] = run_id
         header["source"] = source
         return Response(pack_frame(header, parts), media_type="application/octet-stream")
-    started = await run_in_threadpool(service.history.run_started, run_id)
+    started = await run_in_threadpool(service.run_started, run_id)
     box = started.trigger_box if started else None
     images, overlays = await run_in_threadpool(sample_pngs, report, box)
     return SampleOut(

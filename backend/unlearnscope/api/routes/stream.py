@@ -27,9 +27,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 
+from ...settings import Settings
 from ...states import TERMINAL_STATUSES, RunStatus
 from ..close_codes import CloseCode
-from ..deps import ServiceDep
+from ..deps import ServiceDep, SettingsDep
 from ..errors import deny_websocket
 from ..hub import CLOSE_LAGGING, ClientQueue, Outgoing
 from ..middleware import TRANSPORT_KEY, scope_origin_allowed
@@ -44,9 +45,8 @@ CLOSE_POLICY = CloseCode.POLICY  # refused: the page's origin is not allowed
 CLOSE_NOT_FOUND = CloseCode.GONE
 
 
-async def _refuse_foreign(ws: WebSocket, service: ServiceDep) -> bool:
+async def _refuse_foreign(ws: WebSocket, settings: Settings) -> bool:
     """Refuse the handshake (HTTP 403, JSON) when the Origin is not allowed."""
-    settings = service.settings
     same_host = settings.token is not None  # a token is required: see api/auth.py
     if scope_origin_allowed(ws.scope, settings.allowed_origins, settings.host, same_host):
         return False
@@ -98,14 +98,14 @@ def _lagging_reason(last: int) -> str:
 
 
 @router.websocket("/stream")
-async def run_list_stream(ws: WebSocket, service: ServiceDep) -> None:
-    if await _refuse_foreign(ws, service):
+async def run_list_stream(ws: WebSocket, service: ServiceDep, settings: SettingsDep) -> None:
+    if await _refuse_foreign(ws, settings):
         return
     await ws.accept()
     client = service.subscribe_runs()
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     try:
-        timeout = service.settings.ws_send_timeout
+        timeout = service.ws_send_timeout
         rows = await run_in_threadpool(service.list_runs, 500, 0, None)
         runs = [service.view(r).model_dump(mode="json") for r in rows]
         await _send(ws, Outgoing(json.dumps({"type": "runs", "runs": runs})), timeout)
@@ -127,9 +127,10 @@ async def run_stream(
     ws: WebSocket,
     run_id: str,
     service: ServiceDep,
+    settings: SettingsDep,
     after: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> None:
-    if await _refuse_foreign(ws, service):
+    if await _refuse_foreign(ws, settings):
         return
     await ws.accept()
     # Subscribe before reading the history: events are stored before they are
@@ -137,8 +138,7 @@ async def run_stream(
     client = service.subscribe(run_id)
     watcher = asyncio.create_task(_watch_disconnect(ws, client))
     last = after
-    timeout = service.settings.ws_send_timeout
-    history = service.history
+    timeout = service.ws_send_timeout
     try:
         row = await run_in_threadpool(service.get, run_id)
         if row is None:
@@ -148,11 +148,11 @@ async def run_stream(
         while True:
             # Headers only; an event's bytes are read when it is its turn to be sent.
             page = await run_in_threadpool(
-                history.events_after, run_id, last, HISTORY_PAGE, None, False
+                service.events_after, run_id, last, HISTORY_PAGE, None, False
             )
             for stored in page:
                 if stored.header.get("parts"):
-                    full = await run_in_threadpool(history.event, run_id, stored.seq)
+                    full = await run_in_threadpool(service.event, run_id, stored.seq)
                     stored = full if full is not None else stored
                 await _send(ws, encode_stored(run_id, stored), timeout)
                 last = stored.seq

@@ -43,7 +43,7 @@ async def create_sweep(
     body: Annotated[SweepSpec, Body(openapi_examples=_EXAMPLE)],
 ) -> dict[str, Any]:
     client = request.client.host if request.client else ""
-    sweep = await run_in_threadpool(service.sweeps.create, body, client)
+    sweep = await run_in_threadpool(service.create_sweep, body, client)
     response.headers["Location"] = f"/api/sweeps/{sweep['id']}"
     return sweep
 
@@ -54,12 +54,12 @@ async def list_sweeps(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
 ) -> list[dict[str, Any]]:
-    return await run_in_threadpool(service.sweeps.list, limit, offset)
+    return await run_in_threadpool(service.list_sweeps, limit, offset)
 
 
 @router.get("/{sweep_id}", summary="One sweep with its runs", responses=_NOT_FOUND)
 async def get_sweep(sweep_id: str, service: ServiceDep) -> dict[str, Any]:
-    return await run_in_threadpool(service.sweeps.require, sweep_id)
+    return await run_in_threadpool(service.sweep, sweep_id)
 
 
 @router.post(
@@ -68,4 +68,4 @@ async def get_sweep(sweep_id: str, service: ServiceDep) -> dict[str, Any]:
     responses=_NOT_FOUND,
 )
 async def stop_sweep(sweep_id: str, service: ServiceDep) -> dict[str, Any]:
-    return await service.sweeps.stop(sweep_id)
+    return await service.stop_sweep(sweep_id)

@@ -25,17 +25,21 @@ when), the workers (one process or Ray actor per run: worker/executor.py) and th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ... import __version__
 from ...config import PhaseConfig, RunConfig
-from ...events import SampleReport, ScheduleEdit
+from ...events import EventBase, ProbesEvent, RunStarted, SampleReport, ScheduleEdit
+from ...report.data import RunFacts
 from ...settings import Settings
 from ...storage.artifacts import ArtifactFiles
 from ...storage.db import Database
-from ...storage.runs import RunStore
+from ...storage.runs import RunStore, StoredEvent, StoredFrame
 from ...storage.sweeps import SweepStore
 from ...storage.tables import RunRow
+from ...sweeps import SweepSpec
 from ...worker.executor import RunHandle, make_executor
 from ...worker.pool import RunPool
 from ..hub import ClientQueue, Hub
@@ -45,6 +49,7 @@ from .bridge import EventBridge
 from .comparison import Comparisons
 from .conditions import Conditions
 from .controls import Controls
+from .core import ServerCore
 from .exports import Exports
 from .history import RunHistory
 from .inspection import Inspection
@@ -62,7 +67,6 @@ __all__ = ["LaunchCancelled", "RunService"]
 class RunService:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.version = __version__
         self.store = RunStore(Database(settings.db_url))
         self.files = ArtifactFiles(settings.artifacts_dir)
         self.hub = Hub(settings.ws_max_pending, settings.ws_max_frames)
@@ -77,60 +81,27 @@ class RunService:
             lambda run_id: self.workers.launch(run_id),
         )
         self.views = RunViews(self.store, self.live, self.pool)
-        self.history = RunHistory(self.store)
-        self.requests = ControlRequests(
-            self.live, self.pool, self.store, self.views, settings.control_timeout
-        )
-        self.bridge = EventBridge(
-            self.store, self.hub, self.live, self.views, self.requests, self.pool, self.conditions
-        )
-        self.workers = Workers(
-            settings,
-            self.store,
-            self.files,
-            self.live,
-            self.pool,
-            self.bridge,
-            self.conditions,
-            self.executor,
-        )
-        self.lifecycle = Lifecycle(
-            settings,
-            self.store,
-            self.files,
-            self.hub,
-            self.pool,
-            self.live,
-            self.bridge,
-            self.conditions,
-            self.workers,
-        )
-        self.admission = Admission(
-            settings, self.store, self.pool, self.live, self.bridge, self.conditions
-        )
-        self.controls = Controls(
-            self.store,
-            self.files,
-            self.hub,
-            self.pool,
-            self.live,
+        core = ServerCore(
+            settings, self.store, self.files, self.hub, self.pool, self.live, self.conditions,
             self.views,
-            self.requests,
-            self.bridge,
-            self.admission,
-            self.saved,
-            settings.stop_grace,
         )
-        self.inspection = Inspection(
-            self.files, self.live, self.views, self.requests, self.saved, settings.stop_grace
-        )
-        self.exports = Exports(self.store, self.files, self.live, self.views, self.conditions)
-        self.comparisons = Comparisons(self.store, self.views)
-        self.sweeps = Sweeps(
-            settings, SweepStore(self.store.db), self.views, self.admission, self.controls
-        )
+        self.history = RunHistory(self.store)
+        self.requests = ControlRequests(core)
+        self.bridge = EventBridge(core, self.requests)
+        self.workers = Workers(core, self.bridge, self.executor)
+        self.lifecycle = Lifecycle(core, self.bridge, self.workers)
+        self.admission = Admission(core, self.bridge)
+        self.controls = Controls(core, self.requests, self.bridge, self.admission, self.saved)
+        self.inspection = Inspection(core, self.requests, self.saved)
+        self.exports = Exports(core)
+        self.comparisons = Comparisons(core)
+        self.sweeps = Sweeps(core, SweepStore(self.store.db), self.admission, self.controls)
 
     # -- conditions (GET /api/health) ----------------------------------------------------
+    @property
+    def version(self) -> str:
+        return __version__
+
     @property
     def db(self) -> Database:
         return self.store.db
@@ -210,7 +181,67 @@ class RunService:
     def export(self, run_id: str) -> Path:
         return self.exports.export(run_id)
 
+    # -- a run's recorded history (one database read each: call off the event loop) -----
+    def events_after(
+        self,
+        run_id: str,
+        after: int = 0,
+        limit: int = 1000,
+        types: Sequence[str] | None = None,
+        with_bytes: bool = True,
+    ) -> list[StoredEvent]:
+        return self.history.events_after(run_id, after, limit, types, with_bytes)
+
+    def event(self, run_id: str, seq: int) -> StoredEvent | None:
+        return self.history.event(run_id, seq)
+
+    def load_events(self, run_id: str, types: Sequence[str] | None = None) -> list[EventBase]:
+        return self.history.load_events(run_id, types)
+
+    def frame_steps(self, run_id: str) -> list[int]:
+        return self.history.frame_steps(run_id)
+
+    def frame_at(self, run_id: str, step: int) -> StoredFrame | None:
+        return self.history.frame_at(run_id, step)
+
+    def probes(self, run_id: str) -> ProbesEvent | None:
+        return self.history.probes(run_id)
+
+    def run_started(self, run_id: str) -> RunStarted | None:
+        return self.history.run_started(run_id)
+
+    def facts(self, run_id: str) -> RunFacts:
+        return self.history.facts(run_id)
+
+    # -- comparison and leaderboard ------------------------------------------------------
+    def compare(self, ids: list[str]) -> dict[str, Any]:
+        return self.comparisons.compare(ids)
+
+    def model_keys(self) -> list[dict[str, Any]]:
+        return self.comparisons.model_keys()
+
+    def leaderboard(self, model_key: str) -> dict[str, Any]:
+        return self.comparisons.leaderboard(model_key)
+
+    # -- sweeps --------------------------------------------------------------------------
+    def create_sweep(self, spec: SweepSpec, client: str = "") -> dict[str, Any]:
+        return self.sweeps.create(spec, client)
+
+    def list_sweeps(self, limit: int, offset: int) -> list[dict[str, Any]]:
+        return self.sweeps.list(limit, offset)
+
+    def sweep(self, sweep_id: str) -> dict[str, Any]:
+        return self.sweeps.require(sweep_id)
+
+    async def stop_sweep(self, sweep_id: str) -> dict[str, Any]:
+        return await self.sweeps.stop(sweep_id)
+
     # -- live streams --------------------------------------------------------------------
+    @property
+    def ws_send_timeout(self) -> float:
+        """Seconds a WebSocket send may take before the client counts as gone."""
+        return self.settings.ws_send_timeout
+
     def subscribe(self, run_id: str) -> ClientQueue:
         return self.hub.subscribe(run_id)
 

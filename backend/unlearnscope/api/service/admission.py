@@ -10,17 +10,13 @@ import shutil
 import uuid
 
 from ...config import RunConfig
-from ...settings import Settings
 from ...states import RunStatus
 from ...storage.db import is_disk_full
-from ...storage.runs import RunStore
 from ...storage.tables import RunRow
-from ...worker.pool import RunPool
 from ..errors import DiskFull, ReadOnly, TooManyQueued
 from ..limits import check_data_root, check_limits
 from .bridge import DISK_FULL, EventBridge
-from .conditions import Conditions
-from .live import LiveRuns
+from .core import ServerCore
 
 MIB = 1024 * 1024
 
@@ -30,21 +26,13 @@ def new_run_id() -> str:
 
 
 class Admission:
-    def __init__(
-        self,
-        settings: Settings,
-        store: RunStore,
-        pool: RunPool,
-        live: LiveRuns,
-        bridge: EventBridge,
-        conditions: Conditions,
-    ) -> None:
-        self.settings = settings
-        self.store = store
-        self.pool = pool
-        self.live = live
+    def __init__(self, core: ServerCore, bridge: EventBridge) -> None:
+        self.settings = core.settings
+        self.store = core.store
+        self.pool = core.pool
+        self.live = core.live
         self.bridge = bridge
-        self.conditions = conditions
+        self.conditions = core.conditions
 
     def require_writable(self) -> None:
         if self.conditions.read_only:

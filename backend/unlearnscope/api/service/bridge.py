@@ -22,15 +22,11 @@ from typing import Any
 from ...events import ErrorEvent, EventBase, PhaseStart, StatusEvent, StepMetrics
 from ...states import RunStatus
 from ...storage.db import is_disk_full
-from ...storage.runs import RunStore
 from ...storage.tables import RunRow
-from ...worker.pool import RunPool
-from ..hub import Hub, Outgoing
+from ..hub import Outgoing
 from ..wire import encode_event
-from .conditions import Conditions
-from .live import LiveRuns
+from .core import ServerCore
 from .requests import ControlRequests
-from .views import RunViews
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +35,14 @@ DISK_FULL = "disk full while storing events"
 
 
 class EventBridge:
-    def __init__(
-        self,
-        store: RunStore,
-        hub: Hub,
-        live: LiveRuns,
-        views: RunViews,
-        requests: ControlRequests,
-        pool: RunPool,
-        conditions: Conditions,
-    ) -> None:
-        self.store = store
-        self.hub = hub
-        self.live = live
-        self.views = views
+    def __init__(self, core: ServerCore, requests: ControlRequests) -> None:
+        self.store = core.store
+        self.hub = core.hub
+        self.live = core.live
+        self.views = core.views
         self.requests = requests
-        self.pool = pool
-        self.conditions = conditions
+        self.pool = core.pool
+        self.conditions = core.conditions
         self.loop: asyncio.AbstractEventLoop | None = None  # set while the server runs
 
     # -- thread -> loop ------------------------------------------------------------------

@@ -10,19 +10,18 @@ from typing import Any
 
 from ...comparison import config_diff, diff_labels, model_label, seed_groups
 from ...scores import headline, rank_key
-from ...storage.runs import RunStore
 from ...storage.tables import RunRow
 from ..errors import InvalidInput, RunNotFound
-from .views import RunViews
+from .core import ServerCore
 
 MIN_COMPARE, MAX_COMPARE = 2, 12  # runs in one compare view
 HEADLINE_TYPES = ("evaluation", "measurement", "run_finished")
 
 
 class Comparisons:
-    def __init__(self, store: RunStore, views: RunViews) -> None:
-        self.store = store
-        self.views = views
+    def __init__(self, core: ServerCore) -> None:
+        self.store = core.store
+        self.views = core.views
 
     def headline(self, row: RunRow) -> dict[str, Any]:
         """A run's headline numbers (comparison.headline) from its stored events."""

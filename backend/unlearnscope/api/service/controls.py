@@ -16,19 +16,15 @@ from ...config import PhaseConfig
 from ...control import Control, EditSchedule, Pause, Resume, Stop
 from ...events import ErrorEvent, ScheduleEdit, StatusEvent
 from ...states import ACTIVE_STATUSES, STEPPING_STATUSES, RunStatus
-from ...storage.artifacts import ArtifactFiles
-from ...storage.runs import RunStore
-from ...worker.pool import RunPool
 from ..errors import EditRefused, EngineTimeout, RunNotFound, WrongState
-from ..hub import CLOSE_DELETED, Hub
+from ..hub import CLOSE_DELETED
 from ..schemas import ControlOut
 from ..wire import TERMINAL
 from .admission import Admission
 from .bridge import EventBridge
-from .live import LiveRuns
+from .core import ServerCore
 from .requests import ControlRequests
 from .saved_runs import SavedRunCache
-from .views import RunViews
 
 log = logging.getLogger(__name__)
 
@@ -58,29 +54,23 @@ OPS: dict[str, tuple[Control, tuple[RunStatus, ...], RunStatus, str]] = {
 class Controls:
     def __init__(
         self,
-        store: RunStore,
-        files: ArtifactFiles,
-        hub: Hub,
-        pool: RunPool,
-        live: LiveRuns,
-        views: RunViews,
+        core: ServerCore,
         requests: ControlRequests,
         bridge: EventBridge,
         admission: Admission,
         saved: SavedRunCache,
-        stop_grace: float,
     ) -> None:
-        self.store = store
-        self.files = files
-        self.hub = hub
-        self.pool = pool
-        self.live = live
-        self.views = views
+        self.store = core.store
+        self.files = core.files
+        self.hub = core.hub
+        self.pool = core.pool
+        self.live = core.live
+        self.views = core.views
         self.requests = requests
         self.bridge = bridge
         self.admission = admission
         self.saved = saved
-        self.stop_grace = stop_grace  # seconds a worker has to stop before it is killed
+        self.stop_grace = core.settings.stop_grace  # seconds a worker has to stop
 
     async def control(self, run_id: str, op: str) -> ControlOut:
         """Pause, resume or stop: applied (the engine confirmed) or only sent (timeout)."""

@@ -11,28 +11,18 @@ import tempfile
 from pathlib import Path
 
 from ...states import TERMINAL_STATUSES, RunStatus
-from ...storage.artifacts import ArtifactFiles, saved_step
+from ...storage.artifacts import saved_step
 from ...storage.exports import write_export_zip
-from ...storage.runs import RunStore
-from .conditions import Conditions
-from .live import LiveRuns
-from .views import RunViews
+from .core import ServerCore
 
 
 class Exports:
-    def __init__(
-        self,
-        store: RunStore,
-        files: ArtifactFiles,
-        live: LiveRuns,
-        views: RunViews,
-        conditions: Conditions,
-    ) -> None:
-        self.store = store
-        self.files = files
-        self.live = live
-        self.views = views
-        self.conditions = conditions
+    def __init__(self, core: ServerCore) -> None:
+        self.store = core.store
+        self.files = core.files
+        self.live = core.live
+        self.views = core.views
+        self.conditions = core.conditions
 
     def export(self, run_id: str) -> Path:
         """The run's export zip (rebuilt unless a finished run's zip is up to date)."""

@@ -18,32 +18,23 @@ from ...config import RunConfig
 from ...control import Inspect
 from ...events import ErrorEvent, SampleReport, StatusEvent
 from ...states import STEPPING_STATUSES, RunStatus
-from ...storage.artifacts import ArtifactFiles, saved_step
+from ...storage.artifacts import saved_step
 from ...storage.tables import RunRow
 from ..errors import EngineTimeout, InvalidInput, NotAvailable, WrongState
 from ..wire import TERMINAL
-from .live import LiveRuns
+from .core import ServerCore
 from .requests import ControlRequests
 from .saved_runs import SavedRunCache
-from .views import RunViews
 
 
 class Inspection:
-    def __init__(
-        self,
-        files: ArtifactFiles,
-        live: LiveRuns,
-        views: RunViews,
-        requests: ControlRequests,
-        saved: SavedRunCache,
-        stop_grace: float,
-    ) -> None:
-        self.files = files
-        self.live = live
-        self.views = views
+    def __init__(self, core: ServerCore, requests: ControlRequests, saved: SavedRunCache) -> None:
+        self.files = core.files
+        self.live = core.live
+        self.views = core.views
         self.requests = requests
         self.saved = saved
-        self.stop_grace = stop_grace
+        self.stop_grace = core.settings.stop_grace
 
     async def inspect(self, run_id: str, index: int, step: int | None) -> tuple[SampleReport, str]:
         """(report, source): from the live worker between steps, or the saved model."""

@@ -17,17 +17,13 @@ import time
 from pathlib import Path
 
 from ...control import Stop
-from ...settings import Settings
 from ...states import ACTIVE_STATUSES, RunStatus
-from ...storage.artifacts import ArtifactFiles, saved_step
+from ...storage.artifacts import saved_step
 from ...storage.db import Database
-from ...storage.runs import RunStore
 from ...storage.tables import RunRow
-from ...worker.pool import RunPool
-from ..hub import CLOSE_GOING_AWAY, Hub
+from ..hub import CLOSE_GOING_AWAY
 from .bridge import EventBridge
-from .conditions import Conditions
-from .live import LiveRuns
+from .core import ServerCore
 from .workers import Workers
 
 log = logging.getLogger(__name__)
@@ -46,24 +42,18 @@ def home_write_problem(home: Path) -> str | None:
 class Lifecycle:
     def __init__(
         self,
-        settings: Settings,
-        store: RunStore,
-        files: ArtifactFiles,
-        hub: Hub,
-        pool: RunPool,
-        live: LiveRuns,
+        core: ServerCore,
         bridge: EventBridge,
-        conditions: Conditions,
         workers: Workers | None = None,
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.files = files
-        self.hub = hub
-        self.pool = pool
-        self.live = live
+        self.settings = core.settings
+        self.store = core.store
+        self.files = core.files
+        self.hub = core.hub
+        self.pool = core.pool
+        self.live = core.live
         self.bridge = bridge
-        self.conditions = conditions
+        self.conditions = core.conditions
         self.workers = workers
 
     async def start(self) -> None:

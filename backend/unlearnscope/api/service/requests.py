@@ -20,11 +20,8 @@ from dataclasses import dataclass
 from ...control import Control
 from ...events import ErrorEvent, EventBase, StatusEvent
 from ...states import RunStatus
-from ...storage.runs import RunStore
-from ...worker.pool import RunPool
 from ..errors import WrongState
-from .live import LiveRuns
-from .views import RunViews
+from .core import ServerCore
 
 Match = Callable[[EventBase], bool]
 LAUNCHING = (RunStatus.QUEUED, RunStatus.PREPARING)  # a worker is on its way
@@ -49,19 +46,12 @@ def answers(request_id: str, replies: tuple[type[EventBase], ...], until: Collec
 
 
 class ControlRequests:
-    def __init__(
-        self,
-        live: LiveRuns,
-        pool: RunPool,
-        store: RunStore,
-        views: RunViews,
-        timeout: float,
-    ) -> None:
-        self.live = live
-        self.pool = pool
-        self.store = store
-        self.views = views
-        self.timeout = timeout  # seconds an engine has to answer
+    def __init__(self, core: ServerCore) -> None:
+        self.live = core.live
+        self.pool = core.pool
+        self.store = core.store
+        self.views = core.views
+        self.timeout = core.settings.control_timeout  # seconds an engine has to answer
         self._waiters: dict[str, list[_Waiter]] = {}  # event loop only
 
     def send(self, run_id: str, msg: Control) -> bool:

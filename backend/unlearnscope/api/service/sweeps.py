@@ -14,7 +14,6 @@ import asyncio
 import uuid
 from typing import Any
 
-from ...settings import Settings
 from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.sweeps import SweepStore
 from ...storage.tables import RunRow, SweepRow
@@ -22,7 +21,7 @@ from ...sweeps import SweepError, SweepSpec, expand
 from ..errors import DomainError, InvalidInput, LimitExceeded, NotAvailable, WrongState
 from .admission import Admission
 from .controls import Controls
-from .views import RunViews
+from .core import ServerCore
 
 
 class SweepNotFound(NotAvailable):
@@ -32,16 +31,11 @@ class SweepNotFound(NotAvailable):
 
 class Sweeps:
     def __init__(
-        self,
-        settings: Settings,
-        store: SweepStore,
-        views: RunViews,
-        admission: Admission,
-        controls: Controls,
+        self, core: ServerCore, store: SweepStore, admission: Admission, controls: Controls
     ) -> None:
-        self.settings = settings
+        self.settings = core.settings
         self.store = store
-        self.views = views
+        self.views = core.views
         self.admission = admission
         self.controls = controls
 

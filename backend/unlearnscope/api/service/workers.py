@@ -16,18 +16,13 @@ from pathlib import Path
 
 from ...control import Control, Stop
 from ...events import ErrorEvent, StatusEvent
-from ...settings import Settings
 from ...states import TERMINAL_STATUSES, RunStatus
-from ...storage.artifacts import ArtifactFiles
-from ...storage.runs import RunStore
 from ...storage.tables import RunRow
 from ...worker.executor import Executor, LocalExecutor, RunHandle
 from ...worker.handle import describe_exit
-from ...worker.pool import RunPool
 from ...worker.process import WorkerExit, WorkerSpec
 from .bridge import DISK_FULL, EventBridge
-from .conditions import Conditions
-from .live import LiveRuns
+from .core import ServerCore
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +34,17 @@ class LaunchCancelled(Exception):
 class Workers:
     def __init__(
         self,
-        settings: Settings,
-        store: RunStore,
-        files: ArtifactFiles,
-        live: LiveRuns,
-        pool: RunPool,
+        core: ServerCore,
         bridge: EventBridge,
-        conditions: Conditions,
         executor: Executor | None = None,
     ) -> None:
-        self.settings = settings
-        self.store = store
-        self.files = files
-        self.live = live
-        self.pool = pool  # it calls `launch`; `on_exit` frees the slot
+        self.settings = core.settings
+        self.store = core.store
+        self.files = core.files
+        self.live = core.live
+        self.pool = core.pool  # it calls `launch`; `on_exit` frees the slot
         self.bridge = bridge
-        self.conditions = conditions
+        self.conditions = core.conditions
         self.executor: Executor = executor or LocalExecutor()
 
     def spec(self, run_id: str, config: dict[str, object]) -> WorkerSpec:

@@ -1,0 +1,169 @@
+// The compare view's numbers: per run the headline (before -> after ASR and CA, RA, TAR,
+// retention, DER, steps, wall time, steps until ASR < 10%), and the same at the slider's
+// step; click a column head to sort. DER as in unlearnscope/comparison.py:
+//   DER = (max(0, ASR_before - ASR_now) - max(0, CA_before - CA_now) + 1) / 2, in fractions.
+
+import { h, fill, perFrame } from "../core/dom.js";
+import { duration, fixed, num, percent } from "../core/format.js";
+
+export const ASR_GONE = 10;
+
+export function der(before, after) {
+  const v = [before?.asr, before?.ca, after?.asr, after?.ca].map(num);
+  if (v.some((x) => x === null || !Number.isFinite(x))) return null;
+  const [ab, cb, aa, ca] = v.map((x) => x / 100);
+  return (Math.max(0, ab - aa) - Math.max(0, cb - ca) + 1) / 2;
+}
+
+/** First step > 0 whose measured ASR (monitor or full evaluation) is below 10%. */
+export function stepsToGone(model) {
+  let best = null;
+  for (const s of [...model.measurements, ...model.evals]) {
+    const a = num(s.asr);
+    if (s.step > 0 && a !== null && a < ASR_GONE && (best === null || s.step < best)) best = s.step;
+  }
+  return best;
+}
+
+/** A run's headline numbers from its model (live: "after" = the newest evaluation). */
+export function headlineOf(model) {
+  const before = { ...(model.evaluation("before") || {}), ...(model.finished?.before || {}) };
+  const last = model.evals.length ? model.evals[model.evals.length - 1] : null;
+  const after = model.finished?.after || (last && last.label !== "before" ? last : null);
+  const ca = (x) => num(x?.ca);
+  return {
+    asr_before: num(before.asr),
+    asr_after: num(after?.asr),
+    ca_before: ca(before),
+    ca_after: ca(after),
+    ra_after: num(after?.ra),
+    tar_after: num(after?.tar_median),
+    retention: ca(after) !== null && ca(before) ? (100 * ca(after)) / ca(before) : null,
+    der: after ? der(before, after) : null,
+    steps: model.lastStep,
+    wall: num(model.finished?.wall_time) ?? model.elapsed(true),
+    gone: stepsToGone(model),
+    retuned: model.finished?.retuned || null,
+  };
+}
+
+/** The numbers at `step`: the newest measurement of each at or before it. */
+export function atStepOf(model, step) {
+  const before = model.evaluation("before");
+  const get = (k) => model.latest(step, k)?.value ?? null;
+  const now = { asr: get("asr"), ca: get("ca") };
+  return {
+    step,
+    asr: now.asr,
+    ca: now.ca,
+    ra: get("ra"),
+    tar: get("tar_median"),
+    retention: now.ca !== null && before?.ca ? (100 * now.ca) / num(before.ca) : null,
+    der: before ? der(before, now) : null,
+  };
+}
+
+const arrow = (a, b, f) => (a === null && b === null ? "–" : `${f(a)} → ${f(b)}`);
+const HEAD_COLS = [
+  { key: "asr_after", title: "ASR before → after", tip: "attack success rate on the full test set; lower is better", show: (r) => arrow(r.asr_before, r.asr_after, percent) },
+  { key: "ca_after", title: "CA before → after", tip: "clean accuracy on the full test set; higher is better", show: (r) => arrow(r.ca_before, r.ca_after, percent) },
+  { key: "ra_after", title: "RA", tip: "robust accuracy: triggered images classified as their true class (when measured)", show: (r) => percent(r.ra_after) },
+  { key: "tar_after", title: "TAR after", tip: "median Trigger Attention Ratio at the end; 1 = no preference for the trigger", show: (r) => fixed(r.tar_after) },
+  { key: "retention", title: "CA kept", tip: "clean accuracy after / before", show: (r) => percent(r.retention, 1) },
+  { key: "der", title: "DER", tip: "defence effectiveness rating, 0-1: (ASR drop − CA drop + 1) / 2; higher is better", show: (r) => fixed(r.der, 3) },
+  { key: "steps", title: "Steps", tip: "unlearning steps taken", show: (r) => String(r.steps) },
+  { key: "wall", title: "Wall time", tip: "preparation included", show: (r) => duration(r.wall) },
+  { key: "gone", title: "Steps to ASR < 10%", tip: "first measured step with ASR below 10%", show: (r) => (r.gone === null ? "never" : String(r.gone)) },
+];
+const STEP_COLS = [
+  { key: "step", title: "Step shown", show: (r) => String(r.step) },
+  { key: "asr", title: "ASR", show: (r) => percent(r.asr) },
+  { key: "ca", title: "CA", show: (r) => percent(r.ca) },
+  { key: "ra", title: "RA", show: (r) => percent(r.ra) },
+  { key: "tar", title: "TAR", show: (r) => fixed(r.tar) },
+  { key: "retention", title: "CA kept", show: (r) => percent(r.retention, 1) },
+  { key: "der", title: "DER so far", show: (r) => fixed(r.der, 3) },
+];
+
+class SortableTable {
+  constructor(id, cols, defaultSort) {
+    this.cols = cols;
+    this.sort = defaultSort; // {key, dir}
+    this.el = h(`table.cv-table#${id}`);
+  }
+
+  draw(runs, rowsOf) {
+    const rows = runs.map((run) => ({ run, v: rowsOf(run) }));
+    const { key, dir } = this.sort;
+    rows.sort((a, b) => {
+      const x = a.v[key];
+      const y = b.v[key];
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      return dir * (x - y);
+    });
+    const hasRetuned = rows.some((r) => r.v.retuned);
+    fill(
+      this.el,
+      h(
+        "thead",
+        h(
+          "tr",
+          h("th", "Run"),
+          this.cols.map((c) =>
+            h(
+              "th",
+              { title: c.tip || "", "aria-sort": c.key === key ? (dir > 0 ? "ascending" : "descending") : null },
+              h("button.link.sort", { type: "button", onclick: () => this.setSort(c.key) }, c.title, c.key === key ? (dir > 0 ? " ▲" : " ▼") : ""),
+            ),
+          ),
+          hasRetuned ? h("th", { title: "after the closing relearn phase (the retuning attack)" }, "ASR / CA after relearning") : null,
+        ),
+      ),
+      h(
+        "tbody",
+        rows.map(({ run, v }) =>
+          h(
+            "tr",
+            { dataset: { run: run.id } },
+            h("th", { scope: "row" }, h("span.swatch", { style: { background: run.color } }), h("a", { href: `#/run/${encodeURIComponent(run.id)}` }, run.name)),
+            this.cols.map((c) => h("td", { dataset: { col: c.key } }, c.show(v))),
+            hasRetuned ? h("td", v.retuned ? `${percent(v.retuned.asr)} / ${percent(v.retuned.ca)}` : "–") : null,
+          ),
+        ),
+      ),
+    );
+  }
+
+  setSort(key) {
+    this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : key === "der" || key.startsWith("ca") || key === "retention" ? -1 : 1 };
+    this.onSort?.();
+  }
+}
+
+export class CompareTables {
+  constructor(root, view) {
+    this.view = view;
+    this.head = new SortableTable("compare-headline", HEAD_COLS, { key: "der", dir: -1 });
+    this.at = new SortableTable("compare-at-step", STEP_COLS, { key: "der", dir: -1 });
+    this.stepTitle = h("h3");
+    this.render = perFrame(() => this.draw());
+    this.renderStep = perFrame(() => this.drawStep()); // the slider moved: the at-step table only
+    this.head.onSort = this.render;
+    this.at.onSort = this.renderStep;
+    root.append(
+      h("section.card.cv-table-card", h("header.card-head", h("h3", "Headline numbers (full test set)"), h("span.muted.small-note", "Click a column to sort. Live runs show their newest evaluation.")), h("div.cv-table-scroll", this.head.el)),
+      h("section.card.cv-table-card", h("header.card-head", this.stepTitle, h("span.muted.small-note", "The newest measurement at or before each run's step (monitor subset or full test set).")), h("div.cv-table-scroll", this.at.el)),
+    );
+  }
+
+  draw() {
+    this.head.draw(this.view.runs, (r) => headlineOf(r.model));
+    this.drawStep();
+  }
+
+  drawStep() {
+    this.stepTitle.textContent = `At the slider: ${this.view.positionText()}`;
+    this.at.draw(this.view.runs, (r) => atStepOf(r.model, this.view.stepOf(r)));
+  }
+}

@@ -1,0 +1,205 @@
+// The defence view of a run: beside the heatmaps, what a defence phase shows of itself
+// (PhaseVisualEvent, backend ml/phase_api.PhaseVisual), one tile per visual name with the
+// latest event of that name. Generic: a tile draws an image (pixel-sharp, scaled up) with
+// its scalars, and/or its named values as bars (a histogram when they are "edges" and
+// "counts"), under a one-line caption saying what the picture is. Hidden until a phase
+// sends a visual.
+
+import { h, fill, perFrame } from "../../core/dom.js";
+import { short } from "../../core/format.js";
+
+/* global Plotly */
+
+// What each known visual is, for people; an unknown name shows its own text only.
+const CAPTIONS = {
+  perturbation:
+    "I-BAU's universal perturbation δ: the one pattern added to every clean image that most changes the model's predictions. Grey is no change; a backdoor tends to show up as a small bright spot where the trigger sits.",
+  mask_histogram:
+    "ANP's neuron mask values: channels whose mask falls near 0 are the ones that flip predictions under a small weight perturbation, and get pruned.",
+  recovered_trigger:
+    "Neural Cleanse's reverse-engineered trigger: the smallest patch that sends clean images to the suspected target class.",
+  pruned: "Channels pruned so far, per layer.",
+};
+
+const SCALAR_LABELS = {
+  l2_norm: "‖δ‖₂",
+  linf_norm: "‖δ‖∞",
+  round: "round",
+  share_on_trigger: "δ energy on the trigger",
+  trigger_area: "trigger area",
+  iou: "IoU with the true trigger (or its mirror image)",
+  anomaly_index: "anomaly index",
+  pruned: "pruned channels",
+};
+
+const SHARES = new Set(["share_on_trigger", "trigger_area", "iou"]);
+
+// What the bars' positions are ("labels" in the values: one number per bar), by visual name
+// or "kind:name"; per-class visuals show the class names.
+const X_TITLES = {
+  mask_norms: "class",
+  anomaly_index: "class",
+  "anp:pruned": "BatchNorm layer",
+  "fineprune:pruned": "channels pruned",
+};
+// A horizontal rule on a chart: Neural Cleanse flags a class whose anomaly index is above 2.
+const RULES = { anomaly_index: { y: 2, text: "flagged above 2" } };
+
+const title = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+
+function scalarText(key, value) {
+  if (value === null || value === undefined) return "–";
+  if (SHARES.has(key)) return `${(100 * Number(value)).toFixed(1)}%`;
+  return short(Number(value));
+}
+
+export class DefenceView {
+  constructor(root, model) {
+    this.root = root;
+    this.model = model;
+    this.tiles = new Map(); // name -> {el, canvas, scalars, caption, plot, step, seq}
+    this.list = h("div.defence-tiles");
+    root.append(
+      h(
+        "header.card-head",
+        h("h3", "Defence view"),
+        h("span.muted.small-note", "What the running defence computes about the backdoor, as it goes (the latest of each)."),
+      ),
+      this.list,
+    );
+    root.hidden = true;
+    this.render = perFrame(() => this.draw());
+    this.unsubscribe = model.subscribe((e) => {
+      if (e.type === "phase_visual") this.render();
+    });
+    this.draw();
+  }
+
+  destroy() {
+    this.unsubscribe();
+    for (const tile of this.tiles.values()) if (tile.plot) Plotly.purge(tile.plot);
+  }
+
+  draw() {
+    const visuals = this.model.visuals;
+    this.root.hidden = visuals.size === 0;
+    for (const [name, e] of visuals) {
+      let tile = this.tiles.get(name);
+      if (!tile) {
+        tile = this.tile(name);
+        this.tiles.set(name, tile);
+        this.list.append(tile.el);
+      }
+      if (tile.seq !== e.seq) this.update(tile, e);
+    }
+  }
+
+  tile(name) {
+    const caption = h("p.dv-caption");
+    const canvas = h("canvas.dv-image", { role: "img" });
+    const scalars = h("dl.dv-scalars");
+    const plot = h("div.dv-plot");
+    const step = h("div.dv-step");
+    const el = h(
+      "article.defence-tile",
+      { dataset: { visual: name } },
+      h("h4", title(name)),
+      caption,
+      h("div.dv-body", canvas, scalars),
+      plot,
+      step,
+    );
+    return { el, caption, canvas, scalars, plot, step, seq: null, plotted: false };
+  }
+
+  update(tile, e) {
+    tile.seq = e.seq;
+    const about = CAPTIONS[e.name];
+    tile.caption.textContent = [about, e.text].filter(Boolean).join(" ") || title(e.name);
+    tile.step.textContent = `phase ${e.phase_index + 1} (${e.kind}), after step ${e.step}`;
+    const hasImage = e.image && e.height > 0 && e.width > 0;
+    tile.canvas.hidden = !hasImage;
+    if (hasImage) this.paint(tile.canvas, e);
+    fill(
+      tile.scalars,
+      Object.entries(e.scalars || {}).map(([k, v]) => [h("dt", SCALAR_LABELS[k] || k.replace(/_/g, " ")), h("dd", scalarText(k, v))]),
+    );
+    const values = e.values || {};
+    tile.plot.hidden = Object.keys(values).length === 0;
+    if (!tile.plot.hidden) this.plotValues(tile, values, e);
+  }
+
+  paint(canvas, e) {
+    canvas.width = e.width;
+    canvas.height = e.height;
+    const scale = Math.max(1, Math.floor(128 / Math.max(e.width, e.height)));
+    canvas.style.width = `${e.width * scale}px`;
+    canvas.style.height = `${e.height * scale}px`;
+    canvas.setAttribute("aria-label", `${title(e.name)}, ${e.width}×${e.height} pixels`);
+    const ctx = canvas.getContext("2d");
+    const img = ctx.createImageData(e.width, e.height);
+    const src = e.image;
+    for (let p = 0, q = 0; p < e.width * e.height; p++, q += 3) {
+      img.data[4 * p] = src[q];
+      img.data[4 * p + 1] = src[q + 1];
+      img.data[4 * p + 2] = src[q + 2];
+      img.data[4 * p + 3] = 255;
+    }
+    ctx.putImageData(img, 0, 0);
+  }
+
+  /** Values as bars: a histogram for {edges, counts}; else one bar series per key, at the
+   * positions given by "labels" (class names for per-class visuals), or 1, 2, 3, ... */
+  plotValues(tile, values, e) {
+    let traces;
+    let xTitle = "";
+    let shapes = [];
+    let annotations = [];
+    if (values.edges && values.counts) {
+      const edges = values.edges;
+      const centers = values.counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
+      const widths = values.counts.map((_, i) => edges[i + 1] - edges[i]);
+      traces = [{ type: "bar", x: centers, y: values.counts, width: widths, marker: { color: "#0072B2" }, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
+      xTitle = "value";
+    } else {
+      const colors = ["#0072B2", "#D55E00", "#009E73", "#E69F00"];
+      const { labels, ...series } = values;
+      xTitle = X_TITLES[`${e.kind}:${e.name}`] || X_TITLES[e.name] || "index";
+      const classes = this.model.classes || [];
+      const at = (ys) =>
+        (labels || ys.map((_, j) => j + 1)).map((v) =>
+          xTitle === "class" && classes[v] !== undefined ? `${v} ${classes[v]}` : v);
+      traces = Object.entries(series).map(([k, ys], i) => ({
+        type: "bar",
+        name: k.replace(/_/g, " "),
+        x: at(ys),
+        y: ys,
+        marker: { color: colors[i % colors.length] },
+      }));
+      const rule = RULES[e.name];
+      if (rule) {
+        shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: rule.y, y1: rule.y, line: { color: "#D55E00", width: 1.5, dash: "dot" } }];
+        annotations = [{ xref: "paper", x: 1, y: rule.y, yanchor: "bottom", xanchor: "right", text: rule.text, showarrow: false, font: { size: 10, color: "#D55E00" } }];
+      }
+    }
+    const layout = {
+      margin: { l: 44, r: 8, t: 6, b: 34 },
+      font: { size: 11 },
+      showlegend: traces.length > 1,
+      legend: { orientation: "h", y: 1.15 },
+      bargap: 0.05,
+      xaxis: { title: { text: xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
+      shapes,
+      annotations,
+      yaxis: { gridcolor: "#eef1f4", rangemode: "tozero" },
+      paper_bgcolor: "#fcfdfe",
+      plot_bgcolor: "#fcfdfe",
+    };
+    const config = { responsive: true, displaylogo: false, displayModeBar: false };
+    if (tile.plotted) Plotly.react(tile.plot, traces, layout, config);
+    else {
+      Plotly.newPlot(tile.plot, traces, layout, config);
+      tile.plotted = true;
+    }
+  }
+}
