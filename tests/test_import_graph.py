@@ -10,6 +10,7 @@ import ast
 from pathlib import Path
 
 import unlearnscope
+from import_cycles import find_cycle
 
 ROOT = Path(unlearnscope.__file__).parent
 
@@ -45,30 +46,6 @@ def import_graph() -> dict[str, set[str]]:
     files = {_module_name(p): p for p in ROOT.rglob("*.py")}
     known = set(files)
     return {name: _imports(path, name, known) for name, path in files.items()}
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}  # 1 on the stack, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if nxt.startswith(node + "."):  # a package importing its own submodule
-                continue
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
 
 
 def test_the_finder_sees_a_cycle() -> None:

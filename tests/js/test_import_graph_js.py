@@ -7,6 +7,8 @@ import posixpath
 import re
 from pathlib import Path
 
+from import_cycles import find_cycle
+
 JS = Path(__file__).resolve().parents[2] / "frontend" / "js"
 # `import ... from "./x.js"`, `import("./x.js")`, `import "./x.js"`: the relative ones
 IMPORT = re.compile(
@@ -23,28 +25,6 @@ def module_imports(root: Path) -> dict[str, set[str]]:
         text = path.read_text()
         graph[name] = {posixpath.normpath(posixpath.join(base, m)) for m in IMPORT.findall(text)}
     return graph
-
-
-def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}  # 1 on the stack, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        stack.append(node)
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt) :], nxt]
-            if nxt not in state and (cycle := visit(nxt)):
-                return cycle
-        stack.pop()
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state and (cycle := visit(node)):
-            return cycle
-    return None
 
 
 def test_the_finder_sees_a_cycle_and_a_missing_file(tmp_path: Path) -> None:

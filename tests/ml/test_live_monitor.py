@@ -22,9 +22,8 @@ from unlearnscope.events import (
 )
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
-from unlearnscope.ml.kinds.ascent import step as ascent_step
+from unlearnscope.ml.kinds import protocol
 from unlearnscope.ml.kinds.protocol import frozen_copy
-from unlearnscope.ml.kinds.recovery import step as recovery_step
 from unlearnscope.ml.monitor import Monitor
 from unlearnscope.presets import preset_config
 from unlearnscope.states import RunStatus
@@ -181,7 +180,7 @@ def test_pause_edit_and_stop_apply_between_steps_and_leave_no_thread(
 def test_a_crash_in_training_leaves_no_monitor_thread(
     model_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = ascent_step.sgd_step  # the weight update both kinds of the schedule share
+    real = protocol.sgd_step  # the weight update of every step of the schedule's kinds
     calls = {"n": 0}
 
     def failing(*args: Any, **kwargs: Any):
@@ -190,8 +189,7 @@ def test_a_crash_in_training_leaves_no_monitor_thread(
             raise RuntimeError("boom at step 3")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ascent_step, "sgd_step", failing)
-    monkeypatch.setattr(recovery_step, "sgd_step", failing)
+    monkeypatch.setattr(protocol, "sgd_step", failing)
     engine, events = make_engine(model_cache)
     assert engine.run() is RunStatus.FAILED
     assert events[-1].type == "status" and events[-1].status == "failed"

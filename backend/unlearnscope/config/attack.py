@@ -12,40 +12,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, ValidationError, model_validator
-from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic_core import ValidationError as CoreValidationError
+from pydantic import Field, model_validator
 
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.attacks.registry import FLAT_FIELDS
 from ..ml.attacks.settings import attack_settings_class
 from ..strict import Strict
-from .errors import relocated
+from .common import known_in, listed
+from .errors import normalised_settings, settings_error
 
 ATTACKS: tuple[str, ...] = tuple(ATTACK_REGISTRY)  # the registry's names (ml/attacks/)
 DEFAULT_ATTACK = "badnets"
 
 
-def _known_attack(name: str) -> str:
-    if name not in ATTACK_REGISTRY:
-        raise ValueError(f"unknown attack {name!r}; choose one of {sorted(ATTACK_REGISTRY)}")
-    return name
-
-
-def _attack_enum(schema: dict[str, Any]) -> None:
-    schema["enum"] = list(ATTACK_REGISTRY)  # read when the schema is made: registered attacks
-
-
-AttackName = Annotated[str, AfterValidator(_known_attack), Field(json_schema_extra=_attack_enum)]
-
-
-def _error(message: str, where: tuple[str, ...], value: Any) -> CoreValidationError:
-    detail: InitErrorDetails = {
-        "type": PydanticCustomError("attack_settings", message),
-        "loc": where,
-        "input": value,
-    }
-    return CoreValidationError.from_exception_data("AttackConfig", [detail])
+AttackName = Annotated[
+    str, known_in(ATTACK_REGISTRY, "attack"), Field(json_schema_extra=listed(ATTACK_REGISTRY))
+]
 
 
 class AttackConfig(Strict):
@@ -81,17 +63,15 @@ class AttackConfig(Strict):
         moved = {flat[k]: v for k, v in data.items() if k in flat}
         both = sorted(set(moved) & set(raw))
         if both:
-            raise _error(
+            raise settings_error(
+                "AttackConfig",
                 f"{both[0]} is given twice, as a flat field and in settings; keep one",
                 ("settings", both[0]),
                 raw[both[0]],
             )
         rest = {k: v for k, v in data.items() if k not in FLAT_FIELDS}
-        try:
-            normalised = attack_settings_class(kind).model_validate({**moved, **raw})
-        except ValidationError as err:
-            raise relocated(err, ("settings",), "AttackConfig") from None
-        return {**rest, "settings": normalised.model_dump()}
+        model = attack_settings_class(kind)
+        return {**rest, "settings": normalised_settings(model, {**moved, **raw}, "AttackConfig")}
 
     def key_fields(self) -> dict[str, Any]:
         """The fields that enter the backdoored model's cache key: kind, target class,

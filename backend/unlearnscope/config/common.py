@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import (
-    Field,
-)
+from pydantic import AfterValidator, Field
 
 # The choices, each written once; the tuples the API and the page list derive from them.
 DatasetName = Literal["shapes", "cifar10", "imagefolder"]
@@ -23,3 +22,25 @@ MAX_EVERY = 1_000_000  # steps between two measurements
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 NormStd = Annotated[float, Field(gt=0, le=1e3, strict=True)]
 NormMean = Annotated[float, Field(ge=-1e3, le=1e3, strict=True)]
+
+
+def known_in(names: Mapping[str, object], what: str) -> AfterValidator:
+    """A check that a name is registered (a model, an attack, a phase kind), naming the
+    registered ones when it is not."""
+
+    def known(name: str) -> str:
+        if name not in names:
+            raise ValueError(f"unknown {what} {name!r}; choose one of {sorted(names)}")
+        return name
+
+    return AfterValidator(known)
+
+
+def listed(names: Mapping[str, object]) -> Callable[[dict[str, Any]], None]:
+    """json_schema_extra that lists the registered names as the schema's enum, read when
+    the schema is made (a plug-in registered by then is in it)."""
+
+    def enum(schema: dict[str, Any]) -> None:
+        schema["enum"] = list(names)
+
+    return enum

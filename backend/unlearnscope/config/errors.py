@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import (
-    ValidationError,
-)
-from pydantic_core import InitErrorDetails
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core import ValidationError as CoreValidationError
 
 
@@ -27,6 +25,27 @@ def relocated(
             detail["ctx"] = e["ctx"]
         details.append(detail)
     return CoreValidationError.from_exception_data(title, details)
+
+
+def settings_error(
+    title: str, message: str, loc: tuple[str, ...], value: Any
+) -> CoreValidationError:
+    """One error of the model `title` at `loc` (a settings problem no field check sees)."""
+    detail: InitErrorDetails = {
+        "type": PydanticCustomError("settings", message),
+        "loc": loc,
+        "input": value,
+    }
+    return CoreValidationError.from_exception_data(title, [detail])
+
+
+def normalised_settings(model: type[BaseModel], raw: dict[str, Any], title: str) -> dict[str, Any]:
+    """`raw` validated by a settings model and dumped with its defaults filled in; its
+    errors located at settings.<field> of the model `title`."""
+    try:
+        return model.model_validate(raw).model_dump()
+    except ValidationError as err:
+        raise relocated(err, ("settings",), title) from None
 
 
 _FINITE_TYPES = ("finite_number",)

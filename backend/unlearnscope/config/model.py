@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import (
-    AfterValidator,
     Field,
     ValidationInfo,
     field_validator,
@@ -13,22 +12,14 @@ from pydantic import (
 
 from ..ml.models.registry import MODELS as MODEL_REGISTRY
 from ..strict import Strict, unit
+from .common import known_in, listed
 
 MODELS: tuple[str, ...] = tuple(MODEL_REGISTRY)  # the registry's names (ml/models/)
 
 
-def _known_model(name: str) -> str:
-    if name not in MODEL_REGISTRY:
-        raise ValueError(f"unknown model {name!r}; choose one of {sorted(MODEL_REGISTRY)}")
-    return name
-
-
-def _model_enum(schema: dict[str, Any]) -> None:
-    schema["enum"] = list(MODEL_REGISTRY)  # read when the schema is made: registered models
-
-
-# A model is any key of ml.models.registry.MODELS (a folder of ml/models/ or a plug-in).
-ModelName = Annotated[str, AfterValidator(_known_model), Field(json_schema_extra=_model_enum)]
+ModelName = Annotated[
+    str, known_in(MODEL_REGISTRY, "model"), Field(json_schema_extra=listed(MODEL_REGISTRY))
+]
 
 
 class ModelConfig(Strict):

@@ -6,33 +6,19 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     Field,
-    ValidationError,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
-from pydantic_core import ValidationError as CoreValidationError
 
 from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
 from ..strict import Strict, unit
-from .errors import relocated
-
-
-def _known_phase_kind(kind: str) -> str:
-    if kind not in PHASE_KINDS:
-        raise ValueError(f"unknown phase kind {kind!r}; choose one of {sorted(PHASE_KINDS)}")
-    return kind
-
-
-def _phase_kind_enum(schema: dict[str, Any]) -> None:
-    schema["enum"] = list(PHASE_KINDS)  # read when the schema is made: registered kinds
-
+from .common import known_in, listed
+from .errors import normalised_settings, settings_error
 
 # A phase kind is any key of ml.kinds.registry.PHASE_KINDS (a registry, not a Literal, so that
 # adding a kind is adding a folder, or installing a plug-in).
 PhaseKindName = Annotated[
-    str, AfterValidator(_known_phase_kind), Field(json_schema_extra=_phase_kind_enum)
+    str, known_in(PHASE_KINDS, "phase kind"), Field(json_schema_extra=listed(PHASE_KINDS))
 ]
 
 
@@ -97,18 +83,9 @@ class PhaseConfig(Strict):
         if model is None:
             if raw:
                 message = f"phase kind {data['kind']!r} has no settings; got {sorted(raw)}"
-                detail: InitErrorDetails = {
-                    "type": PydanticCustomError("no_settings", message),
-                    "loc": ("settings",),
-                    "input": raw,
-                }
-                raise CoreValidationError.from_exception_data("PhaseConfig", [detail])
+                raise settings_error("PhaseConfig", message, ("settings",), raw)
             return data
-        try:
-            normalised = model.model_validate(raw).model_dump()
-        except ValidationError as err:
-            raise relocated(err, ("settings",)) from None
-        return {**data, "settings": normalised}
+        return {**data, "settings": normalised_settings(model, raw, "PhaseConfig")}
 
 
 def forget_set_users(

@@ -15,7 +15,7 @@ import logging
 import pkgutil
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar, cast
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +52,36 @@ def plug_ins(group: str, spec: type[T], taken: set[str]) -> dict[str, T]:
             continue
         found[ep.name] = value
     return found
+
+
+class _Ordered(Protocol):
+    @property
+    def order(self) -> int: ...  # where the spec sits in lists people see
+
+
+Spec = TypeVar("Spec", bound=_Ordered)
+
+
+def registry(
+    package: str, attr: str, spec: type[Spec], group: str, reserved: frozenset[str] = frozenset()
+) -> dict[str, Spec]:
+    """Built-ins (the folders of `package`, each with `attr`) and the plug-ins of `group`,
+    in the order people see them (`spec.order`, then the name). `reserved` names (former
+    names still read) are refused to plug-ins as the built-ins' are."""
+    found = built_in(package, attr, spec)
+    found.update(plug_ins(group, spec, set(found) | reserved))
+    return dict(sorted(found.items(), key=lambda item: (item[1].order, item[0])))
+
+
+_classes: dict[str, type] = {}
+
+
+def load_class(path: str, base: type[T]) -> type[T]:
+    """The class named by "module:Class" (imported once), checked to subclass `base`."""
+    if path not in _classes:
+        module, _, name = path.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+        if not (isinstance(cls, type) and issubclass(cls, base)):
+            raise TypeError(f"{path} is not a {base.__name__} subclass")
+        _classes[path] = cls
+    return cast(type[T], _classes[path])

@@ -14,7 +14,6 @@ and which shared state it touches:
     inspection.py  sample inspection, live or from the saved model
     saved_runs.py  saved models loaded in the server process, for inspection
     exports.py     a run's export zip
-    history.py     a run's recorded history, as routes read it
     comparison.py  several runs compared; the leaderboard of defences per backdoored model
     sweeps.py      sweeps: a grid of runs from one base config, queued together
 
@@ -32,7 +31,7 @@ from typing import Any
 from ... import __version__
 from ...config import PhaseConfig, RunConfig
 from ...events import EventBase, ProbesEvent, RunStarted, SampleReport, ScheduleEdit
-from ...report.data import RunFacts
+from ...report.data import RunFacts, facts_from_store
 from ...settings import Settings
 from ...storage.artifacts import ArtifactFiles
 from ...storage.db import Database
@@ -51,7 +50,6 @@ from .conditions import Conditions
 from .controls import Controls
 from .core import ServerCore
 from .exports import Exports
-from .history import RunHistory
 from .inspection import Inspection
 from .lifecycle import Lifecycle
 from .live import LiveRuns
@@ -85,7 +83,6 @@ class RunService:
             settings, self.store, self.files, self.hub, self.pool, self.live, self.conditions,
             self.views,
         )
-        self.history = RunHistory(self.store)
         self.requests = ControlRequests(core)
         self.bridge = EventBridge(core, self.requests)
         self.workers = Workers(core, self.bridge, self.executor)
@@ -181,7 +178,7 @@ class RunService:
     def export(self, run_id: str) -> Path:
         return self.exports.export(run_id)
 
-    # -- a run's recorded history (one database read each: call off the event loop) -----
+    # -- a run's recorded history, read-only (one database read each: off the event loop)
     def events_after(
         self,
         run_id: str,
@@ -190,28 +187,33 @@ class RunService:
         types: Sequence[str] | None = None,
         with_bytes: bool = True,
     ) -> list[StoredEvent]:
-        return self.history.events_after(run_id, after, limit, types, with_bytes)
+        """Events with seq > after, in order (headers only unless `with_bytes`)."""
+        return self.store.events_after(run_id, after, limit, types, with_bytes)
 
     def event(self, run_id: str, seq: int) -> StoredEvent | None:
-        return self.history.event(run_id, seq)
+        """Event `seq` with its bytes, or None."""
+        found = self.store.events_after(run_id, seq - 1, 1)
+        return found[0] if found and found[0].seq == seq else None
 
     def load_events(self, run_id: str, types: Sequence[str] | None = None) -> list[EventBase]:
-        return self.history.load_events(run_id, types)
+        return self.store.load_events(run_id, types)
 
     def frame_steps(self, run_id: str) -> list[int]:
-        return self.history.frame_steps(run_id)
+        return self.store.frame_steps(run_id)
 
     def frame_at(self, run_id: str, step: int) -> StoredFrame | None:
-        return self.history.frame_at(run_id, step)
+        """The newest heatmap frame at or before `step`."""
+        return self.store.frame_at(run_id, step)
 
     def probes(self, run_id: str) -> ProbesEvent | None:
-        return self.history.probes(run_id)
+        return self.store.probes(run_id)
 
     def run_started(self, run_id: str) -> RunStarted | None:
-        return self.history.run_started(run_id)
+        return self.store.run_started(run_id)
 
     def facts(self, run_id: str) -> RunFacts:
-        return self.history.facts(run_id)
+        """What the HTML report and the clip show."""
+        return facts_from_store(self.store, run_id)
 
     # -- comparison and leaderboard ------------------------------------------------------
     def compare(self, ids: list[str]) -> dict[str, Any]:

@@ -14,13 +14,8 @@ from .attack import AttackKind
 ENTRY_POINT_GROUP = "unlearnscope.attacks"
 
 
-def discover() -> dict[str, AttackKind]:
-    """Built-in attacks and installed plug-ins, in the order people see them."""
-    attacks = plugins.built_in(__name__.rpartition(".")[0], "ATTACK", AttackKind)
-    attacks.update(plugins.plug_ins(ENTRY_POINT_GROUP, AttackKind, set(attacks)))
-    return dict(sorted(attacks.items(), key=lambda item: (item[1].order, item[0])))
-
-
-ATTACKS: dict[str, AttackKind] = discover()
+ATTACKS: dict[str, AttackKind] = plugins.registry(
+    __name__.rpartition(".")[0], "ATTACK", AttackKind, ENTRY_POINT_GROUP
+)
 # Every former flat field name of every attack (read, then moved into `settings`).
 FLAT_FIELDS: frozenset[str] = frozenset(f for a in ATTACKS.values() for f in a.flat)

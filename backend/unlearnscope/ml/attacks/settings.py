@@ -9,10 +9,10 @@ settings model (importing this module) while the registry is still loading it.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ...strict import Strict
+from .. import plugins
 
 
 class AttackSettings(Strict):
@@ -23,21 +23,11 @@ class AttackSettings(Strict):
         of `image_size` pixels a side."""
 
 
-_classes: dict[str, type[AttackSettings]] = {}
-
-
 def attack_settings_class(kind: str) -> type[AttackSettings]:
     """The settings model of a registered attack (imported once)."""
     from .registry import ATTACKS
 
-    path = ATTACKS[kind].settings
-    if path not in _classes:
-        module, _, name = path.partition(":")
-        cls = getattr(importlib.import_module(module), name)
-        if not (isinstance(cls, type) and issubclass(cls, AttackSettings)):
-            raise TypeError(f"{path} is not an AttackSettings subclass")
-        _classes[path] = cls
-    return _classes[path]
+    return plugins.load_class(ATTACKS[kind].settings, AttackSettings)
 
 
 def load_attack_settings(kind: str, raw: dict[str, Any]) -> AttackSettings:

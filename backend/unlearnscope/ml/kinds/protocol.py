@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import importlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -162,6 +163,31 @@ def image_visual(
         image = image.permute(1, 2, 0)
     pixels = (image.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu()
     return PhaseVisual(name=name, image=pixels.contiguous(), scalars=scalars or {}, text=text)
+
+
+class LossRun:
+    """The PhaseRun of a kind whose every step minimises one objective (ascent, recovery):
+    `loss(ctx)` gives (objective without EWC, cross-entropy) on a batch, with BatchNorm in
+    train mode or not (`bn_train`); the phase's SGD and `sgd_step` do the rest."""
+
+    def __init__(
+        self,
+        ctx: PhaseContext,
+        loss: Callable[[PhaseContext], tuple[torch.Tensor, torch.Tensor]],
+        bn_train: bool,
+    ) -> None:
+        self.opt = phase_optimizer(ctx)
+        self.loss = loss
+        self.bn_train = bn_train
+
+    def step(self, ctx: PhaseContext) -> StepOutcome:
+        ctx.model.train(self.bn_train)
+        objective, ce = self.loss(ctx)
+        grad_norm = sgd_step(ctx, self.opt, objective)
+        return StepOutcome(objective.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm)
+
+    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
+        return []
 
 
 def frozen_copy(model: nn.Module) -> nn.Module:

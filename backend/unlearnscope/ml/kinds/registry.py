@@ -29,11 +29,13 @@ ENTRY_POINT_GROUP = "unlearnscope.kinds"
 
 
 def discover() -> dict[str, PhaseKind]:
-    """Built-in kinds and installed plug-ins, in the order people see them."""
-    kinds = plugins.built_in(__name__.rpartition(".")[0], "KIND", PhaseKind)
-    taken = set(kinds) | {alias for kind in kinds.values() for alias in kind.aliases}
-    kinds.update(plugins.plug_ins(ENTRY_POINT_GROUP, PhaseKind, taken))
-    return dict(sorted(kinds.items(), key=lambda item: (item[1].order, item[0])))
+    """Built-in kinds and installed plug-ins, in the order people see them; the built-ins'
+    former names are refused to plug-ins too."""
+    package = __name__.rpartition(".")[0]
+    aliases = {
+        a for kind in plugins.built_in(package, "KIND", PhaseKind).values() for a in kind.aliases
+    }
+    return plugins.registry(package, "KIND", PhaseKind, ENTRY_POINT_GROUP, frozenset(aliases))
 
 
 PHASE_KINDS: dict[str, PhaseKind] = discover()

@@ -15,29 +15,20 @@ settings model (importing this module) while the registry is still loading it.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import asdict
 from typing import Any
 
 from ...strict import Strict
+from .. import plugins
 
 
 class KindSettings(Strict):
     """Base of every kind's settings model (strict, no unknown fields, finite floats)."""
 
 
-_classes: dict[str, type[KindSettings]] = {}
-
-
 def settings_class(path: str) -> type[KindSettings]:
     """The class named by "module:Class" (imported once)."""
-    if path not in _classes:
-        module, _, name = path.partition(":")
-        cls = getattr(importlib.import_module(module), name)
-        if not (isinstance(cls, type) and issubclass(cls, KindSettings)):
-            raise TypeError(f"{path} is not a KindSettings subclass")
-        _classes[path] = cls
-    return _classes[path]
+    return plugins.load_class(path, KindSettings)
 
 
 def kind_settings_class(kind: str) -> type[KindSettings] | None:

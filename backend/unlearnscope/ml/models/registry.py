@@ -14,11 +14,6 @@ from .model import ModelKind
 ENTRY_POINT_GROUP = "unlearnscope.models"
 
 
-def discover() -> dict[str, ModelKind]:
-    """Built-in models and installed plug-ins, in the order people see them."""
-    models = plugins.built_in(__name__.rpartition(".")[0], "MODEL", ModelKind)
-    models.update(plugins.plug_ins(ENTRY_POINT_GROUP, ModelKind, set(models)))
-    return dict(sorted(models.items(), key=lambda item: (item[1].order, item[0])))
-
-
-MODELS: dict[str, ModelKind] = discover()
+MODELS: dict[str, ModelKind] = plugins.registry(
+    __name__.rpartition(".")[0], "MODEL", ModelKind, ENTRY_POINT_GROUP
+)

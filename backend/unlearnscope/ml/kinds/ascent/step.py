@@ -12,13 +12,10 @@ import torch
 import torch.nn.functional as F
 
 from ..protocol import (
+    LossRun,
     PhaseContext,
     PhaseRun,
-    PhaseVisual,
-    StepOutcome,
-    phase_optimizer,
     sample,
-    sgd_step,
 )
 
 
@@ -30,20 +27,7 @@ def ascent_loss(ctx: PhaseContext) -> tuple[torch.Tensor, torch.Tensor]:
     return -(ce if clamp is None else torch.clamp(ce, max=clamp)), ce
 
 
-class AscentRun:
-    def __init__(self, ctx: PhaseContext) -> None:
-        self.opt = phase_optimizer(ctx)
-
-    def step(self, ctx: PhaseContext) -> StepOutcome:
-        ctx.model.eval()  # BatchNorm statistics stay the backdoored model's
-        objective, ce = ascent_loss(ctx)
-        grad_norm = sgd_step(ctx, self.opt, objective)
-        return StepOutcome(objective.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm)
-
-    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
-        return []
-
-
 class Ascent:
     def start(self, ctx: PhaseContext) -> PhaseRun:
-        return AscentRun(ctx)
+        # BatchNorm in eval mode: its statistics stay the backdoored model's
+        return LossRun(ctx, ascent_loss, bn_train=False)

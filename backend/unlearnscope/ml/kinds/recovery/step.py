@@ -20,13 +20,10 @@ import torch.nn.functional as F
 
 from ...augment import augment_batch
 from ..protocol import (
+    LossRun,
     PhaseContext,
     PhaseRun,
-    PhaseVisual,
-    StepOutcome,
-    phase_optimizer,
     sample,
-    sgd_step,
 )
 
 DISTILL_TEMPERATURE = 2.0
@@ -74,20 +71,6 @@ def recovery_loss(ctx: PhaseContext) -> tuple[torch.Tensor, torch.Tensor]:
     return objective, ce
 
 
-class RecoveryRun:
-    def __init__(self, ctx: PhaseContext) -> None:
-        self.opt = phase_optimizer(ctx)
-
-    def step(self, ctx: PhaseContext) -> StepOutcome:
-        ctx.model.train()
-        objective, ce = recovery_loss(ctx)
-        grad_norm = sgd_step(ctx, self.opt, objective)
-        return StepOutcome(objective.item() + ctx.penalty, ce.item(), ctx.penalty, grad_norm)
-
-    def finish(self, ctx: PhaseContext) -> list[PhaseVisual]:
-        return []
-
-
 class Recovery:
     def start(self, ctx: PhaseContext) -> PhaseRun:
-        return RecoveryRun(ctx)
+        return LossRun(ctx, recovery_loss, bn_train=True)
