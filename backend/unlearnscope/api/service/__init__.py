@@ -180,12 +180,7 @@ class RunService:
 
     # -- a run's recorded history, read-only (one database read each: off the event loop)
     def events_after(
-        self,
-        run_id: str,
-        after: int = 0,
-        limit: int = 1000,
-        types: Sequence[str] | None = None,
-        with_bytes: bool = True,
+        self, run_id: str, after: int, limit: int, types: Sequence[str] | None, with_bytes: bool
     ) -> list[StoredEvent]:
         """Events with seq > after, in order (headers only unless `with_bytes`)."""
         return self.store.events_after(run_id, after, limit, types, with_bytes)
