@@ -98,6 +98,45 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
     return out
 
 
+MEASURED = ("asr", "ca", "ra", "tar_median")  # what a measurement or an evaluation may carry
+
+
+def scores_at_steps(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The numbers at every step something was measured, from a run's event headers: the
+    newest value of each measure at or before the step (a full evaluation wins over a
+    monitor measurement of the same step), and the retention and DER so far against the
+    backdoored model (the "before" evaluation). What the compare view shows at its slider.
+
+    Each entry: {step, asr, ca, ra, tar, retention, der}, in step order, one per step."""
+    before: Mapping[str, Any] = {}
+    points: list[tuple[int, int, Mapping[str, Any]]] = []  # (step, full evaluation?, event)
+    for e in events:
+        kind = e.get("type")
+        if kind == "evaluation" and e.get("label") == "before":
+            before = e
+        if kind in ("evaluation", "measurement"):
+            points.append((int(e.get("step") or 0), int(kind == "evaluation"), e))
+    points.sort(key=lambda p: (p[0], p[1]))
+    latest: dict[str, float] = {}
+    out: list[dict[str, Any]] = []
+    for step, _, e in points:
+        latest.update({k: v for k in MEASURED if (v := num(e.get(k))) is not None})
+        now = {"asr": latest.get("asr"), "ca": latest.get("ca")}
+        row = {
+            "step": step,
+            **now,
+            "ra": latest.get("ra"),
+            "tar": latest.get("tar_median"),
+            "retention": retention(num(before.get("ca")), now["ca"]),
+            "der": der(before, now) if before else None,
+        }
+        if out and out[-1]["step"] == step:
+            out[-1] = row
+        else:
+            out.append(row)
+    return out
+
+
 def rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
     """Leaderboard order: DER high first, then ASR after low, then CA after high; a
     missing number sorts last."""

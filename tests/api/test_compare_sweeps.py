@@ -108,6 +108,9 @@ def test_compare_answers_diff_seed_groups_and_headlines(client: TestClient) -> N
     assert body["seed_groups"] == [["s0", "s1"]]
     assert body["model_keys"] == {"s0": "k1", "s1": "k2", "f20": "k1"}
     assert body["headline"]["f20"]["asr_after"] == 30
+    # the scores at each measured step, as the page shows them (it computes none)
+    last = body["scores"]["f20"][-1]
+    assert last["asr"] == 30 and last["der"] == pytest.approx(body["headline"]["f20"]["der"])
     assert body["probes_shared"] is True
     assert "seed=1" in body["labels"]["s1"]
     bad = client.get("/api/compare", params={"ids": "s0"})

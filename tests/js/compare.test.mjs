@@ -1,22 +1,15 @@
-// Unit tests of the compare view's pure logic: DER (the same numbers as
-// tests/api/test_compare_sweeps.py checks in Python), seed bands, headlines, sweep values.
+// Unit tests of the compare view's pure logic: seed bands, the API's numbers in the tables
+// (the page computes no score: tests/config/test_scores.py checks them in Python), sweep
+// values.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import "./options.mjs";
 import { bandOf, measuredSeries } from "../../frontend/js/compare/charts.js";
-import { atStepOf, der, headlineOf } from "../../frontend/js/compare/table.js";
+import { atStepOf, headlineOf } from "../../frontend/js/compare/table.js";
 import { RunModel } from "../../frontend/js/run/model.js";
 import { parseValues } from "../../frontend/js/form/sweep.js";
-
-test("DER on known numbers, as comparison.der", () => {
-  assert.equal(der({ asr: 100, ca: 90 }, { asr: 0, ca: 90 }), 1);
-  assert.equal(der({ asr: 50, ca: 90 }, { asr: 50, ca: 90 }), 0.5);
-  assert.ok(Math.abs(der({ asr: 100, ca: 90 }, { asr: 0, ca: 80 }) - 0.95) < 1e-12);
-  assert.equal(der({ asr: 10, ca: 90 }, { asr: 20, ca: 95 }), 0.5);
-  assert.equal(der({ asr: null, ca: 90 }, { asr: 0, ca: 80 }), null);
-});
 
 test("a seed band is the mean, min and max of the runs carried forward", () => {
   const band = bandOf([
@@ -29,7 +22,25 @@ test("a seed band is the mean, min and max of the runs carried forward", () => {
   assert.deepEqual(band.hi, [90, 90, 50, 10]);
 });
 
-test("headline and at-step numbers of a run model", () => {
+test("the tables show the API's numbers: the headline, and the scores at the slider's step", () => {
+  const api = { asr_before: 96, asr_after: 4, ca_before: 80, ca_after: 76, retention: 95, der: 0.94, wall_time: 12.5, steps_to_asr10: 10, asr_retuned: 60, ca_retuned: 75 };
+  const h = headlineOf(api);
+  assert.equal(h.der, 0.94);
+  assert.equal(h.wall, 12.5);
+  assert.equal(h.gone, 10);
+  assert.deepEqual(h.retuned, { asr: 60, ca: 75 });
+  assert.equal(headlineOf({ der: 0.5 }).retuned, null);
+  const scores = [
+    { step: 0, asr: 96, ca: 80, der: 0.5 },
+    { step: 5, asr: 40, ca: 79, der: 0.775 },
+    { step: 10, asr: 9.5, ca: 78, der: 0.9425 },
+  ];
+  assert.deepEqual(atStepOf(scores, 7), { ...scores[1], step: 7 });
+  assert.equal(atStepOf(scores, 10).asr, 9.5);
+  assert.deepEqual(atStepOf([], 3), { step: 3 });
+});
+
+test("the measured series of a run model", () => {
   const m = new RunModel({ id: "r", name: "r", status: "running", step: 0, total_steps: 20, schedule: [{ kind: "ascent", steps: 20 }], config: {} });
   let seq = 0;
   const ev = (e) => m.apply({ seq: ++seq, t: 1000 + seq, ...e });
@@ -39,15 +50,6 @@ test("headline and at-step numbers of a run model", () => {
   ev({ type: "measurement", step: 10, phase_index: 0, asr: 9.5, ca: 78 });
   ev({ type: "evaluation", step: 20, label: "final", asr: 4, ca: 76, tar_median: 1.1 });
   ev({ type: "run_finished", step: 20, before: { asr: 96, ca: 80 }, after: { asr: 4, ca: 76, ra: 70 }, wall_time: 12.5 });
-  const h = headlineOf(m);
-  assert.equal(h.gone, 10);
-  assert.ok(Math.abs(h.der - (0.92 - 0.04 + 1) / 2) < 1e-12);
-  assert.equal(h.retention, 95);
-  assert.equal(h.ra_after, 70);
-  assert.equal(h.wall, 12.5);
-  const at = atStepOf(m, 7);
-  assert.equal(at.asr, 40);
-  assert.equal(at.ca, 79);
   assert.deepEqual(measuredSeries(m, "asr").steps, [0, 5, 10, 20]);
 });
 

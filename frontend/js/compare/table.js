@@ -1,66 +1,24 @@
 // The compare view's numbers: per run the headline (before -> after ASR and CA, RA, TAR,
 // retention, DER, steps, wall time, steps until ASR < 10%), and the same at the slider's
-// step; click a column head to sort. DER as in unlearnscope/comparison.py:
-//   DER = (max(0, ASR_before - ASR_now) - max(0, CA_before - CA_now) + 1) / 2, in fractions.
+// step; click a column head to sort. Every number is the API's (scores.py, through
+// GET /api/compare): the page computes none of them.
 
 import { h, fill, perFrame } from "../core/dom.js";
-import { duration, fixed, num, percent } from "../core/format.js";
+import { duration, fixed, percent } from "../core/format.js";
+import { lastAtOrBefore } from "../core/search.js";
 
-export const ASR_GONE = 10;
-
-export function der(before, after) {
-  const v = [before?.asr, before?.ca, after?.asr, after?.ca].map(num);
-  if (v.some((x) => x === null || !Number.isFinite(x))) return null;
-  const [ab, cb, aa, ca] = v.map((x) => x / 100);
-  return (Math.max(0, ab - aa) - Math.max(0, cb - ca) + 1) / 2;
+/** A run's headline numbers, as the API computed them (GET /api/compare, scores.py), in
+ * the table's fields. */
+export function headlineOf(api) {
+  if (!api) return {};
+  const retuned = api.asr_retuned !== undefined ? { asr: api.asr_retuned, ca: api.ca_retuned } : null;
+  return { ...api, wall: api.wall_time, gone: api.steps_to_asr10, retuned };
 }
 
-/** First step > 0 whose measured ASR (monitor or full evaluation) is below 10%. */
-export function stepsToGone(model) {
-  let best = null;
-  for (const s of [...model.measurements, ...model.evals]) {
-    const a = num(s.asr);
-    if (s.step > 0 && a !== null && a < ASR_GONE && (best === null || s.step < best)) best = s.step;
-  }
-  return best;
-}
-
-/** A run's headline numbers from its model (live: "after" = the newest evaluation). */
-export function headlineOf(model) {
-  const before = { ...(model.evaluation("before") || {}), ...(model.finished?.before || {}) };
-  const last = model.evals.length ? model.evals[model.evals.length - 1] : null;
-  const after = model.finished?.after || (last && last.label !== "before" ? last : null);
-  const ca = (x) => num(x?.ca);
-  return {
-    asr_before: num(before.asr),
-    asr_after: num(after?.asr),
-    ca_before: ca(before),
-    ca_after: ca(after),
-    ra_after: num(after?.ra),
-    tar_after: num(after?.tar_median),
-    retention: ca(after) !== null && ca(before) ? (100 * ca(after)) / ca(before) : null,
-    der: after ? der(before, after) : null,
-    steps: model.lastStep,
-    wall: num(model.finished?.wall_time) ?? model.elapsed(true),
-    gone: stepsToGone(model),
-    retuned: model.finished?.retuned || null,
-  };
-}
-
-/** The numbers at `step`: the newest measurement of each at or before it. */
-export function atStepOf(model, step) {
-  const before = model.evaluation("before");
-  const get = (k) => model.latest(step, k)?.value ?? null;
-  const now = { asr: get("asr"), ca: get("ca") };
-  return {
-    step,
-    asr: now.asr,
-    ca: now.ca,
-    ra: get("ra"),
-    tar: get("tar_median"),
-    retention: now.ca !== null && before?.ca ? (100 * now.ca) / num(before.ca) : null,
-    der: before ? der(before, now) : null,
-  };
+/** The API's scores (in step order) at `step`: the last entry at or before it, else empty. */
+export function atStepOf(scores, step) {
+  const i = lastAtOrBefore(scores || [], step, (s) => s.step);
+  return i < 0 ? { step } : { ...scores[i], step };
 }
 
 const arrow = (a, b, f) => (a === null && b === null ? "–" : `${f(a)} → ${f(b)}`);
@@ -152,18 +110,18 @@ export class CompareTables {
     this.head.onSort = this.render;
     this.at.onSort = this.renderStep;
     root.append(
-      h("section.card.cv-table-card", h("header.card-head", h("h3", "Headline numbers (full test set)"), h("span.muted.small-note", "Click a column to sort. Live runs show their newest evaluation.")), h("div.cv-table-scroll", this.head.el)),
+      h("section.card.cv-table-card", h("header.card-head", h("h3", "Headline numbers (full test set)"), h("span.muted.small-note", "Click a column to sort. Live runs show their newest evaluation (the numbers follow within a few seconds).")), h("div.cv-table-scroll", this.head.el)),
       h("section.card.cv-table-card", h("header.card-head", this.stepTitle, h("span.muted.small-note", "The newest measurement at or before each run's step (monitor subset or full test set).")), h("div.cv-table-scroll", this.at.el)),
     );
   }
 
   draw() {
-    this.head.draw(this.view.runs, (r) => headlineOf(r.model));
+    this.head.draw(this.view.runs, (r) => headlineOf(this.view.info.headline[r.id]));
     this.drawStep();
   }
 
   drawStep() {
     this.stepTitle.textContent = `At the slider: ${this.view.positionText()}`;
-    this.at.draw(this.view.runs, (r) => atStepOf(r.model, this.view.stepOf(r)));
+    this.at.draw(this.view.runs, (r) => atStepOf(this.view.info.scores[r.id], this.view.stepOf(r)));
   }
 }

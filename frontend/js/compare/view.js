@@ -20,6 +20,9 @@ import { positionText, stepAt, xOf } from "./xaxis.js";
 
 // Okabe-Ito (safe with the common colour-vision deficiencies; yellow left out: unreadable
 // on white); past seven runs the colours repeat with dashed lines.
+// Events after which the API's numbers change, and the least time between two fetches.
+const SCORE_EVENTS = new Set(["measurement", "evaluation", "run_finished"]);
+const SCORES_EVERY_MS = 2000;
 const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"];
 const DASHES = ["solid", "dash"];
 
@@ -206,8 +209,26 @@ export class CompareView {
     this.updateSlider();
   }
 
+  /** New measured numbers: fetch the API's scores again (at most one request in flight,
+   * then a pause), and redraw the tables with them. */
+  refreshScores() {
+    if (this.scoresPending || this.closed) return;
+    this.scoresPending = true;
+    api
+      .compare(this.ids)
+      .then((info) => {
+        if (this.closed) return;
+        this.info.headline = info.headline;
+        this.info.scores = info.scores;
+        this.tables.render();
+      })
+      .catch(() => {}) // the next measurement asks again
+      .finally(() => setTimeout(() => (this.scoresPending = false), SCORES_EVERY_MS));
+  }
+
   onEvent(run, e) {
     if (e.type === "progress") return;
+    if (SCORE_EVENTS.has(e.type)) this.refreshScores();
     if (e.type === "status" || e.type === "run_row") {
       const badge = this.legend.querySelector(`li[data-run="${run.id}"] .cv-status`);
       if (badge) {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...comparison import config_diff, diff_labels, model_label, seed_groups
-from ...scores import headline, rank_key
+from ...scores import headline, rank_key, scores_at_steps
 from ...storage.tables import RunRow
 from ..errors import InvalidInput, RunNotFound
 from .core import ServerCore
@@ -23,17 +23,20 @@ class Comparisons:
         self.store = core.store
         self.views = core.views
 
-    def headline(self, row: RunRow) -> dict[str, Any]:
-        """A run's headline numbers (comparison.headline) from its stored events."""
+    def headline(
+        self, row: RunRow, headers: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        """A run's headline numbers (scores.headline) from its stored events."""
         wall = (row.summary or {}).get("wall_time")
-        out = headline(self.store.headers(row.id, HEADLINE_TYPES), wall)
+        out = headline(headers or self.store.headers(row.id, HEADLINE_TYPES), wall)
         out["steps"] = max(out["steps"], row.step)
         return out
 
     def compare(self, ids: list[str]) -> dict[str, Any]:
         """What the compare view needs besides the runs' streams: the runs, what differs
-        between their configs, each run's legend text, seed groups, model keys and
-        headline numbers, and whether they share probe samples."""
+        between their configs, each run's legend text, seed groups, model keys, headline
+        numbers and scores at every measured step (scores.py: the page computes none),
+        and whether they share probe samples."""
         ids = list(dict.fromkeys(i for i in ids if i))  # in order, once each
         if not MIN_COMPARE <= len(ids) <= MAX_COMPARE:
             line = f"query.ids: give {MIN_COMPARE} to {MAX_COMPARE} run ids, got {len(ids)}"
@@ -51,13 +54,15 @@ class Comparisons:
             if p is not None:
                 probes[r.id] = p.indices
         distinct = {tuple(v) for v in probes.values()}
+        headers = {r.id: self.store.headers(r.id, HEADLINE_TYPES) for r in rows}
         return {
             "runs": [self.views.view(r).model_dump(mode="json") for r in rows],
             "diff": diff,
             "labels": dict(zip(ids, diff_labels(configs, diff), strict=True)),
             "seed_groups": seed_groups({r.id: r.config for r in rows}),
             "model_keys": {i: keys.get(i) for i in ids},
-            "headline": {r.id: self.headline(r) for r in rows},
+            "headline": {r.id: self.headline(r, headers[r.id]) for r in rows},
+            "scores": {r.id: scores_at_steps(headers[r.id]) for r in rows},
             "probe_indices": probes,
             "probes_shared": len(distinct) <= 1,
         }
