@@ -27,7 +27,7 @@ MODEL_PRESETS = {"small_cnn": "paper", "resnet18": "paper-resnet18"}
 MODEL_ALIASES = {"small_cnn": "small_cnn", "small-cnn": "small_cnn", "resnet18": "resnet18"}
 
 
-def build_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
+def reproduce_config(args: argparse.Namespace, source: DataSource) -> RunConfig:
     model = MODEL_ALIASES[args.model] if args.model else None
     preset = args.preset or MODEL_PRESETS[model or "small_cnn"]
     overrides: list[dict[str, Any]] = []
@@ -94,7 +94,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         raise BadInput(f"--out {out}: exists and is not a folder")
     names = parse_schedules(args.schedules) if args.schedules is not None else None
     source = resolve_data_dir(args.data_dir, cache_dir)
-    base = build_config(args, source)  # every check before any long work
+    base = reproduce_config(args, source)  # every check before any long work
     if names is not None:
         for name in names:
             defence_config(base, name)  # each schedule valid for this config

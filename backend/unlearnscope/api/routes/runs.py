@@ -55,7 +55,7 @@ _CREATE_EXAMPLES: dict[str, Any] = {
 }
 
 
-def build_config(body: RunConfig | None, preset: str | None) -> RunConfig:
+def config_of(body: RunConfig | None, preset: str | None) -> RunConfig:
     """The body over the preset, through presets.build_config (as the CLI does)."""
     if preset is None:
         return body or RunConfig()
@@ -87,7 +87,7 @@ def create_run(
         str | None, Query(description="start from this preset; the body overrides its fields")
     ] = None,
 ) -> RunOut:
-    config = build_config(body, preset or None)  # ?preset= (empty): no preset
+    config = config_of(body, preset or None)  # ?preset= (empty): no preset
     row = service.create(config, request.client.host if request.client else "")
     response.headers["Location"] = f"/api/runs/{row.id}"
     return service.view(row)
