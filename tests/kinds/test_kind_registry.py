@@ -4,6 +4,7 @@ need: a throwaway kind registered here runs like a built-in."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,85 @@ def test_the_engine_runs_a_registered_kind(stand_still: str, model_cache: Path) 
     assert [s.kind for s in steps] == [stand_still, stand_still]
     after = engine.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # it stood still
+
+
+NEW_KIND = {
+    "__init__.py": '''
+        """`zero`: a step that changes nothing (a new built-in kind, for the test)."""
+        from ..kind import PhaseKind
+
+        KIND = PhaseKind(
+            label="Zero step",
+            description="A step that changes nothing.",
+            step="unlearnscope.ml.kinds.zero.step:Zero",
+            uses_forget_set=False,
+            defaults={"steps": 2, "lr": 0.1},
+            order=95,
+        )
+    ''',
+    "step.py": '''
+        from ..protocol import StepOutcome
+
+
+        class ZeroRun:
+            def step(self, ctx):
+                return StepOutcome(0.0, 0.0, 0.0, 0.0, losses={"zero": 0.0})
+
+            def finish(self, ctx):
+                return []
+
+
+        class Zero:
+            def start(self, ctx):
+                return ZeroRun()
+    ''',
+}
+
+RUN_ZERO = """
+import sys
+from pathlib import Path
+import unlearnscope
+assert unlearnscope.__file__.startswith(sys.argv[1]), unlearnscope.__file__
+from unlearnscope.ml.checkpoints import FileModelStore
+from unlearnscope.ml.engine import Engine
+from unlearnscope.ml.kinds.registry import PHASE_KINDS
+from unlearnscope.presets import preset_config
+cfg = preset_config("tiny", {"schedule": [{"kind": "zero", "steps": 2, "lr": 0.1}]})
+events = []
+engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(Path(sys.argv[2])))
+print(list(PHASE_KINDS)[-2:], engine.run().value, [e.kind for e in events if e.type == "step"])
+"""
+
+
+def test_a_new_built_in_kind_is_one_new_folder(tmp_path: Path, model_cache: Path) -> None:
+    """A copy of the package with one folder added to ml/kinds/ and no other file changed:
+    the new kind is registered and runs."""
+    import shutil
+    import subprocess
+    import sys
+    import textwrap
+
+    import unlearnscope
+
+    package = Path(unlearnscope.__file__).parent
+    copy = tmp_path / "src" / "unlearnscope"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__", "frontend"))
+    folder = copy / "ml" / "kinds" / "zero"
+    folder.mkdir()
+    for name, text in NEW_KIND.items():
+        (folder / name).write_text(textwrap.dedent(text).lstrip())
+    changed = {
+        str(p.relative_to(copy))
+        for p in copy.rglob("*")
+        if p.is_file() and not (package / p.relative_to(copy)).exists()
+    }
+    assert changed == {"ml/kinds/zero/__init__.py", "ml/kinds/zero/step.py"}
+    done = subprocess.run(
+        [sys.executable, "-c", RUN_ZERO, str(copy), str(model_cache / "models")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(copy.parent)},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip() == "['relearn', 'zero'] completed ['zero', 'zero']"
