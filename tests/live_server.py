@@ -14,6 +14,12 @@ from typing import Any
 from unlearnscope.api.server_thread import ServerThread, free_port
 from unlearnscope.settings import Settings
 
+
+def app_service(client: Any) -> Any:
+    """The RunService of a TestClient's app (for tests that look behind the API)."""
+    return client.app.state.service
+
+
 TIMEOUT = 120.0  # seconds: the longest a test waits for a run (they take a few)
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.bench.synth import SynthRun, store_synth_run
 from unlearnscope.comparison import config_diff, diff_labels, seed_groups
@@ -33,7 +34,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def _synth(client: TestClient, run_id: str, before: Any, after: Any, key: str, **cfg: Any):
-    store = client.app.state.service.store
+    store = app_service(client).store
     config = preset_config("tiny", {"name": run_id, **cfg})
     spec = SynthRun(steps=40, before=before, after=after, model_key=key, probes=2, size=8)
     return store_synth_run(store, run_id, config, spec)
@@ -187,7 +188,7 @@ def test_sweep_creates_its_runs_and_survives_a_restart(client: TestClient, tmp_p
         time.sleep(0.2)
     assert states.count("stopped") >= 3, states
     # A new server on the same home: the sweep is still there, with its runs
-    client.app.state.service.store.db.dispose()
+    app_service(client).store.db.dispose()
     with TestClient(
         create_app(Settings(home=tmp_path, device="cpu", allowed_hosts=["testserver"]))
     ) as again:

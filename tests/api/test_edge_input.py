@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 
+from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.api.service import lifecycle
 from unlearnscope.api.service.workers import Workers
@@ -39,7 +40,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
 
 
 def _run(c: TestClient, status: RunStatus = RunStatus.COMPLETED) -> str:
-    c.app.state.service.store.create("r1", preset_config("tiny"), status)
+    app_service(c).store.create("r1", preset_config("tiny"), status)
     return "r1"
 
 
@@ -160,14 +161,14 @@ def test_an_unexpected_error_is_a_json_500_without_details(client, monkeypatch) 
     def boom(*args, **kwargs):
         raise RuntimeError("/very/secret/server/path")
 
-    monkeypatch.setattr(client.app.state.service, "list_runs", boom)
+    monkeypatch.setattr(app_service(client), "list_runs", boom)
     r = client.get("/api/runs")
     assert r.status_code == 500
     assert r.json()["error"] == "RuntimeError" and "/very/secret" not in r.text
 
 
 def test_clients_get_an_errors_type_and_message_not_its_traceback(client) -> None:
-    service = client.app.state.service
+    service = app_service(client)
     _run(client, RunStatus.RUNNING)
     trace = 'Traceback (most recent call last):\n  File "/home/lab/secret.py", line 1'
     service.bridge.on_events(
@@ -179,7 +180,7 @@ def test_clients_get_an_errors_type_and_message_not_its_traceback(client) -> Non
 
 
 def test_disk_full_fails_the_run_and_refuses_new_ones(client, monkeypatch) -> None:
-    service = client.app.state.service
+    service = app_service(client)
     _run(client, RunStatus.RUNNING)
     killed = []
     service.live.add_worker("r1", SimpleNamespace(kill=lambda: killed.append(True)))
@@ -207,7 +208,7 @@ def test_disk_full_fails_the_run_and_refuses_new_ones(client, monkeypatch) -> No
 def test_a_read_only_home_serves_the_history(tmp_path: Path, monkeypatch) -> None:
     settings = _settings(tmp_path)
     with TestClient(create_app(settings)) as c:
-        c.app.state.service.store.create("old", preset_config("tiny"), RunStatus.COMPLETED)
+        app_service(c).store.create("old", preset_config("tiny"), RunStatus.COMPLETED)
     monkeypatch.setattr(
         lifecycle, "home_write_problem", lambda home: "OSError: Read-only file system"
     )

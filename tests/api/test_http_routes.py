@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
+from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.events import (
     FramesEvent,
@@ -51,7 +52,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
 
 
 def _service(client: TestClient):
-    return client.app.state.service
+    return app_service(client)
 
 
 def _stored_run(client: TestClient, status: RunStatus = RunStatus.COMPLETED) -> str:

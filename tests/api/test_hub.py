@@ -18,9 +18,11 @@ def _frame(seq: int) -> Outgoing:
 
 def _drain(q: ClientQueue) -> list[Outgoing]:
     async def go() -> list[Outgoing]:
-        out = []
+        out: list[Outgoing] = []
         while len(q):
-            out.append(await q.get())
+            item = await q.get()
+            assert item is not None
+            out.append(item)
         return out
 
     return asyncio.run(go())

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from live import LiveServer, tiny
 
+from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.api.service import LaunchCancelled
 from unlearnscope.control import Stop
@@ -63,7 +64,7 @@ def test_a_stop_before_the_worker_exists_cancels_the_launch(tmp_path: Path) -> N
     """The pool took the run out of line; `Workers.launch` has not made its worker yet."""
     settings = Settings(home=tmp_path, device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as c:
-        service = c.app.state.service
+        service = app_service(c)
         service.store.create("q1", preset_config("tiny"), RunStatus.QUEUED)
         service.pool._active.add("q1")  # what RunPool._fill does just before `launch`
         answer: dict = {}
@@ -106,7 +107,7 @@ def test_a_model_saved_past_the_recorded_step_is_not_used(tmp_path: Path) -> Non
     """A worker orphaned by a killed server trained on to step 38; the history says 35."""
     settings = Settings(home=tmp_path, device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as c:
-        service = c.app.state.service
+        service = app_service(c)
         service.store.create("orph", preset_config("tiny"), RunStatus.QUEUED)
         service.store.append(
             "orph",

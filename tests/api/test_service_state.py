@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 import unlearnscope.api.routes as routes_package
+from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.api.service.live import LiveRuns
 from unlearnscope.api.service.requests import answers
@@ -75,7 +76,7 @@ def test_one_matcher_answers_control_edit_and_inspect_requests() -> None:
 def test_deleting_a_run_drops_its_phase_and_export_lock(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path, device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as c:
-        service = c.app.state.service
+        service = app_service(c)
         service.store.create("r1", preset_config("tiny"), RunStatus.COMPLETED)
         service.bridge.on_events(
             "r1", [PhaseStart(seq=1, phase_index=1, kind="recovery", step=4, planned_steps=7)]

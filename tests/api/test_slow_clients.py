@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from live_server import LiveServer
-from unlearnscope.events import FramesEvent, StatusEvent
+from unlearnscope.events import EventBase, FramesEvent, StatusEvent
 from unlearnscope.presets import preset_config
 from unlearnscope.states import RunStatus
 
@@ -20,7 +20,7 @@ MAPS = 1024 * 1024  # bytes of heatmaps per frame event
 def _big_run(server: LiveServer, frames: int) -> str:
     store = server.service.store
     store.create("big", preset_config("tiny"), RunStatus.COMPLETED)
-    events = [StatusEvent(seq=1, t=1.0, status="running")]
+    events: list[EventBase] = [StatusEvent(seq=1, t=1.0, status="running")]
     for i in range(frames):
         events.append(
             FramesEvent(

@@ -42,6 +42,7 @@ def test_each_attack_runs_end_to_end_with_its_region(kind: str, model_cache: Pat
         assert started.trigger_box is not None and started.trigger_region == (
             "trigger patch (its mask)"
         )
+        assert started.trigger_box is not None
         x0, y0, x1, y1 = started.trigger_box
         assert region[:, y0:y1, x0:x1].all() and region.sum() == p * (x1 - x0) * (y1 - y0)
     else:
@@ -60,6 +61,8 @@ def test_each_attack_runs_end_to_end_with_its_region(kind: str, model_cache: Pat
     for e in evals:
         for v in (e.tar_median, e.mass_fraction, e.rank_accuracy, e.pointing, e.auc, e.ra):
             assert v is not None and math.isfinite(v)
+        assert e.auc is not None and e.rank_accuracy is not None and e.ra is not None
+        assert e.asr is not None
         assert 0 <= e.auc <= 1 and 0 <= e.rank_accuracy <= 1 and 0 <= e.ra <= 100
         assert e.asr + e.ra <= 100 + 1e-6  # an image is counted by one at most
     measured = [e for e in events if isinstance(e, Measurement) and e.asr is not None]
@@ -77,6 +80,7 @@ def test_each_attack_runs_end_to_end_with_its_region(kind: str, model_cache: Pat
     where = np.frombuffer(report.region, np.uint8).reshape(s, s)
     pair = np.frombuffer(report.images, np.uint8).reshape(2, s, s, 3).astype(int)
     if kind == "badnets":
+        assert started.trigger_box is not None
         x0, y0, x1, y1 = started.trigger_box
         assert where[y0:y1, x0:x1].all() and where.sum() == (x1 - x0) * (y1 - y0)
     else:

@@ -34,6 +34,7 @@ def test_badnets_stamps_a_checkerboard_at_each_corner(position: str, x0: int, y0
     out = trigger.apply(images)
     assert trigger.box == (x0, y0, x0 + 3, y0 + 3)
     assert torch.equal(out[:, :, y0 : y0 + 3, x0 : x0 + 3], CHECKER_3.expand(4, 3, 3, 3))
+    assert trigger.mask is not None
     outside = ~trigger.mask
     assert torch.equal(out[:, :, outside], images[:, :, outside])  # nothing else changes
 
@@ -56,6 +57,7 @@ def test_mask_matches_the_box_and_where_the_pattern_lands() -> None:
     trigger = make_trigger(
         AttackConfig(settings={"trigger_size": 4, "position": "top_right", "margin": 2}), S
     )
+    assert trigger.box is not None and trigger.mask is not None
     x0, y0, x1, y1 = trigger.box
     assert trigger.mask.shape == (S, S) and trigger.mask.dtype == torch.bool
     assert trigger.mask.sum() == 16 and trigger.mask[y0:y1, x0:x1].all()

@@ -14,6 +14,7 @@ import tarfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -165,7 +166,7 @@ def _write_cifar_batches(imagefolder: Path, dest: Path) -> Path:
     folder = dest / "cifar-10-batches-py"
     folder.mkdir(parents=True)
 
-    def batch(split: str) -> dict[str, object]:
+    def batch(split: str) -> dict[str, Any]:
         rows, labels = [], []
         for label, name in enumerate(classes):
             for file in sorted((imagefolder / split / name).iterdir()):

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from unlearnscope.commands.main import main
-from unlearnscope.presets import DEFENCE_SCHEDULES, PRESETS, build_config
+from unlearnscope.presets import DEFENCE_SCHEDULES, PRESETS, RELEARN_PHASE, build_config
 from unlearnscope.reproduce import compare
 from unlearnscope.reproduce.compare import COLUMNS
 from unlearnscope.scores import der
@@ -45,7 +45,7 @@ def tiny_schedules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_every_defence_schedule_is_a_valid_schedule_of_the_paper_preset() -> None:
     for name, schedule in DEFENCE_SCHEDULES.items():
-        cfg = build_config("paper", {"schedule": [*schedule, compare.RELEARN_PHASE]})
+        cfg = build_config("paper", {"schedule": [*schedule, RELEARN_PHASE]})
         assert cfg.schedule[-1].kind == "relearn", name
     assert {"ascent-ewc", "paper", "anp", "fineprune", "nc"} <= set(DEFENCE_SCHEDULES)
     assert DEFENCE_SCHEDULES["ascent-ewc"] == PRESETS["demo"]["schedule"]

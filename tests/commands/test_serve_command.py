@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_serve_prints_the_url_and_starts_uvicorn(
 ) -> None:
     import uvicorn
 
-    calls = {}
+    calls: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.update(kw, app=app))
     args = make_parser().parse_args(["serve", "--home", str(tmp_path), "--port", "8123"])
     assert args.func(args) == 0
@@ -138,6 +139,7 @@ def test_serve_sends_frames_uncompressed_even_when_the_client_offers_deflate(
         # The websockets client offers permessage-deflate, as browsers do.
         with connect(f"ws://127.0.0.1:{port}/api/runs/stream", open_timeout=30) as ws:
             assert json.loads(ws.recv())["type"] == "runs"
+            assert ws.response is not None
             agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
     finally:
         server.should_exit = True

@@ -145,7 +145,9 @@ def test_the_runs_list_follows_the_run_from_any_page(
     page.goto(f"{server.url}/#/new")  # no run view open: only the run-list channel
     item = page.locator(f"#run-list [data-id='{main_run}'] .run-link")
     expect(item).to_contain_text(re.compile(r"phase \d · (ascent|recovery)"), timeout=TIMEOUT)
-    step = int(re.search(r"step (\d+)/", item.inner_text()).group(1))
+    found = re.search(r"step (\d+)/", item.inner_text())
+    assert found is not None
+    step = int(found.group(1))
     page.wait_for_function(
         """([id, s]) => {
              const text = document.querySelector(`#run-list [data-id='${id}']`).textContent;
@@ -230,7 +232,9 @@ def test_edit_the_schedule_while_it_runs(server: Any, run_page: Any, main_run: s
     page.click("#schedule-apply")
     result = page.locator(".schedule-result")
     expect(result).to_contain_text("Applied at step", timeout=TIMEOUT)
-    step = int(re.search(r"Applied at step (\d+)", result.inner_text()).group(1))
+    found = re.search(r"Applied at step (\d+)", result.inner_text())
+    assert found is not None
+    step = int(found.group(1))
     expect(page.locator("#run-step")).to_contain_text(f"/ {total + 25}", timeout=TIMEOUT)
     expect(rows.nth(2).locator("td[data-key='kind'] select")).to_have_value("ascent")
     expect(rows.nth(2).locator("td.state")).to_have_text("planned")

@@ -76,6 +76,7 @@ class PlantedNet(nn.Module):
             # statistics (ANP normalises with them) give the same function.
             z = self.conv(clean_data(2000, seed=99)[0])
             mu, var = z.mean((0, 2, 3)), z.var((0, 2, 3), unbiased=False)
+            assert self.bn.running_mean is not None and self.bn.running_var is not None
             self.bn.running_mean.copy_(mu)
             self.bn.running_var.copy_(var)
             self.bn.weight.copy_((var + self.bn.eps).sqrt())

@@ -105,7 +105,7 @@ def test_fineprune_prunes_at_the_first_step_then_fine_tunes_keeping_them_pruned(
     engine, events = _engine(
         model_cache, [_phase("fineprune", 4, settings={"max_acc_drop": 100.0, "max_ratio": 0.5})]
     )
-    fc = engine.model.net.fc  # type: ignore[union-attr]
+    fc: Any = engine.model.get_submodule("net.fc")  # the classifier layer (nn.Linear)
     before_fc = fc.weight.detach().clone()
     start = _state(engine)
     assert engine.step()  # the pruning step

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -76,7 +77,9 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_the_api_answers_bad_settings_with_422_naming_the_field(client: TestClient) -> None:
-    body = {"schedule": [{"kind": "ibau", "steps": 2, "lr": 0.01, "settings": {"inner_steps": 0}}]}
+    body: dict[str, Any] = {
+        "schedule": [{"kind": "ibau", "steps": 2, "lr": 0.01, "settings": {"inner_steps": 0}}]
+    }
     r = client.post("/api/runs?preset=tiny", json=body)
     assert r.status_code == 422, r.text
     assert "schedule.0.settings.inner_steps" in r.json()["fields"]

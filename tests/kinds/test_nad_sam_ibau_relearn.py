@@ -38,8 +38,9 @@ def _data(n_forget: int = 8) -> PhaseData:
 def _ctx(
     model: torch.nn.Module, kind: str, step: int = 0, data: PhaseData | None = None, **over: object
 ) -> PhaseContext:
-    settings = over.pop("settings", {})
-    cfg = PhaseConfig(kind=kind, steps=100, lr=0.05, batch_size=8, settings=settings, **over)
+    cfg = PhaseConfig.model_validate(
+        {"kind": kind, "steps": 100, "lr": 0.05, "batch_size": 8, "settings": {}, **over}
+    )
     return PhaseContext(
         model=model,
         cfg=cfg,
@@ -117,7 +118,8 @@ def test_sam_with_a_vanishing_radius_is_a_plain_sgd_step() -> None:
     torch.nn.functional.cross_entropy(b(x), y).backward()
     with torch.no_grad():
         for p in b.parameters():
-            p -= 0.05 * p.grad
+            assert p.grad is not None
+            p.sub_(0.05 * p.grad)
     for (n, pa), pb in zip(a.named_parameters(), b.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4, msg=n)
     assert math.isfinite(out.objective) and out.grad_norm > 0
@@ -184,7 +186,8 @@ def test_ibau_hypergradient_with_k0_is_the_direct_gradient_plus_the_one_step_ter
     torch.nn.functional.cross_entropy(ref(x + delta), y).backward()
     with torch.no_grad():
         for p in ref.parameters():
-            p -= 0.05 * p.grad
+            assert p.grad is not None
+            p.sub_(0.05 * p.grad)
     for pa, pb in zip(model.parameters(), ref.parameters(), strict=True):
         torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ THEIRS = {
 MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 
 
-def _model(name: str, width: int = 16, seed: int = 0) -> nn.Module:
+def _model(name: str, width: int = 16, seed: int = 0) -> Any:  # Any: tests reach into its layers
     torch.manual_seed(seed)
     return build_model(name, 10, MEAN, STD, width=width).eval()
 
@@ -40,7 +41,7 @@ def _images(n: int = 4, h: int = 32, w: int = 32, seed: int = 1) -> torch.Tensor
     return torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(seed))
 
 
-def _theirs(method: str, model: nn.Module, x: torch.Tensor, classes: torch.Tensor) -> np.ndarray:
+def _theirs(method: str, model: Any, x: torch.Tensor, classes: torch.Tensor) -> np.ndarray:
     targets = [ClassifierOutputTarget(int(c)) for c in classes]
     ref_model = copy.deepcopy(model)  # they back-propagate into the parameters
     with THEIRS[method](ref_model, [get_layer(ref_model, model.cam_layer_name)]) as cam:

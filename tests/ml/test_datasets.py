@@ -20,7 +20,8 @@ CIFAR_CLASSES = list(CIFAR10_CLASSES)
 
 
 def _imagefolder(root: Path, **kw: object) -> DataConfig:
-    return DataConfig(name="imagefolder", root=str(root), train_size=None, test_size=None, **kw)
+    base = {"name": "imagefolder", "root": str(root), "train_size": None, "test_size": None}
+    return DataConfig.model_validate({**base, **kw})
 
 
 def test_imagefolder_loads_real_cifar_slice(cifar_slice_dir: Path) -> None:

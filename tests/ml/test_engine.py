@@ -12,7 +12,6 @@ import pytest
 from unlearnscope.control import Inspect, Pause, Stop
 from unlearnscope.events import (
     ErrorEvent,
-    EventBase,
     FramesEvent,
     Measurement,
     RunFinished,
@@ -27,8 +26,8 @@ from unlearnscope.presets import preset_config
 from unlearnscope.states import RunStatus
 
 
-def make_engine(cache: Path, **overrides: Any) -> tuple[Engine, list[EventBase]]:
-    events: list[EventBase] = []
+def make_engine(cache: Path, **overrides: Any) -> tuple[Engine, list[Any]]:
+    events: list[Any] = []  # the events of every type (their own fields)
     engine = Engine(
         preset_config("tiny", overrides),
         events.append,
@@ -38,7 +37,7 @@ def make_engine(cache: Path, **overrides: Any) -> tuple[Engine, list[EventBase]]
     return engine, events
 
 
-def of_type(events: list[EventBase], cls: type) -> list:
+def of_type(events: list[Any], cls: type) -> list:
     return [e for e in events if isinstance(e, cls)]
 
 
@@ -201,7 +200,7 @@ def test_a_failing_run_says_why(model_cache: Path, tmp_path: Path) -> None:
 def test_the_engine_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path))
-    events: list[EventBase] = []
+    events: list[Any] = []  # the events of every type (their own fields)
     engine = Engine(preset_config("tiny"), events.append, device="cpu")  # no store, no cache
     assert engine.run() is RunStatus.COMPLETED
     assert os.listdir(tmp_path) == []
@@ -211,6 +210,7 @@ def test_cam_class_true_explains_each_images_true_class(model_cache: Path) -> No
     engine, _ = make_engine(model_cache, monitor={"cam_class": "true"})
     engine.prepare()
     m = engine.monitor
+    assert m is not None
     seen: list = []
     original = m._classes
     m._classes = lambda labels, n: seen.append(labels) or original(labels, n)  # type: ignore

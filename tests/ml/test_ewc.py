@@ -24,6 +24,7 @@ def test_fisher_equals_mean_squared_per_sample_gradients() -> None:
         model.zero_grad()
         F.log_softmax(model(x[i : i + 1]), 1)[0, y[i]].backward()
         for n, p in model.named_parameters():
+            assert p.grad is not None
             expected[n] += p.grad.pow(2) / len(x)
     model.zero_grad(set_to_none=True)
     fisher = diagonal_fisher(model, x, y, chunk=4)
@@ -54,6 +55,6 @@ def test_penalty_gradient_pulls_towards_anchor() -> None:
     model = _tiny_model()
     ewc = EWCPenalty(model, {n: torch.ones_like(p) for n, p in model.named_parameters()})
     with torch.no_grad():
-        model[-1].bias.add_(1.0)
+        model[-1].bias.add_(1.0)  # type: ignore[index]
     ewc(model).backward()
-    torch.testing.assert_close(model[-1].bias.grad, torch.full((3,), 2.0))
+    torch.testing.assert_close(model[-1].bias.grad, torch.full((3,), 2.0))  # type: ignore[index]

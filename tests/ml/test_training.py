@@ -31,7 +31,9 @@ def test_training_updates_the_weights_and_keeps_them_fp32(precision: str) -> Non
     train, _ = make_splits(128, 10, seed=0)
     model = tiny_model()
     before = [p.detach().clone() for p in model.parameters()]
-    cfg = TrainConfig(epochs=1, batch_size=32, lr=0.05, precision=precision)
+    cfg = TrainConfig.model_validate(
+        {"epochs": 1, "batch_size": 32, "lr": 0.05, "precision": precision}
+    )
     stats = train_classifier(model, train, cfg, "flip_crop", seed=0)
     assert math.isfinite(stats["train_loss"]) and 0 <= stats["train_acc"] <= 100
     assert all(p.dtype == torch.float32 for p in model.parameters())

@@ -41,7 +41,7 @@ def record_run(
     events: list[EventBase] = []
     engine: Engine
 
-    def poll(block: bool) -> list[dict[str, Any]]:
+    def poll(block: bool) -> list[Any]:
         if stop_after is not None and engine.step_count >= stop_after:
             return [{"op": "stop"}]
         return []
@@ -55,6 +55,7 @@ def record_run(
     )
     state = engine.run(poll)
     store.append(run_id, events)
-    if state is RunStatus.FAILED and store.get(run_id).status != "failed":
+    row = store.get(run_id)
+    if state is RunStatus.FAILED and row is not None and row.status != "failed":
         store.set_status(run_id, RunStatus.FAILED, "failed")
     return config, events

@@ -17,7 +17,7 @@ from unlearnscope.report.clip import ClipError, ClipOptions, render_clip
 def frames_of(data: bytes) -> list[Image.Image]:
     im = Image.open(io.BytesIO(data))
     out = []
-    for i in range(im.n_frames):
+    for i in range(getattr(im, "n_frames", 1)):
         im.seek(i)
         out.append(im.convert("RGB"))
     return out
@@ -29,10 +29,10 @@ def test_clip_has_one_frame_per_heatmap_frame_at_1280x720(facts, fmt: str) -> No
     data = render_clip(f, fmt)
     im = Image.open(io.BytesIO(data))
     assert im.format == fmt.upper()
-    assert im.size == (1280, 720) and im.n_frames == len(f.frames)
+    assert im.size == (1280, 720) and getattr(im, "n_frames", 1) == len(f.frames)
     frames = frames_of(data)
     top = [np.asarray(x)[:110] for x in (frames[0], frames[-1])]  # the burned-in header
-    assert not np.array_equal(*top), "step and numbers change from frame to frame"
+    assert not np.array_equal(top[0], top[1]), "step and numbers change from frame to frame"
 
 
 def test_clip_options_probes_fps_size_and_frame_cap(facts) -> None:
@@ -41,7 +41,7 @@ def test_clip_options_probes_fps_size_and_frame_cap(facts) -> None:
         f, "gif", ClipOptions(probes=[0, 2], fps=4, width=640, height=360, max_frames=4)
     )
     im = Image.open(io.BytesIO(data))
-    assert im.size == (640, 360) and im.n_frames == 4
+    assert im.size == (640, 360) and getattr(im, "n_frames", 1) == 4
     im.seek(1)
     assert im.info["duration"] == 250
     with pytest.raises(ClipError, match="do not exist"):

@@ -34,14 +34,16 @@ def shots_dir(tmp_path: Path) -> Path:
 def open_page(browser: Any, server: Any, run_id: str, size: tuple[int, int]) -> tuple[Any, list]:
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
     errors: list[str] = []
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.goto(f"{server.url}/#/run/{run_id}?present=1")
     return page, errors
 
 
 def step_shown(page: Any) -> int:
-    return int(re.search(r"\d+", page.locator("#present-step").inner_text()).group())
+    found = re.search(r"\d+", page.locator("#present-step").inner_text())
+    assert found is not None
+    return int(found.group())
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

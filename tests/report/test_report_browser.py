@@ -24,7 +24,7 @@ def open_offline(browser: Any, path: Path, shots: Path) -> tuple[Any, list[str],
     )
     page = ctx.new_page()
     page.on("request", lambda r: requests.append(r.url))
-    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda err: errors.append(str(err)))
     page.goto(own)
     page.wait_for_function("window.report && window.report.ready !== undefined")

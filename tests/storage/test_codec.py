@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 import pytest
 
@@ -97,5 +98,5 @@ def test_non_finite_numbers_become_strict_json_and_come_back() -> None:
     )
     header, _ = split_event(event)
     text = json.dumps(header, allow_nan=False)  # raises on NaN: must not
-    back = join_event(json.loads(text), None)
+    back: Any = join_event(json.loads(text), None)
     assert math.isnan(back.loss) and back.ce_loss == math.inf and back.grad_norm == -math.inf

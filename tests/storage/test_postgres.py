@@ -8,6 +8,7 @@ import math
 import threading
 from collections.abc import Iterator
 from datetime import timezone
+from typing import Any
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_non_finite_numbers_survive_json_columns(store: RunStore) -> None:
     store.create("r1", preset_config("tiny"), RunStatus.RUNNING)
     sent = [_step(1, 1, math.nan), _step(2, 2, math.inf), _step(3, 3, -math.inf)]
     store.append("r1", sent)
-    back = [s.event() for s in store.events_after("r1")]
+    back: list[Any] = [s.event() for s in store.events_after("r1")]
     assert math.isnan(back[0].loss) and back[1].loss == math.inf and back[2].loss == -math.inf
 
 
@@ -71,7 +72,8 @@ def test_big_heatmap_blobs_round_trip(store: RunStore) -> None:
         preds=[[0, 0]] * count, confs=[[0.5, 0.5]] * count, tars=[1.0] * count,
     )  # fmt: skip
     store.append("r1", [frames])
-    assert store.frame_at("r1", 0).maps == maps
+    frame = store.frame_at("r1", 0)
+    assert frame is not None and frame.maps == maps
     assert store.events_after("r1")[0].event() == frames
 
 

@@ -90,9 +90,10 @@ def test_frame_at_gives_the_newest_frame_at_or_before_a_step(store: RunStore) ->
     store.create("r1", preset_config("tiny"), RunStatus.RUNNING)
     store.append("r1", [_frames(1, 0, 1), _frames(2, 2, 2), _frames(3, 4, 3)])
     assert store.frame_steps("r1") == [0, 2, 4]
-    assert store.frame_at("r1", 3).maps == bytes([2]) * 8
-    assert store.frame_at("r1", 4).step == 4
-    assert store.frame_at("r1", 99).step == 4
+    at = {step: store.frame_at("r1", step) for step in (3, 4, 99)}
+    assert at[3] is not None and at[3].maps == bytes([2]) * 8
+    assert at[4] is not None and at[4].step == 4
+    assert at[99] is not None and at[99].step == 4
     store.create("r2", preset_config("tiny"), RunStatus.RUNNING)
     assert store.frame_at("r2", 5) is None
 

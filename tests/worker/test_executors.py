@@ -19,7 +19,7 @@ import pytest
 from unlearnscope.control import EditSchedule, Inspect, Pause, Resume, Stop
 from unlearnscope.events import EventBase, SampleReport, ScheduleEdit, StatusEvent, StepMetrics
 from unlearnscope.presets import preset_config
-from unlearnscope.worker.executor import Executor, LocalExecutor, RunHandle
+from unlearnscope.worker.executor import Executor, LocalExecutor
 from unlearnscope.worker.handle import describe_exit
 from unlearnscope.worker.process import WorkerExit, WorkerSpec
 
@@ -97,7 +97,7 @@ def spec(tmp_path: Path, cache: Path, run_id: str, recovery: int) -> WorkerSpec:
     )
 
 
-def launch(executor: Executor, s: WorkerSpec) -> tuple[RunHandle, Recorder]:
+def launch(executor: Executor, s: WorkerSpec) -> tuple[Any, Recorder]:  # Any: a Ray handle too
     rec = Recorder()
     handle = executor.handle(s, rec.on_events, rec.on_exit, rec.on_placed)
     handle.start()
@@ -195,7 +195,8 @@ def test_runs_wait_for_a_place_and_a_lost_node_fails_only_its_run(
         ray_cluster.kill_worker_node()
         assert on_worker.wait(TIMEOUT)
         [(finished, _)] = rec_lost.exits
-        assert finished is not None and finished.state == "failed" and "died" in finished.error
+        assert finished is not None and finished.state == "failed"
+        assert "died" in (finished.error or "")
         assert survivor.alive() and rec_ok.exits == []  # the other node's run goes on
         steps = rec_ok.steps()
         rec_ok.wait_for(lambda: rec_ok.steps() > steps)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from safetensors.torch import load_file
 
@@ -23,7 +24,7 @@ TIMEOUT = 90  # seconds; a tiny run takes a few
 class Recorder:
     def __init__(self) -> None:
         self.events: list[EventBase] = []
-        self.exit: tuple[WorkerExit | None, int | None] | None = None
+        self.exit: Any = None  # (WorkerExit | None, exit code | None) once it ended
         self.step_seen = threading.Event()
 
     def on_events(self, run_id: str, events: list[EventBase]) -> None:
@@ -63,6 +64,7 @@ def test_a_stopped_worker_saves_its_model_and_reports_in_order(tmp_path, warm_ca
     assert rec.step_seen.wait(TIMEOUT), "no step event from the worker"
     assert handle.send(Stop())
     assert handle.wait(TIMEOUT)
+    assert rec.exit is not None
     finished, code = rec.exit
     assert code == 0 and finished is not None and finished.state == "stopped"
     assert [e.seq for e in rec.events] == list(range(1, len(rec.events) + 1))
@@ -78,6 +80,7 @@ def test_sigkill_is_seen_at_once_with_the_signal_named(tmp_path, warm_cache) -> 
     handle = WorkerHandle(_spec(tmp_path, warm_cache, 10_000), rec.on_events, rec.on_exit)
     handle.start()
     assert rec.step_seen.wait(TIMEOUT)
+    assert handle.pid is not None
     os.kill(handle.pid, signal.SIGKILL)
     assert handle.wait(15), "the reader did not notice the dead worker"
     finished, code = rec.exit

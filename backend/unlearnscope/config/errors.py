@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -51,7 +52,7 @@ def normalised_settings(model: type[BaseModel], raw: dict[str, Any], title: str)
 _FINITE_TYPES = ("finite_number",)
 
 
-def describe_errors(errors: list[dict[str, Any]]) -> list[str]:
+def describe_errors(errors: Sequence[Mapping[str, Any]]) -> list[str]:
     """pydantic error dicts -> 'field.path: message' lines a person can act on."""
     lines = []
     for err in errors:
