@@ -150,8 +150,11 @@ DEMO_DEFENCE_SCHEDULES["anp"] = [
     {"kind": "anp", "steps": 300, "lr": 0.2, "batch_size": 128, "clip_norm": None,
      "settings": {"eps": 0.3, "threshold": 0.3}},
 ]
+# 600 fine-tuning steps at lr 0.005 after pruning (was 400 at 0.003): the backdoored demo
+# model differs in its last bits with the machine and torch's thread count, and 400 steps
+# left ASR at 12.7% on one of them (docs/tuning-log.md); 600 take it below 6% on both seen.
 DEMO_DEFENCE_SCHEDULES["fineprune"] = [
-    {"kind": "fineprune", "steps": 401, "lr": 0.003, "batch_size": 64,
+    {"kind": "fineprune", "steps": 601, "lr": 0.005, "batch_size": 64,
      "settings": {"max_acc_drop": 20.0}},
 ]
 # The demo's classes need triggers of very different sizes (L1 norm 4 for the target, 20

@@ -1,6 +1,6 @@
 """End to end: the demo presets remove the backdoor of the shapes demo and keep clean
 accuracy. `demo` is the paper's schedule (ascent + EWC, then recovery); of the defences'
-presets (docs/defences.md: measured CA 93.90%, ASR 5.83% for demo-fineprune; CA 92.90%, ASR
+presets (docs/tuning-log.md: measured CA 92.60%, ASR 5.50% for demo-fineprune; CA 92.90%, ASR
 0.00% for demo-nc, which unlearns the smallest recovered trigger) these two are checked here.
 demo-anp and demo-ibau did not reach that goal in our measurements, so they are not claimed;
 demo-sam and demo-nad did, and are left to docs/results.md to keep this slow test short.

@@ -96,6 +96,15 @@ def test_compare_three_runs_slider_heatmaps_and_seed_bands(
         "[...document.querySelectorAll('#compare-heat tbody tr')]"
         ".every((tr) => tr.dataset.step === '1')"
     )
+    # the earlier frames' heatmaps are fetched on demand: wait until every canvas shows its
+    # own (a canvas that never changes fails here)
+    page.wait_for_function(
+        """(last) => [...document.querySelectorAll('#compare-heat tbody tr')].every((tr) =>
+            String(tr.querySelector('td[data-col="now"] canvas').toDataURL().length)
+            !== last[tr.dataset.run])""",
+        arg={run_id: last[run_id].split("/")[2] for run_id in three_runs},
+        timeout=30_000,
+    )
     early = _heat_state(page)
     assert early != last
     for run_id in three_runs:
