@@ -4,12 +4,11 @@
 // and seed share their probe samples; when they do not, the table says so and each cell
 // names its own sample. A canvas is redrawn only when what it shows changed.
 
-import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { lastAtOrBefore } from "../core/search.js";
 import { className, percent } from "../core/format.js";
 import { drawCell } from "../run/heatmaps/draw.js";
-import { probeImage } from "../run/heatmaps/cells.js";
+import { loadFrame, probeImage } from "../run/heatmaps/cells.js";
 
 const SHOWN = 3; // probe samples per page of the table
 const COLS = [
@@ -125,14 +124,9 @@ export class CompareHeat {
     const key = `${run.id}:${frame.step}`;
     if (!this.fetching.has(key)) {
       this.fetching.add(key);
-      api
-        .frame(run.id, frame.step)
-        .then(({ maps }) => {
-          frame.maps = maps;
-          frame.missing = false;
-          this.render();
-        })
-        .catch(() => {});
+      loadFrame(run.id, frame)
+        .then(() => this.render())
+        .catch(() => {}); // a frame that cannot be had stays without its heatmap
     }
     return null;
   }
@@ -161,7 +155,8 @@ export class CompareHeat {
       for (const cell of row.cells) {
         const f = cell.col === "before" ? before : frame;
         const probes = m.probes;
-        const heat = f && probes && cell.probe < f.count ? this.maps(run, f) : null;
+        // a frame the stream skipped has no count yet: fetch it (its count comes with it)
+        const heat = f && probes && (f.missing || cell.probe < f.count) ? this.maps(run, f) : null;
         const key = `${f ? f.step : "-"}:${heat ? 1 : 0}`;
         if (key === cell.key) continue;
         cell.key = key;

@@ -17,7 +17,7 @@ from typing import Any
 from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.sweeps import SweepStore
 from ...storage.tables import RunRow, SweepRow
-from ...sweeps import SweepError, SweepSpec, expand
+from ...sweeps import SweepError, SweepSpec, cell_count, expand
 from ..errors import DomainError, InvalidInput, LimitExceeded, NotAvailable, WrongState
 from .admission import Admission
 from .controls import Controls
@@ -45,15 +45,16 @@ class Sweeps:
         422 names the first bad cell and field; nothing is stored then."""
         self.admission.require_writable()
         limit = self.settings.max_sweep_runs
+        n = cell_count(spec)
+        if n > limit:
+            raise LimitExceeded(
+                f"{n} cells; at most {limit} runs per sweep (setting UNLEARNSCOPE_MAX_SWEEP_RUNS)",
+                limit="max_sweep_runs",
+                field="grid",
+            )
         try:
             cells = expand(spec, max_cells=limit)
         except SweepError as err:
-            if err.fields == ["grid"] and "at most" in err.lines[0]:
-                raise LimitExceeded(
-                    f"{err.lines[0].split(': ', 1)[1]} (setting UNLEARNSCOPE_MAX_SWEEP_RUNS)",
-                    limit="max_sweep_runs",
-                    field="grid",
-                ) from None
             raise InvalidInput(
                 "invalid sweep: " + "; ".join(err.lines),
                 errors=err.lines,

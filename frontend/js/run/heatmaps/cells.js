@@ -2,6 +2,7 @@
 // before / now / change columns and the clean / triggered rows, a probe's cells, whether
 // the backdoor fires on it.
 
+import { api } from "../../core/api.js";
 import { h } from "../../core/dom.js";
 
 /** Probe p's trigger region (S*S uint8, 1 inside), or null when none was sent. */
@@ -67,4 +68,20 @@ export function fires(model, frame, p) {
 
 export function colTitle(col) {
   return { before: "before unlearning", now: "now", change: "change" }[col];
+}
+
+/** Fetch a frame the live stream skipped (or sent without its maps) and fill it in place:
+ * size, count, maps and the probes' predictions, confidences and TARs. */
+export async function loadFrame(runId, frame) {
+  const { meta, maps } = await api.frame(runId, frame.step);
+  Object.assign(frame, {
+    size: meta.size,
+    count: meta.count,
+    maps,
+    preds: meta.probes.map((p) => p.pred),
+    confs: meta.probes.map((p) => p.conf),
+    tars: meta.probes.map((p) => p.tar),
+    missing: false,
+  });
+  return frame;
 }

@@ -3,12 +3,12 @@
 // the trigger; a count of the probes the backdoor fires on, before and now. A click on a
 // cell enlarges the probe (HeatZoom).
 
-import { api } from "../../core/api.js";
 import { h, fill, perFrame } from "../../core/dom.js";
 import { lastAtOrBefore } from "../../core/search.js";
 import { className, fixed, num } from "../../core/format.js";
 import {
-  COLUMNS, VARIANTS, VARIANT_INDEX, colTitle, fires, frameMap, probeCells, probeImage, probeRegion,
+  COLUMNS, VARIANTS, VARIANT_INDEX, colTitle, fires, frameMap, loadFrame, probeCells, probeImage,
+  probeRegion,
 } from "./cells.js";
 import { drawCell } from "./draw.js";
 import { HeatZoom } from "./zoom.js";
@@ -189,16 +189,7 @@ export class HeatmapGrid {
     if (this.fetching.has(frame.step)) return;
     this.fetching.add(frame.step);
     try {
-      const { meta, maps } = await api.frame(this.model.id, frame.step);
-      Object.assign(frame, {
-        size: meta.size,
-        count: meta.count,
-        maps,
-        preds: meta.probes.map((p) => p.pred),
-        confs: meta.probes.map((p) => p.conf),
-        tars: meta.probes.map((p) => p.tar),
-        missing: false,
-      });
+      await loadFrame(this.model.id, frame);
     } catch (err) {
       this.failed.add(frame.step);
       console.warn(`heatmaps of step ${frame.step}:`, err.message);
