@@ -173,6 +173,9 @@ export class CompareHeat {
           size,
           box: cell.variant === 1 ? m.started?.trigger_box : null,
         });
+        // what the canvas shows: the frame's step, and whether its heatmap was there
+        cell.canvas.dataset.frame = f ? String(f.step) : "";
+        cell.canvas.dataset.heat = map ? "1" : "0";
         const pred = f?.preds?.[cell.probe]?.[cell.variant];
         const fired = cell.variant === 1 && pred === m.targetClass;
         const own = shared ? "" : `#${probes.indices[cell.probe]} `;
