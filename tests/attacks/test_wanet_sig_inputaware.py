@@ -116,7 +116,7 @@ def test_input_aware_gives_each_image_its_own_trigger() -> None:
 @pytest.mark.parametrize("kind", ["wanet", "sig", "inputaware", "blended"])
 def test_the_top_region_is_where_the_trigger_changed_most(kind: str) -> None:
     trigger = make_trigger(AttackConfig(kind=kind), S)  # type: ignore[arg-type]
-    rule = region_rule(MonitorConfig(), AttackConfig(kind=kind), S, trigger)  # type: ignore[arg-type]
+    rule = region_rule(MonitorConfig(), S, trigger)
     assert rule.mode == "top" and abs(rule.percent - 100 * 9 / 1024) < 1e-9
     clean = _images()
     triggered = trigger.apply(clean)
@@ -138,7 +138,7 @@ def test_threshold_region_and_the_patch_mask() -> None:
     none = trigger_region(sig, clean, sig.apply(clean), RegionRule("threshold", threshold=3.0))
     assert (none.flatten(1).sum(1) == 1).all()
     badnets = make_trigger(AttackConfig(), S)
-    rule = region_rule(MonitorConfig(region="threshold"), AttackConfig(), S, badnets)
+    rule = region_rule(MonitorConfig(region="threshold"), S, badnets)
     assert rule.mode == "mask"
     mask = trigger_region(badnets, clean, badnets.apply(clean), rule)
     assert badnets.mask is not None and torch.equal(mask[1], badnets.mask)

@@ -20,7 +20,7 @@ from typing import Literal
 
 import torch
 
-from ..config import AttackConfig, MonitorConfig
+from ..config import MonitorConfig
 from .attacks.badnets.settings import BadNetsSettings
 from .attacks.base import Trigger
 
@@ -45,9 +45,7 @@ class RegionRule:
         return f"pixels with |T(x)−x| ≥ {self.threshold:.3g} (summed over RGB)"
 
 
-def region_rule(
-    monitor: MonitorConfig, attack: AttackConfig, image_size: int, trigger: Trigger
-) -> RegionRule:
+def region_rule(monitor: MonitorConfig, image_size: int, trigger: Trigger) -> RegionRule:
     if trigger.mask is not None:
         return RegionRule("mask")
     if monitor.region == "threshold":

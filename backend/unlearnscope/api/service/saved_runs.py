@@ -42,9 +42,7 @@ class SavedRun:
                 self.trigger,
                 self.config.attack.target_class,
                 index,
-                region_rule(
-                    self.config.monitor, self.config.attack, self.test.image_size, self.trigger
-                ),
+                region_rule(self.config.monitor, self.test.image_size, self.trigger),
             )
 
 

@@ -177,7 +177,7 @@ class Engine:
             progress=lambda d, t: self._progress("fisher", d, t, "estimating Fisher", {}),
         )
         self._ewc = EWCPenalty(p.model, fisher)
-        self.region = region_rule(cfg.monitor, cfg.attack, cfg.data.image_size, p.trigger)
+        self.region = region_rule(cfg.monitor, cfg.data.image_size, p.trigger)
         self.monitor = Monitor(
             cfg.monitor,
             p.model,
