@@ -8,10 +8,9 @@ order, between the markers. The section of a defence lives beside its code.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
+from .generated import command, replace_between
 from .ml.kinds.registry import PHASE_KINDS
 
 KINDS = Path(__file__).parent / "ml" / "kinds"
@@ -30,20 +29,11 @@ def kind_sections() -> str:
 
 def replace_in(text: str) -> str:
     """`text` with the part between the markers made anew."""
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{kind_sections()}{END}{tail}"
+    return replace_between(text, START, END, kind_sections())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--write", type=Path, help="a Markdown file with the markers")
-    args = parser.parse_args(argv)
-    if args.write:
-        args.write.write_text(replace_in(args.write.read_text()))
-    else:
-        sys.stdout.write(kind_sections())
-    return 0
+    return command((__doc__ or "").splitlines()[0], kind_sections, START, END, argv)
 
 
 if __name__ == "__main__":

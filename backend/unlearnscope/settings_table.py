@@ -9,13 +9,11 @@ same the page's form shows and /docs lists).
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 from .config import RunConfig
+from .generated import command, replace_between
 from .ml.attacks.registry import ATTACKS
 from .ml.attacks.settings import attack_settings_class
 from .ml.kinds.registry import PHASE_KINDS
@@ -132,20 +130,11 @@ def settings_table() -> str:
 
 def replace_in(text: str) -> str:
     """`text` with the part between the markers made anew."""
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{settings_table()}{END}{tail}"
+    return replace_between(text, START, END, settings_table())
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, help="a Markdown file with the markers")
-    args = parser.parse_args(argv)
-    if args.write:
-        args.write.write_text(replace_in(args.write.read_text()))
-    else:
-        sys.stdout.write(settings_table())
-    return 0
+    return command((__doc__ or "").splitlines()[0], settings_table, START, END, argv)
 
 
 if __name__ == "__main__":
