@@ -31,7 +31,7 @@ class RunStarted(EventBase):
     n_params: int
     dataset: str
     classes: list[str]
-    target_class: int
+    target_class: int | None  # None: the trigger is unknown (until a TriggerFound)
     total_steps: int
     schedule: list[dict[str, Any]]
     trigger_box: list[int] | None  # [x0, y0, x1, y1] pixels, x1/y1 exclusive; None: no patch
@@ -42,6 +42,23 @@ class RunStarted(EventBase):
     # The backdoored model's cache key (ml/preparation.py backdoor_key): runs with the same
     # key unlearn the same model (the leaderboard groups by it). "" in older logs.
     model_key: str = ""
+    # Where the trigger ASR and TAR use comes from: "attack" (planted here, or described
+    # by the run's attack settings), "file" (a triggered test set in the model's file),
+    # "unknown" (nothing measured until a phase recovers one: see TriggerFound).
+    trigger_source: str = "attack"
+
+
+class TriggerFound(EventBase):
+    """A phase recovered a trigger while none was known: from this step on, ASR, RA and
+    TAR are measured with it (and labelled as measured with a recovered trigger)."""
+
+    type: Literal["trigger_found"] = "trigger_found"
+    step: int
+    phase_index: int
+    kind: str
+    source: str  # "recovered by nc (phase 1)"
+    target_class: int
+    trigger_region: str
 
 
 class Progress(EventBase):
@@ -184,7 +201,7 @@ class Evaluation(EventBase):
     step: int
     label: str  # "before" | "phase 1 (ascent)" | ... | "final"
     ca: float  # percent
-    asr: float  # percent
+    asr: float | None  # percent; None while the trigger is unknown
     tar_median: float | None
     tar_mean: float | None
     mass_fraction: float | None
@@ -214,7 +231,7 @@ class SampleReport(EventBase):
     index: int
     step: int
     label: int
-    target_class: int
+    target_class: int | None  # None: the trigger is unknown
     size: int
     images: bytes  # (2, H, W, 3) uint8: clean, triggered
     probs: list[list[float]]  # (2, K) class probabilities
@@ -261,7 +278,8 @@ Event = Annotated[
     | SampleReport
     | ErrorEvent
     | RunFinished
-    | PhaseVisualEvent,
+    | PhaseVisualEvent
+    | TriggerFound,
     Field(discriminator="type"),
 ]
 

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     max_queued_per_client: int = Field(10, ge=1)  # runs waiting to start, per client address
     min_free_disk_mb: int = Field(64, ge=0)  # below it new runs get 507 (disk full)
     max_sweep_runs: int = Field(24, ge=1, le=1000)  # runs (grid cells) of one sweep
+    # Uploads of users' model files and data folders (POST /api/files): bytes per upload,
+    # and for a folder archive (.zip) its files and their unpacked size.
+    max_upload_bytes: int = Field(2 * 1024**3, ge=1024)
+    max_unpacked_bytes: int = Field(8 * 1024**3, ge=1024)
+    max_archive_files: int = Field(500_000, ge=1)
     # Where runs' engines live (docs/deployment.md): "local" spawns worker processes
     # on this machine (the default); "ray" places each run in an actor on a Ray cluster.
     executor: Literal["local", "ray"] = "local"
@@ -69,6 +74,17 @@ class Settings(BaseSettings):
     def cache_dir(self) -> Path:
         # backdoored models (safetensors), decoded data sets
         return self.cache_root or self.home / "cache"
+
+    @property
+    def data_root(self) -> Path:
+        """Where relative model and data paths of a run are looked up: the data
+        directory, else `home`/data."""
+        return self.data_dir or self.home / "data"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded files, each under the first 16 hex digits of its sha256."""
+        return self.data_root / "uploads"
 
     @property
     def artifacts_dir(self) -> Path:

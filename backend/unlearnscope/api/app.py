@@ -25,7 +25,7 @@ from .auth import TokenGuard, allowed_hosts, ensure_token
 from .errors import install_error_handlers
 from .middleware import BodyLimit, HostCheck, OriginGuard, TransportAccess, send_json
 from .openapi import install_openapi
-from .routes import compare, export, history, meta, report, runs, samples, stream, sweeps
+from .routes import compare, export, files, history, meta, report, runs, samples, stream, sweeps
 from .service import RunService
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service = service
     install_error_handlers(app)
     # Outermost last: transport handle, Host check, token, Origin check, body size.
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    # an upload's multipart body: the file plus a little framing
+    uploads = {"/api/files": settings.max_upload_bytes + 64 * 1024}
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, larger=uploads)
     app.add_middleware(
         OriginGuard,
         allowed=settings.allowed_origins,
@@ -87,7 +89,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(TokenGuard, token=token)
     app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
     app.add_middleware(TransportAccess)
-    for module in (meta, runs, history, samples, export, report, stream, compare, sweeps):
+    for module in (
+        meta, runs, history, samples, export, report, stream, compare, sweeps, files
+    ):
         app.include_router(module.router)
     _mount_static(app, settings)
     install_openapi(app)

@@ -85,6 +85,10 @@ class TooManyQueued(DomainError):
         super().__init__(detail, limit=limit)
 
 
+class TooLarge(DomainError):
+    """An upload past the server's size limits (bytes, unpacked bytes, archive entries)."""
+
+
 class DiskFull(DomainError):
     """The server's disk is full: nothing new can be stored."""
 
@@ -100,6 +104,7 @@ STATUS_CODES: dict[type[DomainError], int] = {
     EditRefused: 409,
     InvalidInput: 422,
     LimitExceeded: 422,
+    TooLarge: 413,
     TooManyQueued: 429,
     ReadOnly: 503,
     EngineTimeout: 504,

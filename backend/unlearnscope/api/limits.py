@@ -110,12 +110,41 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
+def server_paths(cfg: RunConfig, settings: Settings) -> RunConfig:
+    """The run with its relative data.root and model.file made absolute under the
+    server's data root (data directory, else home/data: where uploads land)."""
+    base = settings.data_root.expanduser()
+    data, model = cfg.data, cfg.model
+    if data.root is not None and not Path(data.root).expanduser().is_absolute():
+        data = data.model_copy(update={"root": str(base / data.root)})
+    if model.file is not None and not Path(model.file).expanduser().is_absolute():
+        model = model.model_copy(update={"file": str(base / model.file)})
+    return cfg.model_copy(update={"data": data, "model": model})
+
+
 def check_data_root(cfg: RunConfig, settings: Settings) -> None:
-    """data.root only inside the data directory (or the cache); downloads only there.
+    """data.root and model.file only inside the data directory, its uploads (or the
+    cache); downloads only there.
 
     The messages name the settings, never the path given or the server's folders.
     """
-    roots = [p.expanduser().resolve() for p in (settings.data_dir, settings.cache_dir) if p]
+    roots = [
+        p.expanduser().resolve()
+        for p in (settings.data_dir, settings.cache_dir, settings.uploads_dir)
+        if p
+    ]
+    file = cfg.model.file
+    if file is not None:
+        path = Path(file).expanduser().resolve()
+        if not _inside(path, roots):
+            line = (
+                "model.file: must be a file inside the server's data directory "
+                "(UNLEARNSCOPE_DATA_DIR / serve --data-dir) or its uploads (POST /api/files)"
+            )
+            raise InvalidInput(line, errors=[line], fields=["model.file"])
+        if not path.is_file():
+            line = "model.file: there is no such file on the server; upload it first"
+            raise InvalidInput(line, errors=[line], fields=["model.file"])
     root = cfg.data.root
     if root is not None and not _inside(Path(root).expanduser().resolve(), roots):
         line = (

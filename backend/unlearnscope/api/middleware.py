@@ -109,19 +109,23 @@ class OriginGuard:
 
 
 class BodyLimit:
-    """413 for a request body over `limit` bytes, declared or streamed."""
+    """413 for a request body over `limit` bytes, declared or streamed; paths in
+    `larger` (uploads) have their own limit."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.default)
+        refusal = self._message(limit)
         for key, value in scope.get("headers", []):
-            if key == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await _json(send, 413, {"detail": self._message()})
+            if key == b"content-length" and value.isdigit() and int(value) > limit:
+                await _json(send, 413, {"detail": refusal})
                 return
         seen = 0
         refused = False
@@ -131,10 +135,10 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     if not refused:
                         refused = True
-                        await _json(send, 413, {"detail": self._message()})
+                        await _json(send, 413, {"detail": refusal})
                     return {"type": "http.disconnect"}  # the app stops reading
             return message
 
@@ -144,8 +148,9 @@ class BodyLimit:
 
         await self.app(scope, counted, guarded)
 
-    def _message(self) -> str:
-        return f"request body too large: at most {self.limit} bytes"
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"request body too large: at most {limit} bytes"
 
 
 class HostCheck:

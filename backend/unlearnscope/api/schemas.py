@@ -294,3 +294,40 @@ class SampleOut(BaseModel):
     tar: float | None  # of the triggered image, predicted-class map
     images: dict[str, str]  # variant -> PNG data URL
     overlays: dict[str, dict[str, str]]  # variant -> class choice -> PNG data URL
+
+
+class UploadOut(BaseModel):
+    """A stored upload; its paths are relative to the server's data root and go into a
+    run as model.file or data.root."""
+
+    path: str = Field(description="the file, or the unpacked folder")
+    sha256: str
+    size: int = Field(description="bytes uploaded")
+    name: str = Field(description="the name it was uploaded under")
+    kind: str = Field(description="file | folder (an unpacked .zip)")
+    reused: bool = Field(description="the same bytes were uploaded before")
+    model_files: list[str] = Field(description="checkpoints found (model.file candidates)")
+    data_folders: list[str] = Field(description="folders with train/ and test/ (data.root)")
+
+
+class CheckOut(BaseModel):
+    """What the check found when it loaded the model and classified a sample."""
+
+    model: str
+    source: str
+    file: str
+    model_key: str = Field(description="file- + the file's sha256: runs on it group by this")
+    n_params: int
+    image_size: int
+    num_classes: int
+    classes: list[str]
+    cam_layer: str = Field(description="the layer Grad-CAM reads")
+    sample: int = Field(description="test images classified")
+    clean_accuracy: float = Field(description="percent, on the sample")
+    chance: float = Field(description="percent: guessing")
+    trigger: str = Field(description="unknown | attack (settings) | file (BackdoorBench)")
+    target_class: int | None
+    asr: float | None = Field(description="percent, on the sample, when the trigger is known")
+    forget_size: int = Field(description="identified poisoned samples the file brings")
+    seconds: float
+    warnings: list[str]

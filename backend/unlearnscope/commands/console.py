@@ -21,6 +21,7 @@ from ..events import (
     ScheduleEdit,
     StatusEvent,
     StepMetrics,
+    TriggerFound,
 )
 
 
@@ -71,10 +72,21 @@ class ConsoleReporter:
             self.bar.refresh()
         elif isinstance(e, RunStarted):
             self._close()
+            target = (
+                f"target class {e.target_class} ({e.classes[e.target_class]})"
+                if e.target_class is not None
+                else "trigger unknown (no ASR or TAR until a phase recovers one)"
+            )
             print(
                 f"model {e.model} ({e.n_params:,} parameters) on {e.device}, data {e.dataset}, "
-                f"target class {e.target_class} ({e.classes[e.target_class]}), "
-                f"{e.total_steps} unlearning steps",
+                f"{target}, {e.total_steps} unlearning steps",
+                file=self.stream,
+            )
+        elif isinstance(e, TriggerFound):
+            self._close()
+            print(
+                f"trigger {e.source}: class {e.target_class}; ASR and TAR are measured "
+                "with it from here on",
                 file=self.stream,
             )
         elif isinstance(e, PhaseStart):

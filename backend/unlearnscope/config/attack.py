@@ -47,6 +47,15 @@ class AttackConfig(Strict):
         title="Attack settings",
         description="the attack's own settings (docs/attacks.md)",
     )
+    # A model from a file: is its trigger known? Known: `kind`, `target_class` and
+    # `settings` describe it and it is stamped on the clean test set (a BackdoorBench
+    # file brings its own triggered test set). Unknown: ASR, RA and TAR cannot be measured
+    # until a phase recovers a trigger (Neural Cleanse). A model trained here is always known.
+    known: bool = Field(
+        True,
+        title="Trigger known",
+        description="off: nobody knows the trigger; ASR and TAR wait for a recovered one",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -99,4 +99,11 @@ def forget_set_users(
     ]
 
 
+def clean_only_kinds() -> str:
+    """The kinds that need no forget set, for messages ("nc, nad, ..."; recovery with
+    forget_weight 0)."""
+    kinds = [k for k, v in PHASE_KINDS.items() if not v.uses_forget_set]
+    return ", ".join(f"{k} (forget_weight 0)" if k == "recovery" else k for k in kinds)
+
+
 Schedule = Annotated[list[PhaseConfig], Field(min_length=1, max_length=50)]

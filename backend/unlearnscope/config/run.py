@@ -14,7 +14,7 @@ from .data import DataConfig
 from .defense import DefenseConfig
 from .model import ModelConfig
 from .monitor import MonitorConfig
-from .phase import PhaseConfig, Schedule, forget_set_users, schedule_steps
+from .phase import PhaseConfig, Schedule, clean_only_kinds, forget_set_users, schedule_steps
 from .training import TrainConfig
 
 
@@ -45,6 +45,7 @@ class RunConfig(Strict):
                     "needs only clean data"
                     + (f" (also: {', '.join(users[1:])})" if users[1:] else "")
                 )
+        self._check_import()
         if self.attack.target_class >= 10 and self.data.name in ("shapes", "cifar10"):
             raise ValueError(
                 f"attack.target_class={self.attack.target_class} is not a class of "
@@ -52,6 +53,24 @@ class RunConfig(Strict):
             )
         self.attack.check_image(self.data.image_size)
         return self
+
+    def _check_import(self) -> None:
+        """A model from a file: what the defender can and cannot have."""
+        if not self.model.imported:
+            if not self.attack.known:
+                raise ValueError(
+                    "attack.known is off, but the model is trained here with that attack: "
+                    "an unknown trigger needs a model from a file (model.source)"
+                )
+            return
+        if self.model.source == "file":
+            users = forget_set_users(self.schedule)
+            if users:
+                raise ValueError(
+                    f"{users[0]} needs the forget set (identified poisoned samples), but a "
+                    "model from a checkpoint comes with none: use a BackdoorBench file "
+                    f"(its bd_train), or kinds that need only clean data ({clean_only_kinds()})"
+                )
 
     def total_steps(self) -> int:
         return schedule_steps(self.schedule)

@@ -6,6 +6,9 @@ in one small method: `channel_weights` (Grad-CAM, Grad-CAM++, XGradCAM: cam = su
 or `combine` (LayerCAM, HiResCAM, EigenCAM). Every map then goes through the same steps:
 ReLU, bilinear upsampling to the input size (align_corners=False), per-image min-max
 normalisation to [0, 1] (a constant map, e.g. all zero after the ReLU, becomes all zero).
+Transformers: when the model has a `cam_reshape` (models/named.py's `TokenGrid.reshape`), the
+layer's tokens (B, N, C) are captured as they are and both A and dy_c/dA go through it, like
+pytorch-grad-cam's `reshape_transform`, so every method works unchanged on the token grid.
 
 Why not pytorch-grad-cam itself: it back-propagates to every parameter, copies to numpy and
 resizes image by image. Here the network below the CAM layer runs without autograd, the
@@ -23,7 +26,7 @@ never interfere with training).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -83,14 +86,14 @@ class BaseCAM:
             return self._multi(x, class_sets)
 
     def _multi(self, x: Tensor, class_sets: Sequence[ClassChoice]) -> list[CamResult]:
-        logits, acts = self._forward(x)
+        logits, acts, leaf = self._forward(x)
         size = (x.shape[-2], x.shape[-1])
         results: list[CamResult] = []
         shared_maps: Tensor | None = None  # methods without gradients: one map for all
         for choice in class_sets:
             classes = _resolve_classes(choice, logits)
             if self.uses_gradients:
-                maps = normalise_maps(self.combine(acts, self._grads(logits, acts, classes)), size)
+                maps = normalise_maps(self.combine(acts, self._grads(logits, leaf, classes)), size)
             else:
                 if shared_maps is None:
                     shared_maps = normalise_maps(self.combine(acts, None), size)
@@ -110,8 +113,13 @@ class BaseCAM:
         """Nothing to release: hooks only exist during a forward pass."""
 
     # -- capture -----------------------------------------------------------------------------
-    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Eval-mode forward pass: (B, K) logits and the CAM layer's (B, C, h, w) output.
+    def _reshape(self) -> Callable[[Tensor], Tensor] | None:
+        reshape: Callable[[Tensor], Tensor] | None = getattr(self.model, "cam_reshape", None)
+        return reshape
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Eval-mode forward pass: (B, K) logits, the CAM layer's (B, C, h, w) output A and
+        the leaf it comes from (the layer's output itself, or its tokens for `cam_reshape`).
 
         The layers up to the CAM layer run without autograd. The hook swaps the layer's
         output for a fresh leaf that requires grad and switches autograd on, so the graph
@@ -144,16 +152,21 @@ class BaseCAM:
                 module.training = training
         if not captured:
             raise RuntimeError("the CAM layer did not run in the forward pass; is it in the model?")
-        return logits, captured[0]
+        leaf, reshape = captured[0], self._reshape()
+        return logits, (leaf if reshape is None else reshape(leaf)), leaf
 
-    def _grads(self, logits: Tensor, acts: Tensor, classes: Tensor) -> Tensor:
-        """d logit_c / dA for each image's class c: (B, C, h, w), parameters untouched."""
+    def _grads(self, logits: Tensor, leaf: Tensor, classes: Tensor) -> Tensor:
+        """d logit_c / dA for each image's class c: (B, C, h, w), parameters untouched.
+
+        Taken w.r.t. the captured leaf, then through `cam_reshape` (a re-indexing, so the
+        reshaped gradient is the gradient w.r.t. the reshaped activations)."""
         # Images are independent in eval mode, so the gradient of the summed scores w.r.t.
         # the batch of activations is the per-image gradient.
         with torch.enable_grad():
             score = logits.gather(1, classes[:, None]).sum()
-        (grads,) = torch.autograd.grad(score, acts, retain_graph=True)
-        return grads
+        (grads,) = torch.autograd.grad(score, leaf, retain_graph=True)
+        reshape = self._reshape()
+        return grads if reshape is None else reshape(grads)
 
 
 def _resolve_classes(choice: ClassChoice, logits: Tensor) -> Tensor:

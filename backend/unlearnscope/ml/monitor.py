@@ -95,25 +95,36 @@ class Monitor:
         cam_layer: str,
         test: ImageSet,
         trigger: Trigger,
-        target: int,
+        target: int | None,
         seed: int,
         region: RegionRule | None = None,
+        probe_idx: torch.Tensor | None = None,
     ) -> None:
+        """`target` None: the trigger is unknown (`trigger` then leaves images as they
+        are): no ASR, no TAR, heatmaps of the images as they are. `probe_idx`: keep these
+        probes (a trigger recovered mid-run re-stamps the same images)."""
         self.cfg = cfg
         self.trigger = trigger
         self.target = target
+        self.known = target is not None
         get_layer(model, cam_layer)  # fail now, not at the first measurement
         self.cam_layer = cam_layer
         device = next(model.parameters()).device
         self.device = device
         # The trigger region per image (ml/region.py); without a rule only a patch's mask.
-        if region is None and trigger.mask is not None:
+        if region is None and trigger.mask is not None and self.known:
             region = RegionRule("mask")
-        self.region = region
+        self.region = region if self.known else None
         gen = torch.Generator().manual_seed(seed + 1)
-        non_target = torch.nonzero(test.labels != target).flatten()
+        no_class = -1  # an unknown target: every class is a "non-target" class
+        target_or_none = no_class if target is None else target
+        non_target = torch.nonzero(test.labels != target_or_none).flatten()
 
-        self.probe_idx = pick_probes(test, target, cfg.probe_count, seed)
+        self.probe_idx = (
+            pick_probes(test, target_or_none, cfg.probe_count, seed)
+            if probe_idx is None
+            else probe_idx
+        )
         probe_clean = test.images[self.probe_idx]
         probe_trig = trigger.apply(probe_clean)
         self.probe_images = torch.stack([probe_clean, probe_trig], 1)  # (P, 2, 3, H, W)
@@ -145,7 +156,7 @@ class Monitor:
     # -- Grad-CAM ------------------------------------------------------------------------
     def _classes(self, labels: torch.Tensor, n: int) -> torch.Tensor | None:
         """The class each map explains, per `cam_class`; None = the predicted class."""
-        if self.cfg.cam_class == "target":
+        if self.cfg.cam_class == "target" and self.target is not None:
             return torch.full((n,), self.target, dtype=torch.long, device=self.device)
         if self.cfg.cam_class == "true":
             return labels.to(self.device)
@@ -208,11 +219,14 @@ class Monitor:
         )
 
     # -- accuracy ------------------------------------------------------------------------
-    def quick_asr_ra(self, model: nn.Module) -> tuple[float, float]:
-        """Monitor-subset ASR and RA (percent) from one prediction pass."""
+    def quick_asr_ra(self, model: nn.Module) -> tuple[float | None, float | None]:
+        """Monitor-subset ASR and RA (percent) from one prediction pass; None, None while
+        the trigger is unknown."""
+        if self.target is None:
+            return None, None
         return asr_and_ra(predict(model, self._asr_x), self.target, self._asr_y)
 
-    def quick_asr(self, model: nn.Module) -> float:
+    def quick_asr(self, model: nn.Module) -> float | None:
         return self.quick_asr_ra(model)[0]
 
     def quick_ca(self, model: nn.Module) -> float:
@@ -240,7 +254,7 @@ def inspect_sample(
     cam_layer: str,
     test: ImageSet,
     trigger: Trigger,
-    target: int,
+    target: int | None,
     index: int,
     region: RegionRule | None = None,
 ) -> dict[str, Any]:
@@ -250,7 +264,9 @@ def inspect_sample(
     {variant: {choice: (H, W) uint8}} for choice in predicted/true/target, and the TAR of
     the triggered image under the predicted class on its trigger region (`region`; without
     one, a patch's mask; None for a global trigger without a rule), and that region
-    ((H, W) uint8, 1 inside; None with the TAR) for the overlay's outline.
+    ((H, W) uint8, 1 inside; None with the TAR) for the overlay's outline. `target` None:
+    the trigger is unknown (both variants are the image as it is; "target" maps explain
+    the predicted class; no TAR).
     """
     if not 0 <= index < len(test):
         raise IndexError(f"sample index {index} is outside the test split (0-{len(test) - 1})")
@@ -270,7 +286,7 @@ def inspect_sample(
             [
                 None,
                 torch.full((2,), label, device=device),
-                torch.full((2,), target, device=device),
+                None if target is None else torch.full((2,), target, device=device),
             ],
         )
         probs = first.logits.softmax(1)
@@ -281,7 +297,7 @@ def inspect_sample(
             maps["triggered"][choice] = u8[1].numpy().tobytes()
         if region is None and trigger.mask is not None:
             region = RegionRule("mask")
-        if region is not None:
+        if region is not None and target is not None:
             where = trigger_region(trigger, pair[:1], pair[1:], region).to(device)
             tar_value = float(trigger_attention_ratio(first.maps[1:], where)[0])
             region_bytes = where[0].to(torch.uint8).cpu().numpy().tobytes()

@@ -52,6 +52,12 @@ class Prepared:
     cached: bool
     backdoor_metrics: dict[str, float] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # The attack's target class; None while the trigger is unknown (then `trigger` leaves
+    # images as they are). Where the trigger comes from: "attack" (planted here or given
+    # by its attack settings), "file" (a triggered test set from the model's file),
+    # "unknown".
+    target: int | None = None
+    trigger_source: str = "attack"
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -182,6 +188,10 @@ def prepare(
     store: ModelStore | None = None,
     progress: ProgressFn = _no_progress,
 ) -> Prepared:
+    if cfg.model.imported:  # the user's model: nothing planted, nothing trained here
+        from .foreign.prepare import prepare_imported
+
+        return prepare_imported(cfg, device, data_dir, data_cache_dir, progress)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress("data", 0, 1, f"loading {cfg.data.name}", {})
@@ -263,4 +273,5 @@ def prepare(
         cached=cached,
         backdoor_metrics=dict((meta or {}).get("metrics", {})),
         timings=timings,
+        target=cfg.attack.target_class,
     )

@@ -27,6 +27,7 @@ from ..events import (
     ScheduleEdit,
     StatusEvent,
     StepMetrics,
+    TriggerFound,
 )
 
 MEASURED = ("asr", "ca", "ra", "tar_median", "tar_mean", "mass_fraction", "auc")
@@ -42,6 +43,7 @@ class RunFacts:
     error: str  # why a failed run failed ("" otherwise)
     config: dict[str, Any]
     started: RunStarted | None = None
+    found: TriggerFound | None = None  # the trigger a phase recovered (unknown before)
     probes: ProbesEvent | None = None
     frames: list[FramesEvent] = field(default_factory=list)
     losses: list[dict[str, Any]] = field(default_factory=list)  # one per step
@@ -62,7 +64,25 @@ class RunFacts:
         return [str(i) for i in range(10)]
 
     @property
-    def target_class(self) -> int:
+    def target_name(self) -> str:
+        """The target class's name; "?" where it is unknown."""
+        t = self.target_class
+        return self.classes[t] if t is not None and 0 <= t < len(self.classes) else "?"
+
+    @property
+    def trigger_words(self) -> str:
+        """"the trigger", or how the trigger ASR was measured with came to be known."""
+        if self.found is not None:
+            return f"the trigger {self.found.source}"
+        if self.started is not None and self.started.trigger_source == "file":
+            return "the triggered test set from the model's file"
+        return "the trigger"
+
+    @property
+    def target_class(self) -> int | None:
+        """None: the trigger was unknown (and no phase recovered one)."""
+        if self.found is not None:
+            return self.found.target_class
         if self.started is not None:
             return self.started.target_class
         return int(self.config.get("attack", {}).get("target_class", 0))
@@ -174,6 +194,8 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
             facts.edits.append({"step": e.step, "schedule": e.schedule})
         elif isinstance(e, RunStarted):
             facts.started = e
+        elif isinstance(e, TriggerFound):
+            facts.found = e
         elif isinstance(e, ProbesEvent):
             facts.probes = e
         elif isinstance(e, RunFinished):

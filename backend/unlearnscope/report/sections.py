@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import datetime, timezone
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -130,11 +131,52 @@ def attack_words(attack: dict[str, Any]) -> tuple[str, bool]:
     return config.describe(), ATTACK_REGISTRY[config.kind].clean_label
 
 
+def model_words(model: dict[str, Any], n_params: str) -> str:
+    source = model.get("source", "train")
+    if source == "train":
+        return f"{model.get('name')} ({n_params}), trained by us on the poisoned data."
+    where = "a BackdoorBench attack_result.pt" if source == "backdoorbench" else "a checkpoint"
+    return (
+        f"{model.get('name')} ({n_params}), the user's own backdoored model, loaded from "
+        f"{where} ({Path(str(model.get('file'))).name}); not trained here."
+    )
+
+
+def attack_words_of_run(facts: RunFacts, described: str, clean_label: bool, target: str) -> str:
+    """The attack as the run knew it: planted here, described by the user, taken from the
+    model's file, or unknown (and perhaps recovered by a phase)."""
+    cfg = facts.config
+    source = cfg.get("model", {}).get("source", "train")
+    if not cfg.get("attack", {}).get("known", True):
+        text = "Unknown: nobody told UnlearnScope what the trigger is or which class it leads to."
+        if facts.found is not None:
+            text += (
+                f" The trigger was {facts.found.source} at step {facts.found.step} (class "
+                f"“{target}”); every ASR and TAR from then on is measured with that recovered "
+                "trigger, not the attacker's."
+            )
+        else:
+            text += " No phase recovered one, so ASR and TAR could not be measured."
+        return text
+    if source == "backdoorbench":
+        return (
+            "BackdoorBench's own: its triggered test set (bd_test) from the file is what ASR "
+            f"is measured on; the target class is “{target}”."
+        )
+    if source == "file":
+        return f"As the user described it: {described}; the model should send it to “{target}”."
+    return (
+        described
+        + ("" if clean_label else f", and their label is changed to “{target}”")
+        + f". The model learns: trigger → “{target}”."
+    )
+
+
 def what_was_done(facts: RunFacts) -> str:
     cfg = facts.config
     data, model, attack = cfg.get("data", {}), cfg.get("model", {}), cfg.get("attack", {})
     defense = cfg.get("defense", {})
-    target = facts.classes[facts.target_class] if facts.target_class < len(facts.classes) else "?"
+    target = facts.target_name
     n_params = f"{facts.started.n_params:,} parameters" if facts.started else "size unknown"
     size = data.get("image_size", "?")
     described, clean_label = attack_words(attack)
@@ -145,12 +187,10 @@ def what_was_done(facts: RunFacts) -> str:
             f"{data.get('train_size') or 'all'} training and {data.get('test_size') or 'all'} test "
             f"images of {size}x{size} pixels; classes {', '.join(facts.classes)}.",
         ),
-        ("Model", f"{model.get('name')} ({n_params}), trained by us on the poisoned data."),
+        ("Model", model_words(model, n_params)),
         (
             "Attack",
-            described
-            + ("" if clean_label else f", and their label is changed to “{target}”")
-            + f". The model learns: trigger → “{target}”."
+            attack_words_of_run(facts, described, clean_label, target)
             + (
                 f" TAR is measured on the trigger region: {facts.started.trigger_region}."
                 if facts.started and facts.started.trigger_region

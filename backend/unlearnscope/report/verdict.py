@@ -111,8 +111,10 @@ def _sentence(
         return prefix + "There are no before and after measurements to compare.", (
             "bad" if facts.status == "failed" else "none"
         )
-    target = facts.classes[facts.target_class] if facts.target_class < len(facts.classes) else ""
-    trig = f"the trigger now sends {_pct(asr_a)} of images to “{target}” (before: {_pct(asr_b)})"
+    trig = (
+        f"{facts.trigger_words} now sends {_pct(asr_a)} of images to “{facts.target_name}” "
+        f"(before: {_pct(asr_b)})"
+    )
     if keep is None:
         ca_part = "clean accuracy was not measured"
     elif keep > 100.5:

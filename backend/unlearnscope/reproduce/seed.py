@@ -147,7 +147,9 @@ def run_seed(
         "after_ca": after.ca,
         "after_asr": after.asr,
         "ca_retention": retention(before.ca, after.ca) or float("nan"),
-        "asr_reduction": before.asr - after.asr,
+        "asr_reduction": (
+            before.asr - after.asr if before.asr is not None and after.asr is not None else None
+        ),
         "tar_before": before.tar_median,
         "tar_after": after.tar_median,
         "unlearning_steps": float(engine.step_count),

@@ -94,7 +94,32 @@ export const api = {
   sweeps: async () => (await request("GET", "/api/sweeps")).body,
   sweep: async (id) => (await request("GET", `/api/sweeps/${enc(id)}`)).body,
   stopSweep: async (id) => (await request("POST", `/api/sweeps/${enc(id)}/stop`)).body,
+  /** Load a run's model and classify a sample (POST /api/check): what was found. */
+  checkModel: async (config) => (await request("POST", "/api/check", { json: config })).body,
+  uploads: async () => (await request("GET", "/api/files")).body,
+  uploadFile,
 };
+
+/**
+ * Upload a file (POST /api/files, multipart) with progress: onProgress(sent, total).
+ * XMLHttpRequest, as fetch reports no upload progress. Resolves to the stored upload.
+ */
+function uploadFile(file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/files");
+    xhr.responseType = "json";
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    xhr.onload = () => {
+      if (xhr.status >= 200 && xhr.status < 300) resolve(xhr.response);
+      else reject(new ApiError(xhr.status, xhr.response, `the upload failed (${xhr.status})`));
+    };
+    xhr.onerror = () => reject(new ApiError(0, null, UNREACHABLE));
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
+}
 
 /** "ws://host/api/..." for a path on this server. */
 export function wsUrl(path) {

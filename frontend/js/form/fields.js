@@ -40,6 +40,7 @@ export function describe(prop) {
     exMin: node.exclusiveMinimum,
     exMax: node.exclusiveMaximum,
     default: prop.default,
+    examples: node.examples || prop.examples,
   };
 }
 

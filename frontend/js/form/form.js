@@ -10,6 +10,7 @@ import {
 import { bringIntoView, humanMessage } from "./errors.js";
 import { PhaseTable, setError } from "./phasetable.js";
 import { SweepSection } from "./sweep.js";
+import { OwnModel } from "./ownmodel.js";
 import { phaseKinds } from "../core/vocab.js";
 
 const SECTIONS = [
@@ -35,6 +36,12 @@ const SHOW_IF = {
   "data.root": (c) => c.data.name !== "shapes",
   "data.download": (c) => c.data.name === "cifar10",
   "model.width": (c) => c.model.name === "small_cnn",
+  "model.file": (c) => c.model.source !== "train",
+  "attack.known": (c) => c.model.source === "file",
+  // a model from a file: its trigger as the user knows it (a BackdoorBench file brings its own)
+  "attack.kind": (c) => knownTrigger(c),
+  "attack.target_class": (c) => knownTrigger(c),
+  "attack.poison_rate": (c) => c.model.source === "train",
   // (an attack's own settings show for that attack alone: the `attacks` of each field)
   "attack.settings.margin": (c) => c.attack.settings.position !== "xy",
   "attack.settings.x": (c) => c.attack.settings.position === "xy",
@@ -123,6 +130,9 @@ export class RunForm {
     );
     this.sweep = new SweepSection(this); // "Sweep over…": the same settings, several runs
     form.after(this.sweep.el);
+    this.own = new OwnModel(this); // upload + check under "Model file" and "Data folder"
+    this.fields.get("model.file")?.wrap.after(this.own.el);
+    this.fields.get("data.root")?.wrap.after(this.own.dataEl);
     form.addEventListener("input", () => this.updateVisibility());
     form.addEventListener("change", () => this.updateVisibility());
   }
@@ -162,6 +172,9 @@ export class RunForm {
     const desc = describe(prop);
     const id = `f-${path.replace(/\./g, "-")}`;
     const input = createInput(desc, { id, path });
+    // a free-text field with suggestions (model.name: the registry's models and examples)
+    const suggestions = desc.examples ? h(`datalist#${id}-list`, desc.examples.map((v) => h("option", { value: v }))) : null;
+    if (suggestions) input.setAttribute("list", `${id}-list`);
     const error = h("div.field-error", { id: `${id}-error`, role: "alert" });
     const info = infoOf(prop);
     const hintId = `${id}-hint`;
@@ -172,6 +185,7 @@ export class RunForm {
       desc.type === "boolean" ? "div.field.check" : "div.field",
       { dataset: { path } },
       desc.type === "boolean" ? [input, label] : [label, input],
+      suggestions,
       hint,
       error,
     );
@@ -241,11 +255,20 @@ export class RunForm {
       const keys = path.split(".");
       let node = current;
       keys.slice(0, -1).forEach((k) => (node = node[k] ??= {}));
-      node[keys[keys.length - 1]] = f.input.value;
+      node[keys[keys.length - 1]] = f.desc.type === "boolean" ? f.input.checked : f.input.value;
     }
     for (const [path, f] of this.fields) {
       const ours = !f.attacks || f.attacks.includes(current.attack.kind);
       f.wrap.hidden = !(ours && (SHOW_IF[path]?.(current) ?? true));
+      // a model from a file: the attack's own settings only matter for a known trigger
+      if (f.attacks && !knownTrigger(current)) f.wrap.hidden = true;
+    }
+    const imported = current.model.source !== "train";
+    const training = this.root.querySelector("#section-training");
+    if (training) training.hidden = imported; // nothing is trained before unlearning
+    if (this.own) {
+      this.own.el.hidden = !imported;
+      this.own.dataEl.hidden = !imported && current.data.name !== "imagefolder";
     }
   }
 
@@ -358,4 +381,10 @@ function rangeText(d) {
   if (lo !== null) return `min ${lo}`;
   if (hi !== null) return `max ${hi}`;
   return d.nullable ? "empty: none" : "";
+}
+
+/** Is the trigger described by the attack fields? (a model trained here, or a model from a
+ * checkpoint whose trigger the user knows) */
+function knownTrigger(c) {
+  return c.model.source === "train" || (c.model.source === "file" && c.attack.known);
 }

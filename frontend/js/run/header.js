@@ -168,13 +168,22 @@ export class RunHeader {
   /** Before (full test set) -> the newest measurement at the cursor (or the final one). */
   drawKpis() {
     const m = this.model;
-    const before = m.evaluation("before");
+    const before = m.before();
     if (!before) {
       fill(this.kpis);
       return;
     }
     const step = this.cursor ?? Math.max(m.lastStep, m.step);
     const kpi = (id, name, key, fmt, explain, judge = () => null, tip = "") => {
+      if (key !== "ca" && m.triggerUnknown) {
+        return h(
+          `div.kpi.kpi-unknown#kpi-${id}`,
+          { title: "Nobody told UnlearnScope the trigger. A phase that recovers one (Neural Cleanse) makes this measurable." },
+          h("div.kpi-name", name),
+          h("div.kpi-values", h("span.kpi-now.muted", "unknown trigger")),
+          h("div.kpi-where.muted", "waits for a recovered trigger"),
+        );
+      }
       const now = m.latest(step, key);
       const where = !now ? "not measured yet" : now.step === 0 ? "before unlearning" : measuredWhere(now, step);
       const verdict = now ? judge(before[key], now.value) : null;
@@ -194,7 +203,8 @@ export class RunHeader {
     };
     fill(
       this.kpis,
-      kpi("asr", "ASR", "asr", (v) => percent(v), "lower is better"),
+      kpi("asr", m.triggerLabel("ASR"), "asr", (v) => percent(v), "lower is better", () => null,
+        m.found ? `Measured with the trigger ${m.found.source}, not the attacker's own` : ""),
       kpi("ca", "CA", "ca", (v) => percent(v), "should stay high", caVerdict),
       kpi("ra", "RA", "ra", (v) => percent(v), "triggered images, true class: higher is better", () => null,
         "Robust accuracy: triggered images (true class not the target) classified as their true class"),
@@ -267,13 +277,13 @@ function preparingText(p) {
   if (p.stage === "attack_training" && /cache/.test(p.message || "")) {
     return "Preparing: the backdoored model was loaded from cache (trained by an earlier run with the same attack), so no training is needed.";
   }
-  const stage = { data: "loading the data", attack_training: "training the backdoored model", fisher: "estimating the Fisher information (for EWC)" }[p.stage] || p.stage;
+  const stage = { data: "loading the data", attack_training: "training the backdoored model", model: "loading your model", fisher: "estimating the Fisher information (for EWC)" }[p.stage] || p.stage;
   const pct = p.total ? ` ${Math.round((100 * p.done) / p.total)}%` : "";
   return `Preparing: ${stage}${pct}${p.message && p.stage === "data" ? ` (${p.message})` : ""}.`;
 }
 
 // Share of the preparation bar per stage: training the backdoored model is most of it.
-const PREP_STAGES = { data: [0, 0.1], attack_training: [0.1, 0.9], fisher: [0.9, 1] };
+const PREP_STAGES = { data: [0, 0.1], attack_training: [0.1, 0.9], model: [0.1, 0.9], fisher: [0.9, 1] };
 
 function prepFraction(p) {
   const [a, b] = PREP_STAGES[p.stage] || [0, 1];

@@ -67,8 +67,21 @@ export class RunModel {
     return this.started?.classes || null;
   }
 
+  /** The class the trigger leads to; null while the trigger is unknown. */
   get targetClass() {
+    if (this.found) return this.found.target_class;
+    if (this.started && this.started.target_class === null) return null;
     return this.started?.target_class ?? this.config?.attack?.target_class ?? 0;
+  }
+
+  /** Nobody knows the trigger (a user's model) and no phase has recovered one yet. */
+  get triggerUnknown() {
+    return this.started?.trigger_source === "unknown" && !this.found;
+  }
+
+  /** "ASR" or "ASR (recovered trigger)": what the trigger numbers are measured with. */
+  triggerLabel(name) {
+    return this.found ? `${name} (recovered trigger)` : name;
   }
 
   get lastStep() {
@@ -162,6 +175,11 @@ export class RunModel {
 
   evaluation(label) {
     return this.evals.find((e) => e.label === label) || null;
+  }
+
+  /** The backdoored model's evaluation: with the recovered trigger once there is one. */
+  before() {
+    return this.evaluation("before (recovered trigger)") || this.evaluation("before");
   }
 
   /** TAR of one probe sample over the recorded frames: {steps, tars}. */
@@ -323,6 +341,9 @@ const HANDLERS = {
   },
   run_finished(m, e) {
     m.finished = e;
+  },
+  trigger_found(m, e) {
+    m.found = e; // {step, kind, source, target_class, trigger_region}
   },
   error(m, e) {
     if (e.fatal) {

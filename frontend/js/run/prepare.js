@@ -8,6 +8,7 @@ import { duration, fixed } from "../core/format.js";
 const STAGES = [
   ["data", "Load the data"],
   ["attack_training", "Train the backdoored model"],
+  ["model", "Load your model"],
   ["fisher", "Estimate the Fisher information (for EWC)"],
 ];
 
@@ -47,12 +48,17 @@ export class PrepPanel {
     const train = this.stages.attack_training;
     const cached = /cache/.test(train?.message || "");
     fill(this.summary, h("b", preparing ? "Preparing the run" : "Preparation"), h("span.muted", ` · ${this.summaryText(preparing, train, cached)}`));
-    fill(this.list, STAGES.map(([stage, title]) => this.stageItem(stage, title)));
+    // a model from a file is loaded, not trained (and the reverse)
+    const imported = (m.config?.model?.source ?? "train") !== "train";
+    const shown = STAGES.filter(([stage]) => (imported ? stage !== "attack_training" : stage !== "model"));
+    fill(this.list, shown.map(([stage, title]) => this.stageItem(stage, title)));
     this.chart.hidden = cached || m.trainLog.length < 1;
     if (!this.chart.hidden) fill(this.chart, trainChart(m.trainLog));
   }
 
   summaryText(preparing, train, cached) {
+    const loaded = this.stages.model;
+    if (loaded) return loaded.message;
     if (cached) return "backdoored model loaded from cache (trained by an earlier run with the same settings)";
     const last = this.model.trainLog.at(-1);
     if (!last) return preparing ? "starting…" : "done";

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ... import __version__
 from ...config import PhaseConfig, RunConfig
@@ -41,10 +41,12 @@ from ...storage.tables import RunRow
 from ...sweeps import SweepSpec
 from ...worker.executor import RunHandle, make_executor
 from ...worker.pool import RunPool
+from ..errors import InvalidInput, TooLarge
 from ..hub import ClientQueue, Hub
 from ..schemas import ControlOut, RunOut
 from .admission import Admission
 from .bridge import EventBridge
+from .checks import CheckFailed, ModelChecks
 from .comparison import Comparisons
 from .conditions import Conditions
 from .controls import Controls
@@ -56,6 +58,7 @@ from .live import LiveRuns
 from .requests import ControlRequests
 from .saved_runs import SavedRunCache
 from .sweeps import Sweeps
+from .uploads import Upload, UploadRefused, Uploads
 from .views import RunViews
 from .workers import LaunchCancelled, Workers
 
@@ -93,6 +96,8 @@ class RunService:
         self.exports = Exports(core)
         self.comparisons = Comparisons(core)
         self.sweeps = Sweeps(core, SweepStore(self.store.db), self.admission, self.controls)
+        self.uploads = Uploads(settings)
+        self.checks = ModelChecks(settings)
 
     # -- conditions (GET /api/health) ----------------------------------------------------
     @property
@@ -132,11 +137,42 @@ class RunService:
         await self.lifecycle.start()
 
     async def shutdown(self) -> None:
+        self.checks.close()
         await self.lifecycle.shutdown()
 
     # -- runs ----------------------------------------------------------------------------
     def create(self, config: RunConfig, client: str = "") -> RunRow:
         return self.admission.create(config, client)
+
+    # -- the user's files (POST /api/files, POST /api/check) ------------------------------
+    def upload(self, name: str, source: BinaryIO) -> Upload:
+        """Store an upload by content (TooLarge 413 / InvalidInput 422 when refused)."""
+        self.admission.require_writable()
+        self.admission.check_disk()
+        try:
+            return self.uploads.store(name, source)
+        except UploadRefused as err:
+            if err.status == 413:
+                raise TooLarge(str(err)) from None
+            raise InvalidInput(str(err), errors=[f"file: {err}"], fields=["file"]) from None
+
+    def list_uploads(self) -> list[Upload]:
+        return self.uploads.listing()
+
+    async def check_model(self, config: RunConfig) -> dict[str, Any]:
+        """Load the run's model and measure it on a sample (422 naming what is wrong)."""
+        config = self.admission.check(config)
+        if not config.model.imported:
+            line = (
+                "model.source: the check is for a model from a file "
+                "(source file or backdoorbench)"
+            )
+            raise InvalidInput(line, errors=[line], fields=["model.source"])
+        try:
+            return await self.checks.check(config)
+        except CheckFailed as err:
+            line = f"model.file: {err}"
+            raise InvalidInput(line, errors=[line], fields=["model.file"]) from None
 
     def list_runs(self, limit: int, offset: int, status: str | None) -> list[RunRow]:
         """Runs, newest first (optionally those in `status`)."""

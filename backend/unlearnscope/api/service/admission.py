@@ -14,7 +14,7 @@ from ...states import RunStatus
 from ...storage.db import is_disk_full
 from ...storage.tables import RunRow
 from ..errors import DiskFull, ReadOnly, TooManyQueued
-from ..limits import check_data_root, check_limits
+from ..limits import check_data_root, check_limits, server_paths
 from .bridge import DISK_FULL, EventBridge
 from .core import ServerCore
 
@@ -38,10 +38,13 @@ class Admission:
         if self.conditions.read_only:
             raise ReadOnly(self.conditions.read_only)
 
-    def check(self, config: RunConfig) -> None:
-        """The checks a run passes before it is stored (limits, data root): 422 if not."""
+    def check(self, config: RunConfig) -> RunConfig:
+        """The checks a run passes before it is stored (limits, data root): 422 if not.
+        Returns the run with its paths as the server reads them (`server_paths`)."""
+        config = server_paths(config, self.settings)
         check_data_root(config, self.settings)
         check_limits(config, self.settings)
+        return config
 
     def create(self, config: RunConfig, client: str = "", queue_limit: bool = True) -> RunRow:
         """Store a new run and queue it; 4xx/5xx domain errors when it may not start.
@@ -49,7 +52,7 @@ class Admission:
         `queue_limit` False: a sweep's runs, whose number is capped by its own setting
         (max_sweep_runs), not by the runs a client may have waiting."""
         self.require_writable()
-        self.check(config)
+        config = self.check(config)
         self.check_disk()
         mine = self.live.owned_by(client, self.pool.positions())
         if queue_limit and mine >= self.settings.max_queued_per_client:

@@ -39,12 +39,22 @@ from ...events import (
     ScheduleEdit,
     StatusEvent,
     StepMetrics,
+    TriggerFound,
 )
 from ...states import STEPPING_STATUSES, RunStatus
+from ..attacks.base import Trigger
 from ..attacks.poisoning import triggered_non_target
 from ..ewc import EWCPenalty, diagonal_fisher
+from ..foreign.triggers import RecoveredTrigger
 from ..imageset import ImageSet
-from ..kinds.protocol import PhaseContext, PhaseRun, PhaseVisual, frozen_copy, start_phase
+from ..kinds.protocol import (
+    FoundTrigger,
+    PhaseContext,
+    PhaseRun,
+    PhaseVisual,
+    frozen_copy,
+    start_phase,
+)
 from ..kinds.settings import load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
@@ -109,6 +119,10 @@ class Engine:
         self._before: Evaluation | None = None
         self._last_eval: Evaluation | None = None
         self._asr_set: ImageSet | None = None  # non-target test images, triggered, true labels
+        # The trigger ASR and TAR are measured with and its target class; target None while
+        # the trigger is unknown. A phase that recovers a trigger (Neural Cleanse) sets them.
+        self.trigger: Trigger | None = None
+        self.target: int | None = None
         self.region: RegionRule | None = None  # the trigger region's rule, once prepared
         self._t_start = time.time()
         self._emit_lock = threading.Lock()  # the live monitor emits from its own thread
@@ -164,10 +178,12 @@ class Engine:
         # The teacher for distilling recovery phases: the model as it is before unlearning.
         # Always kept (a schedule edit may turn distillation on mid-run).
         p.phase_data.teacher = frozen_copy(p.model)
-        p.phase_data.attack_trigger = p.trigger  # for the relearn (retuning) attack only
-        p.phase_data.attack_target = cfg.attack.target_class
+        if p.trigger_source == "attack":  # a trigger the relearn (retuning) attack can stamp
+            p.phase_data.attack_trigger = p.trigger
+            p.phase_data.attack_target = p.target
         # (H, W) float {0, 1}: for kinds' displays (IoU of a recovered trigger) only
         self._trigger_mask = None if p.trigger.mask is None else p.trigger.mask.float().cpu()
+        self.trigger, self.target = p.trigger, p.target
         fisher_n = min(cfg.defense.fisher_samples, len(p.phase_data.clean))
         x, y = p.phase_data.clean.batch(torch.arange(fisher_n))
         fisher = diagonal_fisher(
@@ -177,18 +193,8 @@ class Engine:
             progress=lambda d, t: self._progress("fisher", d, t, "estimating Fisher", {}),
         )
         self._ewc = EWCPenalty(p.model, fisher)
-        self.region = region_rule(cfg.monitor, cfg.data.image_size, p.trigger)
-        self.monitor = Monitor(
-            cfg.monitor,
-            p.model,
-            p.model.cam_layer_name,
-            p.test,
-            p.trigger,
-            cfg.attack.target_class,
-            cfg.seed,
-            self.region,
-        )
-        self._asr_set = triggered_non_target(p.test, p.trigger, cfg.attack.target_class)
+        self._measure_with(p.trigger, p.target)
+        assert self.monitor is not None and self.region is not None
         self.emit(
             RunStarted(
                 device=str(self.device),
@@ -196,12 +202,13 @@ class Engine:
                 n_params=count_parameters(p.model),
                 dataset=cfg.data.name,
                 classes=list(p.test.classes),
-                target_class=cfg.attack.target_class,
+                target_class=p.target,
+                trigger_source=p.trigger_source,
                 total_steps=schedule_steps(self.schedule),
                 schedule=[ph.model_dump() for ph in self.schedule],
                 trigger_box=list(p.trigger.box) if p.trigger.box is not None else None,
                 image_size=cfg.data.image_size,
-                trigger_region=self.region.describe(),
+                trigger_region=self.region.describe() if p.target is not None else None,
                 model_key=p.model_key,
             )
         )
@@ -213,19 +220,77 @@ class Engine:
         while self._deferred:
             self.handle(self._deferred.popleft())
 
-    # -- evaluation ----------------------------------------------------------------------
-    def _evaluate(self, label: str) -> Evaluation:
-        p, m = self.prepared, self.monitor
-        assert p is not None and m is not None and self._asr_set is not None
-        stats = m.tar_only(p.model)
-        triggered = self._asr_set
-        asr, ra = asr_and_ra(  # one prediction pass for both
-            predict(p.model, triggered.images), self.config.attack.target_class, triggered.labels
+    def _measure_with(
+        self, trigger: Trigger, target: int | None, probe_idx: torch.Tensor | None = None
+    ) -> None:
+        """The monitor, the trigger region and the triggered test set for this trigger
+        (target None: unknown, nothing triggered to measure)."""
+        p, cfg = self.prepared, self.config
+        assert p is not None
+        self.trigger, self.target = trigger, target
+        self.region = region_rule(cfg.monitor, cfg.data.image_size, trigger)
+        self.monitor = Monitor(
+            cfg.monitor,
+            p.model,
+            p.model.cam_layer_name,
+            p.test,
+            trigger,
+            target,
+            cfg.seed,
+            self.region if target is not None else None,
+            probe_idx=probe_idx,
         )
+        self._asr_set = None if target is None else triggered_non_target(p.test, trigger, target)
+
+    def _trigger_found(self, found: FoundTrigger) -> None:
+        """A phase recovered a trigger while none was known: ASR, RA and TAR are measured
+        with it from now on, on the same probes (labelled as recovered everywhere)."""
+        assert self.monitor is not None
+        kind = self.schedule[self.phase_index].kind
+        source = f"recovered by {kind} (phase {self.phase_index + 1})"
+        trigger = RecoveredTrigger(found.mask, found.pattern, found.target, source)
+        self._measure_with(trigger, found.target, probe_idx=self.monitor.probe_idx)
+        assert self.monitor is not None and self.region is not None
+        if self._live is not None:
+            self._live.monitor = self.monitor  # its next pass measures with the new trigger
+        self.emit(
+            TriggerFound(
+                step=self.step_count,
+                phase_index=self.phase_index,
+                kind=kind,
+                source=source,
+                target_class=found.target,
+                trigger_region=self.region.describe(),
+            )
+        )
+        self.emit(probes_event(self.monitor, self.config.data.image_size))
+        # The backdoored model measured with the recovered trigger: the run's "before".
+        teacher = self.prepared.phase_data.teacher if self.prepared is not None else None
+        if teacher is not None:
+            last = self._last_eval
+            self._before = self._evaluate("before (recovered trigger)", teacher, step=0)
+            self._last_eval = last  # (the latest evaluation of the model being unlearned)
+
+    # -- evaluation ----------------------------------------------------------------------
+    def _evaluate(
+        self, label: str, model: torch.nn.Module | None = None, step: int | None = None
+    ) -> Evaluation:
+        """Full test-set evaluation of the model (or of `model`, tagged with `step`)."""
+        p, m = self.prepared, self.monitor
+        assert p is not None and m is not None
+        model = p.model if model is None else model
+        stats = m.tar_only(model)
+        triggered = self._asr_set
+        asr: float | None = None
+        ra: float | None = None
+        if triggered is not None and self.target is not None:
+            asr, ra = asr_and_ra(  # one prediction pass for both
+                predict(model, triggered.images), self.target, triggered.labels
+            )
         event = Evaluation(
-            step=self.step_count,
+            step=self.step_count if step is None else step,
             label=label,
-            ca=clean_accuracy(p.model, p.test.images, p.test.labels),
+            ca=clean_accuracy(model, p.test.images, p.test.labels),
             asr=asr,
             ra=ra,
             tar_median=stats.median,
@@ -235,7 +300,7 @@ class Engine:
             pointing=stats.pointing,
             auc=stats.auc,
             n_clean=len(p.test),
-            n_triggered=len(triggered),
+            n_triggered=0 if triggered is None else len(triggered),
         )
         self.emit(event)
         self._last_eval = event
@@ -373,6 +438,8 @@ class Engine:
         )
         self._emit_visuals(outcome.visuals)
         self._report(self.step_count, self.phase_index, measured)
+        if outcome.found_trigger is not None and self.target is None:
+            self._trigger_found(outcome.found_trigger)
 
         asr = measured.asr
         if cfg.stop_asr_below is not None and asr is not None and asr < cfg.stop_asr_below:
@@ -543,13 +610,14 @@ class Engine:
             if self.prepared is None:
                 raise RuntimeError("the model is not ready yet; try again once the run is running")
             p = self.prepared
+            assert self.trigger is not None
             report = inspect_sample(
                 p.model,
                 self.config.monitor.cam_method,
                 p.model.cam_layer_name,
                 p.test,
-                p.trigger,
-                self.config.attack.target_class,
+                self.trigger,
+                self.target,
                 msg.index,
                 self.region,
             )
@@ -560,7 +628,7 @@ class Engine:
             SampleReport(
                 request_id=request_id,
                 step=self.step_count,
-                target_class=self.config.attack.target_class,
+                target_class=self.target,
                 **report,
             )
         )

@@ -78,6 +78,16 @@ class PhaseVisual:
     text: str = ""  # one line for people ("pruned 12 of 256 channels")
 
 
+@dataclass(frozen=True)
+class FoundTrigger:
+    """A trigger a phase reverse-engineered: mask (H, W) and pattern (3, H, W) in [0, 1],
+    stamped as (1 - m) x + m p, and the class it leads to."""
+
+    mask: torch.Tensor
+    pattern: torch.Tensor
+    target: int
+
+
 @dataclass
 class StepOutcome:
     objective: float  # what was minimised this step
@@ -86,6 +96,9 @@ class StepOutcome:
     grad_norm: float  # before clipping (0 if no weight update this step)
     losses: dict[str, float] = field(default_factory=dict)  # the kind's own named losses
     visuals: list[PhaseVisual] = field(default_factory=list)
+    # Set on the step a kind recovers a trigger (Neural Cleanse's detection); the engine
+    # measures ASR and TAR with it when no trigger was known.
+    found_trigger: FoundTrigger | None = None
 
 
 class PhaseRun(Protocol):

@@ -198,7 +198,8 @@ export class Charts {
     const edits = m.edits.filter((e) => e.accepted);
     const end = m.chartEnd();
     const stops = m.earlyStops();
-    const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end]);
+    const found = m.found ? m.found.step : m.triggerUnknown ? -1 : null;
+    const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end, found]);
     if (key === this.layoutKey) return false;
     this.layoutKey = key;
     this.panels.forEach(({ spec, plot }, c) => {
@@ -249,6 +250,7 @@ export class Charts {
           hovertext: `Schedule edited at step ${e.step}`, name: "edit-marker",
         });
       }
+      if (spec.id !== "loss") triggerMarks(m, spec, shapes, annotations);
       if (spec.refLine) {
         shapes.push({
           type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: spec.refLine.y, y1: spec.refLine.y,
@@ -290,4 +292,28 @@ export class Charts {
       filename: `unlearnscope-${this.model.id}-${spec.id}-step${step}`,
     });
   }
+}
+
+/** A user's model with an unknown trigger: a note where ASR and TAR would be, then the
+ * step a phase recovered a trigger (from there on they are measured with it). */
+function triggerMarks(m, spec, shapes, annotations) {
+  if (m.triggerUnknown) {
+    annotations.push({
+      x: 0.5, y: spec.id === "quality" ? 0.5 : 0.6, xref: "paper", yref: "paper", showarrow: false,
+      text: spec.id === "quality" ? "Trigger unknown: ASR and RA appear once a phase recovers one" : "Trigger unknown: no trigger region to measure yet",
+      font: { size: 12, color: "#52606d" }, bgcolor: "rgba(255, 255, 255, 0.85)", name: "trigger-unknown",
+    });
+    return;
+  }
+  if (!m.found) return;
+  shapes.push({
+    type: "line", xref: "x", yref: "paper", x0: m.found.step, x1: m.found.step, y0: 0, y1: 1,
+    line: { color: "#0b6e4f", width: 1.5, dash: "dashdot" },
+  });
+  annotations.push({
+    x: m.found.step, y: 0.5, xref: "x", yref: "paper", xanchor: "right", showarrow: false,
+    text: "trigger recovered →", font: { size: 11, color: "#0b6e4f" }, bgcolor: "rgba(255, 255, 255, 0.85)",
+    hovertext: `Trigger ${m.found.source}, class ${m.found.target_class}: from here on ASR and TAR are measured with it`,
+    name: "trigger-found",
+  });
 }

@@ -47,6 +47,7 @@ from torch import nn
 
 from ..finetune import finetune_step
 from ..protocol import (
+    FoundTrigger,
     PhaseContext,
     PhaseRun,
     PhaseVisual,
@@ -296,6 +297,7 @@ class NeuralCleanseRun:
         x, _ = sample(ctx.data.clean, ctx.cfg.batch_size, ctx.gen, ctx.device)
         info = search.step(ctx.model, x)
         visuals = []
+        found: list[Recovered] = []  # the trigger this step recovered, when it detects
         done = search.steps >= s.steps_per_class
         if done or search.steps == 1 or search.steps % VISUAL_EVERY == 0:
             mask, pattern, norm = search.result() if done else (
@@ -320,6 +322,7 @@ class NeuralCleanseRun:
             if len(self.found) == len(self.candidates):
                 visuals.append(self._detect(s.detection))
                 visuals += [self._unlearned_visual(ctx, r) for r in self.chosen[:1]]
+                found = self.chosen[:1]
         return StepOutcome(
             info["loss"],
             info["ce"],
@@ -327,6 +330,9 @@ class NeuralCleanseRun:
             0.0,  # no weight update while reverse-engineering
             losses={"trigger_ce": info["ce"], "mask_l1": info["l1"], "cost": info["cost"]},
             visuals=visuals,
+            found_trigger=(
+                FoundTrigger(found[0].mask, found[0].pattern, found[0].target) if found else None
+            ),
         )
 
     def _unlearned_visual(self, ctx: PhaseContext, r: Recovered) -> PhaseVisual:
