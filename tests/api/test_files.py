@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from safetensors.torch import save
 
 from live_server import LiveServer
 from unlearnscope.api.app import create_app
@@ -47,11 +48,8 @@ def checkpoint_bytes(classes: int = 10, seed: int = 0, **model: Any) -> bytes:
     """A safetensors file of the tiny preset's network (random weights)."""
     torch.manual_seed(seed)
     spec = {**TINY_MODEL, **model}
-    model = build_model(spec["name"], classes, (0.5,) * 3, (0.25,) * 3, spec["width"])
-    net = model.get_submodule("net")
-    state = {k: v.contiguous() for k, v in net.state_dict().items()}
-    from safetensors.torch import save
-
+    built = build_model(spec["name"], classes, (0.5,) * 3, (0.25,) * 3, spec["width"])
+    state = {k: v.contiguous() for k, v in built.get_submodule("net").state_dict().items()}
     return save(state)
 
 
