@@ -153,8 +153,8 @@ def test_an_archive_entry_that_leaves_its_folder_is_refused(
 def check(client: TestClient, path: str, **model: Any) -> Any:
     body = {"model": {**TINY_MODEL, "source": "file", "file": path, **model},
             "attack": {"known": False},
-            "schedule": [{"kind": "nc", "steps": 5, "lr": 0.01}]}
-    return client.post("/api/check", params={"preset": "tiny"}, json=body)
+            "data": {"train_size": 600, "test_size": 200}}
+    return client.post("/api/check", json=body)
 
 
 def test_the_check_reports_what_it_loaded(client: TestClient) -> None:
@@ -251,3 +251,22 @@ def test_a_run_on_an_uploaded_model_with_an_unknown_trigger(
     assert any(e["asr"] is not None for e in measured if e["step"] > 50)
     finished = next(e for e in events if e["type"] == "run_finished")
     assert finished["before"]["asr"] == recovered_before["asr"]
+
+
+def test_a_per_class_budget_that_cannot_cover_the_data_is_refused(
+    client: TestClient, settings: Settings
+) -> None:
+    """Neural Cleanse's CIFAR-10 budget (100 steps a class) on a 43-class folder: 422."""
+    assert settings.data_dir is not None
+    for split in ("train", "test"):
+        for c in range(43):
+            (settings.data_dir / "signs" / split / f"{c:02d}").mkdir(parents=True)
+    nc = {"kind": "nc", "steps": 1200, "lr": 0.01}
+    body = {"data": {"name": "imagefolder", "root": "signs"}, "schedule": [nc]}
+    r = client.post("/api/runs", params={"preset": "tiny"}, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["fields"] == ["schedule.0.steps"]
+    assert "43 classes x 100 steps = 4300 steps" in r.json()["detail"]
+    nc["steps"] = 4400
+    r = client.post("/api/runs", params={"preset": "tiny"}, json=body)
+    assert r.status_code == 201, r.text  # (it fails later: the folders hold no images)

@@ -20,6 +20,7 @@ from unlearnscope.events import (
     PhaseVisualEvent,
     RunFinished,
     ScheduleEdit,
+    StatusEvent,
     StepMetrics,
 )
 from unlearnscope.ml.checkpoints import FileModelStore
@@ -169,9 +170,25 @@ def test_nc_with_detection_smallest_unlearns_the_smallest_trigger(model_cache: P
     assert any(not torch.equal(after[k], start[k]) for k in after)  # unlearning moved it
 
 
-def test_nc_ended_before_all_classes_says_so(model_cache: Path) -> None:
-    engine, events = _engine(model_cache, [_phase("nc", 3)])
-    assert engine.run() is RunStatus.COMPLETED
+def test_nc_without_steps_for_every_class_is_refused_before_anything_runs(
+    model_cache: Path,
+) -> None:
+    cfg = preset_config("tiny", {"schedule": [_phase("nc", 10)]})  # 10 classes x 1 step
+    events: list[EventBase] = []
+    engine = Engine(cfg, events.append, device="cpu", store=FileModelStore(model_cache))
+    assert engine.run() is RunStatus.FAILED
+    assert engine.step_count == 0
+    failed = [e for e in events if isinstance(e, StatusEvent)][-1]
+    assert "nc reverse-engineers 10 classes x 1 steps = 10 steps" in failed.message
+    assert "the data has 10 classes" in failed.message
+
+
+def test_nc_cut_short_by_an_edit_before_all_classes_says_so(model_cache: Path) -> None:
+    engine, events = _engine(model_cache, [_phase("nc")])
+    for _ in range(3):
+        assert engine.step()
+    engine.handle(EditSchedule(schedule=[_phase("nc", 3)]))  # an edit may cut it short
+    assert not engine.step() and engine.state is RunStatus.COMPLETED
     last = [e for e in events if isinstance(e, PhaseVisualEvent)][-1]
     assert last.name == "anomaly_index" and "3 of 10 classes" in last.text
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
-from ..config import RunConfig
+from ..config import CheckConfig, RunConfig
+from ..config.common import FIXED_CLASSES
 from ..settings import Settings
 from .errors import InvalidInput, LimitExceeded
 
@@ -52,6 +54,38 @@ def estimate_memory(cfg: RunConfig, max_split: int) -> int:
     cam_batch = min(cfg.monitor.tar_set_size, 256) + 2 * cfg.monitor.probe_count
     monitor = cam_batch * fmap * ACTIVATION_FACTOR + cfg.monitor.eval_size * pixels * 4
     return data + train_act + monitor
+
+
+def data_classes(cfg: RunConfig, settings: Settings) -> int | None:
+    """How many classes the run's data has, without loading it (an image folder: its
+    class folders under train/); None when that cannot be told here."""
+    fixed = FIXED_CLASSES.get(cfg.data.name)
+    if fixed is not None:
+        return fixed
+    root = cfg.data.root if cfg.data.root is not None else settings.data_dir
+    if root is None:
+        return None
+    train = Path(root).expanduser() / "train"
+    try:
+        return sum(1 for p in train.iterdir() if p.is_dir()) or None
+    except OSError:
+        return None
+
+
+def check_budgets(cfg: RunConfig, settings: Settings) -> None:
+    """422 for a phase whose per-class budget cannot cover the data's classes (Neural
+    Cleanse with 100 steps a class on 43 classes needs more than 1,200 steps)."""
+    from ..ml.kinds.settings import load_settings
+
+    n_classes = data_classes(cfg, settings)
+    if n_classes is None:
+        return
+    for i, phase in enumerate(cfg.schedule):
+        kind_settings = load_settings(phase.kind, phase.settings)
+        problem = kind_settings and kind_settings.budget_problem(phase.steps, n_classes)
+        if problem:
+            line = f"schedule.{i}.steps: {problem} (the data has {n_classes} classes)"
+            raise InvalidInput(line, errors=[line], fields=[f"schedule.{i}.steps"])
 
 
 def check_limits(cfg: RunConfig, settings: Settings) -> None:
@@ -110,7 +144,10 @@ def _inside(path: Path, roots: list[Path]) -> bool:
     return any(path == root or root in path.parents for root in roots)
 
 
-def server_paths(cfg: RunConfig, settings: Settings) -> RunConfig:
+Paths = TypeVar("Paths", RunConfig, CheckConfig)
+
+
+def server_paths(cfg: Paths, settings: Settings) -> Paths:
     """The run with its relative data.root and model.file made absolute under the
     server's data root (data directory, else home/data: where uploads land)."""
     base = settings.data_root.expanduser()
@@ -122,7 +159,7 @@ def server_paths(cfg: RunConfig, settings: Settings) -> RunConfig:
     return cfg.model_copy(update={"data": data, "model": model})
 
 
-def check_data_root(cfg: RunConfig, settings: Settings) -> None:
+def check_data_root(cfg: RunConfig | CheckConfig, settings: Settings) -> None:
     """data.root and model.file only inside the data directory, its uploads (or the
     cache); downloads only there.
 

@@ -31,7 +31,7 @@ from .errors import describe_errors
 from .model import MODELS, ModelConfig, check_cam_layer
 from .monitor import MonitorConfig
 from .phase import PhaseConfig, Schedule, forget_set_users, schedule_steps
-from .run import RunConfig
+from .run import CheckConfig, RunConfig
 from .training import TrainConfig
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "MODELS",
     "AttackConfig",
     "CamMethod",
+    "CheckConfig",
     "DataConfig",
     "DatasetName",
     "DefenseConfig",

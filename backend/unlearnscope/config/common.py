@@ -11,6 +11,8 @@ from pydantic import AfterValidator, Field
 DatasetName = Literal["shapes", "cifar10", "imagefolder"]
 CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
+# Classes of the built-in data sets (an image folder has as many as its class folders).
+FIXED_CLASSES: dict[str, int] = {"shapes": 10, "cifar10": 10}
 CAM_METHODS: tuple[str, ...] = get_args(CamMethod)
 
 MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)

@@ -9,7 +9,7 @@ from pydantic import (
 
 from ..strict import Strict
 from .attack import AttackConfig
-from .common import Seed
+from .common import FIXED_CLASSES, Seed
 from .data import DataConfig
 from .defense import DefenseConfig
 from .model import ModelConfig
@@ -46,10 +46,11 @@ class RunConfig(Strict):
                     + (f" (also: {', '.join(users[1:])})" if users[1:] else "")
                 )
         self._check_import()
-        if self.attack.target_class >= 10 and self.data.name in ("shapes", "cifar10"):
+        classes = FIXED_CLASSES.get(self.data.name)
+        if classes is not None and self.attack.target_class >= classes:
             raise ValueError(
                 f"attack.target_class={self.attack.target_class} is not a class of "
-                f"{self.data.name!r} (allowed: 0-9)"
+                f"{self.data.name!r} (allowed: 0-{classes - 1})"
             )
         self.attack.check_image(self.data.image_size)
         return self
@@ -74,3 +75,23 @@ class RunConfig(Strict):
 
     def total_steps(self) -> int:
         return schedule_steps(self.schedule)
+
+
+class CheckConfig(Strict):
+    """What the check before a run needs (POST /api/check): the model and the data it is
+    checked on, the trigger when known; no schedule (the check runs no phase)."""
+
+    seed: Seed = Field(0, title="Seed")
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    attack: AttackConfig = AttackConfig()
+    monitor: MonitorConfig = MonitorConfig()
+
+    @model_validator(mode="after")
+    def _imported(self) -> CheckConfig:
+        if not self.model.imported:
+            raise ValueError(
+                "model.source: the check is for a model from a file (source file or backdoorbench)"
+            )
+        self.attack.check_image(self.data.image_size)
+        return self

@@ -132,7 +132,7 @@ export class RunForm {
     form.after(this.sweep.el);
     this.own = new OwnModel(this); // upload + check under "Model file" and "Data folder"
     this.fields.get("model.file")?.wrap.after(this.own.el);
-    this.fields.get("data.root")?.wrap.after(this.own.dataEl);
+    this.fields.get("data.name")?.wrap.parentElement.append(this.own.dataEl); // not under "More"
     form.addEventListener("input", () => this.updateVisibility());
     form.addEventListener("change", () => this.updateVisibility());
   }
@@ -161,7 +161,7 @@ export class RunForm {
     return h(
       `fieldset.card.form-section#section-${key || "run"}`,
       h("legend", title),
-      note ? h("p.muted.section-note", note) : null,
+      note ? h("p.muted.section-note", { id: `note-${key}` }, note) : null,
       error,
       h("div.fields", basic),
       advanced.length ? h("details.more", h("summary", "More settings"), h("div.fields", advanced)) : null,
@@ -264,6 +264,14 @@ export class RunForm {
       if (f.attacks && !knownTrigger(current)) f.wrap.hidden = true;
     }
     const imported = current.model.source !== "train";
+    const attackNote = this.root.querySelector("#note-attack");
+    if (attackNote) {
+      attackNote.textContent = !imported
+        ? SECTIONS.find((x) => x.key === "attack").note
+        : current.model.source === "backdoorbench"
+          ? "the trigger comes with the BackdoorBench file (its triggered test set)"
+          : "the trigger as you know it; untick “Trigger known” if nobody knows it";
+    }
     const training = this.root.querySelector("#section-training");
     if (training) training.hidden = imported; // nothing is trained before unlearning
     if (this.own) {

@@ -69,8 +69,8 @@ export function checkReport(r) {
     r.forget_size ? `The file brings ${r.forget_size} identified poisoned samples (the forget set)` : null,
   ].filter(Boolean);
   return h(
-    "div.check-report",
-    h("p", h("b", "Model check passed"), h("span.muted", ` · ${r.seconds.toFixed(1)} s`)),
+    `div.check-report${r.warnings.length ? ".warned" : ""}`,
+    h("p", h("b", r.warnings.length ? "Model loaded, with warnings" : "Model loaded and checked"), h("span.muted", ` · ${r.seconds.toFixed(1)} s`)),
     h("ul", lines.map((l) => h("li", l))),
     r.warnings.length ? h("ul.check-warnings", r.warnings.map((w) => h("li.warn-text", `⚠ ${w}`))) : null,
   );
@@ -140,8 +140,10 @@ export class OwnModel {
     }
     this.button.disabled = true;
     fill(this.result, h("p.muted", "Loading the model and classifying a sample…"));
+    // the check needs the model, the data and the trigger; no schedule (it runs no phase)
+    const { seed, data, model, attack, monitor } = config;
     try {
-      fill(this.result, checkReport(await api.checkModel(config)));
+      fill(this.result, checkReport(await api.checkModel({ seed, data, model, attack, monitor })));
     } catch (err) {
       fill(this.result, h("div.check-report.failed", h("p", h("b", "The model did not load")), h("p.error-text", err.errors?.[0]?.replace(/^[\w.]+: /, "") || err.detail)));
     } finally {

@@ -6,13 +6,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Query, UploadFile, status
+from fastapi import APIRouter, File, UploadFile, status
 from starlette.concurrency import run_in_threadpool
 
-from ...config import RunConfig
+from ...config import CheckConfig
 from ..deps import ServiceDep
 from ..schemas import CheckOut, UploadOut
-from .runs import config_of
 
 router = APIRouter(prefix="/api", tags=["files"])
 
@@ -53,12 +52,6 @@ def list_files(service: ServiceDep) -> list[UploadOut]:
     summary="Load a run's model (model.source file or backdoorbench), classify a sample and "
     "report what was found, before any run starts",
 )
-async def check_model(
-    service: ServiceDep,
-    body: Annotated[RunConfig | None, Body()] = None,
-    preset: Annotated[
-        str | None, Query(description="start from this preset; the body overrides its fields")
-    ] = None,
-) -> CheckOut:
-    report = await service.check_model(config_of(body, preset or None))
+async def check_model(service: ServiceDep, body: CheckConfig) -> CheckOut:
+    report = await service.check_model(body)
     return CheckOut(**report)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ... import __version__
-from ...config import PhaseConfig, RunConfig
+from ...config import CheckConfig, PhaseConfig, RunConfig
 from ...events import EventBase, ProbesEvent, RunStarted, SampleReport, ScheduleEdit
 from ...report.data import RunFacts, facts_from_store
 from ...settings import Settings
@@ -159,15 +159,9 @@ class RunService:
     def list_uploads(self) -> list[Upload]:
         return self.uploads.listing()
 
-    async def check_model(self, config: RunConfig) -> dict[str, Any]:
+    async def check_model(self, config: CheckConfig) -> dict[str, Any]:
         """Load the run's model and measure it on a sample (422 naming what is wrong)."""
-        config = self.admission.check(config)
-        if not config.model.imported:
-            line = (
-                "model.source: the check is for a model from a file "
-                "(source file or backdoorbench)"
-            )
-            raise InvalidInput(line, errors=[line], fields=["model.source"])
+        config = self.admission.check_paths(config)
         try:
             return await self.checks.check(config)
         except CheckFailed as err:

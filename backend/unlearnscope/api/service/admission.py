@@ -9,12 +9,12 @@ from __future__ import annotations
 import shutil
 import uuid
 
-from ...config import RunConfig
+from ...config import CheckConfig, RunConfig
 from ...states import RunStatus
 from ...storage.db import is_disk_full
 from ...storage.tables import RunRow
 from ..errors import DiskFull, ReadOnly, TooManyQueued
-from ..limits import check_data_root, check_limits, server_paths
+from ..limits import check_budgets, check_data_root, check_limits, server_paths
 from .bridge import DISK_FULL, EventBridge
 from .core import ServerCore
 
@@ -44,6 +44,13 @@ class Admission:
         config = server_paths(config, self.settings)
         check_data_root(config, self.settings)
         check_limits(config, self.settings)
+        check_budgets(config, self.settings)
+        return config
+
+    def check_paths(self, config: CheckConfig) -> CheckConfig:
+        """A check's paths as the server reads them, each inside its roots (422 if not)."""
+        config = server_paths(config, self.settings)
+        check_data_root(config, self.settings)
         return config
 
     def create(self, config: RunConfig, client: str = "", queue_limit: bool = True) -> RunRow:

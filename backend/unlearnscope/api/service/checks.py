@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from ...config import RunConfig
+from ...config import CheckConfig
 from ...settings import Settings
 
 CHECK_TIMEOUT_S = 300.0
@@ -32,7 +32,7 @@ def check_job(config: dict[str, Any], data_dir: str | None, cache_dir: str) -> d
     from ...ml.foreign.state import ImportRefused
 
     torch.set_num_threads(max(1, min(4, torch.get_num_threads())))
-    cfg = RunConfig.model_validate(config)
+    cfg = CheckConfig.model_validate(config)
     try:
         report = check_model(cfg, data_dir, Path(cache_dir) / "data")
     except (ImportRefused, DataUnavailable, ValueError) as err:
@@ -56,7 +56,7 @@ class ModelChecks:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
         return self._pool
 
-    async def check(self, config: RunConfig) -> dict[str, Any]:
+    async def check(self, config: CheckConfig) -> dict[str, Any]:
         s = self.settings
         data_dir = str(s.data_dir) if s.data_dir is not None else None
         async with self._lock:  # one check at a time

@@ -175,6 +175,7 @@ class Engine:
             cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
         )
         self.prepared = p
+        self._check_budgets(len(p.test.classes))
         # The teacher for distilling recovery phases: the model as it is before unlearning.
         # Always kept (a schedule edit may turn distillation on mid-run).
         p.phase_data.teacher = frozen_copy(p.model)
@@ -219,6 +220,18 @@ class Engine:
         self._status(RunStatus.RUNNING)
         while self._deferred:
             self.handle(self._deferred.popleft())
+
+    def _check_budgets(self, n_classes: int) -> None:
+        """Fail before any phase runs when a per-class budget cannot cover the data's
+        classes (the server checks this at creation too, where it can count them)."""
+        for i, phase in enumerate(self.schedule):
+            settings = load_settings(phase.kind, phase.settings)
+            problem = settings and settings.budget_problem(phase.steps, n_classes)
+            if problem:
+                raise ValueError(
+                    f"schedule.{i}.steps: {problem} (the data has {n_classes} classes); "
+                    "nothing was unlearned"
+                )
 
     def _measure_with(
         self, trigger: Trigger, target: int | None, probe_idx: torch.Tensor | None = None

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ...config import RunConfig
+from ...config import CheckConfig
 from ..attacks.base import Trigger
 from ..cam import make_cam
 from ..datasets import load_splits
@@ -50,7 +50,7 @@ class CheckReport:
 
 
 def check_model(
-    cfg: RunConfig,
+    cfg: CheckConfig,
     data_dir: str | Path | None,
     data_cache_dir: Path | None = None,
     sample: int = SAMPLE,

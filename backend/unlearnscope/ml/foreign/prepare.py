@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from ...config import RunConfig
+from ...config import CheckConfig, RunConfig
 from ...config.model import is_named
 from ..attacks.base import Trigger
 from ..attacks.inputaware.trigger import InputAware
@@ -69,7 +69,7 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-def build_for(cfg: RunConfig, name: str, num_classes: int) -> Classifier:
+def build_for(cfg: RunConfig | CheckConfig, name: str, num_classes: int) -> Classifier:
     """The model `name` (registry or torchvision/timm by name) with the run's
     normalisation, initialised from the seed (the weights then come from the file)."""
     torch.manual_seed(cfg.seed)
@@ -99,7 +99,8 @@ class Loaded:
     bench: BackdoorBenchResult | None = None
 
 
-def load_user_model(cfg: RunConfig, num_classes: int, data_dir: str | Path | None) -> Loaded:
+def load_user_model(
+    cfg: RunConfig | CheckConfig, num_classes: int, data_dir: str | Path | None) -> Loaded:
     """Build the architecture and load the user's weights into it (ImportRefused with the
     reason when the file does not fit)."""
     path = model_file(cfg.model.file, data_dir)
@@ -157,7 +158,7 @@ def paired_trigger(
     return PairedTrigger(full_test.images[idx], bench.bd_test_images), target
 
 
-def known_trigger(cfg: RunConfig, num_classes: int) -> Trigger:
+def known_trigger(cfg: RunConfig | CheckConfig, num_classes: int) -> Trigger:
     if cfg.attack.target_class >= num_classes:
         raise ImportRefused(
             f"attack.target_class {cfg.attack.target_class} is not a class of the data "

@@ -25,6 +25,11 @@ from .. import plugins
 class KindSettings(Strict):
     """Base of every kind's settings model (strict, no unknown fields, finite floats)."""
 
+    def budget_problem(self, steps: int, n_classes: int) -> str | None:
+        """Why `steps` cannot cover what this kind does on data of `n_classes` classes
+        (a per-class budget), or None. Checked before a run starts."""
+        return None
+
 
 def settings_class(path: str) -> type[KindSettings]:
     """The class named by "module:Class" (imported once)."""

@@ -67,3 +67,23 @@ class NeuralCleanseSettings(KindSettings):
             if len(set(value)) != len(value) or min(value) < 0 or max(value) > 9999:
                 raise ValueError("classes must be distinct indices in 0-9999")
         return value
+
+    def candidates(self, n_classes: int) -> int:
+        """How many classes are reverse-engineered on data of `n_classes` classes."""
+        return n_classes if self.classes == "all" else len(self.classes)
+
+    def budget_problem(self, steps: int, n_classes: int) -> str | None:
+        if isinstance(self.classes, list) and max(self.classes) >= n_classes:
+            return (
+                f"settings.classes {self.classes} are not all classes of this data "
+                f"(0-{n_classes - 1})"
+            )
+        needed = self.candidates(n_classes) * self.steps_per_class
+        if steps > needed:
+            return None
+        return (
+            f"nc reverse-engineers {self.candidates(n_classes)} classes x {self.steps_per_class} "
+            f"steps = {needed} steps before it can unlearn, but the phase has {steps}: give it "
+            f"more steps (e.g. {needed + max(20, needed // 6)}), fewer steps_per_class, or "
+            "fewer candidate classes"
+        )
