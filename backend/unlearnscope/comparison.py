@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from .scores import num
@@ -100,6 +101,11 @@ def model_label(config: Mapping[str, Any]) -> str:
     data = config.get("data") or {}
     model = config.get("model") or {}
     attack = config.get("attack") or {}
+    if model.get("source", "train") != "train":  # the user's model: its file says what it is
+        file = Path(str(model.get("file", "?"))).name
+        trigger = "trigger unknown" if attack.get("known") is False else "trigger known"
+        where = "BackdoorBench file" if model["source"] == "backdoorbench" else "your file"
+        return f"{data.get('name', '?')} · {model.get('name', '?')} from {where} {file} · {trigger}"
     width = f" w{model['width']}" if model.get("name") == "small_cnn" and "width" in model else ""
     settings = attack.get("settings") or {}
     size = f" {settings['trigger_size']}px" if "trigger_size" in settings else ""

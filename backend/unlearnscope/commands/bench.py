@@ -14,6 +14,10 @@ Sections (each prints its own table of medians, with the load average around it)
   memory      the demo run on a real server: wall time, server and worker RSS (bench/memory.py)
   executors   local worker processes vs Ray actors (`--executor ray`; not in the default
               set: it needs the `ray` extra) (bench/executors.py)
+  import      a user's ResNet-18 checkpoint to the first heatmap, vs the same model from
+              the cache (not in the default set) (bench/import_model.py)
+  vitcam      our Grad-CAM on ViT tokens vs pytorch-grad-cam with reshape_transform (not
+              in the default set) (bench/vit_cam.py)
 The server sections run first, so the server's memory is read before the in-process
 sections load their models. Numbers taken while other jobs share the CPU are inflated:
 compare rows of one table (taken together), and read the load average printed with it.
@@ -32,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 SECTIONS = ("cam", "monitoring", "streaming", "memory")
-OPTIONAL = ("executors",)  # only when asked for (--executor ray, or --only)
-ORDER = ("memory", "streaming", "executors", "cam", "monitoring")  # the server's memory first
+OPTIONAL = ("executors", "import", "vitcam")  # only when asked for (--executor ray, or --only)
+# the server's memory first
+ORDER = ("memory", "streaming", "executors", "cam", "monitoring", "import", "vitcam")
 MODELS = ("small_cnn", "resnet18")
 
 # The targets (2 CPU cores).
@@ -160,7 +165,7 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
 
     import torch
 
-    from ..bench import cam, executors, memory, monitoring
+    from ..bench import cam, executors, import_model, memory, monitoring, vit_cam
 
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise BenchError(f"--device {args.device}: no CUDA device here; use --device cpu")
@@ -211,13 +216,23 @@ def run_all(args: argparse.Namespace) -> tuple[dict[str, list[dict[str, Any]]], 
             lambda: monitoring.run_monitoring_bench(args.device, args.quick, cache),
             monitoring.format_table,
         ),
+        "import": (
+            "Your model: a ResNet-18 checkpoint to the first heatmap (s), vs the cached model",
+            lambda: import_model.run_import_bench(args.device, args.quick),
+            import_model.format_table,
+        ),
+        "vitcam": (
+            "Grad-CAM on a ViT's tokens: ours vs pytorch-grad-cam with reshape_transform",
+            lambda: vit_cam.run(threads or 1, repeats=2 if args.quick else 5),
+            vit_cam.format_table,
+        ),
     }
     results: dict[str, list[dict[str, Any]]] = {}
     failed: list[str] = []
     for name in ORDER:
         if name not in only:
             continue
-        if name == "monitoring" and threads:
+        if name in ("monitoring", "import") and threads:
             torch.set_num_threads(threads)  # it runs the engine in this process
         rows = _section(*sections[name])
         if rows is None:
