@@ -7,7 +7,7 @@ import "./options.mjs";
 import { RunModel, markSkipped } from "../../frontend/js/run/model.js";
 import { decodeMessage, unpackFrame } from "../../frontend/js/core/wire.js";
 import { describe, readInput } from "../../frontend/js/form/fields.js";
-import { earlyStopText } from "../../frontend/js/core/format.js";
+import { earlyStopText, setupText } from "../../frontend/js/core/format.js";
 import { withGaps } from "../../frontend/js/core/series.js";
 
 const RUN = {
@@ -164,4 +164,32 @@ test("form fields: the schema's types and ranges, nullable means empty", () => {
   assert.equal(readInput({ value: "12.5" }, size).error, "must be a whole number");
   const mean = describe({ type: "array", prefixItems: [{}, {}, {}] });
   assert.deepEqual(readInput({ value: "0.5, 0.4 0.3" }, mean), { value: [0.5, 0.4, 0.3] });
+});
+
+test("an unknown trigger has no target until a phase recovers one, then the recovered before", () => {
+  const m = new RunModel(RUN);
+  m.apply({ type: "run_started", seq: 1, target_class: null, trigger_source: "unknown", classes: ["a", "b"], schedule: RUN.schedule, total_steps: 30 });
+  m.apply({ type: "evaluation", seq: 2, step: 0, label: "before", asr: null, ca: 90 });
+  assert.equal(m.targetClass, null);
+  assert.equal(m.triggerUnknown, true);
+  assert.equal(m.triggerLabel("ASR"), "ASR");
+  assert.equal(m.before().asr, null);
+  m.apply({ type: "trigger_found", seq: 3, step: 12, kind: "nc", source: "recovered by nc (phase 1)", target_class: 1, trigger_region: "trigger patch (its mask)" });
+  m.apply({ type: "evaluation", seq: 4, step: 0, label: "before (recovered trigger)", asr: 97, ca: 90 });
+  assert.equal(m.targetClass, 1);
+  assert.equal(m.triggerUnknown, false);
+  assert.equal(m.triggerLabel("ASR"), "ASR (recovered trigger)");
+  assert.equal(m.before().asr, 97);
+});
+
+test("a run's setup names a user's model and what is known of its trigger", () => {
+  assert.equal(setupText({ data: { name: "cifar10" }, model: { name: "resnet18" }, attack: { kind: "badnets" } }), "cifar10 · resnet18 · badnets");
+  assert.equal(
+    setupText({ data: { name: "imagefolder" }, model: { name: "resnet18", source: "file" }, attack: { kind: "badnets", known: false } }),
+    "imagefolder · resnet18 (your file) · trigger unknown",
+  );
+  assert.equal(
+    setupText({ data: { name: "cifar10" }, model: { name: "preact_resnet18", source: "backdoorbench" }, attack: {} }),
+    "cifar10 · preact_resnet18 (BackdoorBench file) · its triggered test set",
+  );
 });

@@ -69,3 +69,15 @@ export function earlyStopText(p, short) {
     : "";
   return short ? `${p.kind} stopped early${why}` : `Phase ${p.index + 1} (${p.kind}) stopped early at step ${p.end}${why}`;
 }
+
+/** A run's setup in a few words: "cifar10 · resnet18 · badnets", or for a user's model
+ * "imagefolder · resnet18 (your file) · trigger unknown". */
+export function setupText(cfg) {
+  const data = cfg?.data?.name ?? "?";
+  const model = cfg?.model?.name ?? "?";
+  const source = cfg?.model?.source ?? "train";
+  if (source === "train") return `${data} · ${model} · ${cfg?.attack?.kind ?? "?"}`;
+  const where = source === "backdoorbench" ? "BackdoorBench file" : "your file";
+  const trigger = cfg?.attack?.known === false ? "trigger unknown" : source === "backdoorbench" ? "its triggered test set" : `${cfg?.attack?.kind ?? "?"} (as described)`;
+  return `${data} · ${model} (${where}) · ${trigger}`;
+}

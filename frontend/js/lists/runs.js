@@ -4,7 +4,7 @@
 
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
-import { statusLabel, ago, statusBadgeClass } from "../core/format.js";
+import { statusLabel, ago, setupText, statusBadgeClass } from "../core/format.js";
 import { isLive } from "../core/vocab.js";
 import { MAX_COMPARE } from "../compare/hash.js";
 
@@ -141,7 +141,7 @@ export class RunList {
         "a.run-link",
         { href: `#/run/${encodeURIComponent(run.id)}`, "aria-current": run.id === this.activeId ? "page" : null },
         h("span.run-line", h("span.run-title", run.name), h("span", { class: statusBadgeClass(status) }, statusLabel(status))),
-        h("span.run-meta", `${cfg.data?.name ?? "?"} · ${cfg.model?.name ?? "?"} · ${cfg.attack?.kind ?? "?"}`),
+        h("span.run-meta", setupText(cfg)),
         h("span.run-meta", `${isLive(status) || !step ? `step ${step}/${total}` : `${step} steps`}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
         isLive(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,
       ),

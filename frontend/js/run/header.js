@@ -3,7 +3,7 @@
 
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
-import { statusLabel, duration, fixed, percent, statusBadgeClass } from "../core/format.js";
+import { statusLabel, duration, fixed, percent, setupText, statusBadgeClass } from "../core/format.js";
 import { Presenter, presentRequested } from "./present.js";
 
 const CONNECTION = {
@@ -131,7 +131,7 @@ export class RunHeader {
       ["Elapsed", duration(m.elapsed(this.connection === "live")), "run-elapsed"],
       ["Speed", rate && m.steps.length > 1 ? `${rate.toFixed(2)} steps/s${m.status === "running" ? "" : " (last)"}` : "–", "run-rate"],
       ["Device", m.device || "–", "run-device"],
-      ["Setup", `${cfg.data?.name} · ${cfg.model?.name} · ${cfg.attack?.kind}`, "run-setup"],
+      ["Setup", setupText(cfg), "run-setup"],
     ];
     fill(this.facts, facts.map(([k, v, id]) => h("div.fact", h("dt", k), h(`dd#${id}`, v))));
   }

@@ -300,7 +300,7 @@ function triggerMarks(m, spec, shapes, annotations) {
   if (m.triggerUnknown) {
     annotations.push({
       x: 0.5, y: spec.id === "quality" ? 0.5 : 0.6, xref: "paper", yref: "paper", showarrow: false,
-      text: spec.id === "quality" ? "Trigger unknown: ASR and RA appear once a phase recovers one" : "Trigger unknown: no trigger region to measure yet",
+      text: spec.id === "quality" ? "Trigger unknown:<br>ASR and RA wait for a recovered one" : "Trigger unknown:<br>no trigger region to measure yet",
       font: { size: 12, color: "#52606d" }, bgcolor: "rgba(255, 255, 255, 0.85)", name: "trigger-unknown",
     });
     return;
