@@ -69,14 +69,17 @@ def _floats(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images.to(device).float().div_(255)  # uint8 (N, 3, H, W) -> float [0, 1]
 
 
-def pick_probes(test: ImageSet, target: int, count: int, seed: int) -> torch.Tensor:
-    """`count` test indices of non-target images, spread over the classes (round robin)."""
+def pick_probes(
+    test: ImageSet, target: int, count: int, seed: int, allowed: torch.Tensor | None = None
+) -> torch.Tensor:
+    """`count` test indices of non-target images, spread over the classes (round robin);
+    only where `allowed` (N,) is True when given."""
     gen = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(test), generator=gen)
     by_class: dict[int, list[int]] = {}
     for i in order.tolist():
         c = int(test.labels[i])
-        if c != target:
+        if c != target and (allowed is None or bool(allowed[i])):
             by_class.setdefault(c, []).append(i)
     picked: list[int] = []
     classes = sorted(by_class)
@@ -118,10 +121,12 @@ class Monitor:
         gen = torch.Generator().manual_seed(seed + 1)
         no_class = -1  # an unknown target: every class is a "non-target" class
         target_or_none = no_class if target is None else target
-        non_target = torch.nonzero(test.labels != target_or_none).flatten()
+        # images the trigger has a triggered version of (all, unless a given set)
+        covered = trigger.covers(test.images)
+        non_target = torch.nonzero((test.labels != target_or_none) & covered).flatten()
 
         self.probe_idx = (
-            pick_probes(test, target_or_none, cfg.probe_count, seed)
+            pick_probes(test, target_or_none, cfg.probe_count, seed, covered)
             if probe_idx is None
             else probe_idx
         )

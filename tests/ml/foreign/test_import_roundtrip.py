@@ -13,6 +13,7 @@ from backdoorbench_file import write_backdoorbench
 from safetensors.torch import save_file
 
 from unlearnscope.events import Evaluation, EventBase, RunStarted
+from unlearnscope.ml.attacks.poisoning import triggered_non_target
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
 from unlearnscope.ml.foreign.prepare import load_user_model, prepare_imported
@@ -127,6 +128,9 @@ def test_a_backdoorbench_file_brings_model_triggered_set_and_forget_set(tmp_path
     assert isinstance(p.trigger, PairedTrigger)
     covered = [i for i in range(len(p.test)) if bool(p.trigger.covers(p.test.images[i : i + 1]))]
     assert covered, "the sub-sampled test set holds images bd_test covers"
+    # ASR is measured on the covered images alone (bd_test holds 40 of the test set)
+    asr_set = triggered_non_target(p.test, p.trigger, target)
+    assert len(asr_set) == len(covered) < int((p.test.labels != target).sum())
     i = covered[0]
     stamped = p.trigger.apply(p.test.images[i : i + 1])[0]
     assert torch.equal(stamped[:, -4:-1, -4:-1], stamp[:, -4:-1, -4:-1])

@@ -71,6 +71,11 @@ class Trigger(ABC):
     def apply(self, images: torch.Tensor) -> torch.Tensor:
         """Stamped copy of (B, 3, H, W) uint8 or float [0, 1] images, in the same dtype."""
 
+    def covers(self, images: torch.Tensor) -> torch.Tensor:
+        """(B,) bool: the images this trigger has a triggered version of (all of them for a
+        trigger that stamps; a triggered test set given as images covers its own)."""
+        return torch.ones(images.shape[0], dtype=torch.bool)
+
     def cross(self, images: torch.Tensor, seed: int) -> torch.Tensor:
         """Noise-mode images (labels kept); only triggers with cross_ratio > 0 have them."""
         raise NotImplementedError(f"{type(self).__name__} has no cross (noise-mode) images")

@@ -66,6 +66,7 @@ def poison(train: ImageSet, trigger: Trigger, target: int, rate: float, seed: in
 
 
 def triggered_non_target(test: ImageSet, trigger: Trigger, target: int) -> ImageSet:
-    """The ASR set: stamped test images whose true class is not the target (true labels kept)."""
-    keep = test.labels != target
+    """The ASR set: stamped test images whose true class is not the target (true labels
+    kept); only those the trigger covers (a given triggered set may cover fewer)."""
+    keep = (test.labels != target) & trigger.covers(test.images)
     return ImageSet(trigger.apply(test.images[keep]), test.labels[keep], list(test.classes))

@@ -105,10 +105,14 @@ def check_model(
             trigger, target = paired_trigger(loaded.bench, test)
         else:
             trigger, target = known_trigger(cfg, k), cfg.attack.target_class
-        keep = labels != target
-        if bool(keep.any()):
-            stamped = trigger.apply(images[keep])
-            asr, _ = asr_and_ra(predict(model, stamped), target, labels[keep])
+        # a sample of the non-target test images the trigger covers (a given triggered
+        # set may hold fewer than the whole test set)
+        keep = (test.labels != target) & trigger.covers(test.images)
+        pool = torch.nonzero(keep).flatten()
+        pool = pool[torch.randperm(len(pool), generator=gen)][:sample]
+        if len(pool):
+            stamped = trigger.apply(test.images[pool])
+            asr, _ = asr_and_ra(predict(model, stamped), target, test.labels[pool])
             report.asr, report.target_class = asr, target
             if asr < 50:
                 warnings.append(

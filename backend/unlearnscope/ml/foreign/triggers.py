@@ -67,7 +67,7 @@ class PairedTrigger(Trigger):
         return len(self._row)
 
     def covers(self, images: torch.Tensor) -> torch.Tensor:
-        """(B,) bool: which images have a triggered version here."""
+        """(B,) bool: which images have a triggered version here (by content)."""
         return torch.tensor([_digest(img) in self._row for img in _as_uint8(images)])
 
     def apply(self, images: torch.Tensor) -> torch.Tensor:
