@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..config import CheckConfig, RunConfig
 from ..config.common import FIXED_CLASSES
@@ -151,12 +151,32 @@ def server_paths(cfg: Paths, settings: Settings) -> Paths:
     """The run with its relative data.root and model.file made absolute under the
     server's data root (data directory, else home/data: where uploads land)."""
     base = settings.data_root.expanduser()
-    data, model = cfg.data, cfg.model
-    if data.root is not None and not Path(data.root).expanduser().is_absolute():
-        data = data.model_copy(update={"root": str(base / data.root)})
-    if model.file is not None and not Path(model.file).expanduser().is_absolute():
-        model = model.model_copy(update={"file": str(base / model.file)})
-    return cfg.model_copy(update={"data": data, "model": model})
+
+    def absolute(section: Any, field: str) -> Any:
+        value = getattr(section, field)
+        if value is None or Path(value).expanduser().is_absolute():
+            return section
+        return section.model_copy(update={field: str(base / value)})
+
+    update = {
+        "data": absolute(cfg.data, "root"),
+        "model": absolute(cfg.model, "file"),
+        "attack": absolute(cfg.attack, "triggered_root"),
+    }
+    if isinstance(cfg, RunConfig):
+        update["defense"] = absolute(cfg.defense, "forget_root")
+    return cfg.model_copy(update=update)
+
+
+def user_paths(cfg: RunConfig | CheckConfig) -> list[tuple[str, str]]:
+    """(field, path) of every file or folder of the user's a run reads."""
+    paths = [
+        ("model.file", cfg.model.file),
+        ("attack.triggered_root", cfg.attack.triggered_root),
+    ]
+    if isinstance(cfg, RunConfig):
+        paths.append(("defense.forget_root", cfg.defense.forget_root))
+    return [(field, p) for field, p in paths if p is not None]
 
 
 def check_data_root(cfg: RunConfig | CheckConfig, settings: Settings) -> None:
@@ -170,18 +190,18 @@ def check_data_root(cfg: RunConfig | CheckConfig, settings: Settings) -> None:
         for p in (settings.data_dir, settings.cache_dir, settings.uploads_dir)
         if p
     ]
-    file = cfg.model.file
-    if file is not None:
-        path = Path(file).expanduser().resolve()
+    for field, given in user_paths(cfg):
+        path = Path(given).expanduser().resolve()
         if not _inside(path, roots):
             line = (
-                "model.file: must be a file inside the server's data directory "
+                f"{field}: must be inside the server's data directory "
                 "(UNLEARNSCOPE_DATA_DIR / serve --data-dir) or its uploads (POST /api/files)"
             )
-            raise InvalidInput(line, errors=[line], fields=["model.file"])
-        if not path.is_file():
-            line = "model.file: there is no such file on the server; upload it first"
-            raise InvalidInput(line, errors=[line], fields=["model.file"])
+            raise InvalidInput(line, errors=[line], fields=[field])
+        if not (path.is_file() if field == "model.file" else path.is_dir()):
+            what = "file" if field == "model.file" else "folder"
+            line = f"{field}: there is no such {what} on the server; upload it first"
+            raise InvalidInput(line, errors=[line], fields=[field])
     root = cfg.data.root
     if root is not None and not _inside(Path(root).expanduser().resolve(), roots):
         line = (

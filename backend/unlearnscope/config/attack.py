@@ -56,6 +56,16 @@ class AttackConfig(Strict):
         title="Trigger known",
         description="off: nobody knows the trigger; ASR and TAR wait for a recovered one",
     )
+    # A model from a checkpoint whose trigger the user stamped on the test set themselves:
+    # a folder mirroring the clean test split (test/<class>/<the same file names>); each
+    # triggered image is paired with its clean one, the target class is `target_class`.
+    triggered_root: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        title="Triggered test images",
+        description="your model: test/<class>/<file> stamped with your trigger",
+    )
 
     @model_validator(mode="before")
     @classmethod

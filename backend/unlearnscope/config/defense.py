@@ -21,6 +21,16 @@ class DefenseConfig(Strict):
         description="identified poisoned samples; 0 = none (clean-data defences only)",
         json_schema_extra=IMAGES,
     )
+    # A model from a checkpoint: the identified poisoned samples as image files (a folder
+    # of images labelled attack.target_class, or with one folder per class named as the
+    # data's classes). None: no forget set (a BackdoorBench file brings its own).
+    forget_root: str | None = Field(
+        None,
+        min_length=1,
+        max_length=500,
+        title="Forget set folder",
+        description="your model: images of the identified poisoned samples",
+    )
     clean_fraction: float = Field(
         0.05, gt=0, le=1, title="Clean fraction", description="of the training set"
     )

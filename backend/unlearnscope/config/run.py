@@ -58,19 +58,38 @@ class RunConfig(Strict):
     def _check_import(self) -> None:
         """A model from a file: what the defender can and cannot have."""
         if not self.model.imported:
+            if self.attack.triggered_root is not None or self.defense.forget_root is not None:
+                raise ValueError(
+                    "attack.triggered_root and defense.forget_root are for a model from a "
+                    "file (model.source); a model trained here has its own"
+                )
             if not self.attack.known:
                 raise ValueError(
                     "attack.known is off, but the model is trained here with that attack: "
                     "an unknown trigger needs a model from a file (model.source)"
                 )
             return
-        if self.model.source == "file":
+        if self.attack.triggered_root is not None and (
+            self.model.source != "file" or not self.attack.known or self.data.name != "imagefolder"
+        ):
+            raise ValueError(
+                "attack.triggered_root pairs your triggered test images with the clean ones "
+                "of an image folder: it needs model.source 'file', attack.known on and "
+                "data.name 'imagefolder'"
+            )
+        if self.defense.forget_root is not None and self.model.source != "file":
+            raise ValueError(
+                "defense.forget_root is for a model from a checkpoint (model.source 'file'); "
+                "a BackdoorBench file brings its own forget set"
+            )
+        if self.model.source == "file" and self.defense.forget_root is None:
             users = forget_set_users(self.schedule)
             if users:
                 raise ValueError(
                     f"{users[0]} needs the forget set (identified poisoned samples), but a "
-                    "model from a checkpoint comes with none: use a BackdoorBench file "
-                    f"(its bd_train), or kinds that need only clean data ({clean_only_kinds()})"
+                    "model from a checkpoint comes with none: give them as a folder "
+                    "(defense.forget_root), use a BackdoorBench file (its bd_train), or "
+                    f"kinds that need only clean data ({clean_only_kinds()})"
                 )
 
     def total_steps(self) -> int:

@@ -210,7 +210,7 @@ def _cache_key(root: Path, image_size: int, files: dict[str, list[tuple[Path, in
     return h.hexdigest()[:20]
 
 
-def _decode(path: Path, size: int) -> np.ndarray:
+def decode_image(path: Path, size: int) -> np.ndarray:
     """(size, size, 3) uint8 RGB image."""
     with Image.open(path) as img:
         img.draft("RGB", (size, size))  # JPEG: let the decoder downscale large images cheaply
@@ -220,7 +220,7 @@ def _decode(path: Path, size: int) -> np.ndarray:
         return np.asarray(rgb)
 
 
-def _decode_all(
+def decode_all(
     paths: Sequence[Path], size: int, progress: Progress | None, label: str
 ) -> torch.Tensor:
     """(N, 3, size, size) uint8, decoded by a thread pool (Pillow releases the GIL)."""
@@ -230,7 +230,7 @@ def _decode_all(
         stop = min(start + DECODE_CHUNK, len(paths))
         for i in range(start, stop):
             try:
-                out[i] = _decode(paths[i], size)
+                out[i] = decode_image(paths[i], size)
             except OSError as e:
                 raise DataUnavailable(f"cannot read image {paths[i]}: {e}") from e
         return stop - start
@@ -266,7 +266,7 @@ def load_imagefolder(
     for split in ("train", "test"):
         paths = [p for p, _ in files[split]]
         labels = torch.tensor([lab for _, lab in files[split]], dtype=torch.long)
-        sets.append(ImageSet(_decode_all(paths, image_size, progress, split), labels, classes))
+        sets.append(ImageSet(decode_all(paths, image_size, progress, split), labels, classes))
     if progress is not None:
         total = len(files["train"]) + len(files["test"])
         progress(total, total, f"decoded {total} images in {time.perf_counter() - t0:.1f} s")

@@ -92,7 +92,9 @@ def backdoor_key(cfg: RunConfig, train: ImageSet, device: torch.device | None = 
     return config_key(
         {
             "data": train.fingerprint(),
-            "model": cfg.model.model_dump(),
+            # (source and file are left out: a model trained here keeps the key it had
+            # before models could come from a file)
+            "model": cfg.model.model_dump(exclude={"source", "file"}),
             # BadNets/Blended: every field, as before the newer attacks existed (their
             # cached models keep their keys); other attacks: their own fields only.
             "attack": cfg.attack.key_fields(),

@@ -42,6 +42,8 @@ const SHOW_IF = {
   "attack.kind": (c) => knownTrigger(c),
   "attack.target_class": (c) => knownTrigger(c),
   "attack.poison_rate": (c) => c.model.source === "train",
+  "attack.triggered_root": (c) => c.model.source === "file" && c.attack.known && c.data.name === "imagefolder",
+  "defense.forget_root": (c) => c.model.source === "file",
   // (an attack's own settings show for that attack alone: the `attacks` of each field)
   "attack.settings.margin": (c) => c.attack.settings.position !== "xy",
   "attack.settings.x": (c) => c.attack.settings.position === "xy",

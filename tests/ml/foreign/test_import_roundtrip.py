@@ -168,3 +168,61 @@ def test_a_timm_model_runs_a_defence_end_to_end_with_finite_tar(
     final = [e for e in events if isinstance(e, Evaluation)][-1]
     assert final.tar_median is not None and torch.isfinite(torch.tensor(final.tar_median))
     assert final.asr is not None
+
+
+def _write_folder(images: torch.Tensor, labels: torch.Tensor, classes: list[str],
+                  folder: Path, names: list[str] | None = None) -> list[str]:
+    """PNG files folder/<class>/<name>.png (lossless: the pixels come back as they were)."""
+    from PIL import Image
+
+    names = names or [f"{i:04d}" for i in range(len(images))]
+    for img, label, name in zip(images, labels.tolist(), names, strict=True):
+        out = folder / classes[label]
+        out.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(img.permute(1, 2, 0).numpy()).save(out / f"{name}.png")
+    return names
+
+
+def test_triggered_images_and_a_forget_set_from_folders(
+    trained: Classifier, tmp_path: Path
+) -> None:
+    """A user's test set stamped by themselves (paired by file name with the clean one) and
+    their identified poisoned samples as a flat folder: ASR as the model's own, the
+    forget set labelled with the target class."""
+    from unlearnscope.ml.attacks.poisoning import poison
+    from unlearnscope.ml.attacks.triggers import make_trigger
+    from unlearnscope.ml.datasets import load_splits
+    from unlearnscope.ml.metrics import asr_and_ra, predict
+
+    tiny = preset_config("tiny")
+    train, test = load_splits(tiny.data, None, seed=tiny.seed)
+    trigger = make_trigger(tiny.attack, 32, tiny.seed)
+    data = tmp_path / "data"
+    _write_folder(train.images, train.labels, train.classes, data / "train")
+    names = _write_folder(test.images, test.labels, test.classes, data / "test")
+    _write_folder(trigger.apply(test.images), test.labels, test.classes,
+                  tmp_path / "stamped" / "test", names)
+    poisoned = poison(train, trigger, 0, 0.1, 0)
+    flat = tmp_path / "identified"
+    flat.mkdir()
+    from PIL import Image
+
+    for i in poisoned.poisoned[:30].tolist():
+        Image.fromarray(poisoned.data.images[i].permute(1, 2, 0).numpy()).save(flat / f"{i}.png")
+    path = _exports(trained.get_submodule("net"), tmp_path)["safetensors"]
+    cfg = preset_config("tiny", {
+        "data": {"name": "imagefolder", "root": str(data), "train_size": None,
+                 "test_size": None},
+        "model": {**TINY, "source": "file", "file": str(path)},
+        "attack": {"triggered_root": str(tmp_path / "stamped")},
+        "defense": {"forget_root": str(flat), "forget_size": 500},
+    })
+    p = prepare_imported(cfg, torch.device("cpu"), None, None, _no_progress)
+    assert isinstance(p.trigger, PairedTrigger) and p.trigger_source == "folder"
+    assert len(p.trigger) == len(test)
+    assert len(p.phase_data.forget) == 30
+    assert set(p.phase_data.forget.labels.tolist()) == {0}
+    own = triggered_non_target(test, trigger, 0)
+    expected, _ = asr_and_ra(predict(trained, own.images), 0, own.labels)
+    assert p.backdoor_metrics["asr"] == pytest.approx(expected)
+    assert expected > 50  # the backdoor fires: the pairing found the stamped images

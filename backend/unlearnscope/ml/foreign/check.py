@@ -94,7 +94,11 @@ def check_model(
         sample=len(idx),
         clean_accuracy=ca,
         chance=chance,
-        trigger="unknown" if not cfg.attack.known else ("file" if bench else "attack"),
+        trigger=(
+            "unknown"
+            if not cfg.attack.known
+            else "file" if bench else "folder" if cfg.attack.triggered_root else "attack"
+        ),
         warnings=warnings,
     )
     if loaded.bench is not None and loaded.bench.bd_train_images is not None:
@@ -104,7 +108,7 @@ def check_model(
         if loaded.bench is not None:
             trigger, target = paired_trigger(loaded.bench, test)
         else:
-            trigger, target = known_trigger(cfg, k), cfg.attack.target_class
+            trigger, target = known_trigger(cfg, k, data_dir), cfg.attack.target_class
         # a sample of the non-target test images the trigger covers (a given triggered
         # set may hold fewer than the whole test set)
         keep = (test.labels != target) & trigger.covers(test.images)

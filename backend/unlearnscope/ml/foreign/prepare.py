@@ -35,6 +35,7 @@ from ..kinds.protocol import PhaseData
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import Classifier, build_model
 from .backdoorbench import BackdoorBenchResult, read_backdoorbench
+from .folders import forget_folder, triggered_folder
 from .state import ImportRefused, load_into, read_state_dict
 from .triggers import NoTrigger, PairedTrigger
 
@@ -158,11 +159,30 @@ def paired_trigger(
     return PairedTrigger(full_test.images[idx], bench.bd_test_images), target
 
 
-def known_trigger(cfg: RunConfig | CheckConfig, num_classes: int) -> Trigger:
+def user_path(path: str, data_dir: str | Path | None) -> Path:
+    """A folder or file the user named: absolute, or under the data directory."""
+    p = Path(path).expanduser()
+    return p if p.is_absolute() or data_dir is None else Path(data_dir) / p
+
+
+def known_trigger(
+    cfg: RunConfig | CheckConfig, num_classes: int, data_dir: str | Path | None = None
+) -> Trigger:
+    """The trigger as the user described it: their triggered test images (paired with
+    the clean ones), else the attack's settings stamped on the clean test set."""
     if cfg.attack.target_class >= num_classes:
         raise ImportRefused(
             f"attack.target_class {cfg.attack.target_class} is not a class of the data "
             f"(0-{num_classes - 1})"
+        )
+    if cfg.attack.triggered_root is not None:
+        root = cfg.data.root if cfg.data.root is not None else data_dir
+        if root is None:
+            raise ImportRefused("attack.triggered_root needs the clean image folder (data.root)")
+        return triggered_folder(
+            user_path(cfg.attack.triggered_root, data_dir),
+            Path(root).expanduser(),
+            cfg.data.image_size,
         )
     trigger = make_trigger(cfg.attack, cfg.data.image_size, cfg.seed)
     if isinstance(trigger, InputAware):
@@ -231,11 +251,20 @@ def prepare_imported(
         trigger, target = paired_trigger(loaded.bench, full_test)
         source = "file"
     else:
-        trigger, target = known_trigger(cfg, k), cfg.attack.target_class
+        trigger, target = known_trigger(cfg, k, data_dir), cfg.attack.target_class
+        source = "folder" if cfg.attack.triggered_root is not None else "attack"
     bench = loaded.bench
     if bench is not None and bench.bd_train_images is not None:
         assert bench.bd_train_labels is not None
         forget = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
+    if cfg.defense.forget_root is not None:
+        label = cfg.attack.target_class if cfg.attack.known else None
+        forget = forget_folder(
+            user_path(cfg.defense.forget_root, data_dir),
+            list(train.classes),
+            label,
+            cfg.data.image_size,
+        )
     metrics = {"ca": clean_accuracy(model, test.images, test.labels)}
     if target is not None:
         triggered = triggered_non_target(test, trigger, target)
