@@ -59,6 +59,11 @@ class TriggerFound(EventBase):
     source: str  # "recovered by nc (phase 1)"
     target_class: int
     trigger_region: str
+    # The recovered trigger itself (so a finished run's saved model is inspected with it):
+    # mask (size, size) and pattern (3, size, size), float32 in [0, 1], C-order bytes.
+    size: int = 0
+    mask: bytes | None = None
+    pattern: bytes | None = None
 
 
 class Progress(EventBase):

@@ -234,6 +234,9 @@ def test_a_run_on_an_uploaded_model_with_an_unknown_trigger(
         events = server.http.get(
             f"/api/runs/{run['id']}/events", params={"limit": 10_000}
         ).json()["events"]
+        # the finished run's saved model is inspected with the trigger it recovered
+        sample = server.http.get(f"/api/runs/{run['id']}/samples/3")
+        assert sample.status_code == 200, sample.text
     started = next(e for e in events if e["type"] == "run_started")
     assert started["target_class"] is None and started["trigger_source"] == "unknown"
     assert started["model_key"].startswith("file-")
@@ -251,6 +254,10 @@ def test_a_run_on_an_uploaded_model_with_an_unknown_trigger(
     assert any(e["asr"] is not None for e in measured if e["step"] > 50)
     finished = next(e for e in events if e["type"] == "run_finished")
     assert finished["before"]["asr"] == recovered_before["asr"]
+    inspected = sample.json()
+    assert inspected["source"] == "saved"
+    assert inspected["target_class"] == found[0]["target_class"]
+    assert inspected["tar"] is not None
 
 
 def test_a_per_class_budget_that_cannot_cover_the_data_is_refused(

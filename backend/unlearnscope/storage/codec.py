@@ -34,11 +34,12 @@ from ..events import (
     PhaseVisualEvent,
     ProbesEvent,
     SampleReport,
+    TriggerFound,
 )
 
 VARIANTS = ("clean", "triggered")
 CHOICES = ("predicted", "true", "target")
-BINARY_TYPES = ("probes", "frames", "sample", "phase_visual")
+BINARY_TYPES = ("probes", "frames", "sample", "phase_visual", "trigger_found")
 _LEN = struct.Struct(">I")
 
 Parts = list[tuple[str, bytes]]
@@ -86,6 +87,10 @@ def split_event(event: EventBase) -> tuple[dict[str, Any], Parts]:
         if event.image is not None:
             del header["image"]
             parts = [("image", event.image)]
+    elif isinstance(event, TriggerFound):
+        header = event.model_dump(exclude={"mask", "pattern"})
+        if event.mask is not None and event.pattern is not None:
+            parts = [("mask", event.mask), ("pattern", event.pattern)]
     else:
         header = event.model_dump()
     header = json_safe(header)

@@ -16,7 +16,7 @@ import time
 
 from ...config import RunConfig
 from ...control import Inspect
-from ...events import ErrorEvent, SampleReport, StatusEvent
+from ...events import ErrorEvent, SampleReport, StatusEvent, TriggerFound
 from ...states import STEPPING_STATUSES, RunStatus
 from ...storage.artifacts import saved_step
 from ...storage.tables import RunRow
@@ -30,6 +30,7 @@ from .saved_runs import SavedRunCache
 class Inspection:
     def __init__(self, core: ServerCore, requests: ControlRequests, saved: SavedRunCache) -> None:
         self.files = core.files
+        self.store = core.store
         self.live = core.live
         self.views = core.views
         self.requests = requests
@@ -94,11 +95,15 @@ class Inspection:
                 "before saving one"
             )
         config = RunConfig.model_validate(row.config)
-        saved = self.saved.get(row.id, config, model_path)
+        found = [
+            e for e in self.store.load_events(row.id, ["trigger_found"])
+            if isinstance(e, TriggerFound)
+        ]
+        saved = self.saved.get(row.id, config, model_path, found[-1] if found else None)
         try:
             report = saved.inspect(index)
         except IndexError as err:
             raise InvalidInput(str(err)) from None
         return SampleReport(
-            step=row.step, target_class=config.attack.target_class, t=time.time(), **report
+            step=row.step, target_class=saved.target, t=time.time(), **report
         )

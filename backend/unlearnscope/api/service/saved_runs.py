@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ...config import RunConfig
+from ...events import TriggerFound
 
 
 @dataclass
@@ -28,6 +29,7 @@ class SavedRun:
     test: Any  # ml.imageset.ImageSet
     trigger: Any  # ml.attacks.Trigger
     lock: threading.Lock  # one CAM pass at a time: hooks live on the shared model
+    target: int | None = None  # the trigger's class; None: unknown (never recovered)
 
     def inspect(self, index: int) -> dict[str, Any]:
         from ...ml.monitor import inspect_sample
@@ -40,15 +42,51 @@ class SavedRun:
                 self.model.cam_layer_name,
                 self.test,
                 self.trigger,
-                self.config.attack.target_class,
+                self.target,
                 index,
                 region_rule(self.config.monitor, self.test.image_size, self.trigger),
             )
 
 
-def load_saved_run(
-    config: RunConfig, model_path: Path, data_dir: Path | None, cache_dir: Path | None
+def load_saved_imported(
+    config: RunConfig,
+    model_path: Path,
+    data_dir: Path | None,
+    cache_dir: Path | None,
+    found: TriggerFound | None,
 ) -> SavedRun:
+    """A run on the user's model: prepared as the run was (its data, architecture and
+    trigger), with the final weights; with the trigger a phase recovered, if one did."""
+    import torch
+
+    from ...ml.checkpoints import load_weights
+    from ...ml.foreign.prepare import prepare_imported
+    from ...ml.foreign.triggers import recovered_from_bytes
+
+    def quiet(*_: Any) -> None:
+        pass
+
+    p = prepare_imported(config, torch.device("cpu"), data_dir, cache_dir, quiet)
+    load_weights(p.model, model_path)
+    p.model.eval()
+    trigger, target = p.trigger, p.target
+    if found is not None and found.mask is not None and found.pattern is not None:
+        trigger = recovered_from_bytes(
+            found.size, found.mask, found.pattern, found.target_class, found.source
+        )
+        target = found.target_class
+    return SavedRun(config, p.model, p.test, trigger, threading.Lock(), target)
+
+
+def load_saved_run(
+    config: RunConfig,
+    model_path: Path,
+    data_dir: Path | None,
+    cache_dir: Path | None,
+    found: TriggerFound | None = None,
+) -> SavedRun:
+    if config.model.imported:
+        return load_saved_imported(config, model_path, data_dir, cache_dir, found)
     from ...ml.checkpoints import FileModelStore, load_weights
     from ...ml.datasets import load_splits
     from ...ml.models.classifier import build_model
@@ -69,7 +107,7 @@ def load_saved_run(
     )
     load_weights(model, model_path)
     model.eval()
-    return SavedRun(config, model, test, trigger, threading.Lock())
+    return SavedRun(config, model, test, trigger, threading.Lock(), config.attack.target_class)
 
 
 class SavedRunCache:
@@ -82,13 +120,19 @@ class SavedRunCache:
         self._items: OrderedDict[tuple[str, str, float], SavedRun] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, run_id: str, config: RunConfig, model_path: Path) -> SavedRun:
+    def get(
+        self,
+        run_id: str,
+        config: RunConfig,
+        model_path: Path,
+        found: TriggerFound | None = None,
+    ) -> SavedRun:
         key = (run_id, str(model_path), model_path.stat().st_mtime)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        saved = load_saved_run(config, model_path, self.data_dir, self.cache_dir)
+        saved = load_saved_run(config, model_path, self.data_dir, self.cache_dir, found)
         with self._lock:
             self._items[key] = saved
             while len(self._items) > self.size:

@@ -274,6 +274,9 @@ class Engine:
                 source=source,
                 target_class=found.target,
                 trigger_region=self.region.describe(),
+                size=trigger.image_size,
+                mask=trigger.soft_mask.contiguous().numpy().tobytes(),
+                pattern=trigger.pattern.contiguous().numpy().tobytes(),
             )
         )
         self.emit(probes_event(self.monitor, self.config.data.image_size))

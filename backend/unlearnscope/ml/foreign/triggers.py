@@ -104,3 +104,12 @@ class RecoveredTrigger(Trigger):
         m = self.soft_mask.to(x.device)
         out = (1 - m) * x + m * self.pattern.to(x.device)
         return like_input(out, images)
+
+
+def recovered_from_bytes(
+    size: int, mask: bytes, pattern: bytes, target: int, source: str
+) -> RecoveredTrigger:
+    """A RecoveredTrigger from the bytes a TriggerFound event stores (float32, C order)."""
+    m = torch.frombuffer(bytearray(mask), dtype=torch.float32).view(size, size)
+    p = torch.frombuffer(bytearray(pattern), dtype=torch.float32).view(3, size, size)
+    return RecoveredTrigger(m, p, target, source)
