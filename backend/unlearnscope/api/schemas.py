@@ -286,7 +286,7 @@ class SampleOut(BaseModel):
     step: int  # the model's step
     source: str  # "live" (the running worker) or "saved" (the run's final model)
     label: int
-    target_class: int
+    target_class: int | None  # None: the trigger is unknown (the "target" maps: predicted)
     classes: list[str] | None
     size: int
     probs: dict[str, list[float]]  # variant -> class probabilities

@@ -119,7 +119,9 @@ export class Inspector {
       });
       return c;
     };
-    const cls = (choice, i) => (choice === "predicted" ? preds[i] : choice === "true" ? r.label : r.target_class);
+    // an unknown trigger has no target: its "target" maps explain the predicted class
+    const unknown = r.target_class === null || r.target_class === undefined;
+    const cls = (choice, i) => (choice === "predicted" || (choice === "target" && unknown) ? preds[i] : choice === "true" ? r.label : r.target_class);
     const grid = h(
       "div.inspect-grid",
       h("div"),
@@ -133,7 +135,7 @@ export class Inspector {
           h("b", className(classes, preds[i])),
           h("div", `${Math.round(num(r.probs[i][preds[i]]) * 100)}%`),
         ),
-        h("figure.inspect-cell", canvas(images[i], null, false), h("figcaption.muted", v === "triggered" ? "trigger stamped" : "as in the test set")),
+        h("figure.inspect-cell", canvas(images[i], null, false), h("figcaption.muted", v === "triggered" ? (unknown ? "trigger unknown: as it is" : m.found ? "recovered trigger stamped" : "trigger stamped") : "as in the test set")),
         CHOICES.map(([choice]) => {
           const heat = r.maps?.[v]?.[choice];
           return h(
@@ -147,7 +149,9 @@ export class Inspector {
     );
     const source = r.source === "saved" ? "the saved final model" : "the live model";
     const probe = m.probes ? m.probes.indices.indexOf(r.index) : -1;
-    const tarText = r.tar === null || r.tar === undefined
+    const tarText = unknown
+      ? "TAR n/a: the trigger is unknown (a phase that recovers one makes it measurable)"
+      : r.tar === null || r.tar === undefined
       ? "TAR n/a (this attack has no local trigger)"
       : `TAR of the triggered image: ${fixed(r.tar, 2)} — ${num(r.tar) > 1 ? "attention concentrates on the trigger" : "attention is mostly elsewhere"}.`;
     this.tarPlot = probe >= 0 ? h("div.tar-history#tar-history") : null;
@@ -156,7 +160,7 @@ export class Inspector {
       h(
         "p.inspect-summary",
         h("b", `Test sample #${r.index}`),
-        ` · true class ${className(classes, r.label)} · target ${className(classes, r.target_class)} · ${source} at step ${r.step}`,
+        ` · true class ${className(classes, r.label)} · target ${unknown ? "unknown" : className(classes, r.target_class)}${m.found ? " (recovered)" : ""} · ${source} at step ${r.step}`,
       ),
       grid,
       h("h4", "Class probabilities"),
