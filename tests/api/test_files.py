@@ -249,6 +249,9 @@ def test_a_run_on_an_uploaded_model_with_an_unknown_trigger(
     assert recovered_before["asr"] is not None
     final = evals[-1]
     assert final["asr"] is not None and final["tar_median"] is not None
+    # step 0's heatmaps again, of the backdoored model with the recovered trigger stamped
+    first_frames = [e for e in events if e["type"] == "frames" and e["step"] == 0]
+    assert len(first_frames) == 2 and first_frames[1]["seq"] > found[0]["seq"]
     measured = [e for e in events if e["type"] == "measurement"]
     assert all(e["asr"] is None for e in measured if e["step"] < 50)
     assert any(e["asr"] is not None for e in measured if e["step"] > 50)

@@ -286,6 +286,10 @@ class Engine:
             last = self._last_eval
             self._before = self._evaluate("before (recovered trigger)", teacher, step=0)
             self._last_eval = last  # (the latest evaluation of the model being unlearned)
+            if self.config.monitor.probe_count > 0:  # step 0's heatmaps, with the trigger
+                frames, _ = self.monitor.cam_pass(teacher, frames=True, tar=False)
+                assert frames is not None
+                self._emit_frames(frames, 0)
 
     # -- evaluation ----------------------------------------------------------------------
     def _evaluate(
