@@ -101,14 +101,16 @@ class RunFacts:
         return next((e for e in self.evaluations if e["label"] == label), None)
 
     def before(self) -> dict[str, Any] | None:
-        return self.evaluation("before")
+        """The backdoored model's evaluation: with the recovered trigger when a phase
+        recovered one (the trigger was unknown before)."""
+        return self.evaluation("before (recovered trigger)") or self.evaluation("before")
 
     def after(self) -> tuple[dict[str, Any] | None, str]:
         """The newest numbers after unlearning and where they come from."""
         final = self.evaluation("final")
         if final is not None:
             return final, "full test set, at the end"
-        later = [e for e in self.evaluations if e["label"] != "before"]
+        later = [e for e in self.evaluations if not e["label"].startswith("before")]
         if later:
             return later[-1], f"full test set, {later[-1]['label']}"
         steps = [m for m in self.measured if m["step"] > 0 and m.get("asr") is not None]

@@ -170,6 +170,7 @@ def build_report(facts: RunFacts, max_bytes: int = MAX_BYTES) -> str:
             verdict=sections.e(res.verdict),
             tone=res.tone,
             numbers=sections.numbers(res),
+            intro=sections.intro(facts),
             what=sections.what_was_done(facts),
             trigger=sections.trigger_picture(facts),
             timeline=sections.timeline(facts),

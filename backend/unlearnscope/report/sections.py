@@ -172,10 +172,51 @@ def attack_words_of_run(facts: RunFacts, described: str, clean_label: bool, targ
     )
 
 
+def intro(facts: RunFacts) -> str:
+    """The report's first sentence: what happened, in plain words (HTML-escaped)."""
+    model = facts.config.get("model", {})
+    if model.get("source", "train") == "train":
+        text = (
+            "A model was given a hidden backdoor (a small trigger that makes it give one "
+            "chosen answer), and then the backdoor was removed with only a little of the "
+            "poisoned data, while watching what the model looks at."
+        )
+    else:
+        text = (
+            "A model made elsewhere was suspected of a hidden backdoor (a small trigger that "
+            "makes it give one chosen answer). A defence tried to remove it while watching "
+            "what the model looks at."
+        )
+    return escape(f"{text} This report shows how that went.")
+
+
+def defender_words(cfg: dict[str, Any]) -> str:
+    """What the defender had: the forget set (where it came from) and the clean share."""
+    defense, source = cfg.get("defense", {}), cfg.get("model", {}).get("source", "train")
+    clean = f"{100 * defense.get('clean_fraction', 0):.0f}% of the clean training data"
+    if source == "backdoorbench":
+        forget = (
+            f"the poisoned training images the BackdoorBench file lists (bd_train; at most "
+            f"{defense.get('forget_size')})"
+        )
+    elif source == "file" and not defense.get("forget_root"):
+        return f"{clean[0].upper()}{clean[1:]}; no identified poisoned samples."
+    elif source == "file":
+        forget = (
+            f"the identified poisoned samples of the folder given (at most "
+            f"{defense.get('forget_size')})"
+        )
+    else:
+        forget = (
+            f"{defense.get('forget_size')} of the poisoned training images (the forget set, "
+            "found beforehand)"
+        )
+    return f"{forget[0].upper()}{forget[1:]} and {clean}. Not the full poisoned training set."
+
+
 def what_was_done(facts: RunFacts) -> str:
     cfg = facts.config
     data, model, attack = cfg.get("data", {}), cfg.get("model", {}), cfg.get("attack", {})
-    defense = cfg.get("defense", {})
     target = facts.target_name
     n_params = f"{facts.started.n_params:,} parameters" if facts.started else "size unknown"
     size = data.get("image_size", "?")
@@ -197,12 +238,7 @@ def what_was_done(facts: RunFacts) -> str:
                 else ""
             ),
         ),
-        (
-            "Defender's knowledge",
-            f"{defense.get('forget_size')} of the poisoned training images "
-            f"(the forget set, found beforehand) and {100 * defense.get('clean_fraction', 0):.0f}% "
-            "of the clean training data. Not the full poisoned training set.",
-        ),
+        ("Defender's knowledge", defender_words(cfg)),
         (
             "Removal",
             "the schedule below, phase by phase; the charts and heatmaps show it as it went.",
