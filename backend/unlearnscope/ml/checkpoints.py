@@ -22,6 +22,15 @@ def config_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:20]
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes (hex), read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def save_model(model: nn.Module, path: Path, meta: dict[str, Any] | None = None) -> None:
     """Write `path` (.safetensors) and, with meta, `path.with_suffix('.json')`, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

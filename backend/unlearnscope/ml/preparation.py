@@ -190,10 +190,8 @@ def prepare(
     store: ModelStore | None = None,
     progress: ProgressFn = _no_progress,
 ) -> Prepared:
-    if cfg.model.imported:  # the user's model: nothing planted, nothing trained here
-        from .foreign.prepare import prepare_imported
-
-        return prepare_imported(cfg, device, data_dir, data_cache_dir, progress)
+    if cfg.model.imported:
+        raise ValueError("a model from a file is prepared by ml.foreign.prepare_imported")
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress("data", 0, 1, f"loading {cfg.data.name}", {})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..commands.inputs import BadInput
+from ..ml.checkpoints import file_sha256
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CIFAR_BATCHES = "cifar-10-batches-py"
@@ -53,14 +53,6 @@ def _find_layout(folder: Path) -> tuple[str, Path] | None:
     return None
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
-
-
 def unpack_archive(archive: Path, dest_root: Path) -> Path:
     """Unpack `archive` once into `dest_root/<name>-<sha256>`; later calls reuse it.
 
@@ -71,7 +63,7 @@ def unpack_archive(archive: Path, dest_root: Path) -> Path:
     stem = archive.name
     for suffix in ARCHIVE_SUFFIXES:
         stem = stem.removesuffix(suffix)
-    dest = dest_root / f"{stem}-{_file_digest(archive)}"
+    dest = dest_root / f"{stem}-{file_sha256(archive)[:16]}"
     if dest.is_dir():
         return dest
     dest_root.mkdir(parents=True, exist_ok=True)

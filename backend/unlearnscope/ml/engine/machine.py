@@ -45,6 +45,7 @@ from ...states import STEPPING_STATUSES, RunStatus
 from ..attacks.base import Trigger
 from ..attacks.poisoning import triggered_non_target
 from ..ewc import EWCPenalty, diagonal_fisher
+from ..foreign.prepare import prepare_imported
 from ..foreign.triggers import RecoveredTrigger
 from ..imageset import ImageSet
 from ..kinds.protocol import (
@@ -171,9 +172,14 @@ class Engine:
     def prepare(self) -> None:
         cfg = self.config
         self._status(RunStatus.PREPARING, "preparing data and the backdoored model")
-        p = prepare(
-            cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
-        )
+        if cfg.model.imported:  # the user's model: nothing planted, nothing trained here
+            p = prepare_imported(
+                cfg, self.device, self.data_dir, self.data_cache_dir, self._progress
+            )
+        else:
+            p = prepare(
+                cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
+            )
         self.prepared = p
         self._check_budgets(len(p.test.classes))
         # The teacher for distilling recovery phases: the model as it is before unlearning.

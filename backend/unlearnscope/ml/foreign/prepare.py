@@ -15,11 +15,9 @@ The clean data is the run's `data` section, as for every run; the defender holds
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
@@ -29,18 +27,17 @@ from ..attacks.base import Trigger
 from ..attacks.inputaware.trigger import InputAware
 from ..attacks.poisoning import PoisonedSet, triggered_non_target
 from ..attacks.triggers import make_trigger
+from ..checkpoints import file_sha256
 from ..datasets import balanced_subset, load_splits
 from ..imageset import ImageSet
 from ..kinds.protocol import PhaseData
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import Classifier, build_model
+from ..preparation import Prepared, ProgressFn
 from .backdoorbench import BackdoorBenchResult, read_backdoorbench
 from .folders import forget_folder, triggered_folder
 from .state import ImportRefused, load_into, read_state_dict
 from .triggers import NoTrigger, PairedTrigger
-
-if TYPE_CHECKING:
-    from ..preparation import Prepared, ProgressFn
 
 PAIRED_AGREEMENT = 0.9  # share of bd_test's true labels the clean test data must agree with
 
@@ -59,15 +56,6 @@ def model_file(file: str | None, data_dir: str | Path | None) -> Path:
     if not path.is_file():
         raise ImportRefused(f"there is no model file at {path}")
     return path
-
-
-def file_hash(path: Path) -> str:
-    """sha256 of a file's bytes (hex): runs on the same file group together."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_for(cfg: RunConfig | CheckConfig, name: str, num_classes: int) -> Classifier:
@@ -105,7 +93,7 @@ def load_user_model(
     """Build the architecture and load the user's weights into it (ImportRefused with the
     reason when the file does not fit)."""
     path = model_file(cfg.model.file, data_dir)
-    key = "file-" + file_hash(path)[:20]
+    key = "file-" + file_sha256(path)[:20]  # runs on the same file group together
     if cfg.model.source == "backdoorbench":
         bench = read_backdoorbench(path)
         if bench.our_model_name is None:
@@ -210,8 +198,6 @@ def prepare_imported(
     data_cache_dir: Path | None,
     progress: ProgressFn,
 ) -> Prepared:
-    from ..preparation import Prepared
-
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     progress("data", 0, 1, f"loading {cfg.data.name}", {})
