@@ -59,3 +59,13 @@ test("sweep values: numbers, words and JSON lists, split at top-level commas", (
   assert.deepEqual(parseValues('tiny, [{"kind": "recovery", "steps": 3}]'), ["tiny", [{ kind: "recovery", steps: 3 }]]);
   assert.deepEqual(parseValues(" , "), []);
 });
+
+test("a recovered trigger's before point is not joined to the first measurement after it", () => {
+  const m = new RunModel({ id: "r", name: "r", status: "completed", step: 0, total_steps: 20, schedule: [], config: {} });
+  m.apply({ type: "evaluation", seq: 1, step: 0, label: "before", asr: null, ca: 90 });
+  m.apply({ type: "trigger_found", seq: 2, step: 10, kind: "nc", source: "recovered by nc (phase 1)", target_class: 0, trigger_region: "" });
+  m.apply({ type: "evaluation", seq: 3, step: 0, label: "before (recovered trigger)", asr: 98, ca: 90 });
+  m.apply({ type: "measurement", seq: 4, step: 12, asr: 5, ca: 88 });
+  assert.deepEqual(measuredSeries(m, "asr"), { steps: [0, 0.5, 12], values: [98, null, 5] });
+  assert.deepEqual(measuredSeries(m, "ca"), { steps: [0, 12], values: [90, 88] });
+});

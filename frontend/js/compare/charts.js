@@ -41,6 +41,9 @@ export function measuredSeries(model, key) {
   for (const e of model.evals) {
     if (e[key] !== null && e[key] !== undefined) byStep.set(e.step, num(e[key]));
   }
+  // A trigger recovered mid-run: its "before" point (step 0) stands alone; nothing was
+  // measured with the trigger until the step it was found, so no line joins the two.
+  if (model.found && key !== "ca" && byStep.has(0)) byStep.set(0.5, null);
   const steps = [...byStep.keys()].sort((a, b) => a - b);
   return { steps, values: steps.map((s) => byStep.get(s)) };
 }
