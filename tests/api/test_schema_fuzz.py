@@ -37,13 +37,23 @@ def _schema() -> dict:
 # the schema may still be refused 422 by a rule across fields that JSON Schema cannot
 # state (a total-step or memory limit, data.root inside the data directory, a cam_layer
 # of that model, a target class of that data set); the 422 names the field.
+# And one narrowing: an upload's `file` part is bytes, so the "schema-violating" values
+# schemathesis puts there (`null`, a number) arrive as files of those bytes, which the
+# server rightly stores; that check is off for POST /api/files (every other check runs).
 CONFIG = SchemathesisConfig.from_dict(
     {
         "checks": {
             "positive_data_acceptance": {
                 "expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]
             }
-        }
+        },
+        "operations": [
+            {
+                "include-path": "/api/files",
+                "include-method": "POST",
+                "checks": {"negative_data_rejection": {"enabled": False}},
+            }
+        ],
     }
 )
 schema = schemathesis.openapi.from_dict(_schema(), config=CONFIG)
