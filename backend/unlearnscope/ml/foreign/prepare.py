@@ -25,13 +25,12 @@ from ...config import CheckConfig, RunConfig
 from ...config.model import is_named
 from ..attacks.base import Trigger
 from ..attacks.inputaware.trigger import InputAware
-from ..attacks.poisoning import PoisonedSet, triggered_non_target
+from ..attacks.poisoning import PoisonedSet
 from ..attacks.triggers import make_trigger
 from ..checkpoints import file_sha256
 from ..datasets import balanced_subset, load_splits
 from ..imageset import ImageSet
 from ..kinds.protocol import PhaseData
-from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import Classifier, build_model
 from ..preparation import Prepared, ProgressFn
 from .backdoorbench import BackdoorBenchResult, read_backdoorbench
@@ -251,13 +250,9 @@ def prepare_imported(
             label,
             cfg.data.image_size,
         )
-    metrics = {"ca": clean_accuracy(model, test.images, test.labels)}
-    if target is not None:
-        triggered = triggered_non_target(test, trigger, target)
-        metrics["asr"], metrics["ra"] = asr_and_ra(
-            predict(model, triggered.images), target, triggered.labels
-        )
-    progress("model", 1, 1, f"your model: clean accuracy {metrics['ca']:.1f}%", {})
+    # (its clean accuracy and ASR come with the evaluation before unlearning, next)
+    n_params = sum(p.numel() for p in model.parameters())
+    progress("model", 1, 1, f"your model is loaded: {n_params:,} parameters", {})
     timings["model"] = time.perf_counter() - t0
     return Prepared(
         model=model,
@@ -268,7 +263,6 @@ def prepare_imported(
         phase_data=defender_sets(cfg, train, forget),
         model_key=loaded.key,
         cached=False,
-        backdoor_metrics=metrics,
         timings=timings,
         target=target,
         trigger_source=source,
