@@ -115,3 +115,64 @@ def test_imageset_batch_subset_and_fingerprint() -> None:
     assert relabelled.fingerprint() != fp and data.labels[0] == 0  # subsets are copies
     with pytest.raises(ValueError, match="uint8"):
         ImageSet(images.float(), data.labels, data.classes)
+
+
+def test_arrays_folder_reads_npz_without_pickles(tmp_path: Path) -> None:
+    """data.name='arrays': train.npz / test.npz with images (HWC or CHW) and labels; an
+    archive holding Python objects is refused, never unpickled."""
+    import numpy as np
+
+    from unlearnscope.config import DataConfig
+    from unlearnscope.ml.datasets import DataUnavailable, load_splits
+
+    rng = np.random.default_rng(0)
+    hwc = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    chw = rng.integers(0, 256, (6, 3, 32, 32), dtype=np.uint8)
+    np.savez(tmp_path / "train.npz", images=hwc, labels=np.arange(12) % 3,
+             classes=np.array(["cat", "dog", "eel"]))
+    np.savez(tmp_path / "test.npz", images=chw, labels=np.arange(6) % 3)
+    cfg = DataConfig(name="arrays", root=str(tmp_path), train_size=None, test_size=None)
+    train, test = load_splits(cfg)
+    assert train.classes == test.classes == ["cat", "dog", "eel"]
+    assert sorted(train.images.flatten().tolist()) == sorted(hwc.flatten().tolist())
+    assert test.images.shape == (6, 3, 32, 32)
+    np.savez(tmp_path / "test.npz", images=np.array([object()] * 6), labels=np.arange(6))
+    with pytest.raises(DataUnavailable, match="no Python objects"):
+        load_splits(cfg)
+
+
+def test_gtsrb_in_torchvisions_layout(tmp_path: Path) -> None:
+    """data.name='gtsrb': Training/<class>/*.ppm and Final_Test/Images with the ground-truth
+    CSV, images of any size resized; 43 classes."""
+    from PIL import Image
+
+    from unlearnscope.config import DataConfig
+    from unlearnscope.ml.datasets import load_splits
+
+    base = tmp_path / "gtsrb"
+    for c in (0, 5, 42):
+        folder = base / "GTSRB" / "Training" / f"{c:05d}"
+        folder.mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (40 + i, 37), (c * 6, 10, 200)).save(folder / f"{i:05d}.ppm")
+    test = base / "GTSRB" / "Final_Test" / "Images"
+    test.mkdir(parents=True)
+    rows = ["Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId"]
+    for i, c in enumerate((42, 5, 0)):
+        Image.new("RGB", (50, 45), (c * 6, 10, 200)).save(test / f"{i:05d}.ppm")
+        rows.append(f"{i:05d}.ppm;50;45;5;5;45;40;{c}")
+    (base / "GT-final_test.csv").write_text("\n".join(rows) + "\n")
+    cfg = DataConfig(name="gtsrb", root=str(tmp_path), train_size=None, test_size=None)
+    train, test_set = load_splits(cfg)
+    assert len(train.classes) == 43 and train.classes[42] == "00042"
+    assert sorted(train.labels.tolist()) == [0, 0, 5, 5, 42, 42]
+    assert sorted(test_set.labels.tolist()) == [0, 5, 42]
+    assert train.images.shape[1:] == (3, 32, 32)
+
+
+def test_cifar100_missing_says_where_to_put_it(tmp_path: Path) -> None:
+    from unlearnscope.config import DataConfig
+    from unlearnscope.ml.datasets import DataUnavailable, load_splits
+
+    with pytest.raises(DataUnavailable, match=r"CIFAR-100 not found.*cifar-100-python"):
+        load_splits(DataConfig(name="cifar100", root=str(tmp_path)))

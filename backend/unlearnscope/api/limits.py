@@ -19,7 +19,12 @@ from .errors import InvalidInput, LimitExceeded
 
 MIB = 1024 * 1024
 # Whole splits, when train_size/test_size are None (imagefolder: the server's cap).
-FULL_SPLITS = {"shapes": (60_000, 10_000), "cifar10": (50_000, 10_000)}
+FULL_SPLITS = {
+    "shapes": (60_000, 10_000),
+    "cifar10": (50_000, 10_000),
+    "cifar100": (50_000, 10_000),
+    "gtsrb": (26_640, 12_630),
+}
 ACTIVATION_FACTOR = 8  # feature maps of a CNN forward + backward, per first-block map
 
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, Field
 
 # The choices, each written once; the tuples the API and the page list derive from them.
-DatasetName = Literal["shapes", "cifar10", "imagefolder"]
+DatasetName = Literal["shapes", "cifar10", "cifar100", "gtsrb", "imagefolder", "arrays"]
 CamMethod = Literal["gradcam", "gradcam++", "xgradcam", "layercam", "hirescam", "eigencam"]
 DATASETS: tuple[str, ...] = get_args(DatasetName)
 # Classes of the built-in data sets (an image folder has as many as its class folders).
-FIXED_CLASSES: dict[str, int] = {"shapes": 10, "cifar10": 10}
+FIXED_CLASSES: dict[str, int] = {"shapes": 10, "cifar10": 10, "cifar100": 100, "gtsrb": 43}
 CAM_METHODS: tuple[str, ...] = get_args(CamMethod)
 
 MAX_SEED = 2**32 - 1  # numpy and torch both take seeds in [0, 2**32)

@@ -14,15 +14,20 @@ from .common import MAX_SIZE, DatasetName, NormMean, NormStd
 
 class DataConfig(Strict):
     name: DatasetName = Field(
-        "shapes", title="Data set", description="shapes: built in, no download"
+        "shapes",
+        title="Data set",
+        description="shapes: built in, no download; cifar10/cifar100/gtsrb: torchvision's "
+        "layouts; imagefolder: train/ and test/ class folders; arrays: train.npz, test.npz",
     )
     # Folder holding the data set (imagefolder: with train/ and test/; cifar10: torchvision
     # root). None: the CLI/server --data-dir.
     root: str | None = Field(
         None, title="Data folder", description="empty: the server's --data-dir"
     )
-    # cifar10 only: let torchvision download when online
-    download: bool = Field(False, title="Download CIFAR-10", description="needs internet")
+    # cifar10, cifar100, gtsrb: let torchvision download when online
+    download: bool = Field(
+        False, title="Download", description="cifar10/cifar100/gtsrb; needs internet"
+    )
     image_size: int = Field(32, ge=8, le=256, title="Image size", json_schema_extra=unit("px"))
     # Sub-sample sizes (images); None = the whole split. shapes: how many to generate.
     train_size: int | None = Field(

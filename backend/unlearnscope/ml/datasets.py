@@ -60,10 +60,14 @@ def load_splits(
     root = cfg.root if cfg.root is not None else data_dir
     if cfg.name == "shapes":
         return shapes.make_splits(cfg.train_size, cfg.test_size, cfg.image_size, seed)
-    if cfg.name == "cifar10":
-        train, test = load_cifar10(root, cfg.download, cfg.image_size)
+    if cfg.name in ("cifar10", "cifar100"):
+        train, test = load_cifar10(root, cfg.download, cfg.image_size, cfg.name)
+    elif cfg.name == "gtsrb":
+        train, test = load_gtsrb(root, cfg.download, cfg.image_size, progress)
     elif cfg.name == "imagefolder":
         train, test = load_imagefolder(root, cfg.image_size, cache_dir, progress)
+    elif cfg.name == "arrays":
+        train, test = load_arrays(root, cfg.image_size)
     else:
         raise ValueError(f"unknown data set {cfg.name!r}")
     train = train.subset(balanced_subset(train.labels, cfg.train_size, seed))
@@ -96,38 +100,126 @@ def balanced_subset(labels: torch.Tensor, size: int | None, seed: int) -> torch.
 # -- cifar10 -------------------------------------------------------------------------------
 
 
-def _cifar_help(root: object) -> str:
+CIFAR_FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
+
+
+def _cifar_help(root: object, name: str = "cifar10") -> str:
+    label = "CIFAR-100" if name == "cifar100" else "CIFAR-10"
     return (
-        f"CIFAR-10 not found under {root!s}. Either pass --data-dir (or data.root) pointing at "
-        "a folder that holds cifar-10-batches-py, or set data.download=true on a machine with "
-        "internet access, or use data.name='imagefolder' with a folder of train/ and test/ "
-        "class folders (e.g. unpack cifar10-jpg.tar.gz there)."
+        f"{label} not found under {root!s}. Either pass --data-dir (or data.root) pointing at "
+        f"a folder that holds {CIFAR_FOLDERS[name]}, or set data.download=true on a machine "
+        "with internet access, or use data.name='imagefolder' with a folder of train/ and "
+        "test/ class folders (e.g. unpack cifar10-jpg.tar.gz there)."
     )
 
 
 def load_cifar10(
-    root: str | Path | None, download: bool = False, image_size: int = 32
+    root: str | Path | None, download: bool = False, image_size: int = 32, name: str = "cifar10"
 ) -> tuple[ImageSet, ImageSet]:
-    """The torchvision CIFAR-10 (python batches), resized to `image_size` if needed."""
-    from torchvision.datasets import CIFAR10  # slow import: only when used
+    """torchvision's CIFAR-10 or CIFAR-100 (`name`; python batches), resized to
+    `image_size` if needed."""
+    from torchvision.datasets import CIFAR10, CIFAR100  # slow import: only when used
 
+    dataset = CIFAR100 if name == "cifar100" else CIFAR10
     if root is None:
-        raise DataUnavailable(_cifar_help("<no folder given>"))
+        raise DataUnavailable(_cifar_help("<no folder given>", name))
     root = Path(root).expanduser()
-    if root.name == "cifar-10-batches-py":  # the user pointed at the batches folder itself
+    if root.name == CIFAR_FOLDERS[name]:  # the user pointed at the batches folder itself
         root = root.parent
     splits = []
     for train in (True, False):
         try:
             # torchvision checks each batch file's md5 before unpickling it, so only the
             # official files are ever unpickled.
-            ds = CIFAR10(str(root), train=train, download=download)
+            ds = dataset(str(root), train=train, download=download)
         except (RuntimeError, OSError, ValueError) as e:  # missing, corrupt, or offline
-            raise DataUnavailable(f"{_cifar_help(root)} ({type(e).__name__}: {e})") from e
+            raise DataUnavailable(f"{_cifar_help(root, name)} ({type(e).__name__}: {e})") from e
         images = torch.from_numpy(np.ascontiguousarray(ds.data)).permute(0, 3, 1, 2)
         labels = torch.as_tensor(ds.targets, dtype=torch.long)
         splits.append(ImageSet(_resize(images.contiguous(), image_size), labels, list(ds.classes)))
     return splits[0], splits[1]
+
+
+def load_gtsrb(
+    root: str | Path | None,
+    download: bool = False,
+    image_size: int = 32,
+    progress: Progress | None = None,
+) -> tuple[ImageSet, ImageSet]:
+    """The German Traffic Sign Recognition Benchmark in torchvision's layout
+    (`<root>/gtsrb/GTSRB/Training/<class>/*.ppm`, `<root>/gtsrb/GTSRB/Final_Test/Images/`
+    with `<root>/gtsrb/GT-final_test.csv`): 43 classes, images of many sizes resized to
+    `image_size`."""
+    from torchvision.datasets import GTSRB  # slow import: only when used
+
+    help_text = (
+        f"GTSRB not found under {root!s}: give data.root (or --data-dir) the folder that "
+        "holds gtsrb/ in torchvision's layout, or set data.download=true with internet"
+    )
+    if root is None:
+        raise DataUnavailable(help_text)
+    splits = []
+    for split in ("train", "test"):
+        try:
+            ds = GTSRB(str(Path(root).expanduser()), split=split, download=download)
+        except (RuntimeError, OSError, ValueError) as e:
+            raise DataUnavailable(f"{help_text} ({type(e).__name__}: {e})") from e
+        samples = list(ds._samples)  # (path, class) pairs, as torchvision lists them
+        paths = [Path(p) for p, _ in samples]
+        images = decode_all(paths, image_size, progress, f"GTSRB {split}")
+        # training classes by their folder's number (torchvision counts the folders
+        # present, which shifts the labels when one is missing); test: the CSV's ClassId
+        labels = torch.tensor(
+            [int(Path(p).parent.name) if split == "train" else int(c) for p, c in samples],
+            dtype=torch.long,
+        )
+        classes = [f"{c:05d}" for c in range(43)]
+        splits.append(ImageSet(images, labels, classes))
+    return splits[0], splits[1]
+
+
+def load_arrays(root: str | Path | None, image_size: int = 32) -> tuple[ImageSet, ImageSet]:
+    """`train.npz` and `test.npz` in a folder, each with `images` (N, H, W, 3) or
+    (N, 3, H, W) uint8 and `labels` (N,) integers, and optionally `classes` (names).
+    Read with numpy's `allow_pickle=False`: arrays only, never Python objects."""
+    if root is None:
+        raise DataUnavailable("data.name='arrays' needs data.root: a folder with train.npz "
+                              "and test.npz")
+    folder = Path(root).expanduser()
+    splits = []
+    for split in ("train", "test"):
+        path = folder / f"{split}.npz"
+        if not path.is_file():
+            raise DataUnavailable(f"{folder} has no {split}.npz (arrays: images, labels)")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                images, labels = np.asarray(f["images"]), np.asarray(f["labels"])
+                names = [str(c) for c in f["classes"]] if "classes" in f.files else None
+        except (KeyError, ValueError, OSError) as e:
+            raise DataUnavailable(
+                f"{path.name}: needs arrays 'images' (N, H, W, 3) uint8 and 'labels' (N,), "
+                f"no Python objects ({type(e).__name__}: {e})"
+            ) from e
+        channels_ok = images.ndim == 4 and 3 in (images.shape[1], images.shape[3])
+        if images.dtype != np.uint8 or not channels_ok:
+            raise DataUnavailable(
+                f"{path.name}: 'images' must be (N, H, W, 3) or (N, 3, H, W) uint8, got "
+                f"{images.shape} {images.dtype}"
+            )
+        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+            raise DataUnavailable(f"{path.name}: 'labels' must be (N,) integers, one per image")
+        t = torch.from_numpy(np.ascontiguousarray(images))
+        if t.shape[-1] == 3 and t.shape[1] != 3:
+            t = t.permute(0, 3, 1, 2)
+        k = int(labels.max()) + 1 if len(labels) else 0
+        classes = names if names is not None else [str(c) for c in range(k)]
+        splits.append(
+            ImageSet(_resize(t.contiguous(), image_size), torch.from_numpy(labels).long(), classes)
+        )
+    train, test = splits
+    if test.classes != train.classes and len(test.classes) <= len(train.classes):
+        test = ImageSet(test.images, test.labels, list(train.classes))  # names from train
+    return train, test
 
 
 def _resize(images: torch.Tensor, size: int) -> torch.Tensor:

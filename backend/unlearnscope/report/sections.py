@@ -21,7 +21,10 @@ from .verdict import Result
 DATASETS = {
     "shapes": "synthetic shapes (built in: ten kinds of drawn shapes, generated on the spot)",
     "cifar10": "CIFAR-10 (small photos of ten kinds of objects and animals)",
+    "cifar100": "CIFAR-100 (small photos of a hundred kinds of objects and animals)",
+    "gtsrb": "GTSRB (photos of 43 kinds of German traffic signs)",
     "imagefolder": "an image folder (one sub-folder per class)",
+    "arrays": "image arrays (train.npz and test.npz)",
 }
 PHASES = {
     "ascent": "unlearn: push the model away from the trigger's answer on the known poisoned images",

@@ -34,7 +34,7 @@ const ADVANCED = new Set([
 /** Fields that only matter for some choices: hidden otherwise (values are kept). */
 const SHOW_IF = {
   "data.root": (c) => c.data.name !== "shapes",
-  "data.download": (c) => c.data.name === "cifar10",
+  "data.download": (c) => ["cifar10", "cifar100", "gtsrb"].includes(c.data.name),
   "model.width": (c) => c.model.name === "small_cnn",
   "model.file": (c) => c.model.source !== "train",
   "attack.known": (c) => c.model.source === "file",
