@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-import pytorch_grad_cam as pgc
 import pytorch_grad_cam.eigen_cam as pgc_eigen
 import torch
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from pytorch_grad_cam.utils.svd_on_activations import get_2d_projection_with_sign_correction
+from test_cam import THEIRS  # pytorch-grad-cam's class of each of our methods
 
 from unlearnscope.ml.cam import CAM_METHODS, make_cam, normalise_maps
 from unlearnscope.ml.models.classifier import build_model, build_named_classifier, get_layer
@@ -20,14 +20,6 @@ from unlearnscope.ml.models.named import TokenGrid, build_named, is_named
 MEAN, STD = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
 SIZE = 64  # ResNet-18's layer4 is 2x2 here (1x1, a constant map, at 32); ViT-16: a 4x4 grid
 VIT = "timm:vit_tiny_patch16_224"
-THEIRS = {
-    "gradcam": pgc.GradCAM,
-    "gradcam++": pgc.GradCAMPlusPlus,
-    "xgradcam": pgc.XGradCAM,
-    "layercam": pgc.LayerCAM,
-    "hirescam": pgc.HiResCAM,
-    "eigencam": pgc.EigenCAM,
-}
 
 
 def _model(name: str, seed: int = 0) -> Any:  # Any: tests reach into its layers
