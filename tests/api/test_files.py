@@ -74,9 +74,11 @@ def test_an_upload_is_stored_by_content_and_reused(client: TestClient, settings:
     again = upload(client, "other name.safetensors", data)
     assert again.status_code == 201 and again.json()["reused"]
     assert again.json()["path"] == body["path"]
-    assert len(stored_files(settings)) == 1
+    assert len(stored_files(settings)) == 2  # the file and what was uploaded (.upload.json)
     listed = client.get("/api/files").json()
-    assert [u["path"] for u in listed] == [body["path"]]
+    assert [(u["path"], u["sha256"], u["size"]) for u in listed] == [
+        (body["path"], body["sha256"], len(data))
+    ]
 
 
 def test_a_folder_archive_is_unpacked_and_its_parts_found(
@@ -132,6 +134,7 @@ def test_refused_uploads_leave_nothing_behind(
     assert r.status_code == status, r.text
     assert words in r.json()["detail"]
     assert stored_files(settings) == []
+    assert client.get("/api/files").json() == []
     assert client.get("/api/health").status_code == 200
 
 

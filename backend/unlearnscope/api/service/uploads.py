@@ -18,6 +18,7 @@ uploads folder; writes go to a private temporary name first, then one rename.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from typing import BinaryIO
 from ...settings import Settings
 
 CHUNK = 1 << 20
+SIDECAR = ".upload.json"  # what was uploaded: sha256, size, name, whether a .zip
 MODEL_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -111,6 +113,8 @@ class Uploads:
                     self._unpack(incoming, staging)
                 else:
                     os.replace(incoming, staging / safe_name(name))
+                record = {"sha256": sha, "size": size, "name": name, "zip": is_zip}
+                (staging / SIDECAR).write_text(json.dumps(record))
                 os.replace(staging, folder)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -140,7 +144,7 @@ class Uploads:
                 model_files=[self.relative(p) for p in models[:50]],
                 data_folders=[self.relative(p) for p in data[:50]],
             )
-        files = [p for p in folder.iterdir() if p.is_file()]
+        files = [p for p in folder.iterdir() if p.is_file() and p.name != SIDECAR]
         target = files[0] if files else folder / safe_name(name)
         return Upload(
             path=self.relative(target),
@@ -223,12 +227,10 @@ class Uploads:
         out = []
         folders = [p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith(".")]
         for folder in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True):
-            files = [p for p in folder.iterdir()]
-            single = len(files) == 1 and files[0].is_file()
-            if single:
-                f = files[0]
-                size = f.stat().st_size
-                out.append(self._describe(folder, f.name, folder.name, size, False, True))
-            else:
-                out.append(self._describe(folder, folder.name, folder.name, 0, True, True))
+            try:
+                r = json.loads((folder / SIDECAR).read_text())
+                name, sha, size, is_zip = r["name"], r["sha256"], r["size"], r["zip"]
+                out.append(self._describe(folder, name, sha, size, is_zip, reused=True))
+            except (OSError, ValueError, KeyError):
+                continue  # not an upload of this server's (or damaged): not listed
         return out
