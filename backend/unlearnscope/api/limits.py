@@ -80,17 +80,14 @@ def data_classes(cfg: RunConfig, settings: Settings) -> int | None:
 def check_budgets(cfg: RunConfig, settings: Settings) -> None:
     """422 for a phase whose per-class budget cannot cover the data's classes (Neural
     Cleanse with 100 steps a class on 43 classes needs more than 1,200 steps)."""
-    from ..ml.kinds.settings import load_settings
+    from ..ml.kinds.settings import budget_problems
 
     n_classes = data_classes(cfg, settings)
     if n_classes is None:
         return
-    for i, phase in enumerate(cfg.schedule):
-        kind_settings = load_settings(phase.kind, phase.settings)
-        problem = kind_settings and kind_settings.budget_problem(phase.steps, n_classes)
-        if problem:
-            line = f"schedule.{i}.steps: {problem} (the data has {n_classes} classes)"
-            raise InvalidInput(line, errors=[line], fields=[f"schedule.{i}.steps"])
+    for i, problem in budget_problems(cfg.schedule, n_classes)[:1]:
+        line = f"schedule.{i}.steps: {problem}"
+        raise InvalidInput(line, errors=[line], fields=[f"schedule.{i}.steps"])
 
 
 def check_limits(cfg: RunConfig, settings: Settings) -> None:

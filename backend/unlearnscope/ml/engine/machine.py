@@ -56,7 +56,7 @@ from ..kinds.protocol import (
     frozen_copy,
     start_phase,
 )
-from ..kinds.settings import load_settings
+from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
 from ..monitor import FrameBatch, Measured, Monitor, inspect_sample
@@ -230,14 +230,8 @@ class Engine:
     def _check_budgets(self, n_classes: int) -> None:
         """Fail before any phase runs when a per-class budget cannot cover the data's
         classes (the server checks this at creation too, where it can count them)."""
-        for i, phase in enumerate(self.schedule):
-            settings = load_settings(phase.kind, phase.settings)
-            problem = settings and settings.budget_problem(phase.steps, n_classes)
-            if problem:
-                raise ValueError(
-                    f"schedule.{i}.steps: {problem} (the data has {n_classes} classes); "
-                    "nothing was unlearned"
-                )
+        for i, problem in budget_problems(self.schedule, n_classes)[:1]:
+            raise ValueError(f"schedule.{i}.steps: {problem}; nothing was unlearned")
 
     def _measure_with(
         self, trigger: Trigger, target: int | None, probe_idx: torch.Tensor | None = None

@@ -31,6 +31,18 @@ class KindSettings(Strict):
         return None
 
 
+def budget_problems(schedule: Any, n_classes: int) -> list[tuple[int, str]]:
+    """(phase index, why) of each phase of `schedule` (PhaseConfigs) whose per-class
+    budget cannot cover data of `n_classes` classes."""
+    found = []
+    for i, phase in enumerate(schedule):
+        settings = load_settings(phase.kind, phase.settings)
+        problem = settings.budget_problem(phase.steps, n_classes) if settings else None
+        if problem:
+            found.append((i, f"{problem} (the data has {n_classes} classes)"))
+    return found
+
+
 def settings_class(path: str) -> type[KindSettings]:
     """The class named by "module:Class" (imported once)."""
     return plugins.load_class(path, KindSettings)
