@@ -46,6 +46,38 @@ class RunStarted(EventBase):
     # by the run's attack settings), "file" (a triggered test set in the model's file),
     # "unknown" (nothing measured until a phase recovers one: see TriggerFound).
     trigger_source: str = "attack"
+    # Where the forget set of the first phases comes from: "oracle" (the truly poisoned
+    # samples: only a simulation has them), "folder" (the user's identified samples),
+    # "none" (no forget set until a detection phase finds one: see ForgetSetFound).
+    forget_source: str = "oracle"
+    forget_size: int = 0  # samples in that forget set
+    training_size: int = 0  # samples of the training set a detection phase searches
+    # Whether the truly poisoned samples are known (planted here, a BackdoorBench file):
+    # then detection quality is shown; a phase never sees them unless forget_source is
+    # "oracle".
+    truth_known: bool = False
+
+
+class ForgetSetFound(EventBase):
+    """A detection phase decided which training samples are poisoned: they are the forget
+    set of every later phase. Quality against the truth only when the truth is known."""
+
+    type: Literal["forget_set_found"] = "forget_set_found"
+    step: int
+    phase_index: int
+    kind: str
+    rule: str  # how it decided, one line
+    # Indices into the training set (the data set's order; for an image folder sorted by
+    # class, then file name), the most suspicious first.
+    indices: list[int]
+    training_size: int
+    suspect_classes: list[int] = Field(default_factory=list)  # classes judged poisoned
+    truth_known: bool = False
+    true_flagged: int | None = None  # flagged samples that are truly poisoned
+    poisoned: int | None = None  # truly poisoned samples in the training set
+    precision: float | None = None  # shares in [0, 1]
+    recall: float | None = None
+    auc: float | None = None  # ROC-AUC of the detector's scores
 
 
 class TriggerFound(EventBase):
@@ -284,7 +316,8 @@ Event = Annotated[
     | ErrorEvent
     | RunFinished
     | PhaseVisualEvent
-    | TriggerFound,
+    | TriggerFound
+    | ForgetSetFound,
     Field(discriminator="type"),
 ]
 

@@ -89,9 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(TokenGuard, token=token)
     app.add_middleware(HostCheck, allowed_hosts=allowed_hosts(settings))
     app.add_middleware(TransportAccess)
-    for module in (
-        meta, runs, history, samples, export, report, stream, compare, sweeps, files
-    ):
+    for module in (meta, runs, history, samples, export, report, stream, compare, sweeps, files):
         app.include_router(module.router)
     _mount_static(app, settings)
     install_openapi(app)

@@ -32,8 +32,6 @@ STALLED_RCVBUF = 32 * 1024  # a small receive buffer: the server feels the stall
 TERMINAL = tuple(s.value for s in TERMINAL_STATUSES)
 
 
-
-
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None

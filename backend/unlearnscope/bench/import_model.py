@@ -88,8 +88,9 @@ def run_import_bench(device: str, quick: bool) -> list[dict[str, Any]]:
         rows = []
         for name, cfg, use_store, path in variants:
             if path is not None:
-                cfg = _config({"model": {"source": "file", "file": str(path)},
-                               "attack": {"known": True}})
+                cfg = _config(
+                    {"model": {"source": "file", "file": str(path)}, "attack": {"known": True}}
+                )
             times = [_first_heatmap(cfg, device, use_store) for _ in range(repeats)]
             row: dict[str, Any] = {"variant": name, "file_mb": None}
             if path is not None:

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from ..states import RunStatus
     from ..storage.exports import write_run_folder
     from .console import ConsoleReporter
+
     cache = Path(args.cache_dir) if args.cache_dir else settings.cache_dir
     reporter = ConsoleReporter()
     events: list[EventBase] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import (
     Field,
 )
@@ -30,6 +32,16 @@ class DefenseConfig(Strict):
         max_length=500,
         title="Forget set folder",
         description="your model: images of the identified poisoned samples",
+    )
+    # Whether the phases are handed the truly poisoned samples (the "oracle": only a
+    # simulation knows them). off: the truth is hidden from every phase and a detection
+    # phase (spectral, ac, abl, scan) must find the forget set. auto: on for a backdoor
+    # planted here, off for a model from a file (RunConfig.oracle).
+    oracle: Literal["auto", "on", "off"] = Field(
+        "auto",
+        title="Oracle forget set",
+        description="on: phases get the truly poisoned samples; off: a detection phase "
+        "must find them; auto: on for a backdoor planted here, off for your own model",
     )
     clean_fraction: float = Field(
         0.05, gt=0, le=1, title="Clean fraction", description="of the training set"

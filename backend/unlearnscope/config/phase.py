@@ -92,11 +92,28 @@ def forget_set_users(
     schedule: Sequence[PhaseConfig],
 ) -> list[str]:
     """'schedule.N (kind)' of every phase that needs the forget set."""
-    return [
-        f"schedule.{i} ({p.kind})"
-        for i, p in enumerate(schedule)
-        if PHASE_KINDS[p.kind].uses_forget_set or (p.kind == "recovery" and p.forget_weight > 0)
-    ]
+    return [f"schedule.{i} ({p.kind})" for i, p in enumerate(schedule) if _uses_forget(p)]
+
+
+def _uses_forget(p: PhaseConfig) -> bool:
+    return PHASE_KINDS[p.kind].uses_forget_set or (p.kind == "recovery" and p.forget_weight > 0)
+
+
+def detection_kinds() -> str:
+    """The kinds that find a forget set, for messages ("spectral, ac, ...")."""
+    return ", ".join(k for k, v in PHASE_KINDS.items() if v.finds_forget_set)
+
+
+def unfound_forget_users(schedule: Sequence[PhaseConfig], given: bool) -> list[str]:
+    """'schedule.N (kind)' of every phase that needs the forget set but has none: no
+    forget set is `given` to the run and no detection phase runs before it."""
+    found = given
+    users = []
+    for i, p in enumerate(schedule):
+        if _uses_forget(p) and not found:
+            users.append(f"schedule.{i} ({p.kind})")
+        found = found or PHASE_KINDS[p.kind].finds_forget_set
+    return users
 
 
 def clean_only_kinds() -> str:

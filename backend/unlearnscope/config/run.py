@@ -14,7 +14,14 @@ from .data import DataConfig
 from .defense import DefenseConfig
 from .model import ModelConfig
 from .monitor import MonitorConfig
-from .phase import PhaseConfig, Schedule, clean_only_kinds, forget_set_users, schedule_steps
+from .phase import (
+    PhaseConfig,
+    Schedule,
+    clean_only_kinds,
+    detection_kinds,
+    schedule_steps,
+    unfound_forget_users,
+)
 from .training import TrainConfig
 
 
@@ -36,15 +43,7 @@ class RunConfig(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> RunConfig:
-        if self.defense.forget_size == 0:
-            users = forget_set_users(self.schedule)
-            if users:
-                raise ValueError(
-                    f"{users[0]} needs the forget set (identified poisoned samples), but "
-                    "defense.forget_size is 0: give the defender some, or use a kind that "
-                    "needs only clean data"
-                    + (f" (also: {', '.join(users[1:])})" if users[1:] else "")
-                )
+        self._check_forget_set()
         self._check_import()
         classes = FIXED_CLASSES.get(self.data.name)
         if classes is not None and self.attack.target_class >= classes:
@@ -82,15 +81,52 @@ class RunConfig(Strict):
                 "defense.forget_root is for a model from a checkpoint (model.source 'file'); "
                 "a BackdoorBench file brings its own forget set"
             )
-        if self.model.source == "file" and self.defense.forget_root is None:
-            users = forget_set_users(self.schedule)
-            if users:
-                raise ValueError(
-                    f"{users[0]} needs the forget set (identified poisoned samples), but a "
-                    "model from a checkpoint comes with none: give them as a folder "
-                    "(defense.forget_root), use a BackdoorBench file (its bd_train), or "
-                    f"kinds that need only clean data ({clean_only_kinds()})"
-                )
+        if self.model.source == "file" and self.defense.oracle == "on":
+            raise ValueError(
+                "defense.oracle is on, but a model from a checkpoint comes with no record "
+                "of which samples were poisoned: only a backdoor planted here or a "
+                "BackdoorBench file (its bd_train) has that truth"
+            )
+
+    @property
+    def oracle(self) -> bool:
+        """Whether the phases are handed the truly poisoned samples as the forget set."""
+        if self.defense.oracle == "auto":
+            return not self.model.imported
+        return self.defense.oracle == "on"
+
+    @property
+    def forget_given(self) -> bool:
+        """Whether the run starts with a forget set, before any detection phase: the oracle's
+        (a backdoor planted here, a BackdoorBench file's bd_train) or the user's folder."""
+        if self.defense.forget_size == 0:
+            return False
+        if self.model.source == "file":
+            return self.defense.forget_root is not None
+        return self.oracle
+
+    def _check_forget_set(self) -> None:
+        """Every phase that needs the forget set has one: given, or found by a detection
+        phase before it."""
+        users = unfound_forget_users(self.schedule, self.forget_given)
+        if not users:
+            return
+        detect = f"put a detection phase ({detection_kinds()}) before it"
+        clean = f"use kinds that need only clean data ({clean_only_kinds()})"
+        also = f" (also: {', '.join(users[1:])})" if users[1:] else ""
+        if self.defense.forget_size == 0:
+            why = "defense.forget_size is 0: give the defender some"
+        elif self.model.source == "file":
+            why = (
+                "a model from a checkpoint comes with none: give them as a folder "
+                "(defense.forget_root), use a BackdoorBench file (its bd_train)"
+            )
+        else:
+            why = "the oracle is off (defense.oracle), so no phase is handed the poisoned samples"
+        raise ValueError(
+            f"{users[0]} needs the forget set (identified poisoned samples), but {why}, "
+            f"{detect}, or {clean}{also}"
+        )
 
     def total_steps(self) -> int:
         return schedule_steps(self.schedule)

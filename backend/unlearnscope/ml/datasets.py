@@ -183,8 +183,9 @@ def load_arrays(root: str | Path | None, image_size: int = 32) -> tuple[ImageSet
     (N, 3, H, W) uint8 and `labels` (N,) integers, and optionally `classes` (names).
     Read with numpy's `allow_pickle=False`: arrays only, never Python objects."""
     if root is None:
-        raise DataUnavailable("data.name='arrays' needs data.root: a folder with train.npz "
-                              "and test.npz")
+        raise DataUnavailable(
+            "data.name='arrays' needs data.root: a folder with train.npz and test.npz"
+        )
     folder = Path(root).expanduser()
     splits = []
     for split in ("train", "test"):

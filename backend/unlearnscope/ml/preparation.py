@@ -58,6 +58,12 @@ class Prepared:
     # "unknown".
     target: int | None = None
     trigger_source: str = "attack"
+    # (N,) bool over `phase_data.pool`: which training samples are truly poisoned, when
+    # known (planted here, a BackdoorBench file). For display of detection quality only:
+    # the engine never hands it to a phase.
+    truth: torch.Tensor | None = None
+    # Where the forget set the first phases get comes from (events.RunStarted).
+    forget_source: str = "oracle"
 
 
 def resolve_device(name: str | None) -> torch.device:
@@ -69,9 +75,7 @@ def resolve_device(name: str | None) -> torch.device:
     return device
 
 
-def _no_progress(
-    stage: str, done: int, total: int, msg: str, metrics: dict[str, float]
-) -> None:
+def _no_progress(stage: str, done: int, total: int, msg: str, metrics: dict[str, float]) -> None:
     pass
 
 
@@ -148,17 +152,30 @@ def seeded_model(cfg: RunConfig, num_classes: int, device: torch.device) -> Clas
 
 
 def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
-    """The defender's knowledge: some identified poisoned samples and a little clean data."""
+    """The defender's knowledge: a little trusted clean data, the training set to search,
+    and, with the oracle on, some of the truly poisoned samples as the forget set.
+
+    The clean set stands for data the defender has verified (as NAD, ANP and I-BAU assume),
+    so it is drawn from the training images the attack left alone; with the oracle off no
+    phase learns from it which samples are poisoned.
+    """
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     data = poisoned.data
     forget_idx = poisoned.poisoned[torch.randperm(len(poisoned.poisoned), generator=gen)]
-    forget_idx = forget_idx[: cfg.defense.forget_size]
+    forget_idx = forget_idx[: cfg.defense.forget_size if cfg.oracle else 0]
     is_clean = torch.ones(len(data), dtype=torch.bool)
     is_clean[poisoned.poisoned] = False
     clean_idx = torch.nonzero(is_clean).flatten()
     n_clean = max(1, round(cfg.defense.clean_fraction * len(data)))
     clean_idx = clean_idx[torch.randperm(len(clean_idx), generator=gen)][:n_clean]
-    return PhaseData(data.subset(forget_idx), data.subset(clean_idx), cfg.data.augment)
+    return PhaseData(data.subset(forget_idx), data.subset(clean_idx), cfg.data.augment, pool=data)
+
+
+def truth_mask(n: int, poisoned: torch.Tensor) -> torch.Tensor:
+    """(n,) bool: True at the poisoned indices."""
+    mask = torch.zeros(n, dtype=torch.bool)
+    mask[poisoned] = True
+    return mask
 
 
 def poison_train(cfg: RunConfig, train: ImageSet, trigger: Trigger) -> PoisonedSet:
@@ -274,4 +291,6 @@ def prepare(
         backdoor_metrics=dict((meta or {}).get("metrics", {})),
         timings=timings,
         target=cfg.attack.target_class,
+        truth=truth_mask(len(poisoned.data), poisoned.poisoned),
+        forget_source="oracle" if cfg.forget_given else "none",
     )

@@ -45,7 +45,7 @@ def native_bf16(device: torch.device) -> bool:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
-    """"fp32" or "bf16": what `precision` ("fp32", "bf16", "auto") means on `device`."""
+    """ "fp32" or "bf16": what `precision` ("fp32", "bf16", "auto") means on `device`."""
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     if precision not in ("fp32", "bf16"):

@@ -71,7 +71,7 @@ class RunFacts:
 
     @property
     def trigger_words(self) -> str:
-        """"the trigger", or how the trigger ASR was measured with came to be known."""
+        """ "the trigger", or how the trigger ASR was measured with came to be known."""
         if self.found is not None:
             return f"the trigger {self.found.source}"
         if self.started is not None and self.started.trigger_source == "file":

@@ -31,8 +31,9 @@ class Result:
 def result(facts: RunFacts) -> Result:
     before = facts.before()
     after, source = facts.after()
-    keep = retention(None if before is None else before.get("ca"),
-                     None if after is None else after.get("ca"))
+    keep = retention(
+        None if before is None else before.get("ca"), None if after is None else after.get("ca")
+    )
 
     def get(row: dict[str, Any] | None, key: str) -> float | None:
         return None if row is None else row.get(key)

@@ -250,8 +250,16 @@ def render_comparison(report: dict[str, Any]) -> str:
             "|---|" + "---:|" * (len(header) - 1),
             "| none (backdoored) | "
             + " | ".join(
-                [_cell(b.get("ca"), 2), _cell(b.get("asr"), 2), "", _cell(b.get("ra"), 2), "",
-                 _cell(b.get("tar_median"), 2), "0", ""]
+                [
+                    _cell(b.get("ca"), 2),
+                    _cell(b.get("asr"), 2),
+                    "",
+                    _cell(b.get("ra"), 2),
+                    "",
+                    _cell(b.get("tar_median"), 2),
+                    "0",
+                    "",
+                ]
             )
             + " |",
         ]

@@ -33,8 +33,6 @@ def current_kind_names(value: Any) -> Any:
     return out
 
 
-
-
 def current_attack(attack: Any) -> Any:
     """An attack config with its former flat fields moved into `settings`."""
     if not isinstance(attack, dict) or not FLAT_FIELDS & set(attack):

@@ -14,6 +14,7 @@ from .process import WorkerSpec
 # A run was placed (Ray: the cluster found room for it): where, in a person's words.
 OnPlaced = Callable[[str, str], None]
 
+
 class RunHandle(Protocol):
     """The server's side of one run's engine, wherever it runs."""
 

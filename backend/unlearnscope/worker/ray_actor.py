@@ -181,4 +181,3 @@ class RunActor:
             with self._cond:
                 self._exit = WorkerExit(state=state, step=step, model_path=model_path, error=error)
                 self._cond.notify_all()
-

@@ -11,10 +11,11 @@ import { createInput, describe, infoOf, labelOf, readInput, resolve, writeInput 
 import { short } from "../core/format.js";
 import { phaseKind, phaseKinds } from "../core/vocab.js";
 
-// An added phase: the first registered kind that needs no forget set (recovery), else the first.
+// An added phase: the first registered kind that trains and needs no forget set (recovery),
+// else the first.
 const newPhase = () => {
   const kinds = phaseKinds();
-  const kind = (kinds.find((k) => !k.uses_forget_set) || kinds[0])?.kind;
+  const kind = (kinds.find((k) => !k.uses_forget_set && !k.finds_forget_set) || kinds[0])?.kind;
   return { kind, steps: 20, lr: 0.01, settings: settingsDefaults(kind) };
 };
 

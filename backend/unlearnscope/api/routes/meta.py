@@ -56,6 +56,7 @@ def options(settings: SettingsDep) -> OptionsOut:
                     "label",
                     "description",
                     "uses_forget_set",
+                    "finds_forget_set",
                     "defaults",
                     "settings_schema",
                 )

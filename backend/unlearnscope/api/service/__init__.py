@@ -83,7 +83,13 @@ class RunService:
         )
         self.views = RunViews(self.store, self.live, self.pool)
         core = ServerCore(
-            settings, self.store, self.files, self.hub, self.pool, self.live, self.conditions,
+            settings,
+            self.store,
+            self.files,
+            self.hub,
+            self.pool,
+            self.live,
+            self.conditions,
             self.views,
         )
         self.requests = ControlRequests(core)

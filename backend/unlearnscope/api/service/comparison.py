@@ -23,9 +23,7 @@ class Comparisons:
         self.store = core.store
         self.views = core.views
 
-    def headline(
-        self, row: RunRow, headers: list[dict[str, Any]] | None = None
-    ) -> dict[str, Any]:
+    def headline(self, row: RunRow, headers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """A run's headline numbers (scores.headline) from its stored events."""
         wall = (row.summary or {}).get("wall_time")
         out = headline(headers or self.store.headers(row.id, HEADLINE_TYPES), wall)

@@ -96,7 +96,8 @@ class Inspection:
             )
         config = RunConfig.model_validate(row.config)
         found = [
-            e for e in self.store.load_events(row.id, ["trigger_found"])
+            e
+            for e in self.store.load_events(row.id, ["trigger_found"])
             if isinstance(e, TriggerFound)
         ]
         saved = self.saved.get(row.id, config, model_path, found[-1] if found else None)
@@ -104,6 +105,4 @@ class Inspection:
             report = saved.inspect(index)
         except IndexError as err:
             raise InvalidInput(str(err)) from None
-        return SampleReport(
-            step=row.step, target_class=saved.target, t=time.time(), **report
-        )
+        return SampleReport(step=row.step, target_class=saved.target, t=time.time(), **report)

@@ -22,7 +22,8 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ...config import RunConfig, forget_set_users, schedule_steps
+from ...config import RunConfig, schedule_steps
+from ...config.phase import unfound_forget_users
 from ...control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
 from ...events import (
     ErrorEvent,
@@ -44,6 +45,7 @@ from ...events import (
 from ...states import STEPPING_STATUSES, RunStatus
 from ..attacks.base import Trigger
 from ..attacks.poisoning import triggered_non_target
+from ..detection.result import Detection
 from ..ewc import EWCPenalty, diagonal_fisher
 from ..foreign.prepare import prepare_imported
 from ..foreign.triggers import RecoveredTrigger
@@ -56,6 +58,7 @@ from ..kinds.protocol import (
     frozen_copy,
     start_phase,
 )
+from ..kinds.registry import PHASE_KINDS
 from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
@@ -64,6 +67,7 @@ from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
 from .cadence import Cadence, monitor_share
+from .detected import found_event, histogram_visual, suspects_visual
 from .encode import frames_event, probes_event, visual_event
 from .live import LiveMonitor
 from .summary import split_retuning, summary
@@ -125,6 +129,10 @@ class Engine:
         self.trigger: Trigger | None = None
         self.target: int | None = None
         self.region: RegionRule | None = None  # the trigger region's rule, once prepared
+        # (N,) bool over the training set: the truly poisoned samples, when known. Read only
+        # to show how good a detection was (`_forget_found`), never handed to a phase.
+        self._truth: torch.Tensor | None = None
+        self._forget_given = False  # the run started with a forget set (oracle or folder)
         self._t_start = time.time()
         self._emit_lock = threading.Lock()  # the live monitor emits from its own thread
         mon = config.monitor
@@ -181,6 +189,8 @@ class Engine:
                 cfg, self.device, self.data_dir, self.data_cache_dir, self.store, self._progress
             )
         self.prepared = p
+        self._truth = p.truth
+        self._forget_given = len(p.phase_data.forget) > 0
         self._check_budgets(len(p.test.classes))
         # The teacher for distilling recovery phases: the model as it is before unlearning.
         # Always kept (a schedule edit may turn distillation on mid-run).
@@ -217,6 +227,10 @@ class Engine:
                 image_size=cfg.data.image_size,
                 trigger_region=self.region.describe() if p.target is not None else None,
                 model_key=p.model_key,
+                forget_source=p.forget_source,
+                forget_size=len(p.phase_data.forget),
+                training_size=0 if p.phase_data.pool is None else len(p.phase_data.pool),
+                truth_known=p.truth is not None,
             )
         )
         self.emit(probes_event(self.monitor, cfg.data.image_size))
@@ -494,6 +508,13 @@ class Engine:
 
     def _start_phase(self) -> None:
         cfg = self.schedule[self.phase_index]
+        assert self.prepared is not None
+        if unfound_forget_users([cfg], len(self.prepared.phase_data.forget) > 0):
+            raise ValueError(
+                f"schedule.{self.phase_index} ({cfg.kind}) needs the forget set, but the "
+                "detection before it flagged no training samples; the phases before it "
+                "ran, nothing after"
+            )
         self._run = start_phase(cfg.kind, self._context())
         self.emit(
             PhaseStart(
@@ -511,6 +532,9 @@ class Engine:
         if reason != "stopped" and self._run is not None:
             # the phase's last act (ANP and fine-pruning prune here), before its evaluation
             self._emit_visuals(self._run.finish(self._context()))
+            detection = getattr(self._run, "detection", None)
+            if PHASE_KINDS[cfg.kind].finds_forget_set and isinstance(detection, Detection):
+                self._forget_found(detection)
         self.emit(
             PhaseEnd(
                 phase_index=self.phase_index,
@@ -529,6 +553,28 @@ class Engine:
         self.phase_done = 0
         self._run = None
 
+    def _forget_found(self, det: Detection) -> None:
+        """A detection phase decided: what it flagged is the forget set of every later
+        phase. Shown with its quality against the truth when the truth is known."""
+        p = self.prepared
+        assert p is not None and p.phase_data.pool is not None
+        pool = p.phase_data.pool
+        p.phase_data.forget = pool.subset(det.flagged_idx)
+        kind = self.schedule[self.phase_index].kind
+        visuals = [histogram_visual(det, self._truth)]
+        grid = suspects_visual(
+            det,
+            pool,
+            self._truth,
+            p.model,
+            self.config.monitor.cam_method,
+            p.model.cam_layer_name,
+        )
+        if grid is not None:
+            visuals.append(grid)
+        self._emit_visuals(visuals)
+        self.emit(found_event(det, self._truth, self.step_count, self.phase_index, kind))
+
     def _complete(self) -> None:
         assert self._before is not None
         self._end_live(flush=True)  # every pending measurement lands before the summary
@@ -537,9 +583,7 @@ class Engine:
         )
         final = final or self._evaluate("final")
 
-        after, retuned = split_retuning(
-            self.schedule, self._before, self._phase_evals, final
-        )
+        after, retuned = split_retuning(self.schedule, self._before, self._phase_evals, final)
         self.emit(
             RunFinished(
                 step=self.step_count,
@@ -594,10 +638,11 @@ class Engine:
                     f"the run is {self._state_name}; only a running or paused run can be edited"
                 )
             new = apply_edit(self.schedule, msg.schedule, self.phase_index, self.phase_done)
-            if self.config.defense.forget_size == 0 and forget_set_users(new):
+            missing = unfound_forget_users(new, self._forget_given)
+            if missing:
                 raise ScheduleEditError(
-                    f"{forget_set_users(new)[0]} needs the forget set, but "
-                    "defense.forget_size is 0 (this run has none)"
+                    f"{missing[0]} needs the forget set, but this run started with none "
+                    "and no detection phase runs before it"
                 )
         except ScheduleEditError as err:
             self.emit(

@@ -97,7 +97,11 @@ def check_model(
         trigger=(
             "unknown"
             if not cfg.attack.known
-            else "file" if bench else "folder" if cfg.attack.triggered_root else "attack"
+            else "file"
+            if bench
+            else "folder"
+            if cfg.attack.triggered_root
+            else "attack"
         ),
         warnings=warnings,
     )

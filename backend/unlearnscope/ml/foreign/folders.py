@@ -27,9 +27,7 @@ def _images_under(folder: Path) -> list[Path]:
     )
 
 
-def forget_folder(
-    root: Path, classes: list[str], target: int | None, image_size: int
-) -> ImageSet:
+def forget_folder(root: Path, classes: list[str], target: int | None, image_size: int) -> ImageSet:
     """The identified poisoned samples, with their (poisoned) labels."""
     if not root.is_dir():
         raise ImportRefused(f"defense.forget_root: there is no folder {root.name!r}")

@@ -88,7 +88,8 @@ class Loaded:
 
 
 def load_user_model(
-    cfg: RunConfig | CheckConfig, num_classes: int, data_dir: str | Path | None) -> Loaded:
+    cfg: RunConfig | CheckConfig, num_classes: int, data_dir: str | Path | None
+) -> Loaded:
     """Build the architecture and load the user's weights into it (ImportRefused with the
     reason when the file does not fit)."""
     path = model_file(cfg.model.file, data_dir)
@@ -121,9 +122,7 @@ def load_user_model(
     return Loaded(model, path, key)
 
 
-def paired_trigger(
-    bench: BackdoorBenchResult, full_test: ImageSet
-) -> tuple[PairedTrigger, int]:
+def paired_trigger(bench: BackdoorBenchResult, full_test: ImageSet) -> tuple[PairedTrigger, int]:
     """BackdoorBench's triggered test images paired with the clean test images they were
     made from (`original_index`), and the target class (the label bd_test asks for)."""
     idx = bench.bd_test_original_index.long()
@@ -180,14 +179,16 @@ def known_trigger(
     return trigger
 
 
-def defender_sets(cfg: RunConfig, train: ImageSet, forget: ImageSet) -> PhaseData:
-    """The defender's clean share of the training data and the identified poisoned
-    samples (capped at defense.forget_size)."""
+def defender_sets(
+    cfg: RunConfig, train: ImageSet, forget: ImageSet, pool: ImageSet | None = None
+) -> PhaseData:
+    """The defender's clean share of the training data, the training set to search and
+    the identified poisoned samples (capped at defense.forget_size)."""
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     n_clean = max(1, round(cfg.defense.clean_fraction * len(train)))
     clean = train.subset(torch.randperm(len(train), generator=gen)[:n_clean])
     forget = forget.subset(torch.arange(min(len(forget), cfg.defense.forget_size)))
-    return PhaseData(forget, clean, cfg.data.augment)
+    return PhaseData(forget, clean, cfg.data.augment, pool=train if pool is None else pool)
 
 
 def prepare_imported(
@@ -239,10 +240,19 @@ def prepare_imported(
         trigger, target = known_trigger(cfg, k, data_dir), cfg.attack.target_class
         source = "folder" if cfg.attack.triggered_root is not None else "attack"
     bench = loaded.bench
+    truth: torch.Tensor | None = None
+    pool: ImageSet | None = None
+    forget_source = "none"
     if bench is not None and bench.bd_train_images is not None:
         assert bench.bd_train_labels is not None
-        forget = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
+        # The training set the model was trained on: the clean one with bd_train's samples
+        # in their places (BackdoorBench's original_index), and so the truth.
+        pool, truth = with_poisoned(train, bench)
+        if cfg.oracle:
+            forget = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
+            forget_source = "oracle"
     if cfg.defense.forget_root is not None:
+        forget_source = "folder"
         label = cfg.attack.target_class if cfg.attack.known else None
         forget = forget_folder(
             user_path(cfg.defense.forget_root, data_dir),
@@ -260,10 +270,43 @@ def prepare_imported(
         train=PoisonedSet(train, torch.empty(0, dtype=torch.long)),
         test=test,
         trigger=trigger,
-        phase_data=defender_sets(cfg, train, forget),
+        phase_data=defender_sets(cfg, train, forget, pool),
         model_key=loaded.key,
         cached=False,
         timings=timings,
         target=target,
         trigger_source=source,
+        truth=truth,
+        forget_source=forget_source if len(forget) and cfg.defense.forget_size else "none",
     )
+
+
+def with_poisoned(train: ImageSet, bench: BackdoorBenchResult) -> tuple[ImageSet, torch.Tensor]:
+    """The clean training set with a BackdoorBench record's poisoned samples put in their
+    places (`bd_train_original_index`), and the (N,) bool mask of those places. Where the
+    record's index does not fit the clean set (another split), the training set is the
+    clean one followed by the poisoned samples."""
+    assert bench.bd_train_images is not None and bench.bd_train_labels is not None
+    images, labels = bench.bd_train_images, bench.bd_train_labels
+    index = bench.bd_train_original_index
+    n = len(train)
+    fits = (
+        index is not None
+        and len(index) == len(images)
+        and images.shape[1:] == train.images.shape[1:]
+        and bool((index >= 0).all())
+        and bool((index < n).all())
+        and len(torch.unique(index)) == len(index)
+    )
+    if fits:
+        assert index is not None
+        all_images, all_labels = train.images.clone(), train.labels.clone()
+        all_images[index] = images
+        all_labels[index] = labels
+        truth = torch.zeros(n, dtype=torch.bool)
+        truth[index] = True
+        return ImageSet(all_images, all_labels, list(train.classes)), truth
+    all_images = torch.cat([train.images, images])
+    all_labels = torch.cat([train.labels, labels])
+    truth = torch.cat([torch.zeros(n, dtype=torch.bool), torch.ones(len(images), dtype=torch.bool)])
+    return ImageSet(all_images, all_labels, list(train.classes)), truth

@@ -14,6 +14,9 @@ class PhaseKind:
     description: str  # what one step does
     step: str  # "module:Class" of the step implementation (a kinds.protocol.PhaseKindImpl)
     uses_forget_set: bool  # needs the defender's identified poisoned samples
+    # A detection kind: it searches the training set for poisoned samples, and what it
+    # flags becomes the forget set of every later phase (ml/kinds/detect.py).
+    finds_forget_set: bool = False
     # "module:Class" of the kind's own settings (a kinds.settings.KindSettings subclass), or
     # None: a kind without settings refuses a non-empty PhaseConfig.settings.
     settings: str | None = None

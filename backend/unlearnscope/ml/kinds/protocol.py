@@ -36,9 +36,15 @@ from .registry import PHASE_KINDS
 
 @dataclass
 class PhaseData:
-    forget: ImageSet  # identified poisoned samples: triggered images, target labels (may be 0)
-    clean: ImageSet  # the defender's clean training subset
+    # The forget set: the identified poisoned samples (triggered images, their training
+    # labels); may be empty. The oracle's (the truly poisoned samples, a simulation only),
+    # the user's, or, after a detection phase, what it flagged in `pool`.
+    forget: ImageSet
+    clean: ImageSet  # the defender's trusted clean data (a share of the training set)
     augment: str  # augmentation mode for clean batches
+    # The training set as the defender has it (labels as trained, no record of which
+    # samples are poisoned): what a detection phase searches. None when the run has none.
+    pool: ImageSet | None = None
     # The frozen model the run started from (eval mode, no gradients): the distillation
     # teacher. The engine always sets it; None only where a caller has no use for it.
     teacher: nn.Module | None = None
@@ -99,6 +105,14 @@ class StepOutcome:
     # Set on the step a kind recovers a trigger (Neural Cleanse's detection); the engine
     # measures ASR and TAR with it when no trigger was known.
     found_trigger: FoundTrigger | None = None
+
+
+class Detects(Protocol):
+    """A detection kind's PhaseRun also holds what it flagged, once decided (at its last
+    step, or in `finish` when an edit ended the phase early): an `ml.detection.Detection`
+    over `PhaseData.pool`. The engine makes it the forget set of every later phase."""
+
+    detection: Any
 
 
 class PhaseRun(Protocol):

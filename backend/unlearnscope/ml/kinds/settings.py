@@ -73,7 +73,15 @@ def phase_kind_options() -> list[dict[str, Any]]:
     settings JSON schema (`settings_schema`, None for a kind without settings)."""
     from .registry import PHASE_KINDS
 
-    shown = ("label", "description", "step", "uses_forget_set", "settings", "defaults")
+    shown = (
+        "label",
+        "description",
+        "step",
+        "uses_forget_set",
+        "finds_forget_set",
+        "settings",
+        "defaults",
+    )
     return [
         {"kind": name, **{k: v for k, v in asdict(kind).items() if k in shown}}
         | {"settings_schema": settings_schema(name)}

@@ -100,8 +100,8 @@ export function chartSpecs() {
         showgrid: false,
       },
       traces: [
-        ...phaseKinds().map(({ kind, uses_forget_set: forget }) =>
-          line(`${kind} CE (${forget ? "forget" : "clean"} set)`, phaseColor(kind).line, (s) => (s.kind === kind ? s.ce_loss : undefined), { breaks: true, dense: true }),
+        ...phaseKinds().map(({ kind, uses_forget_set: forget, finds_forget_set: search }) =>
+          line(`${kind} CE (${forget ? "forget" : search ? "training" : "clean"} set)`, phaseColor(kind).line, (s) => (s.kind === kind ? s.ce_loss : undefined), { breaks: true, dense: true }),
         ),
         line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true }),
       ],

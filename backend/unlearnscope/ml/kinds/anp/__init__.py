@@ -14,7 +14,13 @@ KIND = PhaseKind(
     uses_forget_set=False,
     settings="unlearnscope.ml.kinds.anp.settings:AnpSettings",
     # ANP code: 2000 iterations of batch 128, mask SGD lr 0.2, momentum 0.9
-    defaults={"steps": 2000, "lr": 0.2, "batch_size": 128, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 2000,
+        "lr": 0.2,
+        "batch_size": 128,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=60,
 )

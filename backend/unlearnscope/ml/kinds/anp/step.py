@@ -250,8 +250,11 @@ def mask_visuals(masks: NeuronMasks, threshold: float, pruned: bool) -> list[Pha
         PhaseVisual(
             name="mask_histogram",
             values={"edges": edges, "counts": counts},
-            scalars={"pruned": float(n), "neurons": float(total),
-                     "mean_mask": float(values.mean())},
+            scalars={
+                "pruned": float(n),
+                "neurons": float(total),
+                "mean_mask": float(values.mean()),
+            },
             text=f"{n} of {total} neurons {verb} {threshold:g}",
         ),
         PhaseVisual(

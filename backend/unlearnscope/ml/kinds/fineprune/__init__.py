@@ -14,7 +14,13 @@ KIND = PhaseKind(
     settings="unlearnscope.ml.kinds.fineprune.settings:FinePruneSettings",
     # 1 pruning step + 200 fine-tuning steps (~10 epochs of 5% of CIFAR-10 at batch 128),
     # lr 0.01 as BackdoorBench's fine-pruning
-    defaults={"steps": 201, "lr": 0.01, "batch_size": 128, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 201,
+        "lr": 0.01,
+        "batch_size": 128,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=70,
 )

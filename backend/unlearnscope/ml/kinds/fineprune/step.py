@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...metrics import predict
+from ...features import classifier_layer, pooled_features
 from ..finetune import finetune_step
 from ..protocol import (
     PhaseContext,
@@ -41,36 +41,6 @@ from ..protocol import (
     phase_optimizer,
 )
 from .settings import FinePruneSettings
-
-
-def classifier_layer(model: nn.Module) -> nn.Linear:
-    """The final Linear layer (the last one the model holds)."""
-    last: nn.Linear | None = None
-    for module in model.modules():
-        if isinstance(module, nn.Linear):
-            last = module
-    if last is None:
-        raise ValueError("fine-pruning needs a model whose classifier is a Linear layer")
-    return last
-
-
-@torch.no_grad()
-def pooled_features(
-    model: nn.Module, images: torch.Tensor, batch_size: int = 256
-) -> torch.Tensor:
-    """(N, C) the classifier's inputs (pooled last-layer activations) for uint8/float images."""
-    fc = classifier_layer(model)
-    feats: list[torch.Tensor] = []
-
-    def grab(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-        feats.append(inputs[0].detach().flatten(1).float().cpu())
-
-    handle = fc.register_forward_pre_hook(grab)
-    try:
-        predict(model, images, batch_size)  # eval mode; the hook keeps the features
-    finally:
-        handle.remove()
-    return torch.cat(feats) if feats else torch.empty(0, fc.in_features)
 
 
 @dataclass

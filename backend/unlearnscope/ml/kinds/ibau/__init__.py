@@ -14,7 +14,13 @@ KIND = PhaseKind(
     uses_forget_set=False,
     settings="unlearnscope.ml.kinds.ibau.settings:IbauSettings",
     # I-BAU code: 5 rounds of 50 inner + 50 outer batches of 100, Adam lr 0.001
-    defaults={"steps": 500, "lr": 0.001, "batch_size": 100, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 500,
+        "lr": 0.001,
+        "batch_size": 100,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=50,
 )

@@ -14,7 +14,13 @@ KIND = PhaseKind(
     settings="unlearnscope.ml.kinds.nad.settings:NadSettings",
     # NAD code: 10 teacher epochs + 20 epochs, batch 64, on 5% of CIFAR-10 (~40 batches an
     # epoch); lr 0.01 as BackdoorBench (the NAD code: 0.1, /10 every 2 epochs)
-    defaults={"steps": 1200, "lr": 0.01, "batch_size": 64, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 1200,
+        "lr": 0.01,
+        "batch_size": 64,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=30,
 )

@@ -19,8 +19,14 @@ KIND = PhaseKind(
     settings="unlearnscope.ml.kinds.nc.settings:NeuralCleanseSettings",
     # 10 classes x 100 steps of batch 32 (NC code: batch 32, Adam lr 0.1), then 200
     # unlearning steps at lr 0.01
-    defaults={"steps": 1200, "lr": 0.01, "batch_size": 32, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 1200,
+        "lr": 0.01,
+        "batch_size": 32,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=80,
     aliases=("invert",),
 )

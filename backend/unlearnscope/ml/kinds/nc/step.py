@@ -102,9 +102,7 @@ class TriggerSearch:
     def __post_init__(self) -> None:
         s = self.image_size
         self.mask_param = _atanh_init((s, s), self.gen).to(self.device).requires_grad_(True)
-        self.pattern_param = (
-            _atanh_init((3, s, s), self.gen).to(self.device).requires_grad_(True)
-        )
+        self.pattern_param = _atanh_init((3, s, s), self.gen).to(self.device).requires_grad_(True)
         self.opt = torch.optim.Adam(
             [self.mask_param, self.pattern_param], lr=self.lr, betas=(0.5, 0.9)
         )
@@ -137,8 +135,13 @@ class TriggerSearch:
             self.reached = True
         self._adapt_cost(success)
         self.steps += 1
-        return {"ce": ce.item(), "l1": norm, "loss": loss.item(), "success": 100 * success,
-                "cost": self.cost}
+        return {
+            "ce": ce.item(),
+            "l1": norm,
+            "loss": loss.item(),
+            "success": 100 * success,
+            "cost": self.cost,
+        }
 
     def _adapt_cost(self, success: float) -> None:
         """The paper's schedule for lambda (see the module doc)."""
@@ -182,7 +185,8 @@ def anomaly_index(norms: list[float]) -> Anomaly:
     else:
         index = [abs(n - med) / mad for n in norms]
     flagged = [
-        i for i, (n, a) in enumerate(zip(norms, index, strict=True))
+        i
+        for i, (n, a) in enumerate(zip(norms, index, strict=True))
         if n < med and a > ANOMALY_THRESHOLD
     ]
     return Anomaly(med, mad, index, flagged)
@@ -300,16 +304,22 @@ class NeuralCleanseRun:
         found: list[Recovered] = []  # the trigger this step recovered, when it detects
         done = search.steps >= s.steps_per_class
         if done or search.steps == 1 or search.steps % VISUAL_EVERY == 0:
-            mask, pattern, norm = search.result() if done else (
-                search.mask().detach(), search.pattern().detach(), info["l1"]
+            mask, pattern, norm = (
+                search.result()
+                if done
+                else (search.mask().detach(), search.pattern().detach(), info["l1"])
             )
             visuals.append(
                 PhaseVisual(
                     name="recovered_trigger",
                     image=trigger_image(mask, pattern),
-                    scalars={"class": float(search.target), "mask_l1": norm,
-                             "success": info["success"], "cost": info["cost"],
-                             **self._iou(ctx, mask)},
+                    scalars={
+                        "class": float(search.target),
+                        "mask_l1": norm,
+                        "success": info["success"],
+                        "cost": info["cost"],
+                        **self._iou(ctx, mask),
+                    },
                     text=f"class {search.target}: step {search.steps}/{s.steps_per_class}, "
                     f"|m|_1 {norm:.1f}, {info['success']:.0f}% of stamped images reach it",
                 )

@@ -14,7 +14,13 @@ KIND = PhaseKind(
     uses_forget_set=False,
     settings="unlearnscope.ml.kinds.relearn.settings:RelearnSettings",
     # ~5 epochs of a 500-image set at batch 128
-    defaults={"steps": 20, "lr": 0.01, "batch_size": 128, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 20,
+        "lr": 0.01,
+        "batch_size": 128,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=90,
 )

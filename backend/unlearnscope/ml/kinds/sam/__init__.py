@@ -14,7 +14,13 @@ KIND = PhaseKind(
     settings="unlearnscope.ml.kinds.sam.settings:SamSettings",
     # BackdoorBench ft-sam/cifar10.yaml: lr 0.01, batch 256, 100 epochs of 5% (~10 batches
     # an epoch)
-    defaults={"steps": 1000, "lr": 0.01, "batch_size": 256, "momentum": 0.9,
-              "ewc_lambda": 0.0, "clip_norm": None},
+    defaults={
+        "steps": 1000,
+        "lr": 0.01,
+        "batch_size": 256,
+        "momentum": 0.9,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
     order=40,
 )

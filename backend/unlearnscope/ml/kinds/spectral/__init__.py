@@ -1,0 +1,30 @@
+"""`spectral`: spectral signatures (Tran, Li & Madry, NeurIPS 2018), a detection phase:
+per class, the squared projection of the centred penultimate features on their top
+singular direction; the top 1.5 x the expected poison rate of every class is flagged and
+becomes the forget set of the later phases (ml/detection/spectral.py)."""
+
+from __future__ import annotations
+
+from ..kind import PhaseKind
+
+KIND = PhaseKind(
+    label="Spectral signatures (detect)",
+    description="Detection (Tran et al., NeurIPS 2018): score every training sample by "
+    "its projection on its class's top singular direction of the penultimate features; "
+    "the highest 1.5 x the expected poison rate of each class become the forget set of "
+    "the later phases. The model is not changed.",
+    step="unlearnscope.ml.kinds.spectral.step:Spectral",
+    uses_forget_set=False,
+    finds_forget_set=True,
+    settings="unlearnscope.ml.kinds.spectral.settings:SpectralSettings",
+    # The steps split the search over the training set; lr is not used (no training).
+    defaults={
+        "steps": 20,
+        "lr": 0.01,
+        "batch_size": 256,
+        "momentum": 0.0,
+        "ewc_lambda": 0.0,
+        "clip_norm": None,
+    },
+    order=2,
+)
