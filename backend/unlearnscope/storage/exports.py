@@ -18,6 +18,7 @@ import numpy as np
 from ..events import (
     Evaluation,
     EventBase,
+    ForgetSetFound,
     FramesEvent,
     Measurement,
     PhaseVisualEvent,
@@ -145,10 +146,27 @@ def visual_pngs(events: Iterable[EventBase], upscale: int = 4) -> Iterator[tuple
         yield f"phase{phase + 1}_{e.kind}_{safe}_step{e.step:05d}.png", to_png(big)
 
 
+def forget_set_csv(events: Iterable[EventBase]) -> str | None:
+    """The samples each detection phase flagged (the forget set it handed on), one row each:
+    phase (1-based), kind, rank (1 = most suspicious), index into the training set. None
+    when no detection phase decided in this run."""
+    found = [e for e in events if isinstance(e, ForgetSetFound)]
+    if not found:
+        return None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["phase", "kind", "rank", "training_index"])
+    for e in found:
+        for rank, index in enumerate(e.indices, 1):
+            w.writerow([e.phase_index + 1, e.kind, rank, index])
+    return buf.getvalue()
+
+
 def write_run_folder(
     out: Path, config: dict[str, Any], events: list[EventBase], model_file: Path | None = None
 ) -> list[Path]:
-    """Write config.json, metrics.csv, metrics.json, frames/*.png, visuals/*.png into `out`."""
+    """Write config.json, metrics.csv, metrics.json, forget_set.csv (after a detection
+    phase), frames/*.png, visuals/*.png into `out`."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
 
@@ -161,6 +179,9 @@ def write_run_folder(
     put("config.json", json.dumps(config, indent=2))
     put("metrics.csv", metrics_csv(events))
     put("metrics.json", metrics_json(config, events))
+    flagged = forget_set_csv(events)
+    if flagged is not None:
+        put("forget_set.csv", flagged)
     started = next((e for e in events if isinstance(e, RunStarted)), None)
     probes = next((e for e in events if isinstance(e, ProbesEvent)), None)
     if probes is not None:
@@ -185,6 +206,7 @@ def write_export_zip(
     """The server's export: the files of `write_run_folder` (and the model) as one zip.
 
     Layout inside the zip: `<folder>/config.json`, `metrics.csv`, `metrics.json`,
+    `forget_set.csv` (what detection phases flagged, when one ran),
     `frames/*.png`, `visuals/*.png` (each phase's last defence picture),
     `model.safetensors` (when there is a model). Written to a temporary
     file next to `out`, then renamed, so a reader never sees half a zip.
@@ -202,6 +224,9 @@ def write_export_zip(
         zf.writestr(f"{folder}/config.json", json.dumps(config, indent=2))
         zf.writestr(f"{folder}/metrics.csv", metrics_csv(events))
         zf.writestr(f"{folder}/metrics.json", metrics_json(config, events))
+        flagged = forget_set_csv(events)
+        if flagged is not None:
+            zf.writestr(f"{folder}/forget_set.csv", flagged)
         if probes is not None:
             box = started.trigger_box if started else None
             for frames in (e for e in events if isinstance(e, FramesEvent)):

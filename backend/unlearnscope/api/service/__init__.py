@@ -214,6 +214,9 @@ class RunService:
     def export(self, run_id: str) -> Path:
         return self.exports.export(run_id)
 
+    def forget_set(self, run_id: str) -> str | None:
+        return self.exports.forget_set(run_id)
+
     # -- a run's recorded history, read-only (one database read each: off the event loop)
     def events_after(
         self, run_id: str, after: int, limit: int, types: Sequence[str] | None, with_bytes: bool

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.artifacts import saved_step
-from ...storage.exports import write_export_zip
+from ...storage.exports import forget_set_csv, write_export_zip
 from .core import ServerCore
 
 
@@ -53,3 +53,9 @@ class Exports:
                 size = out.stat().st_size
                 self.store.put_artifact(run_id, "export", self.files.relative(out), size)
             return out
+
+    def forget_set(self, run_id: str) -> str | None:
+        """The CSV of the samples the run's detection phases flagged; None when none has
+        decided (yet)."""
+        self.views.require(run_id)
+        return forget_set_csv(self.store.load_events(run_id, ["forget_set_found"]))

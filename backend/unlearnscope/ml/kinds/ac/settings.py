@@ -1,8 +1,8 @@
 """Settings of `ac`, activation clustering (Chen et al., 2018): 10 dimensions (the
 paper's), 2-means, a class is poisoned when its smaller cluster holds at most 35% of it
-(the relative-size rule of the paper and of ART's implementation) or the split's
-silhouette score is at least 0.15. The paper reduces with ICA; the default here is PCA
-(ml/detection/clustering.py says why)."""
+(the relative-size rule of the paper and of ART's implementation) and the split's
+silhouette score is at least 0.10. The paper reduces with ICA; the default here is PCA
+(ml/detection/clustering.py says why, and why both tests)."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ class ActivationClusteringSettings(KindSettings):
         description="a smaller cluster of at most this share of its class is poison",
     )
     silhouette_threshold: float = Field(
-        0.15,
+        0.10,
         ge=-1,
         le=1,
         title="Silhouette",
-        description="a split at least this well separated is poison",
+        description="and the split is at least this well separated",
     )
