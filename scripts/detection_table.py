@@ -36,6 +36,7 @@ from unlearnscope.ml.engine import Engine
 from unlearnscope.ml.features import features_and_logits
 from unlearnscope.ml.kinds.registry import recipe
 from unlearnscope.presets import PAPER_SCHEDULE, preset_config
+from unlearnscope.reproduce import resolve_data_dir
 
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "demo": ("demo", {}),
@@ -210,6 +211,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 for measuring)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.data_dir is not None:  # the archive itself, unpacked once into the cache
+        args.data_dir = str(resolve_data_dir(args.data_dir, args.cache_dir.parent).root)
     args.out.mkdir(parents=True, exist_ok=True)
     detection = []
     for name in args.models:

@@ -1,6 +1,7 @@
 // The run header: name, status, phase, step and progress, elapsed time, steps/s, device,
 // the state-aware Pause/Resume and Stop buttons, Export, and the before -> now numbers.
 
+import { phaseKind } from "../core/vocab.js";
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusLabel, duration, fixed, percent, setupText, statusBadgeClass } from "../core/format.js";
@@ -36,6 +37,7 @@ export class RunHeader {
     this.progress = h("div.progress", h("div.progress-fill"));
     this.message = h("p.run-message", { role: "status" });
     this.kpis = h("div.kpis");
+    this.forget = h("p.forget-note#forget-note");
     root.append(
       h(
         "div.run-title",
@@ -44,6 +46,7 @@ export class RunHeader {
       ),
       this.progress,
       h("div.run-stats", this.facts, this.kpis),
+      this.forget,
       this.message,
     );
     this.render = perFrame(() => this.draw());
@@ -86,6 +89,7 @@ export class RunHeader {
     this.drawFacts(stale);
     this.drawMessage();
     this.drawKpis();
+    fill(this.forget, forgetNote(m));
   }
 
   drawButtons() {
@@ -289,3 +293,39 @@ function prepFraction(p) {
   const [a, b] = PREP_STAGES[p.stage] || [0, 1];
   return a + (b - a) * Math.min(1, p.done / Math.max(1, p.total));
 }
+
+/** One line on where the forget set comes from: the oracle's, the user's, or what a
+ * detection phase flagged (and how many of those were truly poisoned, when known). */
+export function forgetNote(m) {
+  const st = m.started;
+  if (!st) return [];
+  const d = m.detected;
+  const pc = (x) => (x === null || x === undefined ? "n/a" : `${(100 * x).toFixed(1)}%`);
+  if (d) {
+    const n = d.indices.length;
+    const parts = [
+      h("b", "Forget set: "),
+      `${n.toLocaleString("en-US")} training images flagged by ${d.kind} (phase ${d.phase_index + 1}) out of ${d.training_size.toLocaleString("en-US")}`,
+    ];
+    if (d.truth_known) {
+      parts.push(`; ${d.true_flagged.toLocaleString("en-US")} of them are truly poisoned (precision ${pc(d.precision)}, recall ${pc(d.recall)} of the ${d.poisoned.toLocaleString("en-US")} poisoned)`);
+    } else {
+      parts.push("; nobody knows which are truly poisoned, so the detection cannot be scored");
+    }
+    parts.push(". ");
+    if (n) parts.push(h("a#forget-csv", { href: `/api/runs/${encodeURIComponent(m.id)}/forget-set.csv`, download: "" }, "Download the list (CSV)"));
+    return parts;
+  }
+  const detecting = (m.schedule || []).findIndex((p) => phaseKind(p.kind)?.finds_forget_set);
+  if (st.forget_source === "oracle") {
+    return [h("b", "Forget set: oracle. "), `The ${st.forget_size.toLocaleString("en-US")} truly poisoned training images, known only because UnlearnScope planted the backdoor; a real defender has to find them (defense.oracle off, and a detection phase).`];
+  }
+  if (st.forget_source === "folder") {
+    return [h("b", "Forget set: "), `your ${st.forget_size.toLocaleString("en-US")} identified poisoned images.`];
+  }
+  if (detecting >= 0) {
+    return [h("b", "Forget set: not found yet. "), `Phase ${detecting + 1} (${m.schedule[detecting].kind}) searches the ${st.training_size.toLocaleString("en-US")} training images for poisoned ones; the phases after it unlearn what it flags. No phase is told which are truly poisoned.`];
+  }
+  return [];
+}
+

@@ -345,6 +345,9 @@ const HANDLERS = {
   trigger_found(m, e) {
     m.found = e; // {step, kind, source, target_class, trigger_region}
   },
+  forget_set_found(m, e) {
+    m.detected = e; // {kind, phase_index, indices, precision, recall, auc, ...}
+  },
   error(m, e) {
     if (e.fatal) {
       m.fatal = e;

@@ -19,6 +19,10 @@ const CAPTIONS = {
   recovered_trigger:
     "Neural Cleanse's reverse-engineered trigger: the smallest patch that sends clean images to the suspected target class.",
   pruned: "Channels pruned so far, per layer.",
+  search: "The detection phase passes the training set through the model, a share per step; at its end it decides which images are poisoned.",
+  detection_scores:
+    "How suspicious the detector finds each training image (right = more suspicious). When UnlearnScope planted the backdoor, the truly poisoned images are drawn orange and the clean ones blue; the detector itself never sees which is which.",
+  suspects: "",
 };
 
 const SCALAR_LABELS = {
@@ -30,9 +34,20 @@ const SCALAR_LABELS = {
   iou: "IoU with the true trigger (or its mirror image)",
   anomaly_index: "anomaly index",
   pruned: "pruned channels",
+  flagged: "flagged",
+  training_images: "training images",
+  true_flagged: "truly poisoned among the flagged",
+  poisoned: "poisoned in the training set",
+  precision: "precision",
+  recall: "recall",
+  auc: "ROC-AUC",
+  threshold: "threshold",
+  searched: "searched",
+  shown: "shown",
 };
 
-const SHARES = new Set(["share_on_trigger", "trigger_area", "iou"]);
+const SHARES = new Set(["share_on_trigger", "trigger_area", "iou", "precision", "recall"]);
+const COUNTS = new Set(["flagged", "training_images", "true_flagged", "poisoned", "searched", "shown"]);
 
 // What the bars' positions are ("labels" in the values: one number per bar), by visual name
 // or "kind:name"; per-class visuals show the class names.
@@ -50,6 +65,8 @@ const title = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCa
 function scalarText(key, value) {
   if (value === null || value === undefined) return "–";
   if (SHARES.has(key)) return `${(100 * Number(value)).toFixed(1)}%`;
+  if (COUNTS.has(key)) return Number(value).toLocaleString("en-US");
+  if (key === "auc") return Number(value).toFixed(3);
   return short(Number(value));
 }
 
@@ -155,12 +172,32 @@ export class DefenceView {
     let xTitle = "";
     let shapes = [];
     let annotations = [];
-    if (values.edges && values.counts) {
+    if (values.edges && (values.clean || values.poisoned)) {
+      // a detector's scores, split by the truth: stacked bars, the cut as a line
+      const edges = values.edges;
+      const centers = values.clean.map((_, i) => (edges[i] + edges[i + 1]) / 2);
+      const widths = values.clean.map((_, i) => edges[i + 1] - edges[i]);
+      traces = [
+        { type: "bar", name: "clean", x: centers, y: values.clean, width: widths, marker: { color: "#0072B2" }, hovertemplate: "clean, score %{x:.3g}: %{y}<extra></extra>" },
+        { type: "bar", name: "truly poisoned", x: centers, y: values.poisoned, width: widths, marker: { color: "#D55E00" }, hovertemplate: "poisoned, score %{x:.3g}: %{y}<extra></extra>" },
+      ];
+      xTitle = "suspicion score →";
+      const cut = e.scalars?.threshold;
+      if (cut !== undefined && cut !== null) {
+        shapes = [{ type: "line", yref: "paper", y0: 0, y1: 1, x0: cut, x1: cut, line: { color: "#333", width: 1.5, dash: "dot" } }];
+        annotations = [{ yref: "paper", y: 1, x: cut, xanchor: "left", yanchor: "top", text: " flagged →", showarrow: false, font: { size: 10, color: "#333" } }];
+      }
+    } else if (values.edges && values.counts) {
       const edges = values.edges;
       const centers = values.counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
       const widths = values.counts.map((_, i) => edges[i + 1] - edges[i]);
       traces = [{ type: "bar", x: centers, y: values.counts, width: widths, marker: { color: "#0072B2" }, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
-      xTitle = "value";
+      xTitle = e.name === "detection_scores" ? "suspicion score →" : "value";
+      const cut = e.name === "detection_scores" ? e.scalars?.threshold : undefined;
+      if (cut !== undefined && cut !== null) {
+        shapes = [{ type: "line", yref: "paper", y0: 0, y1: 1, x0: cut, x1: cut, line: { color: "#333", width: 1.5, dash: "dot" } }];
+        annotations = [{ yref: "paper", y: 1, x: cut, xanchor: "left", yanchor: "top", text: " flagged →", showarrow: false, font: { size: 10, color: "#333" } }];
+      }
     } else {
       const colors = ["#0072B2", "#D55E00", "#009E73", "#E69F00"];
       const { labels, ...series } = values;
@@ -188,6 +225,7 @@ export class DefenceView {
       showlegend: traces.length > 1,
       legend: { orientation: "h", y: 1.15 },
       bargap: 0.05,
+      barmode: values.clean ? "stack" : "group",
       xaxis: { title: { text: xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
       shapes,
       annotations,
