@@ -17,6 +17,7 @@ from ..events import (
     ErrorEvent,
     Evaluation,
     EventBase,
+    ForgetSetFound,
     FramesEvent,
     Measurement,
     PhaseEnd,
@@ -44,6 +45,7 @@ class RunFacts:
     config: dict[str, Any]
     started: RunStarted | None = None
     found: TriggerFound | None = None  # the trigger a phase recovered (unknown before)
+    detected: ForgetSetFound | None = None  # the forget set a detection phase flagged
     probes: ProbesEvent | None = None
     frames: list[FramesEvent] = field(default_factory=list)
     losses: list[dict[str, Any]] = field(default_factory=list)  # one per step
@@ -198,6 +200,8 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
             facts.started = e
         elif isinstance(e, TriggerFound):
             facts.found = e
+        elif isinstance(e, ForgetSetFound):
+            facts.detected = e
         elif isinstance(e, ProbesEvent):
             facts.probes = e
         elif isinstance(e, RunFinished):

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from ..config import AttackConfig
+from ..events import ForgetSetFound, RunStarted
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.overlay import overlay, to_png
 from .data import RunFacts
@@ -193,14 +194,44 @@ def intro(facts: RunFacts) -> str:
     return escape(f"{text} This report shows how that went.")
 
 
-def defender_words(cfg: dict[str, Any]) -> str:
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def detected_words(d: ForgetSetFound) -> str:
+    """A detection phase's forget set, and how good it was when the truth is known."""
+    words = (
+        f"{len(d.indices):,} training images flagged by {d.kind} (phase {d.phase_index + 1}) "
+        f"out of {d.training_size:,}: the forget set was found, nobody handed it over"
+    )
+    if d.truth_known and d.poisoned is not None:
+        words += (
+            f"; {d.true_flagged:,} of them are truly poisoned (precision {_share(d.precision)}, "
+            f"recall {_share(d.recall)} of the {d.poisoned:,} poisoned)"
+        )
+    return words
+
+
+def defender_words(
+    cfg: dict[str, Any],
+    started: RunStarted | None = None,
+    detected: ForgetSetFound | None = None,
+) -> str:
     """What the defender had: the forget set (where it came from) and the clean share."""
     defense, source = cfg.get("defense", {}), cfg.get("model", {}).get("source", "train")
     clean = f"{100 * defense.get('clean_fraction', 0):.0f}% of the clean training data"
-    if source == "backdoorbench":
+    origin = started.forget_source if started is not None else None
+    if detected is not None:
+        forget = detected_words(detected)
+    elif origin == "none":
+        return (
+            f"{clean[0].upper()}{clean[1:]}; no forget set (the oracle is off and no "
+            "detection phase decided)."
+        )
+    elif source == "backdoorbench":
         forget = (
             f"the poisoned training images the BackdoorBench file lists (bd_train; at most "
-            f"{defense.get('forget_size')})"
+            f"{defense.get('forget_size')}): the oracle, the truth handed to the phases"
         )
     elif source == "file" and not defense.get("forget_root"):
         return f"{clean[0].upper()}{clean[1:]}; no identified poisoned samples."
@@ -211,10 +242,10 @@ def defender_words(cfg: dict[str, Any]) -> str:
         )
     else:
         forget = (
-            f"{defense.get('forget_size')} of the poisoned training images (the forget set, "
-            "found beforehand)"
+            f"{defense.get('forget_size')} of the truly poisoned training images as the forget "
+            "set: the oracle, known only because the backdoor was planted here"
         )
-    return f"{forget[0].upper()}{forget[1:]} and {clean}. Not the full poisoned training set."
+    return f"{forget[0].upper()}{forget[1:]}, and {clean}."
 
 
 def what_was_done(facts: RunFacts) -> str:
@@ -241,7 +272,7 @@ def what_was_done(facts: RunFacts) -> str:
                 else ""
             ),
         ),
-        ("Defender's knowledge", defender_words(cfg)),
+        ("Defender's knowledge", defender_words(cfg, facts.started, facts.detected)),
         (
             "Removal",
             "the schedule below, phase by phase; the charts and heatmaps show it as it went.",

@@ -60,6 +60,8 @@ export const api = {
     return optionsPromise;
   },
   getRun: async (id) => (await request("GET", `/api/runs/${enc(id)}`)).body,
+  /** Runs, newest first (their rows with configs). */
+  listRuns: async (limit = 200) => (await request("GET", `/api/runs?limit=${enc(limit)}`)).body,
   createRun: async (config, preset) => {
     const query = preset ? `?preset=${enc(preset)}` : "";
     return (await request("POST", `/api/runs${query}`, { json: config })).body;

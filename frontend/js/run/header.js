@@ -2,6 +2,7 @@
 // the state-aware Pause/Resume and Stop buttons, Export, and the before -> now numbers.
 
 import { phaseKind } from "../core/vocab.js";
+import { findTwin, startTwin } from "./oracle.js";
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusLabel, duration, fixed, percent, setupText, statusBadgeClass } from "../core/format.js";
@@ -89,7 +90,8 @@ export class RunHeader {
     this.drawFacts(stale);
     this.drawMessage();
     this.drawKpis();
-    fill(this.forget, forgetNote(m));
+    this.lookForTwin();
+    fill(this.forget, forgetNote(m, this.twin, () => this.runTwin()));
   }
 
   drawButtons() {
@@ -217,6 +219,34 @@ export class RunHeader {
     );
   }
 
+  /** Once a detection with a known truth has decided: is there an oracle twin? */
+  lookForTwin() {
+    const m = this.model;
+    const oracleable = (m.config?.model?.source || "train") !== "file";
+    if (this.twin !== undefined || !m.detected?.truth_known || !oracleable) return;
+    this.twin = null;
+    findTwin(m)
+      .then((row) => {
+        this.twin = row ? { id: row.id, name: row.name } : null;
+        this.render();
+      })
+      .catch(() => {
+        this.twin = undefined; // looked up again on the next draw
+      });
+  }
+
+  async runTwin() {
+    this.twin = { pending: true };
+    this.render();
+    try {
+      const id = await startTwin(this.model);
+      location.hash = `#/compare/${encodeURIComponent(this.model.id)},${encodeURIComponent(id)}`;
+    } catch (err) {
+      this.twin = { error: err.message || String(err) };
+      this.render();
+    }
+  }
+
   async togglePause() {
     const op = this.model.status === "paused" ? "resume" : "pause";
     await this.control(op);
@@ -296,7 +326,7 @@ function prepFraction(p) {
 
 /** One line on where the forget set comes from: the oracle's, the user's, or what a
  * detection phase flagged (and how many of those were truly poisoned, when known). */
-export function forgetNote(m) {
+export function forgetNote(m, twin = null, onTwin = null) {
   const st = m.started;
   if (!st) return [];
   const d = m.detected;
@@ -314,6 +344,15 @@ export function forgetNote(m) {
     }
     parts.push(". ");
     if (n) parts.push(h("a#forget-csv", { href: `/api/runs/${encodeURIComponent(m.id)}/forget-set.csv`, download: "" }, "Download the list (CSV)"));
+    if (d.truth_known && twin?.id) {
+      parts.push(" · ", h("a#oracle-twin", { href: `#/compare/${encodeURIComponent(m.id)},${encodeURIComponent(twin.id)}`, title: `Run ${twin.name}: the same settings with the truly poisoned samples as the forget set` }, "Compare with the oracle forget set"));
+    } else if (d.truth_known && twin?.pending) {
+      parts.push(" · starting the oracle run…");
+    } else if (d.truth_known && twin?.error) {
+      parts.push(" · ", h("span.error-text", `could not start the oracle run: ${twin.error}`));
+    } else if (d.truth_known && onTwin && (m.config?.model?.source || "train") !== "file") {
+      parts.push(" · ", h("button.linklike#oracle-twin-start", { type: "button", onclick: onTwin, title: "Queue the same run with the truly poisoned samples as the forget set (no detection phase), then compare the two" }, "Run it with the oracle forget set and compare"));
+    }
     return parts;
   }
   const detecting = (m.schedule || []).findIndex((p) => phaseKind(p.kind)?.finds_forget_set);
