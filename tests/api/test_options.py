@@ -21,15 +21,19 @@ def test_options_serve_states_phase_kinds_and_close_codes(tmp_path: Path) -> Non
         options = client.get("/api/options").json()
     assert options["states"] == state_lists()
     assert [k["kind"] for k in options["phase_kinds"]] == list(PHASE_KINDS)
-    ascent = options["phase_kinds"][0]
-    assert ascent == {
+    kinds = {k["kind"]: k for k in options["phase_kinds"]}
+    assert kinds["ascent"] == {
         "kind": "ascent",
         "label": PHASE_KINDS["ascent"].label,
         "description": PHASE_KINDS["ascent"].description,
         "uses_forget_set": True,
+        "finds_forget_set": False,
         "defaults": PHASE_KINDS["ascent"].defaults,
         "settings_schema": None,
     }
+    # the detection kinds come first in lists: they run first in a schedule
+    assert [k["kind"] for k in options["phase_kinds"][:4]] == ["spectral", "ac", "abl", "scan"]
+    assert all(k["finds_forget_set"] for k in options["phase_kinds"][:4])
     assert options["close_codes"] == {c.name.lower(): int(c) for c in CloseCode}
     assert options["close_codes"]["gone"] == 4004 and options["close_codes"]["lagging"] == 4001
 

@@ -114,7 +114,7 @@ def test_a_backdoorbench_file_brings_model_triggered_set_and_forget_set(tmp_path
     cfg = preset_config("tiny", {
         "data": {"train_size": 600, "test_size": 200},
         "model": {"name": "preact_resnet18", "source": "backdoorbench", "file": str(path)},
-        "defense": {"forget_size": 500},
+        "defense": {"forget_size": 500, "oracle": "on"},
         "schedule": [{"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8}],
     })
     p = prepare_imported(cfg, torch.device("cpu"), None, None, _no_progress)
@@ -122,8 +122,22 @@ def test_a_backdoorbench_file_brings_model_triggered_set_and_forget_set(tmp_path
     with torch.no_grad():
         assert torch.equal(p.model(x), source(x))
     assert p.target == target and p.trigger_source == "file"
-    assert len(p.phase_data.forget) == 25
+    assert len(p.phase_data.forget) == 25 and p.forget_source == "oracle"
     assert torch.equal(p.phase_data.forget.labels, torch.zeros(25, dtype=torch.long))
+    # the training set a detection searches: the clean one with bd_train in its places,
+    # and so the truth (the clean set is drawn from the clean training set)
+    pool, truth = p.phase_data.pool, p.truth
+    assert pool is not None and truth is not None and len(pool) == len(train) == 600
+    assert torch.equal(torch.nonzero(truth).flatten(), torch.tensor(sorted(train_idx)))
+    assert torch.equal(pool.labels[truth], torch.zeros(25, dtype=torch.long))
+    assert torch.equal(pool.images[~truth], train.images[~truth])
+    # the default for a model from a file: no oracle, the truth is hidden from the phases
+    blind = prepare_imported(
+        cfg.model_copy(update={"defense": cfg.defense.model_copy(update={"oracle": "auto"})}),
+        torch.device("cpu"), None, None, _no_progress,
+    )
+    assert len(blind.phase_data.forget) == 0 and blind.forget_source == "none"
+    assert blind.truth is not None and int(blind.truth.sum()) == 25
     # the triggered version of a covered test image is the one in the file
     assert isinstance(p.trigger, PairedTrigger)
     covered = [i for i in range(len(p.test)) if bool(p.trigger.covers(p.test.images[i : i + 1]))]

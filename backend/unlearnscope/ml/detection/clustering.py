@@ -128,4 +128,5 @@ def activation_clustering(
         f"is ≥ {silhouette_threshold:g}",
         class_stats={"relative_size": sizes, "silhouette": sils},
         suspect_classes=suspects,
+        class_rule=("relative_size", size_threshold, "below"),
     )

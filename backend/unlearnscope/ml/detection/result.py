@@ -19,6 +19,9 @@ class Detection:
     # Per-class numbers behind the decision (e.g. silhouette, anomaly index), one per class.
     class_stats: dict[str, list[float]] = field(default_factory=dict)
     suspect_classes: list[int] = field(default_factory=list)  # classes judged poisoned
+    # A detector that judges classes first: which class statistic, its cut, and on which
+    # side a class counts as poisoned ("above" | "below"); None for per-sample detectors.
+    class_rule: tuple[str, float, str] | None = None
 
     @property
     def flagged_idx(self) -> torch.Tensor:

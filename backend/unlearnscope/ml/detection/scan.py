@@ -189,4 +189,5 @@ def scan(
         f"index is > {threshold:.3g}",
         class_stats={"J": js, "anomaly_index": ai},
         suspect_classes=suspects,
+        class_rule=("anomaly_index", threshold, "above"),
     )

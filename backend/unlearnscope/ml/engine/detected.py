@@ -63,7 +63,9 @@ def found_event(
     )
 
 
-def histogram_visual(det: Detection, truth: torch.Tensor | None) -> PhaseVisual:
+def histogram_visual(
+    det: Detection, truth: torch.Tensor | None, labels: torch.Tensor | None = None
+) -> PhaseVisual:
     """The score histogram with its threshold, flagged count and quality."""
     flagged = int(det.flagged.sum())
     scalars: dict[str, float] = {
@@ -80,8 +82,38 @@ def histogram_visual(det: Detection, truth: torch.Tensor | None) -> PhaseVisual:
             f" {int(q['true_flagged']):,} of them are truly poisoned "
             f"(of {int(q['poisoned']):,} in the training set)."
         )
-    values = score_histogram(det.scores, truth)
+    shown = torch.ones(len(det.scores), dtype=torch.bool)
+    if det.class_rule is not None and det.suspect_classes and labels is not None:
+        # a detector that judges classes first: the scores inside the classes it judged
+        # poisoned (elsewhere nothing is flagged, whatever a sample's score)
+        shown = torch.isin(labels, torch.tensor(det.suspect_classes))
+        text += (
+            f" The histogram shows the {int(shown.sum()):,} images of the class(es) it "
+            "judged poisoned; those right of 0 are flagged."
+        )
+        scalars["threshold"] = 0.0
+    elif det.class_rule is not None:
+        text += " No class was judged poisoned; the histogram shows every image."
+    values = score_histogram(det.scores[shown], None if truth is None else truth[shown])
     return PhaseVisual(name="detection_scores", values=values, scalars=scalars, text=text)
+
+
+def classes_visual(det: Detection, classes: list[str]) -> PhaseVisual | None:
+    """A class-judging detector's statistic per class, with its cut."""
+    if det.class_rule is None:
+        return None
+    stat, cut, side = det.class_rule
+    values = det.class_stats.get(stat)
+    if values is None:
+        return None
+    judged = ", ".join(f"{c} {classes[c]}" for c in det.suspect_classes) or "none"
+    return PhaseVisual(
+        name="class_test",
+        values={"labels": [float(c) for c in range(len(values))], stat: [float(v) for v in values]},
+        scalars={"rule": cut},
+        text=f"Each class's {stat.replace('_', ' ')}; a class is judged poisoned {side} "
+        f"{cut:.3g}. Judged poisoned: {judged}.",
+    )
 
 
 def suspects_visual(

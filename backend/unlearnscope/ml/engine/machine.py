@@ -67,7 +67,7 @@ from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
 from .cadence import Cadence, monitor_share
-from .detected import found_event, histogram_visual, suspects_visual
+from .detected import classes_visual, found_event, histogram_visual, suspects_visual
 from .encode import frames_event, probes_event, visual_event
 from .live import LiveMonitor
 from .summary import split_retuning, summary
@@ -561,7 +561,10 @@ class Engine:
         pool = p.phase_data.pool
         p.phase_data.forget = pool.subset(det.flagged_idx)
         kind = self.schedule[self.phase_index].kind
-        visuals = [histogram_visual(det, self._truth)]
+        visuals = [histogram_visual(det, self._truth, pool.labels)]
+        by_class = classes_visual(det, list(pool.classes))
+        if by_class is not None:
+            visuals.append(by_class)
         grid = suspects_visual(
             det,
             pool,

@@ -23,6 +23,7 @@ const CAPTIONS = {
   detection_scores:
     "How suspicious the detector finds each training image (right = more suspicious). When UnlearnScope planted the backdoor, the truly poisoned images are drawn orange and the clean ones blue; the detector itself never sees which is which.",
   suspects: "",
+  class_test: "The detector judges each class first; only the images of a class judged poisoned can be flagged.",
 };
 
 const SCALAR_LABELS = {
@@ -42,6 +43,7 @@ const SCALAR_LABELS = {
   recall: "recall",
   auc: "ROC-AUC",
   threshold: "threshold",
+  rule: "cut",
   searched: "searched",
   shown: "shown",
 };
@@ -56,6 +58,7 @@ const X_TITLES = {
   anomaly_index: "class",
   "anp:pruned": "BatchNorm layer",
   "fineprune:pruned": "channels pruned",
+  class_test: "class",
 };
 // A horizontal rule on a chart: Neural Cleanse flags a class whose anomaly index is above 2.
 const RULES = { anomaly_index: { y: 2, text: "flagged above 2" } };
@@ -213,7 +216,8 @@ export class DefenceView {
         y: ys,
         marker: { color: colors[i % colors.length] },
       }));
-      const rule = RULES[e.name];
+      const given = e.scalars?.rule;
+      const rule = RULES[e.name] || (given !== undefined ? { y: given, text: `cut ${short(Number(given))}` } : null);
       if (rule) {
         shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: rule.y, y1: rule.y, line: { color: "#D55E00", width: 1.5, dash: "dot" } }];
         annotations = [{ xref: "paper", x: 1, y: rule.y, yanchor: "bottom", xanchor: "right", text: rule.text, showarrow: false, font: { size: 10, color: "#D55E00" } }];
