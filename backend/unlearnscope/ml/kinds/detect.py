@@ -92,7 +92,7 @@ class DetectionRun:
         visual = PhaseVisual(
             name="search",
             scalars={"searched": float(seen), "training_images": float(len(self.pool))},
-            text=text + ("; deciding which are poisoned" if self.detection else ""),
+            text=text + ("; decided which are poisoned" if self.detection else ""),
         )
         return StepOutcome(ce, ce, 0.0, 0.0, losses={"ce": ce}, visuals=[visual])
 

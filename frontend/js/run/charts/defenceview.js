@@ -97,7 +97,10 @@ export class DefenceView {
 
   destroy() {
     this.unsubscribe();
-    for (const tile of this.tiles.values()) if (tile.plot) Plotly.purge(tile.plot);
+    for (const tile of this.tiles.values()) {
+      tile.observer?.disconnect();
+      if (tile.plot) Plotly.purge(tile.plot);
+    }
   }
 
   draw() {
@@ -129,7 +132,13 @@ export class DefenceView {
       plot,
       step,
     );
-    return { el, caption, canvas, scalars, plot, step, seq: null, plotted: false };
+    const tile = { el, caption, canvas, scalars, plot, step, seq: null, plotted: false };
+    // tiles wrap as others arrive: a plot follows its tile's width
+    if (typeof ResizeObserver !== "undefined") {
+      tile.observer = new ResizeObserver(() => tile.plotted && !plot.hidden && Plotly.Plots.resize(plot));
+      tile.observer.observe(plot);
+    }
+    return tile;
   }
 
   update(tile, e) {
@@ -209,14 +218,21 @@ export class DefenceView {
       const at = (ys) =>
         (labels || ys.map((_, j) => j + 1)).map((v) =>
           xTitle === "class" && classes[v] !== undefined ? `${v} ${classes[v]}` : v);
+      const given = e.scalars?.rule;
+      // one class far above the cut would flatten the others: bars stop at 4x the cut,
+      // with the value written on them
+      const cap = given > 0 ? 4 * given : Infinity;
       traces = Object.entries(series).map(([k, ys], i) => ({
         type: "bar",
         name: k.replace(/_/g, " "),
         x: at(ys),
-        y: ys,
+        y: ys.map((v) => Math.min(v, cap)),
+        text: ys.map((v) => (v > cap ? `${short(v)} ↑` : "")),
+        textposition: "inside",
+        customdata: ys,
+        hovertemplate: "%{x}: %{customdata:.4g}<extra></extra>",
         marker: { color: colors[i % colors.length] },
       }));
-      const given = e.scalars?.rule;
       const rule = RULES[e.name] || (given !== undefined ? { y: given, text: `cut ${short(Number(given))}` } : null);
       if (rule) {
         shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: rule.y, y1: rule.y, line: { color: "#D55E00", width: 1.5, dash: "dot" } }];
@@ -230,7 +246,8 @@ export class DefenceView {
       legend: { orientation: "h", y: 1.15 },
       bargap: 0.05,
       barmode: values.clean ? "stack" : "group",
-      xaxis: { title: { text: xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
+      // class names label themselves (a title would sit on the slanted names)
+      xaxis: { title: { text: xTitle === "class" ? "" : xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
       shapes,
       annotations,
       yaxis: { gridcolor: "#eef1f4", rangemode: "tozero" },
