@@ -35,7 +35,7 @@ from unlearnscope.ml.detection.spectral import spectral_signatures
 from unlearnscope.ml.engine import Engine
 from unlearnscope.ml.features import features_and_logits
 from unlearnscope.ml.kinds.registry import recipe
-from unlearnscope.presets import PAPER_SCHEDULE, preset_config
+from unlearnscope.presets import DEFENCE_SCHEDULES, PAPER_SCHEDULE, preset_config
 from unlearnscope.reproduce import resolve_data_dir
 
 MODELS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -47,19 +47,8 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "paper-sig": ("paper-sig", {}),
 }
 DETECTORS = ["spectral", "ac", "abl", "scan"]
-ASCENT_EWC: list[dict[str, Any]] = [
-    {
-        "kind": "ascent",
-        "steps": 40,
-        "lr": 0.002,
-        "momentum": 0.0,
-        "batch_size": 64,
-        "ewc_lambda": 5000.0,
-        "loss_clamp": 3.0,
-        "stop_asr_below": 10.0,
-    },
-    {"kind": "recovery", "steps": 100, "lr": 0.005, "batch_size": 64, "forget_weight": 1.0},
-]
+# the demo's gentle ascent and its first recovery phase
+ASCENT_EWC: list[dict[str, Any]] = DEFENCE_SCHEDULES["ascent-ewc"][:2]
 RELEARN = recipe("relearn")
 
 

@@ -9,6 +9,7 @@ checkpoint whose trigger is unknown: Neural Cleanse, then recovery.
 Prints one line per run (state, time, the trigger found, the evaluations, before/after)
 and writes OUT_DIR/gpu_check.json. docs/own-model.md gives the numbers of one run on an
 H200."""
+
 import json
 import subprocess
 import sys
@@ -26,13 +27,22 @@ if not (DATA / "train").exists():
     with tarfile.open(".gpu/cifar10-jpg.tar.gz") as t:
         t.extractall(DATA, filter="data")
 t0 = time.time()
-subprocess.run([sys.executable, "scripts/train_outside.py", "--cifar", ".gpu/cifar10-jpg.tar.gz",
-                "--out", "/tmp/outside", "--epochs", "18"], check=True)
+subprocess.run(
+    [
+        sys.executable,
+        "scripts/train_outside.py",
+        "--cifar",
+        ".gpu/cifar10-jpg.tar.gz",
+        "--out",
+        "/tmp/outside",
+        "--epochs",
+        "18",
+    ],
+    check=True,
+)
 print(f"train_outside: {time.time() - t0:.0f} s", flush=True)
 NORM = {"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]}
-DATA_CFG = {
-    "name": "imagefolder", "root": str(DATA), "train_size": None, "test_size": None, **NORM
-}
+DATA_CFG = {"name": "imagefolder", "root": str(DATA), "train_size": None, "test_size": None, **NORM}
 BB = {
     "name": "preact_resnet18",
     "source": "backdoorbench",
@@ -42,16 +52,24 @@ R18 = {"name": "resnet18", "source": "file", "file": "/tmp/outside/resnet18_stic
 RUNS = {
     "bb-paper": ("paper", {"data": DATA_CFG, "model": BB}),
     "bb-nc": ("paper-nc", {"data": DATA_CFG, "model": BB}),
-    "r18-unknown-nc-recovery": ("paper", {
-        "data": DATA_CFG,
-        "model": R18,
-        "attack": {"known": False},
-        "schedule": [
-            {"kind": "nc", "steps": 1200, "lr": 0.01, "batch_size": 32},
-            {"kind": "recovery", "steps": 200, "lr": 0.005, "batch_size": 128,
-             "forget_weight": 0},
-        ],
-    }),
+    "r18-unknown-nc-recovery": (
+        "paper",
+        {
+            "data": DATA_CFG,
+            "model": R18,
+            "attack": {"known": False},
+            "schedule": [
+                {"kind": "nc", "steps": 1200, "lr": 0.01, "batch_size": 32},
+                {
+                    "kind": "recovery",
+                    "steps": 200,
+                    "lr": 0.005,
+                    "batch_size": 128,
+                    "forget_weight": 0,
+                },
+            ],
+        },
+    ),
 }
 summary = {}
 for name, (preset, over) in RUNS.items():

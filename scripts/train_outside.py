@@ -170,10 +170,12 @@ def train(
 def accuracy(net: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> float:
     mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
     std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
-    pred = torch.cat([
-        net((x[i : i + 1000].to(device).float() / 255 - mean) / std).argmax(1).cpu()
-        for i in range(0, len(x), 1000)
-    ])
+    pred = torch.cat(
+        [
+            net((x[i : i + 1000].to(device).float() / 255 - mean) / std).argmax(1).cpu()
+            for i in range(0, len(x), 1000)
+        ]
+    )
     return 100.0 * float((pred == y).float().mean())
 
 
@@ -199,8 +201,13 @@ def report(name: str, net: nn.Module, data, stamp, device: torch.device) -> None
 
 
 def bd_state(
-    record: Path, folder: str, images: torch.Tensor, labels: torch.Tensor,
-    poisoned: torch.Tensor, size: int, subset: bool,
+    record: Path,
+    folder: str,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    poisoned: torch.Tensor,
+    size: int,
+    subset: bool,
 ) -> dict:
     """BackdoorBench's prepro_cls_DatasetBD_v2.retrieve_state(), images as PNG files."""
     indicator = np.zeros(size)
@@ -218,11 +225,19 @@ def bd_state(
     index = np.arange(size)
     if subset:
         index = index[indicator == 1]
-    container = {"save_folder_path": f"{SAVE_PATH}/{folder}", "data_dict": data,
-                 "save_file_format": ".png"}
-    return {"bd_data_container": container, "getitem_all": True, "getitem_all_switch": False,
-            "original_index_array": index, "poison_indicator": indicator,
-            "save_folder_path": f"{SAVE_PATH}/{folder}"}
+    container = {
+        "save_folder_path": f"{SAVE_PATH}/{folder}",
+        "data_dict": data,
+        "save_file_format": ".png",
+    }
+    return {
+        "bd_data_container": container,
+        "getitem_all": True,
+        "getitem_all_switch": False,
+        "original_index_array": index,
+        "poison_indicator": indicator,
+        "save_folder_path": f"{SAVE_PATH}/{folder}",
+    }
 
 
 def main() -> None:
@@ -233,7 +248,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="images per split (a quick try)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument(
-        "--bd-test", type=int, default=2000,
+        "--bd-test",
+        type=int,
+        default=2000,
         help="triggered test images kept in the record (BackdoorBench keeps every non-target one)",
     )
     args = parser.parse_args()

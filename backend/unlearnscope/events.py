@@ -58,6 +58,10 @@ class RunStarted(EventBase):
     truth_known: bool = False
 
 
+def _share(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
 class ForgetSetFound(EventBase):
     """A detection phase decided which training samples are poisoned: they are the forget
     set of every later phase. Quality against the truth only when the truth is known."""
@@ -78,6 +82,21 @@ class ForgetSetFound(EventBase):
     precision: float | None = None  # shares in [0, 1]
     recall: float | None = None
     auc: float | None = None  # ROC-AUC of the detector's scores
+
+    def describe(self) -> str:
+        """In words: what was flagged, and how well when the truth is known."""
+        words = (
+            f"{len(self.indices):,} training images flagged by {self.kind} (phase "
+            f"{self.phase_index + 1}) out of {self.training_size:,}"
+        )
+        if self.truth_known and self.poisoned is not None:
+            auc = "n/a" if self.auc is None else f"{self.auc:.3f}"
+            words += (
+                f"; {self.true_flagged or 0:,} of them are truly poisoned (precision "
+                f"{_share(self.precision)}, recall {_share(self.recall)} of the "
+                f"{self.poisoned:,} poisoned, ROC-AUC {auc})"
+            )
+        return words
 
 
 class TriggerFound(EventBase):

@@ -20,6 +20,7 @@ from starlette.websockets import WebSocketDisconnect
 from live_server import app_service
 from unlearnscope.api.app import create_app
 from unlearnscope.events import (
+    ForgetSetFound,
     FramesEvent,
     ProbesEvent,
     RunStarted,
@@ -272,6 +273,45 @@ def test_export_zip_holds_config_metrics_and_frames(client: TestClient) -> None:
     assert sum(n.startswith(f"{folder}/frames/") for n in names) == 4  # 2 steps x 2 variants
     config = json.loads(zipfile.ZipFile(io.BytesIO(r.content)).read(f"{folder}/config.json"))
     assert config["name"] == "stored"
+
+
+def test_the_detected_forget_set_downloads_as_csv_and_rides_in_the_export(
+    client: TestClient,
+) -> None:
+    run_id = _stored_run(client)
+    r = client.get(f"/api/runs/{run_id}/forget-set.csv")
+    assert r.status_code == 404 and "no detection phase has decided" in r.json()["detail"]
+    assert client.get("/api/runs/nope/forget-set.csv").status_code == 404
+    found = ForgetSetFound(
+        seq=100,
+        t=10.0,
+        step=2,
+        phase_index=0,
+        kind="scan",
+        rule="the subgroup farther from the clean samples",
+        indices=[7, 3, 12],
+        training_size=600,
+        suspect_classes=[0],
+        truth_known=True,
+        true_flagged=2,
+        poisoned=60,
+        precision=2 / 3,
+        recall=2 / 60,
+        auc=0.9,
+    )
+    _service(client).store.append(run_id, [found])
+    r = client.get(f"/api/runs/{run_id}/forget-set.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert r.text.splitlines() == [
+        "phase,kind,rank,training_index",
+        "1,scan,1,7",
+        "1,scan,2,3",
+        "1,scan,3,12",
+    ]
+    assert "forget-set-done1.csv" in r.headers["content-disposition"]
+    zipped = zipfile.ZipFile(io.BytesIO(client.get(f"/api/runs/{run_id}/export").content))
+    assert zipped.read(f"stored-{run_id}/forget_set.csv").decode() == r.text
+    assert "2 of them are truly poisoned (precision 66.7%" in found.describe()
 
 
 def test_cross_origin_requests_and_handshakes_are_refused(client: TestClient) -> None:

@@ -30,23 +30,9 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _share(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
 def found_line(e: ForgetSetFound) -> str:
-    """One line for a detection's result: what it flagged, and how well when known."""
-    line = (
-        f"{e.kind} flagged {len(e.indices):,} of {e.training_size:,} training samples "
-        f"({e.rule}); they are the forget set from here on"
-    )
-    if e.truth_known:
-        auc = "n/a" if e.auc is None else f"{e.auc:.3f}"
-        line += (
-            f"\n  against the truth: {e.true_flagged:,} of them poisoned (of {e.poisoned:,}): "
-            f"precision {_share(e.precision)}, recall {_share(e.recall)}, ROC-AUC {auc}"
-        )
-    return line
+    """One line for a detection's result."""
+    return f"{e.describe()}: the forget set from here on ({e.rule})"
 
 
 class ConsoleReporter:

@@ -194,22 +194,9 @@ def intro(facts: RunFacts) -> str:
     return escape(f"{text} This report shows how that went.")
 
 
-def _share(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
 def detected_words(d: ForgetSetFound) -> str:
     """A detection phase's forget set, and how good it was when the truth is known."""
-    words = (
-        f"{len(d.indices):,} training images flagged by {d.kind} (phase {d.phase_index + 1}) "
-        f"out of {d.training_size:,}: the forget set was found, nobody handed it over"
-    )
-    if d.truth_known and d.poisoned is not None:
-        words += (
-            f"; {d.true_flagged:,} of them are truly poisoned (precision {_share(d.precision)}, "
-            f"recall {_share(d.recall)} of the {d.poisoned:,} poisoned)"
-        )
-    return words
+    return f"{d.describe()}: the forget set was found, nobody handed it over"
 
 
 def defender_words(

@@ -28,3 +28,16 @@ class PhaseKind:
     order: int = 1000
     # Former names still read from old config files, stored runs and event logs.
     aliases: tuple[str, ...] = ()
+
+
+# The common fields of a detection kind (spectral, ac, abl, scan): its steps split the pass
+# over the training set, its batch is the forward batch; it trains nothing, so lr,
+# momentum, EWC and clipping are not used.
+DETECTION_DEFAULTS: dict[str, Any] = {
+    "steps": 20,
+    "lr": 0.01,
+    "batch_size": 256,
+    "momentum": 0.0,
+    "ewc_lambda": 0.0,
+    "clip_norm": None,
+}

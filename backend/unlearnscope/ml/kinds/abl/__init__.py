@@ -4,7 +4,7 @@ phase: the training samples with the lowest loss under the model, at the isolati
 
 from __future__ import annotations
 
-from ..kind import PhaseKind
+from ..kind import DETECTION_DEFAULTS, PhaseKind
 
 KIND = PhaseKind(
     label="ABL isolation (detect)",
@@ -15,13 +15,6 @@ KIND = PhaseKind(
     uses_forget_set=False,
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.abl.settings:AblSettings",
-    defaults={
-        "steps": 20,
-        "lr": 0.01,
-        "batch_size": 256,
-        "momentum": 0.0,
-        "ewc_lambda": 0.0,
-        "clip_norm": None,
-    },
+    defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
     order=4,
 )

@@ -5,7 +5,7 @@ cluster where its relative size and the silhouette say it is poison
 
 from __future__ import annotations
 
-from ..kind import PhaseKind
+from ..kind import DETECTION_DEFAULTS, PhaseKind
 
 KIND = PhaseKind(
     label="Activation clustering (detect)",
@@ -17,13 +17,6 @@ KIND = PhaseKind(
     uses_forget_set=False,
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.ac.settings:ActivationClusteringSettings",
-    defaults={
-        "steps": 20,
-        "lr": 0.01,
-        "batch_size": 256,
-        "momentum": 0.0,
-        "ewc_lambda": 0.0,
-        "clip_norm": None,
-    },
+    defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
     order=3,
 )

@@ -5,7 +5,7 @@ class becomes the forget set of the later phases (ml/detection/scan.py)."""
 
 from __future__ import annotations
 
-from ..kind import PhaseKind
+from ..kind import DETECTION_DEFAULTS, PhaseKind
 
 KIND = PhaseKind(
     label="SCAn (detect)",
@@ -18,13 +18,6 @@ KIND = PhaseKind(
     uses_forget_set=False,
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.scan.settings:ScanSettings",
-    defaults={
-        "steps": 20,
-        "lr": 0.01,
-        "batch_size": 256,
-        "momentum": 0.0,
-        "ewc_lambda": 0.0,
-        "clip_norm": None,
-    },
+    defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
     order=5,
 )

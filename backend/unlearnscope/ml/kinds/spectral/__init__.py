@@ -5,7 +5,7 @@ becomes the forget set of the later phases (ml/detection/spectral.py)."""
 
 from __future__ import annotations
 
-from ..kind import PhaseKind
+from ..kind import DETECTION_DEFAULTS, PhaseKind
 
 KIND = PhaseKind(
     label="Spectral signatures (detect)",
@@ -17,14 +17,6 @@ KIND = PhaseKind(
     uses_forget_set=False,
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.spectral.settings:SpectralSettings",
-    # The steps split the search over the training set; lr is not used (no training).
-    defaults={
-        "steps": 20,
-        "lr": 0.01,
-        "batch_size": 256,
-        "momentum": 0.0,
-        "ewc_lambda": 0.0,
-        "clip_norm": None,
-    },
+    defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
     order=2,
 )
