@@ -20,7 +20,8 @@ class DefenseConfig(Strict):
         ge=0,
         le=MAX_SIZE,
         title="Forget set",
-        description="identified poisoned samples; 0 = none (clean-data defences only)",
+        description="identified poisoned samples handed to the phases (the oracle's, or your "
+        "folder's); 0 = none. A detection phase finds its own",
         json_schema_extra=IMAGES,
     )
     # A model from a checkpoint: the identified poisoned samples as image files (a folder
