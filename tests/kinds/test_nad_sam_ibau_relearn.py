@@ -211,6 +211,22 @@ def test_retuning_set_mixes_forget_samples_and_clean_ones() -> None:
     assert sum(poisoned) == 5
 
 
+def test_retuning_uses_the_attackers_own_samples_not_a_detected_forget_set() -> None:
+    """After a detection the forget set may hold clean false positives; the attacker
+    re-poisons with the truly poisoned samples (PhaseData.attack_samples) all the same."""
+    data = _data()
+    g = torch.Generator().manual_seed(9)  # the attacker's own poisoned samples
+    own_images = torch.randint(0, 256, (6, 3, 16, 16), dtype=torch.uint8, generator=g)
+    own = ImageSet(own_images, torch.full((6,), 3), CLASSES)
+    data.attack_samples = own
+    s = load_settings("relearn", {"retune_size": 20, "poisoned_fraction": 0.25})
+    retune = retuning_set(data, s, torch.Generator().manual_seed(0))  # type: ignore[arg-type]
+    theirs = {bytes(img.numpy()) for img in own.images}
+    flagged = {bytes(img.numpy()) for img in data.forget.images}
+    picked = [bytes(img.numpy()) for img in retune.images]
+    assert sum(p in theirs for p in picked) == 5 and not any(p in flagged for p in picked)
+
+
 def test_retuning_without_a_forget_set_stamps_the_true_trigger_with_the_target() -> None:
     data = _data(n_forget=0)
     trigger = make_trigger(AttackConfig(settings={"trigger_size": 3}), 16)

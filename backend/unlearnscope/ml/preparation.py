@@ -157,18 +157,23 @@ def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
 
     The clean set stands for data the defender has verified (as NAD, ANP and I-BAU assume),
     so it is drawn from the training images the attack left alone; with the oracle off no
-    phase learns from it which samples are poisoned.
+    phase learns from it which samples are poisoned. The oracle's samples are kept as the
+    attacker's own for the retuning attack (`relearn`) alone, like the attack's trigger.
     """
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     data = poisoned.data
     forget_idx = poisoned.poisoned[torch.randperm(len(poisoned.poisoned), generator=gen)]
-    forget_idx = forget_idx[: cfg.defense.forget_size if cfg.oracle else 0]
+    forget_idx = forget_idx[: cfg.defense.forget_size]
+    oracle = data.subset(forget_idx)
     is_clean = torch.ones(len(data), dtype=torch.bool)
     is_clean[poisoned.poisoned] = False
     clean_idx = torch.nonzero(is_clean).flatten()
     n_clean = max(1, round(cfg.defense.clean_fraction * len(data)))
     clean_idx = clean_idx[torch.randperm(len(clean_idx), generator=gen)][:n_clean]
-    return PhaseData(data.subset(forget_idx), data.subset(clean_idx), cfg.data.augment, pool=data)
+    forget = oracle if cfg.oracle else data.subset(forget_idx[:0])
+    return PhaseData(
+        forget, data.subset(clean_idx), cfg.data.augment, pool=data, attack_samples=oracle
+    )
 
 
 def truth_mask(n: int, poisoned: torch.Tensor) -> torch.Tensor:

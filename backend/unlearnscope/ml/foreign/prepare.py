@@ -180,7 +180,11 @@ def known_trigger(
 
 
 def defender_sets(
-    cfg: RunConfig, train: ImageSet, forget: ImageSet, pool: ImageSet | None = None
+    cfg: RunConfig,
+    train: ImageSet,
+    forget: ImageSet,
+    pool: ImageSet | None = None,
+    attack_samples: ImageSet | None = None,
 ) -> PhaseData:
     """The defender's clean share of the training data, the training set to search and
     the identified poisoned samples (capped at defense.forget_size)."""
@@ -188,7 +192,19 @@ def defender_sets(
     n_clean = max(1, round(cfg.defense.clean_fraction * len(train)))
     clean = train.subset(torch.randperm(len(train), generator=gen)[:n_clean])
     forget = forget.subset(torch.arange(min(len(forget), cfg.defense.forget_size)))
-    return PhaseData(forget, clean, cfg.data.augment, pool=train if pool is None else pool)
+    if (
+        attack_samples is not None
+    ):  # the attacker's own, for relearn only (capped as the forget set)
+        attack_samples = attack_samples.subset(
+            torch.arange(min(len(attack_samples), cfg.defense.forget_size))
+        )
+    return PhaseData(
+        forget,
+        clean,
+        cfg.data.augment,
+        pool=train if pool is None else pool,
+        attack_samples=attack_samples,
+    )
 
 
 def prepare_imported(
@@ -242,14 +258,16 @@ def prepare_imported(
     bench = loaded.bench
     truth: torch.Tensor | None = None
     pool: ImageSet | None = None
+    listed: ImageSet | None = None  # bd_train: the attacker's own, for relearn
     forget_source = "none"
     if bench is not None and bench.bd_train_images is not None:
         assert bench.bd_train_labels is not None
         # The training set the model was trained on: the clean one with bd_train's samples
         # in their places (BackdoorBench's original_index), and so the truth.
         pool, truth = with_poisoned(train, bench)
+        listed = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
         if cfg.oracle:
-            forget = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
+            forget = listed
             forget_source = "oracle"
     if cfg.defense.forget_root is not None:
         forget_source = "folder"
@@ -270,7 +288,7 @@ def prepare_imported(
         train=PoisonedSet(train, torch.empty(0, dtype=torch.long)),
         test=test,
         trigger=trigger,
-        phase_data=defender_sets(cfg, train, forget, pool),
+        phase_data=defender_sets(cfg, train, forget, pool, listed),
         model_key=loaded.key,
         cached=False,
         timings=timings,

@@ -52,6 +52,10 @@ class PhaseData:
     # which plays the attacker; a defence must never use it. None where unknown.
     attack_trigger: Any = None
     attack_target: int | None = None  # the attack's target class, likewise relearn only
+    # The attacker's own poisoned samples (those the oracle would hand over, whether or not
+    # it does): ONLY for `relearn`, so the retuning attack is as strong after a detected
+    # forget set as after the oracle's. None where nobody has them.
+    attack_samples: ImageSet | None = None
 
 
 @dataclass

@@ -3,9 +3,13 @@
 
 The attacker fine-tunes the (purified) model with plain CE on a small fixed set: a share
 `poisoned_fraction` of triggered images labelled as the target, the rest clean images.
-The poisoned images are the forget set's (the identified poisoned samples) when the run
-has one; with forget_size 0 they are clean images stamped with the true trigger and
-labelled as the target, as the attacker (who knows the trigger) would make them. This is
+The poisoned images are the attacker's own (PhaseData.attack_samples: the truly poisoned
+samples, when the backdoor was planted here or a BackdoorBench file lists them), else the
+forget set's (the identified poisoned samples, e.g. a user's folder); with neither they
+are clean images stamped with the true trigger and labelled as the target, as the
+attacker (who knows the trigger) would make them. Never a detection phase's flagged set as
+such: its clean false positives would weaken the attack, and the retuned ASR after a
+detected forget set would not compare with the oracle's. This is
 the one phase kind that uses the attack's trigger (PhaseData.attack_trigger): it plays
 the attacker, not the defender. No augmentation (a flip would move a patch trigger).
 A trailing relearn phase is reported apart: RunFinished.after is the model before it,
@@ -37,9 +41,10 @@ def retuning_set(data: PhaseData, s: RelearnSettings, gen: torch.Generator) -> I
     if len(clean) == 0:
         raise ValueError("relearn needs clean images")
     clean_idx = torch.randint(len(clean), (n_clean,), generator=gen)
-    if len(data.forget) > 0:
-        idx = torch.randint(len(data.forget), (n_poison,), generator=gen)
-        p_images, p_labels = data.forget.images[idx], data.forget.labels[idx]
+    own = data.attack_samples if data.attack_samples is not None else data.forget
+    if len(own) > 0:
+        idx = torch.randint(len(own), (n_poison,), generator=gen)
+        p_images, p_labels = own.images[idx], own.labels[idx]
     else:
         if data.attack_trigger is None or data.attack_target is None:
             raise ValueError(
