@@ -30,7 +30,7 @@ from .defense import DefenseConfig
 from .errors import describe_errors
 from .model import MODELS, ModelConfig, check_cam_layer
 from .monitor import MonitorConfig
-from .phase import PhaseConfig, Schedule, forget_set_users, schedule_steps
+from .phase import PhaseConfig, Schedule, schedule_steps, unfound_forget_users
 from .run import CheckConfig, RunConfig
 from .training import TrainConfig
 
@@ -57,6 +57,6 @@ __all__ = [
     "TrainConfig",
     "check_cam_layer",
     "describe_errors",
-    "forget_set_users",
     "schedule_steps",
+    "unfound_forget_users",
 ]

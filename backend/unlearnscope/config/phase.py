@@ -88,13 +88,6 @@ class PhaseConfig(Strict):
         return {**data, "settings": normalised_settings(model, raw, "PhaseConfig")}
 
 
-def forget_set_users(
-    schedule: Sequence[PhaseConfig],
-) -> list[str]:
-    """'schedule.N (kind)' of every phase that needs the forget set."""
-    return [f"schedule.{i} ({p.kind})" for i, p in enumerate(schedule) if _uses_forget(p)]
-
-
 def _uses_forget(p: PhaseConfig) -> bool:
     return PHASE_KINDS[p.kind].uses_forget_set or (p.kind == "recovery" and p.forget_weight > 0)
 

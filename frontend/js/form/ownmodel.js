@@ -66,7 +66,7 @@ export function checkReport(r) {
         : "No triggered image to measure ASR on in the sample"
       : `Attack success on the sample: ${percent(r.asr)} of triggered images go to class ${r.target_class}`,
     `Grad-CAM reads layer ${r.cam_layer}`,
-    r.forget_size ? `The file brings ${r.forget_size} identified poisoned samples (the forget set)` : null,
+    r.forget_size ? `The file lists ${r.forget_size} poisoned training samples (bd_train): the truth a detection phase is scored against, and the forget set when the oracle is on` : null,
   ].filter(Boolean);
   return h(
     `div.check-report${r.warnings.length ? ".warned" : ""}`,

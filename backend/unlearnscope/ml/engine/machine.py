@@ -22,8 +22,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from ...config import RunConfig, schedule_steps
-from ...config.phase import unfound_forget_users
+from ...config import RunConfig, schedule_steps, unfound_forget_users
 from ...control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
 from ...events import (
     ErrorEvent,
