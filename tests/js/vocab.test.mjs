@@ -30,7 +30,7 @@ test("the loss chart has one cross-entropy line per registered kind", () => {
   const loss = chartSpecs().find((c) => c.id === "loss");
   const names = loss.traces.map((t) => t.name);
   assert.deepEqual(names, [
-    ...OPTIONS.phase_kinds.map((k) => `${k.kind} CE (${k.uses_forget_set ? "forget" : "clean"} set)`),
+    ...OPTIONS.phase_kinds.map((k) => `${k.kind} CE (${k.uses_forget_set ? "forget" : k.finds_forget_set ? "training" : "clean"} set)`),
     "EWC penalty (right axis)",
   ]);
   const ascent = loss.traces[0];

@@ -16,5 +16,5 @@ KIND = PhaseKind(
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.abl.settings:AblSettings",
     defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
-    order=4,
+    order=97,
 )

@@ -18,5 +18,5 @@ KIND = PhaseKind(
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.ac.settings:ActivationClusteringSettings",
     defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
-    order=3,
+    order=96,
 )

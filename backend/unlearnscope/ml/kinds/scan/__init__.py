@@ -19,5 +19,5 @@ KIND = PhaseKind(
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.scan.settings:ScanSettings",
     defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
-    order=5,
+    order=98,
 )

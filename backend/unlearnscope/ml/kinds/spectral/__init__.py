@@ -18,5 +18,5 @@ KIND = PhaseKind(
     finds_forget_set=True,
     settings="unlearnscope.ml.kinds.spectral.settings:SpectralSettings",
     defaults=DETECTION_DEFAULTS,  # no training: the steps split the search
-    order=2,
+    order=95,
 )
