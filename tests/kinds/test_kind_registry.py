@@ -101,7 +101,7 @@ NEW_KIND = {
             step="unlearnscope.ml.kinds.zero.step:Zero",
             uses_forget_set=False,
             defaults={"steps": 2, "lr": 0.1},
-            order=95,
+            order=99,
         )
     ''',
     "step.py": '''
@@ -169,4 +169,4 @@ def test_a_new_built_in_kind_is_one_new_folder(tmp_path: Path, model_cache: Path
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip() == "['relearn', 'zero'] completed ['zero', 'zero']"
+    assert done.stdout.strip() == "['scan', 'zero'] completed ['zero', 'zero']"
