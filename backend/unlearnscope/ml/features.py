@@ -10,8 +10,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .metrics import predict
-
 
 def classifier_layer(model: nn.Module) -> nn.Linear:
     """The final Linear layer (the last one the model holds)."""
@@ -24,21 +22,9 @@ def classifier_layer(model: nn.Module) -> nn.Linear:
     return last
 
 
-@torch.no_grad()
 def pooled_features(model: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """(N, C) the classifier's inputs (pooled last-layer activations) for uint8/float images."""
-    fc = classifier_layer(model)
-    feats: list[torch.Tensor] = []
-
-    def grab(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
-        feats.append(inputs[0].detach().flatten(1).float().cpu())
-
-    handle = fc.register_forward_pre_hook(grab)
-    try:
-        predict(model, images, batch_size)  # eval mode; the hook keeps the features
-    finally:
-        handle.remove()
-    return torch.cat(feats) if feats else torch.empty(0, fc.in_features)
+    return features_and_logits(model, images, batch_size)[0]
 
 
 @torch.no_grad()
