@@ -43,7 +43,16 @@ class Inspect(ControlBase):
     index: int
 
 
-Control = Annotated[Pause | Resume | Stop | EditSchedule | Inspect, Field(discriminator="op")]
+class MeasurePath(ControlBase):
+    """Measure the backdoor-connected path of the model as it is now (answered by a
+    PathEvaluated)."""
+
+    op: Literal["path"] = "path"
+
+
+Control = Annotated[
+    Pause | Resume | Stop | EditSchedule | Inspect | MeasurePath, Field(discriminator="op")
+]
 CONTROL_ADAPTER: TypeAdapter[Control] = TypeAdapter(Control)
 
 

@@ -232,6 +232,10 @@ class Measurement(EventBase):
     rank_accuracy: float | None = None  # relevance rank accuracy, 0-1
     pointing: float | None = None  # pointing game hit rate, 0-1
     auc: float | None = None  # ROC-AUC of the map as a region detector, 0-1
+    # Where the triggered images go: how many of the monitor subset's triggered non-target
+    # images each class got (K,), from the same predictions as `asr`. A defence that moves
+    # the trigger's effect to another class shows here while ASR alone reads as success.
+    triggered_classes: list[int] | None = None
     seconds: float = 0.0  # monitor time spent on this measurement
     lag: int = 0  # steps training had taken beyond `step` when this was emitted
 
@@ -267,6 +271,23 @@ class Evaluation(EventBase):
     rank_accuracy: float | None = None  # see Measurement
     pointing: float | None = None
     auc: float | None = None
+    triggered_classes: list[int] | None = None  # see Measurement; the full triggered set
+
+
+class PathEvaluated(EventBase):
+    """The backdoor-connected path (ml/path.py): ASR and CA of the models between the
+    backdoored weights (alpha 0) and the model as it was after `step` (alpha 1), on the
+    monitor subset. Made at every phase end and on request (control `path`)."""
+
+    type: Literal["path"] = "path"
+    step: int
+    phase_index: int
+    label: str  # "phase 1 (ascent)" | "on request"
+    request_id: str = ""
+    alphas: list[float]
+    asr: list[float | None]  # percent; None while no trigger is known
+    ca: list[float]  # percent
+    seconds: float = 0.0  # what it cost
 
 
 class ScheduleEdit(EventBase):
@@ -317,6 +338,11 @@ class RunFinished(EventBase):
     wall_time: float  # seconds, preparation included
     # the evaluation after trailing `relearn` phases (the retuning attack); None without
     retuned: dict[str, float | None] | None = None
+    # what the reactivation attack (a `qra` phase) did to the model it attacked, on the
+    # full test set: `asr` with the trigger and its perturbation, `asr_without` the same
+    # images without the perturbation, `adversarial` the target rate of the perturbation
+    # alone on clean non-target images; None without a qra phase
+    reactivated: dict[str, float | None] | None = None
 
 
 Event = Annotated[
@@ -336,7 +362,8 @@ Event = Annotated[
     | RunFinished
     | PhaseVisualEvent
     | TriggerFound
-    | ForgetSetFound,
+    | ForgetSetFound
+    | PathEvaluated,
     Field(discriminator="type"),
 ]
 

@@ -123,6 +123,21 @@ DEFENCE_SCHEDULES: dict[str, list[dict[str, Any]]] = {
     # the measured table's runs clipped the gradient norm at 5 (the recipe: no clip)
     "fineprune": [recipe("fineprune", clip_norm=5.0)],
     "nc": [recipe("nc", clip_norm=5.0)],
+    # Min et al. (NeurIPS 2023/2024): FST as the authors' code; PAM after Neural Cleanse,
+    # whose recovered trigger stands in for BTI-DBF's reversed samples (ml/kinds/pam/doc.md),
+    # with NC's own unlearning cut to its inversion (10 x 100 steps) and 1 unlearning step;
+    # EP, the oracle reference
+    "fst": [recipe("fst")],
+    "pam": [recipe("nc", steps=1001, clip_norm=5.0), recipe("pam")],
+    "ep": [recipe("ep")],
+    # ours (ml/kinds/pathguard): ascent-ewc with its recovery phases path-guarded
+    "ours": [
+        PRESETS["demo"]["schedule"][0],
+        *(
+            {**ph, "kind": "pathguard", "settings": {"back": 0.5}}
+            for ph in PRESETS["demo"]["schedule"][1:]
+        ),
+    ],
     # ~5 epochs of 500 images (10% poisoned) at batch 128
     "relearn": [recipe("relearn")],
 }
@@ -247,6 +262,14 @@ for _name, _attack in PAPER_ATTACKS.items():
 
 # The retuning attack that closes every schedule of `reproduce --schedules`.
 RELEARN_PHASE: dict[str, Any] = DEFENCE_SCHEDULES["relearn"][0]
+# The retuning attack in the paper's setting (Min et al., NeurIPS 2024; the authors'
+# fine_tune/ft_poison.py: 5 poisoned samples in the defender's clean split, 5 epochs, lr
+# 0.01): 100 steps are 5 epochs of CIFAR-10's 5% split (2,505 images) at batch 128.
+RELEARN_PAPER_PHASE: dict[str, Any] = recipe(
+    "relearn", steps=100, settings={"retune_size": None, "poisoned_count": 5}
+)
+# The reactivation attack at the authors' defaults (ml/kinds/qra), before relearn.
+QRA_PHASE: dict[str, Any] = recipe("qra")
 
 for _name, _schedule in DEMO_DEFENCE_SCHEDULES.items():
     PRESETS[f"demo-{_name}"] = {**PRESETS["demo"], "name": f"demo-{_name}", "schedule": _schedule}

@@ -13,6 +13,7 @@ from ..events import (
     EventBase,
     ForgetSetFound,
     Measurement,
+    PathEvaluated,
     PhaseEnd,
     PhaseStart,
     PhaseVisualEvent,
@@ -30,6 +31,16 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def path_line(e: PathEvaluated) -> str:
+    """The backdoor-connected path in one line: ASR from the backdoored model to now."""
+    asr = " ".join("?" if v is None else f"{v:.0f}" for v in e.asr)
+    ca = " ".join(f"{v:.0f}" for v in e.ca)
+    return (
+        f"path ({e.label}): from the backdoored model to now, ASR % {asr}; CA % {ca} "
+        f"({e.seconds:.1f} s)"
+    )
+
+
 def found_line(e: ForgetSetFound) -> str:
     """One line for a detection's result."""
     return f"{e.describe()}: the forget set from here on ({e.rule})"
@@ -38,8 +49,9 @@ def found_line(e: ForgetSetFound) -> str:
 class ConsoleReporter:
     """An `emit` target: draws tqdm bars on `stream` and prints evaluations."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        # sys.stderr as it is now (not when this module was imported: a test's capture)
+        self.stream = stream if stream is not None else sys.stderr
         self.bar: tqdm | None = None
         self.bar_key = ""
         self.evaluations: list[Evaluation] = []
@@ -145,6 +157,8 @@ class ConsoleReporter:
         elif isinstance(e, ErrorEvent):
             self._close()
             print(f"error: {e.message}", file=self.stream)
+        elif isinstance(e, PathEvaluated):
+            self._print(path_line(e))
         elif isinstance(e, RunFinished):
             self.finished = e
         elif isinstance(e, StatusEvent) and e.status in ("stopped", "failed"):
@@ -172,6 +186,18 @@ class ConsoleReporter:
             f"\nCA retention {retention:.2f}% (after/before); "
             f"ASR {before.asr:.2f}% -> {after.asr:.2f}% at step {after.step}"
         )
+        f = self.finished
+        if f is not None and (f.retuned or f.reactivated):
+            defended = f.after.get("asr")
+            lines.append(
+                f"the defended model (before the attacks on it): ASR {_fmt(defended)}%"
+                + (f"; after re-tuning {_fmt(f.retuned.get('asr'))}%" if f.retuned else "")
+                + (
+                    f"; with the reactivation perturbation {_fmt(f.reactivated.get('asr'))}%"
+                    if f.reactivated
+                    else ""
+                )
+            )
         return "\n".join(lines)
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import (
     Field,
+    field_validator,
 )
 
 from ..strict import IMAGES, STEPS, Strict, unit
@@ -53,6 +54,14 @@ class MonitorConfig(Strict):
     eval_size: int = Field(  # test images in the monitor subset
         256, ge=1, le=MAX_SIZE, title="ASR/CA subset", json_schema_extra=IMAGES
     )
+    path_points: int = Field(  # models on the backdoor-connected path at a phase's end
+        11,
+        ge=0,
+        le=101,
+        title="Path points",
+        description="models between the backdoored and the current weights measured at "
+        "every phase end (ASR/CA subset); 0 = never",
+    )
     cam_method: CamMethod = Field("gradcam", title="CAM method")
     cam_class: Literal["predicted", "target", "true"] = Field("predicted", title="CAM class")
     # The trigger region TAR and the localisation metrics measure against, per image:
@@ -78,3 +87,10 @@ class MonitorConfig(Strict):
         title="Region threshold",
         description="threshold: least |T(x) - x| summed over R, G, B (0-1 pixel scale)",
     )
+
+    @field_validator("path_points")
+    @classmethod
+    def _path_ends(cls, v: int) -> int:
+        if v == 1:
+            raise ValueError("a path needs both ends: 0 (never) or at least 2 points")
+        return v

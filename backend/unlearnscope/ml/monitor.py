@@ -59,10 +59,17 @@ class Measured:
     asr: float | None = None
     ra: float | None = None  # robust accuracy, from the same predictions as `asr`
     ca: float | None = None
+    # (K,) how many of the triggered non-target images each class got, same predictions
+    triggered_classes: list[int] | None = None
     seconds: float = 0.0
 
     def any_value(self) -> bool:
         return self.tar is not None or self.asr is not None or self.ca is not None
+
+
+def class_counts(pred: torch.Tensor, num_classes: int) -> list[int]:
+    """(K,) how many predictions each class got."""
+    return [int(c) for c in torch.bincount(pred.cpu(), minlength=num_classes)[:num_classes]]
 
 
 def _floats(images: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -110,6 +117,7 @@ class Monitor:
         self.trigger = trigger
         self.target = target
         self.known = target is not None
+        self.num_classes = len(test.classes)
         get_layer(model, cam_layer)  # fail now, not at the first measurement
         self.cam_layer = cam_layer
         device = next(model.parameters()).device
@@ -227,9 +235,21 @@ class Monitor:
     def quick_asr_ra(self, model: nn.Module) -> tuple[float | None, float | None]:
         """Monitor-subset ASR and RA (percent) from one prediction pass; None, None while
         the trigger is unknown."""
+        asr, ra, _ = self.triggered(model)
+        return asr, ra
+
+    def triggered(self, model: nn.Module) -> tuple[float | None, float | None, list[int] | None]:
+        """Monitor-subset ASR, RA and where the triggered images go (count per predicted
+        class) from one prediction pass; None, None, None while the trigger is unknown."""
         if self.target is None:
-            return None, None
-        return asr_and_ra(predict(model, self._asr_x), self.target, self._asr_y)
+            return None, None, None
+        pred = predict(model, self._asr_x)
+        asr, ra = asr_and_ra(pred, self.target, self._asr_y)
+        return asr, ra, class_counts(pred, self.num_classes)
+
+    def path_measure(self, model: nn.Module) -> tuple[float | None, float]:
+        """(ASR, CA) on the monitor subset: a point of the backdoor-connected path."""
+        return self.quick_asr(model), self.quick_ca(model)
 
     def quick_asr(self, model: nn.Module) -> float | None:
         return self.quick_asr_ra(model)[0]
@@ -248,7 +268,8 @@ class Monitor:
         out = Measured()
         out.frames, out.tar = self.cam_pass(model, frames="frame" in plan, tar="tar" in plan)
         if "eval" in plan:
-            (out.asr, out.ra), out.ca = self.quick_asr_ra(model), self.quick_ca(model)
+            out.asr, out.ra, out.triggered_classes = self.triggered(model)
+            out.ca = self.quick_ca(model)
         out.seconds = time.perf_counter() - t0
         return out
 

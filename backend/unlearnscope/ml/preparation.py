@@ -151,14 +151,18 @@ def seeded_model(cfg: RunConfig, num_classes: int, device: torch.device) -> Clas
     ).to(device)
 
 
-def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
+def defense_sets(
+    cfg: RunConfig, poisoned: PoisonedSet, true_labels: torch.Tensor | None = None
+) -> PhaseData:
     """The defender's knowledge: a little trusted clean data, the training set to search,
     and, with the oracle on, some of the truly poisoned samples as the forget set.
 
     The clean set stands for data the defender has verified (as NAD, ANP and I-BAU assume),
     so it is drawn from the training images the attack left alone; with the oracle off no
     phase learns from it which samples are poisoned. The oracle's samples are kept as the
-    attacker's own for the retuning attack (`relearn`) alone, like the attack's trigger.
+    attacker's own for the attacks (`relearn`, `qra`) alone, like the attack's trigger;
+    with `true_labels` (the training labels before poisoning, (N,)) their true classes for
+    the exact-purification oracle (`ep`) alone.
     """
     gen = torch.Generator().manual_seed(cfg.seed + 7)
     data = poisoned.data
@@ -172,7 +176,12 @@ def defense_sets(cfg: RunConfig, poisoned: PoisonedSet) -> PhaseData:
     clean_idx = clean_idx[torch.randperm(len(clean_idx), generator=gen)][:n_clean]
     forget = oracle if cfg.oracle else data.subset(forget_idx[:0])
     return PhaseData(
-        forget, data.subset(clean_idx), cfg.data.augment, pool=data, attack_samples=oracle
+        forget,
+        data.subset(clean_idx),
+        cfg.data.augment,
+        pool=data,
+        attack_samples=oracle,
+        attack_true_labels=None if true_labels is None else true_labels[forget_idx].clone(),
     )
 
 
@@ -290,7 +299,7 @@ def prepare(
         train=poisoned,
         test=test,
         trigger=trigger,
-        phase_data=defense_sets(cfg, poisoned),
+        phase_data=defense_sets(cfg, poisoned, train.labels),
         model_key=key,
         cached=cached,
         backdoor_metrics=dict((meta or {}).get("metrics", {})),

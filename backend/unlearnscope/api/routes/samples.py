@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
@@ -66,3 +66,22 @@ async def inspect_sample(
         overlays=overlays,
         **sample_summary(report),
     )
+
+
+@router.post(
+    "/path",
+    responses={
+        404: {"description": "No such run, or it measured no path"},
+        422: {"description": "The worker could not measure it"},
+        504: {"description": "The worker did not answer in time"},
+    },
+    summary="The backdoor-connected path: ASR and CA between the backdoored and the "
+    "current weights",
+)
+async def backdoor_path(run_id: str, service: ServiceDep) -> dict[str, Any]:
+    """A running or paused run measures it now, between two steps (`source` "live"); any
+    other run answers with the last one it measured, at its last phase end ("stored").
+    `alphas` run from 0 (the backdoored model) to 1 (the model now); `asr` and `ca` are
+    percentages on the monitor subset."""
+    event, source = await service.path(run_id)
+    return {"run_id": run_id, "source": source, **event.model_dump()}

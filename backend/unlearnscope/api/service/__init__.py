@@ -30,7 +30,14 @@ from typing import Any, BinaryIO
 
 from ... import __version__
 from ...config import CheckConfig, PhaseConfig, RunConfig
-from ...events import EventBase, ProbesEvent, RunStarted, SampleReport, ScheduleEdit
+from ...events import (
+    EventBase,
+    PathEvaluated,
+    ProbesEvent,
+    RunStarted,
+    SampleReport,
+    ScheduleEdit,
+)
 from ...report.data import RunFacts, facts_from_store
 from ...settings import Settings
 from ...storage.artifacts import ArtifactFiles
@@ -210,6 +217,9 @@ class RunService:
 
     async def inspect(self, run_id: str, index: int, step: int | None) -> tuple[SampleReport, str]:
         return await self.inspection.inspect(run_id, index, step)
+
+    async def path(self, run_id: str) -> tuple[PathEvaluated, str]:
+        return await self.inspection.path(run_id)
 
     def export(self, run_id: str) -> Path:
         return self.exports.export(run_id)

@@ -15,8 +15,8 @@ import asyncio
 import time
 
 from ...config import RunConfig
-from ...control import Inspect
-from ...events import ErrorEvent, SampleReport, StatusEvent, TriggerFound
+from ...control import Inspect, MeasurePath
+from ...events import ErrorEvent, PathEvaluated, SampleReport, StatusEvent, TriggerFound
 from ...states import STEPPING_STATUSES, RunStatus
 from ...storage.artifacts import saved_step
 from ...storage.tables import RunRow
@@ -69,6 +69,32 @@ class Inspection:
             )
         report = await asyncio.to_thread(self._inspect_saved, row, index)
         return report, "saved"
+
+    async def path(self, run_id: str) -> tuple[PathEvaluated, str]:
+        """(the backdoor-connected path, source): measured now by a running or paused
+        run's worker ("live"), else the last one the run measured ("stored": at its last
+        phase end)."""
+        row = await asyncio.to_thread(self.views.require, run_id)
+        status = RunStatus(row.status)
+        if status in STEPPING_STATUSES and self.live.worker(run_id) is not None:
+            event = await self.requests.ask(run_id, MeasurePath(), (PathEvaluated,), TERMINAL)
+            if event is None:
+                raise EngineTimeout(f"the worker did not answer within {self.requests.timeout:g} s")
+            if isinstance(event, ErrorEvent):
+                raise InvalidInput(event.message)
+            if isinstance(event, PathEvaluated):
+                return event, "live"
+        stored = [
+            e
+            for e in await asyncio.to_thread(self.store.load_events, run_id, ["path"])
+            if isinstance(e, PathEvaluated)
+        ]
+        if not stored:
+            raise NotAvailable(
+                f"run {run_id} ({row.status}) measured no path: it is measured at every phase "
+                "end and on request while the run is running"
+            )
+        return stored[-1], "stored"
 
     async def _inspect_live(self, run_id: str, index: int) -> SampleReport | None:
         """The worker's report; None when the run ended before it answered."""

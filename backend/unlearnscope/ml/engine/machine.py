@@ -23,12 +23,22 @@ import torch
 from pydantic import ValidationError
 
 from ...config import RunConfig, schedule_steps, unfound_forget_users
-from ...control import Control, EditSchedule, Inspect, Pause, Resume, Stop, parse_control
+from ...control import (
+    Control,
+    EditSchedule,
+    Inspect,
+    MeasurePath,
+    Pause,
+    Resume,
+    Stop,
+    parse_control,
+)
 from ...events import (
     ErrorEvent,
     Evaluation,
     EventBase,
     Measurement,
+    PathEvaluated,
     PhaseEnd,
     PhaseEndReason,
     PhaseStart,
@@ -61,7 +71,8 @@ from ..kinds.registry import PHASE_KINDS
 from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
-from ..monitor import FrameBatch, Measured, Monitor, inspect_sample
+from ..monitor import FrameBatch, Measured, Monitor, class_counts, inspect_sample
+from ..path import path_curve
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
@@ -144,6 +155,9 @@ class Engine:
             fixed=mon.budget <= 0,
         )
         self._live: LiveMonitor | None = None
+        self._path_model: torch.nn.Module | None = None  # scratch model for path points
+        # what a reactivation attack (qra) did, for RunFinished.reactivated
+        self._reactivated: dict[str, float | None] | None = None
 
     # -- events --------------------------------------------------------------------------
     def emit(self, event: EventBase) -> None:
@@ -316,10 +330,11 @@ class Engine:
         triggered = self._asr_set
         asr: float | None = None
         ra: float | None = None
+        classes: list[int] | None = None
         if triggered is not None and self.target is not None:
-            asr, ra = asr_and_ra(  # one prediction pass for both
-                predict(model, triggered.images), self.target, triggered.labels
-            )
+            pred = predict(model, triggered.images)  # one prediction pass for all three
+            asr, ra = asr_and_ra(pred, self.target, triggered.labels)
+            classes = class_counts(pred, len(p.test.classes))
         event = Evaluation(
             step=self.step_count if step is None else step,
             label=label,
@@ -334,6 +349,7 @@ class Engine:
             auc=stats.auc,
             n_clean=len(p.test),
             n_triggered=0 if triggered is None else len(triggered),
+            triggered_classes=classes,
         )
         self.emit(event)
         self._last_eval = event
@@ -406,6 +422,7 @@ class Engine:
                     asr=measured.asr,
                     ra=measured.ra,
                     ca=measured.ca,
+                    triggered_classes=measured.triggered_classes,
                     seconds=measured.seconds,
                     lag=lag,
                 )
@@ -471,6 +488,8 @@ class Engine:
         )
         self._emit_visuals(outcome.visuals)
         self._report(self.step_count, self.phase_index, measured)
+        if outcome.found_trigger is not None and self.prepared is not None:
+            self.prepared.phase_data.recovered = outcome.found_trigger  # for later phases
         if outcome.found_trigger is not None and self.target is None:
             self._trigger_found(outcome.found_trigger)
 
@@ -534,6 +553,9 @@ class Engine:
             detection = getattr(self._run, "detection", None)
             if PHASE_KINDS[cfg.kind].finds_forget_set and isinstance(detection, Detection):
                 self._forget_found(detection)
+            perturbation = getattr(self._run, "perturbation", None)
+            if isinstance(perturbation, torch.Tensor):
+                self._reactivation(perturbation)
         self.emit(
             PhaseEnd(
                 phase_index=self.phase_index,
@@ -546,11 +568,77 @@ class Engine:
             )
         )
         if reason != "stopped":
-            evaluation = self._evaluate(f"phase {self.phase_index + 1} ({cfg.kind})")
+            label = f"phase {self.phase_index + 1} ({cfg.kind})"
+            evaluation = self._evaluate(label)
             self._phase_evals[self.phase_index] = evaluation
+            if self.config.monitor.path_points >= 2:
+                self._path(label)
         self.phase_index += 1
         self.phase_done = 0
         self._run = None
+
+    def _path(self, label: str, request_id: str = "") -> None:
+        """ASR and CA along the backdoor-connected path (ml/path.py), on the monitor
+        subset, from the backdoored model to the model as it is now."""
+        p, m = self.prepared, self.monitor
+        assert p is not None and m is not None and p.phase_data.teacher is not None
+        t0 = time.perf_counter()
+        if self._path_model is None:
+            self._path_model = frozen_copy(p.model)
+        curve = path_curve(
+            p.phase_data.teacher,
+            p.model,
+            self._path_model,
+            m.path_measure,
+            self.config.monitor.path_points,
+        )
+        self.emit(
+            PathEvaluated(
+                step=self.step_count,
+                phase_index=min(self.phase_index, len(self.schedule) - 1),
+                label=label,
+                request_id=request_id,
+                alphas=curve.alphas,
+                asr=curve.asr,
+                ca=curve.ca,
+                seconds=time.perf_counter() - t0,
+            )
+        )
+
+    def _reactivation(self, delta: torch.Tensor) -> None:
+        """A reactivation attack (qra) ended with perturbation `delta` (3, H, W): its ASR
+        on the full triggered test set, without it, and the target rate of `delta` alone
+        on clean non-target images (high: `delta` is adversarial, not a reactivation)."""
+        p = self.prepared
+        assert p is not None
+        triggered, target = self._asr_set, self.target
+        if triggered is None or target is None:
+            return
+        delta = delta.detach().cpu()
+        plus = (triggered.images.float().div(255) + delta).clamp(0, 1)
+        asr_with = 100.0 * (predict(self.model, plus) == target).float().mean().item()
+        asr_without = 100.0 * (predict(self.model, triggered.images) == target).float().mean()
+        non_target = p.test.images[p.test.labels != target]
+        alone = (non_target.float().div(255) + delta).clamp(0, 1)
+        adversarial = 100.0 * (predict(self.model, alone) == target).float().mean().item()
+        self._reactivated = {
+            "asr": asr_with,
+            "asr_without": float(asr_without),
+            "adversarial": adversarial,
+        }
+        self._emit_visuals(
+            [
+                PhaseVisual(
+                    name="reactivation",
+                    scalars={k: v for k, v in self._reactivated.items() if v is not None},
+                    text=(
+                        f"ASR with the perturbation {asr_with:.1f}% (without it "
+                        f"{float(asr_without):.1f}%); the perturbation alone sends "
+                        f"{adversarial:.1f}% of clean images to the target"
+                    ),
+                )
+            ]
+        )
 
     def _forget_found(self, det: Detection) -> None:
         """A detection phase decided: what it flagged is the forget set of every later
@@ -593,6 +681,7 @@ class Engine:
                 after=summary(after),
                 wall_time=time.time() - self._t_start,
                 retuned=retuned,
+                reactivated=self._reactivated,
             )
         )
         self._status(RunStatus.COMPLETED, "all phases done")
@@ -623,6 +712,8 @@ class Engine:
                 self._edit_schedule(ctl)
             case Inspect():
                 self._inspect(ctl)
+            case MeasurePath():
+                self._path_request(ctl)
             case Pause() | Resume() | Stop():
                 self.emit(
                     ErrorEvent(
@@ -670,6 +761,18 @@ class Engine:
         )
         if self.phase_done > 0 and self.phase_done >= new[self.phase_index].steps:
             self._end_phase("completed")  # the edit ended the current phase here
+
+    def _path_request(self, msg: MeasurePath) -> None:
+        if self.prepared is None or self.monitor is None:
+            self.emit(
+                ErrorEvent(
+                    message="the model is not ready yet; try again once the run is running",
+                    request_id=msg.request_id,
+                    fatal=False,
+                )
+            )
+            return
+        self._path(f"on request at step {self.step_count}", msg.request_id)
 
     def _inspect(self, msg: Inspect) -> None:
         request_id = msg.request_id

@@ -185,6 +185,7 @@ def defender_sets(
     forget: ImageSet,
     pool: ImageSet | None = None,
     attack_samples: ImageSet | None = None,
+    attack_true_labels: torch.Tensor | None = None,
 ) -> PhaseData:
     """The defender's clean share of the training data, the training set to search and
     the identified poisoned samples (capped at defense.forget_size)."""
@@ -192,18 +193,18 @@ def defender_sets(
     n_clean = max(1, round(cfg.defense.clean_fraction * len(train)))
     clean = train.subset(torch.randperm(len(train), generator=gen)[:n_clean])
     forget = forget.subset(torch.arange(min(len(forget), cfg.defense.forget_size)))
-    if (
-        attack_samples is not None
-    ):  # the attacker's own, for relearn only (capped as the forget set)
-        attack_samples = attack_samples.subset(
-            torch.arange(min(len(attack_samples), cfg.defense.forget_size))
-        )
+    if attack_samples is not None:  # the attacker's own, for the attacks only (capped)
+        keep = torch.arange(min(len(attack_samples), cfg.defense.forget_size))
+        attack_samples = attack_samples.subset(keep)
+        if attack_true_labels is not None:  # their true classes, for ep (an oracle) only
+            attack_true_labels = attack_true_labels[keep]
     return PhaseData(
         forget,
         clean,
         cfg.data.augment,
         pool=train if pool is None else pool,
         attack_samples=attack_samples,
+        attack_true_labels=attack_true_labels,
     )
 
 
@@ -258,7 +259,8 @@ def prepare_imported(
     bench = loaded.bench
     truth: torch.Tensor | None = None
     pool: ImageSet | None = None
-    listed: ImageSet | None = None  # bd_train: the attacker's own, for relearn
+    listed: ImageSet | None = None  # bd_train: the attacker's own, for the attacks
+    listed_true: torch.Tensor | None = None  # their true classes, where known (ep)
     forget_source = "none"
     if bench is not None and bench.bd_train_images is not None:
         assert bench.bd_train_labels is not None
@@ -266,6 +268,9 @@ def prepare_imported(
         # in their places (BackdoorBench's original_index), and so the truth.
         pool, truth = with_poisoned(train, bench)
         listed = ImageSet(bench.bd_train_images, bench.bd_train_labels, list(train.classes))
+        index = bench.bd_train_original_index
+        if len(pool) == len(train) and index is not None:  # put back in their places:
+            listed_true = train.labels[index]  # the clean set's labels there are true
         if cfg.oracle:
             forget = listed
             forget_source = "oracle"
@@ -288,7 +293,7 @@ def prepare_imported(
         train=PoisonedSet(train, torch.empty(0, dtype=torch.long)),
         test=test,
         trigger=trigger,
-        phase_data=defender_sets(cfg, train, forget, pool, listed),
+        phase_data=defender_sets(cfg, train, forget, pool, listed, listed_true),
         model_key=loaded.key,
         cached=False,
         timings=timings,

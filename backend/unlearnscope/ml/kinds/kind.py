@@ -17,6 +17,10 @@ class PhaseKind:
     # A detection kind: it searches the training set for poisoned samples, and what it
     # flags becomes the forget set of every later phase (ml/kinds/detect.py).
     finds_forget_set: bool = False
+    # An attack on the defended model (`relearn`, `qra`): it plays the attacker and closes a
+    # schedule; the results report the model before the trailing attacks as the defended
+    # one (ml/engine/summary.py), and what each attack did apart.
+    attack: bool = False
     # "module:Class" of the kind's own settings (a kinds.settings.KindSettings subclass), or
     # None: a kind without settings refuses a non-empty PhaseConfig.settings.
     settings: str | None = None

@@ -48,14 +48,22 @@ class PhaseData:
     # The frozen model the run started from (eval mode, no gradients): the distillation
     # teacher. The engine always sets it; None only where a caller has no use for it.
     teacher: nn.Module | None = None
-    # The attacker's trigger (an attacks.Trigger): ONLY for the `relearn` retuning attack,
-    # which plays the attacker; a defence must never use it. None where unknown.
+    # The attacker's trigger (an attacks.Trigger): ONLY for the attacks (`relearn`, `qra`:
+    # PhaseKind.attack), which play the attacker; a defence must never use it. None where
+    # unknown.
     attack_trigger: Any = None
-    attack_target: int | None = None  # the attack's target class, likewise relearn only
+    attack_target: int | None = None  # the attack's target class, likewise attacks only
     # The attacker's own poisoned samples (those the oracle would hand over, whether or not
-    # it does): ONLY for `relearn`, so the retuning attack is as strong after a detected
-    # forget set as after the oracle's. None where nobody has them.
+    # it does): ONLY for the attacks, so the retuning attack is as strong after a detected
+    # forget set as after the oracle's; and for the `ep` oracle. None where nobody has them.
     attack_samples: ImageSet | None = None
+    # (len(attack_samples),) the true classes of those samples (before the attacker
+    # relabelled them): ONLY for `ep`, exact purification, an oracle reference that fine-
+    # tunes on them at their true classes. None where unknown.
+    attack_true_labels: torch.Tensor | None = None
+    # A trigger an earlier phase of this run reverse-engineered (Neural Cleanse): what a
+    # defence that unlearns reversed backdoor samples (`pam`) stamps. None until one is.
+    recovered: FoundTrigger | None = None
 
 
 @dataclass

@@ -23,4 +23,5 @@ KIND = PhaseKind(
         "clip_norm": None,
     },
     order=90,
+    attack=True,
 )

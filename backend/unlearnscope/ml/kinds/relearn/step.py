@@ -34,16 +34,24 @@ from .settings import RelearnSettings
 
 
 def retuning_set(data: PhaseData, s: RelearnSettings, gen: torch.Generator) -> ImageSet:
-    """The attacker's fine-tuning set: poisoned and clean images, shuffled."""
-    n_poison = max(1, round(s.poisoned_fraction * s.retune_size))
-    n_clean = s.retune_size - n_poison
+    """The attacker's fine-tuning set: poisoned and clean images, shuffled. Without a
+    `retune_size`, the defender's whole clean split and `poisoned_count` poisoned ones."""
     clean = data.clean
     if len(clean) == 0:
         raise ValueError("relearn needs clean images")
-    clean_idx = torch.randint(len(clean), (n_clean,), generator=gen)
+    if s.retune_size is None:
+        n_poison = s.poisoned_count or max(1, round(s.poisoned_fraction * len(clean)))
+        clean_idx = torch.randperm(len(clean), generator=gen)
+    else:
+        n_poison = s.poisoned_count or max(1, round(s.poisoned_fraction * s.retune_size))
+        n_poison = min(n_poison, s.retune_size - 1)
+        clean_idx = torch.randint(len(clean), (s.retune_size - n_poison,), generator=gen)
     own = data.attack_samples if data.attack_samples is not None else data.forget
     if len(own) > 0:
-        idx = torch.randint(len(own), (n_poison,), generator=gen)
+        if s.poisoned_count is not None and n_poison <= len(own):  # exactly, no repeats
+            idx = torch.randperm(len(own), generator=gen)[:n_poison]
+        else:
+            idx = torch.randint(len(own), (n_poison,), generator=gen)
         p_images, p_labels = own.images[idx], own.labels[idx]
     else:
         if data.attack_trigger is None or data.attack_target is None:
