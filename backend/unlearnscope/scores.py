@@ -10,6 +10,8 @@ sweep table and the API all read these; the page shows what the API computed.
       DER = (max(0, ASR_before - ASR_after) - max(0, CA_before - CA_after) + 1) / 2
   with ASR and CA as fractions, so DER is in [0, 1]: 1 = the backdoor is gone at no cost
   in clean accuracy, 0.5 = nothing changed (or a gain paid for in equal accuracy).
+- DER after re-tuning: DER with the ASR after the retuning attack (Min et al., NeurIPS
+  2024) in place of the purified model's: a defence whose backdoor comes back scores low.
 - The bar a defence must clear: ASR below REMOVED_BELOW with retention at least KEPT_FROM.
 """
 
@@ -39,6 +41,17 @@ def der(before: Mapping[str, Any], after: Mapping[str, Any]) -> float | None:
     return (max(0.0, asr_b - asr_a) - max(0.0, ca_b - ca_a) + 1.0) / 2.0
 
 
+def der_retuned(
+    before: Mapping[str, Any], after: Mapping[str, Any], asr_retuned: Any
+) -> float | None:
+    """DER after re-tuning: DER with the ASR the retuning attack brought back in place of
+    the purified model's, and the purified model's CA (the attacker's re-tuning is not the
+    defence's cost). None without a re-tuned ASR."""
+    if num(asr_retuned) is None:
+        return None
+    return der(before, {**after, "asr": num(asr_retuned)})
+
+
 def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None) -> dict[str, Any]:
     """A run's headline numbers from its event headers (evaluation, measurement,
     run_finished, step), oldest first:
@@ -47,8 +60,10 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
     tar_before/after (median TAR), retention (CA after / CA before, percent), der,
     steps, wall_time (seconds), steps_to_asr10 (first step whose measured ASR, monitor or
     full evaluation, is below 10%; None if never), finished (a run_finished was seen) and,
-    for a schedule closed by a relearn phase, asr_retuned/ca_retuned. `after` is the
-    purified model (RunFinished.after), else the newest evaluation."""
+    for a schedule closed by a relearn phase, asr_retuned/ca_retuned and der_retuned (DER
+    with the re-tuned ASR); with a qra phase, asr_qra (ASR with the reactivating
+    perturbation) and qra_alone (the target rate of the perturbation alone). `after` is
+    the purified model (RunFinished.after), else the newest evaluation."""
     evals: list[Mapping[str, Any]] = []
     finished: Mapping[str, Any] | None = None
     steps = 0
@@ -95,6 +110,11 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
     if retuned:
         out["asr_retuned"] = num(retuned.get("asr"))
         out["ca_retuned"] = num(retuned.get("ca"))
+        out["der_retuned"] = der_retuned(before, after, retuned.get("asr")) if after else None
+    reactivated = finished.get("reactivated") if finished is not None else None
+    if reactivated:
+        out["asr_qra"] = num(reactivated.get("asr"))
+        out["qra_alone"] = num(reactivated.get("adversarial"))
     return out
 
 
@@ -137,12 +157,19 @@ def scores_at_steps(events: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
     return out
 
 
-def rank_key(row: Mapping[str, Any]) -> tuple[float, float, float]:
-    """Leaderboard order: DER high first, then ASR after low, then CA after high; a
-    missing number sorts last."""
+def ranked_by(rows: Iterable[Mapping[str, Any]]) -> str:
+    """The leaderboard's first key: "der_retuned" (post-purification robustness) when any
+    row measured it, else "der"."""
+    return "der_retuned" if any(num(r.get("der_retuned")) is not None for r in rows) else "der"
+
+
+def rank_key(row: Mapping[str, Any], first: str = "der") -> tuple[float, float, float, float]:
+    """Leaderboard order: `first` (DER, or DER after re-tuning: `ranked_by`) high first,
+    then DER high, then ASR after low, then CA after high; a missing number sorts last."""
     inf = float("inf")
-    d, asr, ca = (num(row.get(k)) for k in ("der", "asr_after", "ca_after"))
+    top, d, asr, ca = (num(row.get(k)) for k in (first, "der", "asr_after", "ca_after"))
     return (
+        -top if top is not None else inf,
         -d if d is not None else inf,
         asr if asr is not None else inf,
         -ca if ca is not None else inf,

@@ -26,18 +26,30 @@ TINY_SCHEDULES = {
     "paper": [{"kind": "recovery", "steps": 2, "lr": 0.01, "batch_size": 8, "forget_weight": 1.0}],
     "anp": [{"kind": "anp", "steps": 2, "lr": 0.2, "batch_size": 8}],
     "nc": [
-        {"kind": "nc", "steps": 22, "lr": 0.01, "batch_size": 8,
-         "settings": {"steps_per_class": 2}},
+        {
+            "kind": "nc",
+            "steps": 22,
+            "lr": 0.01,
+            "batch_size": 8,
+            "settings": {"steps_per_class": 2},
+        },
     ],
 }
+
+
+TINY_ATTACKS = [
+    {
+        "kind": "qra", "steps": 2, "lr": 0.01, "batch_size": 8,
+        "settings": {"clean_queries": 8, "poisoned_queries": 8, "retune_steps": 1},
+    },
+    {"kind": "relearn", "steps": 2, "lr": 0.01, "batch_size": 8},
+]  # fmt: skip
 
 
 @pytest.fixture
 def tiny_schedules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(compare, "DEFENCE_SCHEDULES", TINY_SCHEDULES)
-    monkeypatch.setattr(
-        compare, "RELEARN_PHASE", {"kind": "relearn", "steps": 2, "lr": 0.01, "batch_size": 8}
-    )
+    monkeypatch.setattr(compare, "attack_phases", lambda retune="paper": TINY_ATTACKS)
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)
@@ -45,8 +57,10 @@ def tiny_schedules(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_every_defence_schedule_is_a_valid_schedule_of_the_paper_preset() -> None:
     for name, schedule in DEFENCE_SCHEDULES.items():
-        cfg = build_config("paper", {"schedule": [*schedule, RELEARN_PHASE]})
-        assert cfg.schedule[-1].kind == "relearn", name
+        for retune in compare.RETUNES:
+            cfg = build_config("paper", {"schedule": [*schedule, *compare.attack_phases(retune)]})
+            assert [p.kind for p in cfg.schedule[-2:]] == ["qra", "relearn"], name
+    assert compare.attack_phases("strong")[-1] == RELEARN_PHASE
     assert {"ascent-ewc", "paper", "anp", "fineprune", "nc"} <= set(DEFENCE_SCHEDULES)
     assert DEFENCE_SCHEDULES["ascent-ewc"] == PRESETS["demo"]["schedule"]
 
@@ -83,7 +97,7 @@ def test_the_comparison_table_of_a_tiny_slice(
     assert header in markdown
     for name in ("none (backdoored)", "paper", "anp", "nc"):
         assert f"| {name} |" in markdown
-    assert "relearn (2 steps" in markdown
+    assert "qra (2 steps" in markdown and "relearn (2 steps" in markdown
 
     report = json.loads((out / "comparison.json").read_text())
     assert report["dataset"] == "CIFAR-10"
@@ -95,16 +109,18 @@ def test_the_comparison_table_of_a_tiny_slice(
     for row, steps in zip(seed["rows"], (2, 2, 22), strict=True):
         m = row["metrics"]
         assert {k for k, _, _ in COLUMNS} <= set(m)
-        for key in ("ca", "asr", "asr_retuned", "ra", "ca_retuned"):
+        for key in ("ca", "asr", "asr_qra", "qra_alone", "asr_retuned", "ra", "ca_retuned"):
             assert isinstance(m[key], float) and 0.0 <= m[key] <= 100.0, key
         assert 0.0 <= m["der"] <= 1.0
         assert m["der"] == pytest.approx(der(row["before"], m))
+        retuned = {**m, "asr": m["asr_retuned"]}
+        assert m["der_retuned"] == pytest.approx(der(row["before"], retuned))
         assert isinstance(m["tar_after"], float)
-        assert m["steps"] == steps  # the defence's steps, not the relearn phase's
+        assert m["steps"] == steps  # the defence's steps, not the attacks'
         assert m["wall_time"] > 0
         assert row["schedule"][-1]["kind"] == "relearn"
         labels = [e["label"] for e in row["evaluations"]]
-        assert labels[0] == "before" and labels[-1] == "phase 2 (relearn)"
+        assert labels[0] == "before" and labels[-2:] == ["phase 2 (qra)", "phase 3 (relearn)"]
         assert row["before"] == seed["rows"][0]["before"]  # one backdoored model for all
 
 

@@ -23,13 +23,15 @@ test("a seed band is the mean, min and max of the runs carried forward", () => {
 });
 
 test("the tables show the API's numbers: the headline, and the scores at the slider's step", () => {
-  const api = { asr_before: 96, asr_after: 4, ca_before: 80, ca_after: 76, retention: 95, der: 0.94, wall_time: 12.5, steps_to_asr10: 10, asr_retuned: 60, ca_retuned: 75 };
+  const api = { asr_before: 96, asr_after: 4, ca_before: 80, ca_after: 76, retention: 95, der: 0.94, wall_time: 12.5, steps_to_asr10: 10, asr_retuned: 60, ca_retuned: 75, asr_qra: 30, der_retuned: 0.66 };
   const h = headlineOf(api);
   assert.equal(h.der, 0.94);
   assert.equal(h.wall, 12.5);
   assert.equal(h.gone, 10);
-  assert.deepEqual(h.retuned, { asr: 60, ca: 75 });
-  assert.equal(headlineOf({ der: 0.5 }).retuned, null);
+  assert.equal(h.asr_retuned, 60);
+  assert.equal(h.asr_qra, 30);
+  assert.equal(h.der_retuned, 0.66);
+  assert.equal(headlineOf({ der: 0.5 }).asr_retuned, undefined);
   const scores = [
     { step: 0, asr: 96, ca: 80, der: 0.5 },
     { step: 5, asr: 40, ca: 79, der: 0.775 },

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import RunConfig
 from ..reproduce.compare import (
+    RETUNES,
     build_comparison,
     compare_seed,
     defence_config,
@@ -61,9 +62,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="RunConfig overrides as YAML or JSON")
     parser.add_argument(
         "--schedules",
-        help="compare defences on the same backdoored model, each followed by the retuning "
-        "attack: a comma-separated list of names of presets.DEFENCE_SCHEDULES "
-        "(e.g. ascent-ewc,paper,nad,ibau,anp,fineprune,sam,nc)",
+        help="compare defences on the same backdoored model, each followed by the "
+        "reactivation (qra) and retuning (relearn) attacks: a comma-separated list of names "
+        "of presets.DEFENCE_SCHEDULES (e.g. ascent-ewc,paper,nad,ibau,anp,fineprune,sam,nc,"
+        "fst,pam,ep)",
+    )
+    parser.add_argument(
+        "--retune",
+        choices=RETUNES,
+        default="paper",
+        help="with --schedules: the retuning attack in the paper's setting (5 poisoned "
+        "images in the clean split, 5 epochs; default) or our stronger one (500 images, "
+        "10%% poisoned, 20 steps)",
     )
     parser.add_argument(
         "--cache-dir",
@@ -97,7 +107,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     base = reproduce_config(args, source)  # every check before any long work
     if names is not None:
         for name in names:
-            defence_config(base, name)  # each schedule valid for this config
+            defence_config(base, name, args.retune)  # each schedule valid for this config
 
     import torch
 
@@ -153,7 +163,7 @@ def _compare(
     seeds: list[dict[str, Any]] = []
 
     def write(done: list[dict[str, Any]]) -> str:
-        report = build_comparison(base, names, source, device, done)
+        report = build_comparison(base, names, source, device, done, args.retune)
         markdown = render_comparison(report)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +176,13 @@ def _compare(
         try:
             seeds.append(
                 compare_seed(
-                    cfg, names, source, device, cache_dir, on_row=lambda s: write([*seeds, s])
+                    cfg,
+                    names,
+                    source,
+                    device,
+                    cache_dir,
+                    on_row=lambda s: write([*seeds, s]),
+                    retune=args.retune,
                 )
             )
         except ReproduceFailed as err:

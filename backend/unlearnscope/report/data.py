@@ -108,7 +108,15 @@ class RunFacts:
         return self.evaluation("before (recovered trigger)") or self.evaluation("before")
 
     def after(self) -> tuple[dict[str, Any] | None, str]:
-        """The newest numbers after unlearning and where they come from."""
+        """The defended model's numbers and where they come from: RunFinished.after (the
+        model before any closing attack phases), else the newest after unlearning."""
+        attacked = self.finished is not None and (
+            self.finished.get("retuned") or self.finished.get("reactivated")
+        )
+        if self.finished is not None and self.finished.get("after") and attacked:
+            return dict(
+                self.finished["after"]
+            ), "full test set, the defended model (before the attacks on it)"
         final = self.evaluation("final")
         if final is not None:
             return final, "full test set, at the end"
@@ -119,6 +127,20 @@ class RunFacts:
         if steps:
             return steps[-1], f"monitor subset, step {steps[-1]['step']}"
         return None, ""
+
+    def post_purification(self) -> dict[str, float | None]:
+        """What the attacks on the defended model did (Min et al., NeurIPS 2024): the ASR
+        after re-tuning, after the reactivation attack, and the target rate of that
+        attack's perturbation alone; {} without attacks."""
+        f = self.finished or {}
+        out: dict[str, float | None] = {}
+        if f.get("retuned"):
+            out["asr_retuned"] = f["retuned"].get("asr")
+            out["ca_retuned"] = f["retuned"].get("ca")
+        if f.get("reactivated"):
+            out["asr_qra"] = f["reactivated"].get("asr")
+            out["qra_alone"] = f["reactivated"].get("adversarial")
+        return out
 
     def latest(self, step: int, key: str) -> float | None:
         """The newest measured `key` at or before `step` (evaluations included)."""

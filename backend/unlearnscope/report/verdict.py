@@ -86,8 +86,37 @@ def result(facts: RunFacts) -> Result:
             None if keep is None else keep >= KEPT_FROM,
         ),
     ]
+    post = facts.post_purification()
+    if "asr_retuned" in post:
+        numbers.append(
+            Number(
+                "asr_retuned",
+                "ASR after re-tuning",
+                "after the retuning attack: fine-tuning with a few poisoned images",
+                asr_a,
+                post["asr_retuned"],
+                "%",
+                _below(post["asr_retuned"], REMOVED_BELOW),
+            )
+        )
+    if "asr_qra" in post:
+        numbers.append(
+            Number(
+                "asr_qra",
+                "ASR after QRA",
+                "triggered images plus the reactivation attack's small perturbation",
+                asr_a,
+                post["asr_qra"],
+                "%",
+                _below(post["asr_qra"], REMOVED_BELOW),
+            )
+        )
     verdict, tone = _sentence(facts, asr_b, asr_a, keep)
     return Result(numbers, verdict, tone, source)
+
+
+def _below(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value < limit
 
 
 def _pct(v: float | None) -> str:
@@ -134,7 +163,26 @@ def _sentence(
         head, tone = "The backdoor was weakened, not removed", "mixed"
     else:
         head, tone = "The backdoor was not removed", "bad"
-    return f"{prefix}{head}: {trig}{joiner}{ca_part}.", tone
+    sentence = f"{prefix}{head}: {trig}{joiner}{ca_part}."
+    post = facts.post_purification()
+    back = [
+        (name, v)
+        for name, v in (
+            ("the retuning attack", post.get("asr_retuned")),
+            ("the reactivation attack (QRA)", post.get("asr_qra")),
+        )
+        if v is not None
+    ]
+    if back and asr_a < REMOVED_BELOW:
+        woken = [(n, v) for n, v in back if v >= REMOVED_BELOW]
+        if woken:
+            said = " and ".join(f"{n} brought it back to {_pct(v)}" for n, v in woken)
+            sentence += f" But it was only dormant: {said}."
+            tone = "mixed"
+        else:
+            said = " and ".join(f"{_pct(v)} after {n}" for n, v in back)
+            sentence += f" It stayed gone when attacked: ASR {said}."
+    return sentence, tone
 
 
 def _at_most(value: float | None, limit: float) -> bool | None:

@@ -1,12 +1,15 @@
 """`unlearnscope reproduce --schedules a,b,...`: every listed defence on the same backdoored
-model, each followed by the retuning attack (`relearn`), as one table.
+model, each followed by the two attacks on the purified model, as one table.
 
 Per seed the backdoored model is trained once (or loaded from the cache: the schedule is
 not part of its key), then for each defence a run of the engine with the schedule
-`DEFENCE_SCHEDULES[name] + [RELEARN_PHASE]`. Its rows (all on the full test set):
+`DEFENCE_SCHEDULES[name] + attack_phases(retune)`: the reactivation attack (`qra`, which
+changes no weight) then the retuning attack (`relearn`, the paper's setting or our
+stronger default). Its rows (all on the full test set):
 
-- CA, ASR of the purified model (RunFinished.after: the model before the relearn phase);
-- ASR after re-tuning (RunFinished.retuned): Min et al., NeurIPS 2024;
+- CA, ASR of the purified model (RunFinished.after: the model before the attacks);
+- ASR after QRA (RunFinished.reactivated) and after re-tuning (RunFinished.retuned): Min
+  et al., NeurIPS 2024; DER after re-tuning (scores.py) uses the re-tuned ASR;
 - RA, robust accuracy: triggered non-target test images classified as their true class,
   measured on the purified model;
 - DER, defence effectiveness rating (scores.py; BackdoorBench; FT-SAM, Zhu et al. ICCV 2023):
@@ -28,8 +31,9 @@ from pydantic import ValidationError
 
 from ..commands.inputs import BadInput
 from ..config import RunConfig, describe_errors
-from ..presets import DEFENCE_SCHEDULES, RELEARN_PHASE
-from ..scores import der
+from ..ml.kinds.registry import PHASE_KINDS
+from ..presets import DEFENCE_SCHEDULES, QRA_PHASE, RELEARN_PAPER_PHASE, RELEARN_PHASE
+from ..scores import der, der_retuned
 from .seed import ReproduceFailed
 from .source import DataSource
 
@@ -37,9 +41,11 @@ from .source import DataSource
 COLUMNS: list[tuple[str, str, int]] = [
     ("ca", "CA %", 2),
     ("asr", "ASR %", 2),
+    ("asr_qra", "ASR after QRA %", 2),
     ("asr_retuned", "ASR after re-tuning %", 2),
     ("ra", "RA %", 2),
     ("der", "DER", 3),
+    ("der_retuned", "DER after re-tuning", 3),
     ("tar_after", "TAR median", 2),
     ("steps", "steps", 0),
     ("wall_time", "wall time s", 1),
@@ -73,8 +79,16 @@ class DefenceResult:
     classes: list[str] = field(default_factory=list)
 
 
-def defence_config(base: RunConfig, name: str) -> RunConfig:
-    schedule = [*DEFENCE_SCHEDULES[name], RELEARN_PHASE]
+RETUNES = ("paper", "strong")  # --retune: the paper's relearn setting, or our default
+
+
+def attack_phases(retune: str = "paper") -> list[dict[str, Any]]:
+    """The attacks that close every compared schedule: qra, then relearn."""
+    return [QRA_PHASE, RELEARN_PAPER_PHASE if retune == "paper" else RELEARN_PHASE]
+
+
+def defence_config(base: RunConfig, name: str, retune: str = "paper") -> RunConfig:
+    schedule = [*DEFENCE_SCHEDULES[name], *attack_phases(retune)]
     data = base.model_dump()
     data["schedule"] = schedule
     data["name"] = f"{base.name}-{name}"
@@ -123,7 +137,9 @@ def run_defence(
         data_cache_dir=cache_dir / "data",
         store=FileModelStore(cache_dir / "models"),
     )
-    relearn_at = len(cfg.schedule) - 1
+    relearn_at = len(cfg.schedule)  # the first of the closing attack phases
+    while relearn_at > 0 and PHASE_KINDS[cfg.schedule[relearn_at - 1].kind].attack:
+        relearn_at -= 1
     ra: float | None = None
     defence_steps = 0
     try:
@@ -156,12 +172,16 @@ def run_defence(
         )
     finished = next(e for e in events if isinstance(e, RunFinished))
     after, retuned = finished.after, finished.retuned or {}
+    reactivated = finished.reactivated or {}
     metrics: dict[str, float | None] = {
         "ca": after["ca"],
         "asr": after["asr"],
+        "asr_qra": reactivated.get("asr"),
+        "qra_alone": reactivated.get("adversarial"),
         "asr_retuned": retuned.get("asr"),
         "ra": ra,
         "der": der(finished.before, after),
+        "der_retuned": der_retuned(finished.before, after, retuned.get("asr")),
         "tar_after": after["tar_median"],
         "steps": float(defence_steps),
         "wall_time": defence_time,
@@ -190,6 +210,7 @@ def compare_seed(
     cache_dir: Path,
     stream: Any = None,
     on_row: Callable[[dict[str, Any]], object] | None = None,
+    retune: str = "paper",
 ) -> dict[str, Any]:
     """All listed defences for `base.seed`: {seed, before, rows: [{name, metrics, ...}]}.
 
@@ -201,13 +222,14 @@ def compare_seed(
     for name in names:
         print(f"== seed {base.seed}: {name} ==", file=stream)
         result = run_defence(
-            defence_config(base, name), name, source, device, cache_dir, stream, not rows
+            defence_config(base, name, retune), name, source, device, cache_dir, stream, not rows
         )
         m = result.metrics
         print(
-            f"{name}: CA {m['ca']:.2f}% ASR {m['asr']:.2f}% -> re-tuned ASR "
-            f"{m['asr_retuned']:.2f}%, RA {m['ra']:.2f}%, DER {m['der']:.3f} "
-            f"({m['steps']:.0f} steps, {m['wall_time']:.0f} s)",
+            f"{name}: CA {m['ca']:.2f}% ASR {m['asr']:.2f}% -> after QRA "
+            f"{_cell(m['asr_qra'], 2)}%, re-tuned {_cell(m['asr_retuned'], 2)}%, RA "
+            f"{m['ra']:.2f}%, DER {m['der']:.3f} ({m['steps']:.0f} steps, "
+            f"{m['wall_time']:.0f} s)",
             file=stream,
         )
         rows.append(result)
@@ -236,7 +258,7 @@ def render_comparison(report: dict[str, Any]) -> str:
         "",
         f"- data: {report['data_source']}; CA, ASR and RA on the full test set",
         f"- attack training: {report['training']}",
-        f"- every defence followed by the retuning attack: {report['relearn']}",
+        f"- every defence followed by the attacks: {report['relearn']}",
         f"- machine: {report['machine']}",
         "",
     ]
@@ -254,7 +276,9 @@ def render_comparison(report: dict[str, Any]) -> str:
                     _cell(b.get("ca"), 2),
                     _cell(b.get("asr"), 2),
                     "",
+                    "",
                     _cell(b.get("ra"), 2),
+                    "",
                     "",
                     _cell(b.get("tar_median"), 2),
                     "0",
@@ -288,6 +312,7 @@ def build_comparison(
     source: DataSource,
     device: str,
     seeds: list[dict[str, Any]],
+    retune: str = "paper",
 ) -> dict[str, Any]:
     from ..ml.datasets import CIFAR10_CLASSES
     from .table import _machine
@@ -303,7 +328,7 @@ def build_comparison(
             f"{t.epochs} epochs, batch {t.batch_size}, lr {t.lr:g}; {base.attack.describe()}, "
             f"target class {base.attack.target_class}"
         ),
-        "relearn": schedule_text([RELEARN_PHASE]),
+        "relearn": schedule_text(attack_phases(retune)),
         "machine": _machine(device),
         "schedules": {n: schedule_text(DEFENCE_SCHEDULES[n]) for n in names},
         "columns": [{"key": k, "label": label} for k, label, _ in COLUMNS],

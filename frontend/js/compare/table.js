@@ -11,8 +11,7 @@ import { lastAtOrBefore } from "../core/search.js";
  * the table's fields. */
 export function headlineOf(api) {
   if (!api) return {};
-  const retuned = api.asr_retuned !== undefined ? { asr: api.asr_retuned, ca: api.ca_retuned } : null;
-  return { ...api, wall: api.wall_time, gone: api.steps_to_asr10, retuned };
+  return { ...api, wall: api.wall_time, gone: api.steps_to_asr10 };
 }
 
 /** The API's scores (in step order) at `step`: the last entry at or before it, else empty. */
@@ -29,6 +28,10 @@ const HEAD_COLS = [
   { key: "tar_after", title: "TAR after", tip: "median Trigger Attention Ratio at the end; 1 = no preference for the trigger", show: (r) => fixed(r.tar_after) },
   { key: "retention", title: "CA kept", tip: "clean accuracy after / before", show: (r) => percent(r.retention, 1) },
   { key: "der", title: "DER", tip: "defence effectiveness rating, 0-1: (ASR drop − CA drop + 1) / 2; higher is better", show: (r) => fixed(r.der, 3) },
+  // Post-purification robustness (Min et al., NeurIPS 2024): shown when a run has them.
+  { key: "asr_retuned", optional: true, title: "ASR after re-tuning", tip: "after the closing relearn phase (the retuning attack): does the backdoor come back? Lower is better", show: (r) => percent(r.asr_retuned) },
+  { key: "asr_qra", optional: true, title: "ASR after QRA", tip: "with the reactivation attack's perturbation added to triggered images (the weights unchanged); lower is better", show: (r) => percent(r.asr_qra) },
+  { key: "der_retuned", optional: true, title: "DER after re-tuning", tip: "DER with the ASR after re-tuning in place of the purified model's; higher is better", show: (r) => fixed(r.der_retuned, 3) },
   { key: "steps", title: "Steps", tip: "unlearning steps taken", show: (r) => String(r.steps) },
   { key: "wall", title: "Wall time", tip: "preparation included", show: (r) => duration(r.wall) },
   { key: "gone", title: "Steps to ASR < 10%", tip: "first measured step with ASR below 10%", show: (r) => (r.gone === null ? "never" : String(r.gone)) },
@@ -60,7 +63,7 @@ class SortableTable {
       if (y === null || y === undefined) return -1;
       return dir * (x - y);
     });
-    const hasRetuned = rows.some((r) => r.v.retuned);
+    const cols = this.cols.filter((c) => !c.optional || rows.some((r) => r.v[c.key] !== undefined && r.v[c.key] !== null));
     fill(
       this.el,
       h(
@@ -68,14 +71,13 @@ class SortableTable {
         h(
           "tr",
           h("th", "Run"),
-          this.cols.map((c) =>
+          cols.map((c) =>
             h(
               "th",
               { title: c.tip || "", "aria-sort": c.key === key ? (dir > 0 ? "ascending" : "descending") : null },
               h("button.link.sort", { type: "button", onclick: () => this.setSort(c.key) }, c.title, c.key === key ? (dir > 0 ? " ▲" : " ▼") : ""),
             ),
           ),
-          hasRetuned ? h("th", { title: "after the closing relearn phase (the retuning attack)" }, "ASR / CA after relearning") : null,
         ),
       ),
       h(
@@ -85,8 +87,7 @@ class SortableTable {
             "tr",
             { dataset: { run: run.id } },
             h("th", { scope: "row" }, h("span.swatch", { style: { background: run.color } }), h("a", { href: `#/run/${encodeURIComponent(run.id)}` }, run.name)),
-            this.cols.map((c) => h("td", { dataset: { col: c.key } }, c.show(v))),
-            hasRetuned ? h("td", v.retuned ? `${percent(v.retuned.asr)} / ${percent(v.retuned.ca)}` : "–") : null,
+            cols.map((c) => h("td", { dataset: { col: c.key } }, c.show(v))),
           ),
         ),
       ),
@@ -94,7 +95,9 @@ class SortableTable {
   }
 
   setSort(key) {
-    this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : key === "der" || key.startsWith("ca") || key === "retention" ? -1 : 1 };
+    this.userSorted = true;
+    const higherFirst = key.startsWith("der") || key.startsWith("ca") || key === "retention";
+    this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : higherFirst ? -1 : 1 };
     this.onSort?.();
   }
 }
@@ -116,6 +119,9 @@ export class CompareTables {
   }
 
   draw() {
+    // post-purification robustness first when measured: DER after re-tuning
+    const post = this.view.runs.some((r) => (this.view.info.headline[r.id] || {}).der_retuned != null);
+    if (post && !this.head.userSorted) this.head.sort = { key: "der_retuned", dir: -1 };
     this.head.draw(this.view.runs, (r) => headlineOf(this.view.info.headline[r.id]));
     this.drawStep();
   }

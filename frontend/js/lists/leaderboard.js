@@ -1,12 +1,45 @@
 // The leaderboard, #/leaderboard[?model=KEY]: for one backdoored model (runs that share
-// its cache key unlearned the very same model), the defences ranked by DER, then ASR
-// after, then CA after; links to each run and to the compare view of the best ones; the
+// its cache key unlearned the very same model), the defences ranked by DER (by DER after
+// re-tuning when runs measured it), then ASR after, then CA after; sortable; links to each run and to the compare view of the best ones; the
 // same as CSV. Below, the sweeps.
 
 import { api } from "../core/api.js";
 import { MAX_COMPARE, compareHash } from "../compare/hash.js";
 import { h, fill } from "../core/dom.js";
 import { ago, duration, fixed, percent, statusBadgeClass, statusLabel } from "../core/format.js";
+
+// The leaderboard's columns (the API's numbers, scores.py); click a head to sort. The
+// post-purification ones (Min et al., NeurIPS 2024) appear when a run measured them, and the
+// board is then ranked by DER after re-tuning (the API's `ranked_by`).
+const arrow = (a, b) => `${percent(a)} → ${percent(b)}`;
+const COLUMNS = [
+  { key: "der", title: "DER", tip: "defence effectiveness rating, 0-1; higher is better", show: (e) => fixed(e.der, 3) },
+  { key: "der_retuned", optional: true, title: "DER after re-tuning", tip: "DER with the ASR after the retuning attack; higher is better", show: (e) => fixed(e.der_retuned, 3) },
+  { key: "asr_after", title: "ASR before → after", tip: "attack success rate, full test set; lower is better", show: (e) => arrow(e.asr_before, e.asr_after) },
+  { key: "asr_retuned", optional: true, title: "ASR after re-tuning", tip: "after the closing relearn phase: does the backdoor come back?", show: (e) => percent(e.asr_retuned) },
+  { key: "asr_qra", optional: true, title: "ASR after QRA", tip: "with the reactivation attack's perturbation (weights unchanged)", show: (e) => percent(e.asr_qra) },
+  { key: "ca_after", title: "CA before → after", tip: "clean accuracy, full test set; higher is better", show: (e) => arrow(e.ca_before, e.ca_after) },
+  { key: "ra_after", title: "RA", tip: "robust accuracy", show: (e) => percent(e.ra_after) },
+  { key: "steps_to_asr10", title: "Steps to ASR < 10%", tip: "first measured step with ASR below 10%", show: (e) => (e.steps_to_asr10 === null ? "never" : String(e.steps_to_asr10)) },
+  { key: "steps", title: "Steps", tip: "unlearning steps taken", show: (e) => String(e.steps) },
+  { key: "wall_time", title: "Wall time", tip: "preparation included", show: (e) => duration(e.wall_time) },
+];
+
+/** The columns this board shows: the optional ones only when some entry has them. */
+export function boardColumns(entries) {
+  return COLUMNS.filter((c) => !c.optional || entries.some((e) => e[c.key] !== undefined && e[c.key] !== null));
+}
+
+/** Entries sorted by `sort` ({key, dir}); a missing number sorts last. */
+export function sortEntries(entries, sort) {
+  return [...entries].sort((a, b) => {
+    const x = a[sort.key];
+    const y = b[sort.key];
+    if (x === null || x === undefined) return y === null || y === undefined ? a.rank - b.rank : 1;
+    if (y === null || y === undefined) return -1;
+    return sort.dir * (x - y) || a.rank - b.rank;
+  });
+}
 
 export class LeaderboardView {
   constructor(root, { model } = {}) {
@@ -43,6 +76,9 @@ export class LeaderboardView {
             "div",
             h("h2", "Leaderboard: which defence removed the backdoor best?"),
             h("p.muted", "Runs that unlearned the same backdoored model (same data, model, attack, training and seed), ranked by DER — the defence effectiveness rating, 0 to 1: (drop in attack success − drop in clean accuracy + 1) / 2. Ties go to the lower ASR, then the higher clean accuracy."),
+            this.board?.ranked_by === "der_retuned"
+              ? h("p.muted", "Some runs were attacked after the defence, so the board is ranked by DER after re-tuning: the same rating with the attack success rate the retuning attack brought back. A backdoor that is only hidden ranks low.")
+              : null,
           ),
         ),
         this.models.length
@@ -55,7 +91,9 @@ export class LeaderboardView {
   }
 
   table(board) {
-    const entries = board.entries;
+    const cols = boardColumns(board.entries);
+    if (!this.sort || !cols.some((c) => c.key === this.sort.key)) this.sort = { key: board.ranked_by || "der", dir: -1 };
+    const entries = sortEntries(board.entries, this.sort);
     const compareButton = h("a.button.secondary#compare-chosen", { href: "#", onclick: (e) => this.compareChosen(e) }, "Compare ticked runs");
     this.compareButton = compareButton;
     const top = board.compare_top;
@@ -79,7 +117,14 @@ export class LeaderboardView {
             "thead",
             h(
               "tr",
-              ["", "#", "Run", "What differs", "DER", "ASR before → after", "CA before → after", "RA", "Steps to ASR < 10%", "Steps", "Wall time"].map((t) => h("th", t)),
+              ["", "#", "Run", "What differs"].map((t) => h("th", t)),
+              cols.map((c) =>
+                h(
+                  "th",
+                  { title: c.tip, "aria-sort": c.key === this.sort.key ? (this.sort.dir > 0 ? "ascending" : "descending") : null },
+                  h("button.link.sort", { type: "button", onclick: () => this.sortBy(c.key, board) }, c.title, c.key === this.sort.key ? (this.sort.dir > 0 ? " ▲" : " ▼") : ""),
+                ),
+              ),
             ),
           ),
           h(
@@ -92,19 +137,20 @@ export class LeaderboardView {
                 h("td", String(e.rank)),
                 h("th", { scope: "row" }, h("a", { href: e.url }, e.name), " ", h("span", { class: statusBadgeClass(e.status) }, statusLabel(e.status))),
                 h("td.muted", e.differs),
-                h("td.num", h("b", fixed(e.der, 3))),
-                h("td", `${percent(e.asr_before)} → ${percent(e.asr_after)}`),
-                h("td", `${percent(e.ca_before)} → ${percent(e.ca_after)}`),
-                h("td", percent(e.ra_after)),
-                h("td", e.steps_to_asr10 === null ? "never" : String(e.steps_to_asr10)),
-                h("td", String(e.steps)),
-                h("td", duration(e.wall_time)),
+                cols.map((c) => h(c.key === this.sort.key ? "td.num.sorted" : "td", c.key === this.sort.key ? h("b", c.show(e)) : c.show(e))),
               ),
             ),
           ),
         ),
       ),
     );
+  }
+
+  sortBy(key, board) {
+    const higherFirst = key.startsWith("der") || key.startsWith("ca");
+    this.sort = { key, dir: this.sort.key === key ? -this.sort.dir : higherFirst ? -1 : 1 };
+    const card = this.root.querySelector(".cv-table-card");
+    if (card) card.replaceWith(this.table(board));
   }
 
   tick(id, on) {

@@ -17,7 +17,8 @@ router = APIRouter(prefix="/api", tags=["compare"])
 CSV_COLUMNS = (
     "rank", "run_id", "name", "status", "differs", "der", "asr_before", "asr_after",
     "ca_before", "ca_after", "ra_after", "tar_before", "tar_after", "retention", "steps",
-    "wall_time", "steps_to_asr10", "asr_retuned", "ca_retuned",
+    "wall_time", "steps_to_asr10", "asr_retuned", "ca_retuned", "der_retuned", "asr_qra",
+    "qra_alone",
 )  # fmt: skip
 
 
@@ -40,8 +41,8 @@ async def compare(
 
 @router.get(
     "/leaderboard",
-    summary="Defences ranked by DER (then ASR, CA) per backdoored model; without "
-    "model_key, the models",
+    summary="Defences ranked by DER (by DER after re-tuning when runs measured it; then "
+    "ASR, CA) per backdoored model; without model_key, the models",
     responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
 async def leaderboard(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...comparison import config_diff, diff_labels, model_label, seed_groups
-from ...scores import headline, rank_key, scores_at_steps
+from ...scores import headline, rank_key, ranked_by, scores_at_steps
 from ...storage.tables import RunRow
 from ..errors import InvalidInput, RunNotFound
 from .core import ServerCore
@@ -115,13 +115,15 @@ class Comparisons:
                     **self.headline(r),
                 }
             )
-        entries.sort(key=rank_key)
+        first = ranked_by(entries)
+        entries.sort(key=lambda e: rank_key(e, first))
         for i, e in enumerate(entries):
             e["rank"] = i + 1
         top = [e["run_id"] for e in entries[:3]]
         return {
             "model_key": model_key,
             "label": model_label(rows[0].config),
+            "ranked_by": first,
             "entries": entries,
             "compare_top": f"#/compare/{','.join(top)}" if len(top) >= MIN_COMPARE else None,
         }
