@@ -80,6 +80,9 @@ export const api = {
     );
     return decodeMessage(buffer);
   },
+  /** The backdoor-connected path: measured now by a running or paused run ("live"), else
+   * the last one the run measured ("stored"). {run_id, source, ...the path event}. */
+  path: async (id) => (await request("POST", `/api/runs/${enc(id)}/path`)).body,
   /** The heatmap frame at a step (when the live stream skipped it): header + raw maps. */
   async frame(id, step) {
     const meta = (await request("GET", `/api/runs/${enc(id)}/frames?step=${enc(step)}`)).body;

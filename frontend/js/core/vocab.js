@@ -25,6 +25,8 @@ export function setVocab(options) {
 export const isLive = (status) => sets.live.has(status);
 /** A worker holds the run (preparing, running or paused). */
 export const isActive = (status) => sets.active.has(status);
+/** The run's worker is between steps and answers requests (running or paused). */
+export const isStepping = (status) => vocab.states.stepping.includes(status);
 /** Nothing more happens to the run. */
 export const isTerminal = (status) => sets.terminal.has(status);
 

@@ -35,9 +35,13 @@ export class RunModel {
     // order whatever their arrival order: {step, phase_index, asr, ca, tar_median, ...}.
     this.measurements = [];
     this.trainLog = []; // attack-training progress: {t, done, total, loss, acc}
-    // The latest PhaseVisual event of each name (I-BAU's perturbation, ANP's mask
-    // histogram, NC's recovered trigger, ...), in first-seen order.
+    // The latest PhaseVisual event of each kind and name ("ibau:perturbation", ANP's mask
+    // histogram, NC's recovered trigger, ...), in first-seen order: I-BAU's perturbation
+    // and the reactivation attack's (qra) share a name but are different pictures.
     this.visuals = new Map();
+    // Backdoor-connected paths (PathEvaluated: at every phase end, and on request), in
+    // step order; the answer of POST /path and its stream event are kept once.
+    this.paths = [];
     this.frames = new Map(); // step -> frame
     this.frameSteps = []; // sorted
     this.framesWithMaps = 0;
@@ -158,6 +162,49 @@ export class RunModel {
     return { steps, values };
   }
 
+  /**
+   * A path event (from the stream, or the answer of POST /path): kept in step order,
+   * once (the answer and its stream event share their request_id and seq). True when new.
+   */
+  addPath(e) {
+    if (!e || !Array.isArray(e.alphas)) return false;
+    const same = (p) =>
+      (e.request_id && p.request_id === e.request_id) ||
+      (e.seq && p.seq === e.seq) ||
+      (p.step === e.step && p.label === e.label && (p.request_id || "") === (e.request_id || ""));
+    const i = this.paths.findIndex(same);
+    if (i >= 0) {
+      // the stream's copy carries the seq; keep whichever has it
+      if (!this.paths[i].seq && e.seq) this.paths[i] = { ...this.paths[i], seq: e.seq };
+      return false;
+    }
+    insertByStep(this.paths, e);
+    return true;
+  }
+
+  /** The newest path measured at or before `step` (null: the newest of all); null if none. */
+  pathAt(step = null) {
+    if (step === null) return this.paths.length ? this.paths[this.paths.length - 1] : null;
+    const i = stepIndex(this.paths, step);
+    return i >= 0 ? this.paths[i] : null;
+  }
+
+  /**
+   * Where the triggered non-target images went, in step order: [{step, counts, full}],
+   * counts one per class. From the monitor's measurements and the full evaluations; at a
+   * step both measured, the full test set wins.
+   */
+  triggeredClasses() {
+    const byStep = new Map();
+    for (const s of this.measurements) {
+      if (Array.isArray(s.triggered_classes)) byStep.set(s.step, { step: s.step, counts: s.triggered_classes, full: false });
+    }
+    for (const e of this.evals) {
+      if (Array.isArray(e.triggered_classes)) byStep.set(e.step, { step: e.step, counts: e.triggered_classes, full: true, label: e.label });
+    }
+    return [...byStep.values()].sort((a, b) => a.step - b.step);
+  }
+
   /** Steps the run will take: phases that ended count what they took, the rest their plan. */
   plannedTotal() {
     let total = 0;
@@ -262,8 +309,9 @@ const HANDLERS = {
     }
   },
   phase_visual(m, e) {
-    const old = m.visuals.get(e.name);
-    if (!old || old.step <= e.step) m.visuals.set(e.name, e);
+    const key = `${e.kind}:${e.name}`;
+    const old = m.visuals.get(key);
+    if (!old || old.step <= e.step) m.visuals.set(key, e);
   },
   probes(m, e) {
     // region: (P*S*S) uint8, 1 inside each probe's trigger region (null: none defined)
@@ -341,6 +389,9 @@ const HANDLERS = {
   },
   run_finished(m, e) {
     m.finished = e;
+  },
+  path(m, e) {
+    m.addPath(e);
   },
   trigger_found(m, e) {
     m.found = e; // {step, kind, source, target_class, trigger_region}

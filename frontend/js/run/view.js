@@ -9,11 +9,13 @@ import { RunHeader } from "./header.js";
 import { HeatmapGrid } from "./heatmaps/grid.js";
 import { Inspector } from "./inspector.js";
 import { KindLosses } from "./charts/kindlosses.js";
+import { PathChart } from "./charts/path.js";
 import { RunModel, markSkipped } from "./model.js";
 import { PrepPanel } from "./prepare.js";
 import { ScheduleEditor } from "./schedule.js";
 import { Scrubber } from "./scrubber.js";
 import { RunStream } from "../core/stream.js";
+import { TriggeredChart } from "./charts/triggered.js";
 
 export class RunView {
   constructor(root, runId) {
@@ -45,9 +47,10 @@ export class RunView {
     const header = h("section.card.run-head");
     const prep = h("section.card.prep-card#prep", { "aria-label": "Preparation of the run" });
     const charts = h("div.charts-col");
-    // A defence's own losses and its pictures: a row of their own under the charts (shown
-    // once a defence phase reports), so the three charts above keep their size.
-    const extras = h("div.charts-col.defence-row");
+    // The secondary charts: a defence's own losses, the backdoor-connected path, where the
+    // triggered images go, then the defence's pictures; a row of their own under the three
+    // charts above (which keep their size), each card shown once it has something.
+    const extras = h("div.defence-row");
     const grid = h("section.card.grid-card", { "aria-label": "Heatmaps of the probe samples" });
     const defence = h("section.card.defence-card#defence", { "aria-label": "Defence view" });
     const scrub = h("div.scrub-bar", { role: "group", "aria-label": "Step shown" });
@@ -88,12 +91,14 @@ export class RunView {
     this.prep = new PrepPanel(prep, model);
     this.charts = new Charts(charts, model);
     this.kindLosses = new KindLosses(extras, model);
-    extras.append(defence); // beside the defence's own losses, above the heatmaps
+    this.path = new PathChart(extras, model);
+    this.triggered = new TriggeredChart(extras, model);
+    extras.append(defence); // after the secondary charts, above the heatmaps
     this.defence = new DefenceView(defence, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
-    this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];
+    this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.path, this.triggered, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];
     this.stream = new RunStream(model.id, {
       onEvent: (e) => model.apply(e),
       onSkipped: (notice) => markSkipped(model, notice),
@@ -104,6 +109,8 @@ export class RunView {
 
   seek(step) {
     this.charts.setCursor(step);
+    this.path.setCursor(step);
+    this.triggered.setCursor(step);
     this.grid.show(step);
     this.header.setCursor(step);
   }

@@ -10,8 +10,13 @@ import { short } from "../../core/format.js";
 
 /* global Plotly */
 
-// What each known visual is, for people; an unknown name shows its own text only.
+// What each known visual is, for people, by "kind:name" or name; an unknown name shows its
+// own text only.
 const CAPTIONS = {
+  "qra:perturbation":
+    "The reactivation attack's (QRA) perturbation: one small pattern that, added to triggered images, makes this model answer like a copy of it re-tuned on a few poisoned samples (the backdoor woken up) while clean images stay right. Grey is no change.",
+  reactivation:
+    "What the reactivation attack (QRA) did to this model, on the full test set. A high ASR with the perturbation, while the perturbation alone sends few clean images to the target, means the backdoor was only dormant; when clean images alone go to the target too, the perturbation is an adversarial example rather than a reactivation.",
   perturbation:
     "I-BAU's universal perturbation δ: the one pattern added to every clean image that most changes the model's predictions. Grey is no change; a backdoor tends to show up as a small bright spot where the trigger sits.",
   mask_histogram:
@@ -26,7 +31,21 @@ const CAPTIONS = {
   class_test: "The detector judges each class first; only the images of a class judged poisoned can be flagged.",
 };
 
+// Titles other than the name's own words, by "kind:name" or name.
+const TITLES = {
+  "qra:perturbation": "Reactivation perturbation (QRA)",
+  reactivation: "Reactivation (QRA)",
+};
+
+// Scalar labels by "name.key" (a key that means something else in another visual) or key.
 const SCALAR_LABELS = {
+  queries_asr: "triggered queries sent to the target",
+  retuned_asr: "the re-tuned copy's ASR",
+  clean_kept: "clean queries still right",
+  epsilon: "ε (budget)",
+  "reactivation.asr": "ASR with the perturbation",
+  "reactivation.asr_without": "ASR without it",
+  "reactivation.adversarial": "perturbation alone → target",
   l2_norm: "‖δ‖₂",
   linf_norm: "‖δ‖∞",
   round: "round",
@@ -49,6 +68,8 @@ const SCALAR_LABELS = {
 };
 
 const SHARES = new Set(["share_on_trigger", "trigger_area", "iou", "precision", "recall"]);
+// Already percentages (0-100).
+const PERCENTS = new Set(["queries_asr", "retuned_asr", "clean_kept", "reactivation.asr", "reactivation.asr_without", "reactivation.adversarial"]);
 const COUNTS = new Set(["flagged", "training_images", "true_flagged", "poisoned", "searched", "shown"]);
 
 // What the bars' positions are ("labels" in the values: one number per bar), by visual name
@@ -64,9 +85,13 @@ const X_TITLES = {
 const RULES = { anomaly_index: { y: 2, text: "flagged above 2" } };
 
 const title = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+const titleOf = (e) => TITLES[`${e.kind}:${e.name}`] || TITLES[e.name] || title(e.name);
+const scalarLabel = (e, key) => SCALAR_LABELS[`${e.name}.${key}`] || SCALAR_LABELS[key] || key.replace(/_/g, " ");
 
-function scalarText(key, value) {
+function scalarText(e, key, value) {
   if (value === null || value === undefined) return "–";
+  if (PERCENTS.has(key) || PERCENTS.has(`${e.name}.${key}`)) return `${Number(value).toFixed(1)}%`;
+  if (key === "epsilon") return `${short(Number(value))}/255`;
   if (SHARES.has(key)) return `${(100 * Number(value)).toFixed(1)}%`;
   if (COUNTS.has(key)) return Number(value).toLocaleString("en-US");
   if (key === "auc") return Number(value).toFixed(3);
@@ -77,7 +102,7 @@ export class DefenceView {
   constructor(root, model) {
     this.root = root;
     this.model = model;
-    this.tiles = new Map(); // name -> {el, canvas, scalars, caption, plot, step, seq}
+    this.tiles = new Map(); // "kind:name" -> {el, canvas, scalars, caption, plot, step, seq}
     this.list = h("div.defence-tiles");
     root.append(
       h(
@@ -106,33 +131,35 @@ export class DefenceView {
   draw() {
     const visuals = this.model.visuals;
     this.root.hidden = visuals.size === 0;
-    for (const [name, e] of visuals) {
-      let tile = this.tiles.get(name);
+    for (const [key, e] of visuals) {
+      let tile = this.tiles.get(key);
       if (!tile) {
-        tile = this.tile(name);
-        this.tiles.set(name, tile);
+        tile = this.tile(e);
+        this.tiles.set(key, tile);
         this.list.append(tile.el);
       }
       if (tile.seq !== e.seq) this.update(tile, e);
     }
   }
 
-  tile(name) {
+  tile(e) {
     const caption = h("p.dv-caption");
+    const text = h("p.dv-text"); // the phase's own line: what it found, in numbers
     const canvas = h("canvas.dv-image", { role: "img" });
     const scalars = h("dl.dv-scalars");
     const plot = h("div.dv-plot");
     const step = h("div.dv-step");
     const el = h(
       "article.defence-tile",
-      { dataset: { visual: name } },
-      h("h4", title(name)),
+      { dataset: { visual: e.name, kind: e.kind } },
+      h("h4", titleOf(e)),
       caption,
+      text,
       h("div.dv-body", canvas, scalars),
       plot,
       step,
     );
-    const tile = { el, caption, canvas, scalars, plot, step, seq: null, plotted: false };
+    const tile = { el, caption, text, canvas, scalars, plot, step, seq: null, plotted: false };
     // tiles wrap as others arrive: a plot follows its tile's width
     if (typeof ResizeObserver !== "undefined") {
       tile.observer = new ResizeObserver(() => tile.plotted && !plot.hidden && Plotly.Plots.resize(plot));
@@ -143,15 +170,16 @@ export class DefenceView {
 
   update(tile, e) {
     tile.seq = e.seq;
-    const about = CAPTIONS[e.name];
-    tile.caption.textContent = [about, e.text].filter(Boolean).join(" ") || title(e.name);
+    const about = CAPTIONS[`${e.kind}:${e.name}`] ?? CAPTIONS[e.name];
+    tile.caption.textContent = about || (e.text ? "" : titleOf(e));
+    tile.text.textContent = e.text || "";
     tile.step.textContent = `phase ${e.phase_index + 1} (${e.kind}), after step ${e.step}`;
     const hasImage = e.image && e.height > 0 && e.width > 0;
     tile.canvas.hidden = !hasImage;
     if (hasImage) this.paint(tile.canvas, e);
     fill(
       tile.scalars,
-      Object.entries(e.scalars || {}).map(([k, v]) => [h("dt", SCALAR_LABELS[k] || k.replace(/_/g, " ")), h("dd", scalarText(k, v))]),
+      Object.entries(e.scalars || {}).map(([k, v]) => [h("dt", scalarLabel(e, k)), h("dd", scalarText(e, k, v))]),
     );
     const values = e.values || {};
     tile.plot.hidden = Object.keys(values).length === 0;
@@ -164,7 +192,7 @@ export class DefenceView {
     const scale = Math.max(1, Math.floor(128 / Math.max(e.width, e.height)));
     canvas.style.width = `${e.width * scale}px`;
     canvas.style.height = `${e.height * scale}px`;
-    canvas.setAttribute("aria-label", `${title(e.name)}, ${e.width}×${e.height} pixels`);
+    canvas.setAttribute("aria-label", `${titleOf(e)}, ${e.width}×${e.height} pixels`);
     const ctx = canvas.getContext("2d");
     const img = ctx.createImageData(e.width, e.height);
     const src = e.image;
