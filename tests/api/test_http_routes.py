@@ -22,6 +22,7 @@ from unlearnscope.api.app import create_app
 from unlearnscope.events import (
     ForgetSetFound,
     FramesEvent,
+    PathEvaluated,
     ProbesEvent,
     RunStarted,
     StatusEvent,
@@ -380,3 +381,23 @@ def test_static_page_plotly_and_openapi_examples(client: TestClient) -> None:
     ):
         assert path in schema["paths"], path
     assert "examples" in json.dumps(schema["components"]["schemas"]["RunOut"])
+
+
+def test_the_path_of_a_finished_run_is_its_last_stored_one(client: TestClient) -> None:
+    run_id = _stored_run(client)
+    r = client.post(f"/api/runs/{run_id}/path")
+    assert r.status_code == 404 and "measured no path" in r.json()["detail"]
+    assert client.post("/api/runs/nope/path").status_code == 404
+    first, last = (
+        PathEvaluated(
+            seq=100 + i, t=10.0, step=2, phase_index=0, label=f"phase {i + 1} (recovery)",
+            alphas=[0.0, 0.5, 1.0], asr=[100.0, 40.0 - i, 1.0], ca=[90.0, 88.0, 89.0],
+        )
+        for i in range(2)
+    )  # fmt: skip
+    _service(client).store.append(run_id, [first, last])
+    r = client.post(f"/api/runs/{run_id}/path")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["source"] == "stored" and body["label"] == "phase 2 (recovery)"
+    assert body["asr"] == [100.0, 39.0, 1.0] and body["alphas"] == [0.0, 0.5, 1.0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+PATH_POINTS = 11  # alpha 0, 0.1, ..., 1
 Measure = Callable[[nn.Module], tuple[float | None, float]]  # model -> (ASR, CA) percent
 
 
@@ -54,7 +55,7 @@ def path_curve(
     end: nn.Module,
     scratch: nn.Module,
     measure: Measure,
-    points: int = 11,
+    points: int = PATH_POINTS,
 ) -> PathCurve:
     """ASR and CA along the straight path from `start` (alpha 0) to `end` (alpha 1),
     evaluated on `scratch`, a third model of the same architecture (left at alpha 1)."""

@@ -72,7 +72,7 @@ from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
 from ..monitor import FrameBatch, Measured, Monitor, class_counts, inspect_sample
-from ..path import path_curve
+from ..path import PATH_POINTS, path_curve
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
@@ -590,7 +590,8 @@ class Engine:
             p.model,
             self._path_model,
             m.path_measure,
-            self.config.monitor.path_points,
+            # on request also where phase ends measure none (path_points 0)
+            self.config.monitor.path_points or PATH_POINTS,
         )
         self.emit(
             PathEvaluated(
