@@ -104,7 +104,7 @@ NEW_KIND = {
             order=99,
         )
     ''',
-    "step.py": '''
+    "step.py": """
         from ..protocol import StepOutcome
 
 
@@ -119,7 +119,7 @@ NEW_KIND = {
         class Zero:
             def start(self, ctx):
                 return ZeroRun()
-    ''',
+    """,
 }
 
 RUN_ZERO = """
@@ -170,3 +170,14 @@ def test_a_new_built_in_kind_is_one_new_folder(tmp_path: Path, model_cache: Path
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "['scan', 'zero'] completed ['zero', 'zero']"
+
+
+def test_every_built_in_kind_has_its_doc() -> None:
+    """docs/defences.md is made of the kinds' doc.md files: none may be missing (the
+    method's own ascent and recovery are in docs/method.md)."""
+    from unlearnscope.kind_docs import KINDS
+
+    missing = [
+        n for n in PHASE_KINDS if (KINDS / n).is_dir() and not (KINDS / n / "doc.md").exists()
+    ]
+    assert set(missing) <= {"ascent", "recovery"}
