@@ -138,3 +138,16 @@ def test_qra_leaves_the_weights_alone(model_cache: Path) -> None:
         pass
     after = engine.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_the_live_monitor_measures_the_same_path_as_the_training_loop(model_cache: Path) -> None:
+    rec = {"kind": "recovery", "steps": 3, "lr": 0.05, "batch_size": 16}
+    paths = []
+    for budget in (0.0, 0.5):  # in the loop; beside training, within the monitor's share
+        events = _run(model_cache, [rec], monitor={"budget": budget})
+        (path,) = [e for e in events if isinstance(e, PathEvaluated)]
+        paths.append(path)
+    loop, live = paths
+    assert live.step == loop.step == 3 and live.label == loop.label
+    assert live.ca == pytest.approx(loop.ca, abs=0.5)
+    assert live.asr == pytest.approx(loop.asr, abs=0.5)

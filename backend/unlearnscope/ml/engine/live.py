@@ -6,7 +6,9 @@ snapshot (or a kept one, see snapshots.py), loads it into its own copy of the mo
 makes the measurements the cadence says are due: heatmap frames, TAR, ASR/CA. It reports
 each result with the step of its snapshot, so what it says is exact for that step however
 far training has moved on. It rests between measurements to stay within its share of the
-machine (cadence.monitor_share).
+machine (cadence.monitor_share). The backdoor-connected path of a phase end (or of a
+request) is handed over the same way (`request_path`: a copy of the weights at that step)
+and measured first, within the same share.
 
 On CUDA the monitor runs on its own stream of the same device. On CPU its ops run on the
 monitor thread with torch's process-wide thread count, which the engine halves while this
@@ -19,18 +21,36 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..kinds.protocol import frozen_copy
 from ..monitor import Measured, Monitor
+from ..path import PathCurve, path_curve
 from .cadence import Cadence, rest_after
 from .snapshots import SnapshotBuffer
 
 # report(step, phase_index, measured) -> None; called on the monitor thread
 Report = Callable[[int, int, Measured], None]
+
+
+@dataclass
+class PathJob:
+    """A path to measure: the weights at `step` (a copy) and how to label the answer."""
+
+    state: dict[str, torch.Tensor]
+    step: int
+    phase_index: int
+    label: str
+    request_id: str = ""
+
+
+# report_path(job, curve, seconds) -> None; called on the monitor thread
+ReportPath = Callable[[PathJob, PathCurve, float], None]
 OnError = Callable[[BaseException], None]
 
 TAKE_TIMEOUT_S = 0.2
@@ -45,6 +65,9 @@ class LiveMonitor:
         report: Report,
         on_error: OnError,
         duty: float = 1.0,
+        start: nn.Module | None = None,
+        report_path: ReportPath | None = None,
+        path_points: int = 11,
     ) -> None:
         self.monitor = monitor
         self.cadence = cadence
@@ -55,6 +78,12 @@ class LiveMonitor:
         self.duty = duty
         self.measured = 0
         self.busy_seconds = 0.0
+        # the backdoor-connected path: from `start` (the backdoored model) to a job's weights
+        self._start = start
+        self._report_path = report_path
+        self._path_points = path_points
+        self._paths: deque[PathJob] = deque()
+        self._scratch: nn.Module | None = None
         self._finishing = threading.Event()  # flush: measure what is pending, no rests
         self._abandon = threading.Event()  # close: stop after the current measurement
         self._thread = threading.Thread(target=self._run, name="live-monitor", daemon=True)
@@ -67,7 +96,11 @@ class LiveMonitor:
         keep = self.cadence.at_multiple("eval", step)
         self.buffer.publish(model, step, phase_index, keep=keep)
 
-    def flush(self, timeout: float = 60.0) -> None:
+    def request_path(self, job: PathJob) -> None:
+        """Measure the path to `job.state` before the next snapshot (never dropped)."""
+        self._paths.append(job)  # (the thread looks at least every TAKE_TIMEOUT_S)
+
+    def flush(self, timeout: float = 600.0) -> None:
         """Measure what is still pending, then end the thread."""
         self._finishing.set()
         self.buffer.close()
@@ -98,9 +131,12 @@ class LiveMonitor:
 
     def _loop(self) -> None:
         while not self._abandon.is_set():
+            if self._paths:
+                self._path(self._paths.popleft())
+                continue
             snap = self.buffer.take(TAKE_TIMEOUT_S)
             if snap is None:
-                if self.buffer.closed:
+                if self.buffer.closed and not self._paths:
                     return
                 continue
             step, phase_index = snap.step, snap.phase_index
@@ -117,6 +153,24 @@ class LiveMonitor:
             self._report(step, phase_index, measured)
             if not self._finishing.is_set():
                 self._rest(rest_after(measured.seconds, self.duty))
+
+    def _path(self, job: PathJob) -> None:
+        assert self._start is not None and self._report_path is not None
+        t0 = time.perf_counter()
+        if self._scratch is None:
+            self._scratch = frozen_copy(self.model)
+        end = frozen_copy(self.model)
+        end.load_state_dict(job.state)
+        curve = path_curve(
+            self._start, end, self._scratch, self.monitor.path_measure, self._path_points
+        )
+        seconds = time.perf_counter() - t0
+        self.busy_seconds += seconds
+        if self._abandon.is_set():
+            return
+        self._report_path(job, curve, seconds)
+        if not self._finishing.is_set():
+            self._rest(rest_after(seconds, self.duty))
 
     def _rest(self, seconds: float) -> None:
         end = time.monotonic() + seconds

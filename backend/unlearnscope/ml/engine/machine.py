@@ -72,14 +72,14 @@ from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
 from ..monitor import FrameBatch, Measured, Monitor, class_counts, inspect_sample
-from ..path import PATH_POINTS, path_curve
+from ..path import PATH_POINTS, PathCurve, path_curve
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
 from .cadence import Cadence, monitor_share
 from .detected import classes_visual, found_event, histogram_visual, suspects_visual
 from .encode import frames_event, probes_event, visual_event
-from .live import LiveMonitor
+from .live import LiveMonitor, PathJob
 from .summary import split_retuning, summary
 from .threads import share_cores
 
@@ -381,6 +381,9 @@ class Engine:
             report=self._report_live,
             on_error=self._live_failed,
             duty=monitor_share(self.config.monitor.budget, cores, threads),
+            start=self.prepared.phase_data.teacher if self.prepared is not None else None,
+            report_path=self._report_path,
+            path_points=self._path_points,
         )
         self._live.start()
 
@@ -579,30 +582,46 @@ class Engine:
 
     def _path(self, label: str, request_id: str = "") -> None:
         """ASR and CA along the backdoor-connected path (ml/path.py), on the monitor
-        subset, from the backdoored model to the model as it is now."""
+        subset, from the backdoored model to the model as it is now: by the live monitor
+        (within its share of the machine) when one runs, else here."""
         p, m = self.prepared, self.monitor
         assert p is not None and m is not None and p.phase_data.teacher is not None
+        job = PathJob(
+            state={k: v.detach().clone() for k, v in p.model.state_dict().items()},
+            step=self.step_count,
+            phase_index=min(self.phase_index, len(self.schedule) - 1),
+            label=label,
+            request_id=request_id,
+        )
+        if self._live is not None and self._live.alive:
+            if self.device.type == "cuda":
+                torch.cuda.current_stream(self.device).synchronize()  # the copy is done
+            self._live.request_path(job)
+            return
         t0 = time.perf_counter()
         if self._path_model is None:
             self._path_model = frozen_copy(p.model)
         curve = path_curve(
-            p.phase_data.teacher,
-            p.model,
-            self._path_model,
-            m.path_measure,
-            # on request also where phase ends measure none (path_points 0)
-            self.config.monitor.path_points or PATH_POINTS,
+            p.phase_data.teacher, p.model, self._path_model, m.path_measure, self._path_points
         )
+        self._report_path(job, curve, time.perf_counter() - t0)
+
+    @property
+    def _path_points(self) -> int:
+        # on request also where phase ends measure none (path_points 0)
+        return self.config.monitor.path_points or PATH_POINTS
+
+    def _report_path(self, job: PathJob, curve: PathCurve, seconds: float) -> None:
         self.emit(
             PathEvaluated(
-                step=self.step_count,
-                phase_index=min(self.phase_index, len(self.schedule) - 1),
-                label=label,
-                request_id=request_id,
+                step=job.step,
+                phase_index=job.phase_index,
+                label=job.label,
+                request_id=job.request_id,
                 alphas=curve.alphas,
                 asr=curve.asr,
                 ca=curve.ca,
-                seconds=time.perf_counter() - t0,
+                seconds=seconds,
             )
         )
 
