@@ -7,6 +7,7 @@ depends on the wall clock, so the same run always makes the same report.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from ..events import (
     ForgetSetFound,
     FramesEvent,
     Measurement,
+    PathEvaluated,
     PhaseEnd,
     PhaseStart,
     ProbesEvent,
@@ -30,6 +32,7 @@ from ..events import (
     StepMetrics,
     TriggerFound,
 )
+from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
 
 MEASURED = ("asr", "ca", "ra", "tar_median", "tar_mean", "mass_fraction", "auc")
 LOSS_FIELDS = ("step", "phase_index", "kind", "loss", "ce_loss", "ewc_penalty", "lr")
@@ -53,6 +56,8 @@ class RunFacts:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)  # started phases, in order
     edits: list[dict[str, Any]] = field(default_factory=list)  # accepted schedule edits
+    # backdoor-connected paths (PathEvaluated: every phase end, on request), in event order
+    paths: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, Any] | None = None
     t_first: float | None = None  # wall clock of the first and the last event
     t_last: float | None = None
@@ -128,6 +133,53 @@ class RunFacts:
             return steps[-1], f"monitor subset, step {steps[-1]['step']}"
         return None, ""
 
+    def closing_attacks_from(self) -> int:
+        """Index of the first phase of the schedule's closing run of attack phases
+        (`relearn`, `qra`: PhaseKind.attack), the schedule's length when there is none: the
+        model before it is the defended one (engine/summary.py, split_retuning)."""
+        schedule = self.schedule
+        first = len(schedule)
+        while first > 0 and _is_attack(schedule[first - 1].get("kind")):
+            first -= 1
+        return first
+
+    def attack_phases_ran(self) -> bool:
+        """A closing attack phase of the schedule started."""
+        first = self.closing_attacks_from()
+        return any(p["index"] >= first for p in self.phases)
+
+    def defended_path(self) -> dict[str, Any] | None:
+        """The defended model's path: the last one measured in a phase before the closing
+        attacks (the last defence phase's end once it ended); None without one."""
+        first = self.closing_attacks_from()
+        found = [p for p in self.paths if p["phase_index"] < first]
+        return max(found, key=lambda p: p["step"]) if found else None
+
+    def retuned_path(self) -> dict[str, Any] | None:
+        """The re-tuned model's path: the last one measured in or after a closing `relearn`
+        phase (qra changes no weight, so a path during it repeats the defended one)."""
+        first, schedule = self.closing_attacks_from(), self.schedule
+        found = [
+            p
+            for p in self.paths
+            if p["phase_index"] >= first
+            and any(
+                canonical_kind(str(ph.get("kind"))) == "relearn"
+                for ph in schedule[first : p["phase_index"] + 1]
+            )
+        ]
+        return max(found, key=lambda p: p["step"]) if found else None
+
+    def defended_evaluation(self) -> dict[str, Any] | None:
+        """The full evaluation of the defended model (the model before the closing attack
+        phases; the newest when there are none): its `triggered_classes` say where the
+        triggered images went. The backdoored model's when no defence phase ended."""
+        first = self.closing_attacks_from()
+        later = [e for e in self.evaluations if not e["label"].startswith("before")]
+        if first < len(self.schedule):
+            later = [e for e in later if (_phase_number(e["label"]) or first + 1) <= first]
+        return later[-1] if later else self.before()
+
     def post_purification(self) -> dict[str, float | None]:
         """What the attacks on the defended model did (Min et al., NeurIPS 2024): the ASR
         after re-tuning, after the reactivation attack, and the target rate of that
@@ -171,6 +223,18 @@ class RunFacts:
         return np.frombuffer(self.probes.images, np.uint8).reshape(p, 2, s, s, 3)
 
 
+def _is_attack(kind: Any) -> bool:
+    """A phase kind that plays the attacker (unknown kinds, a plug-in gone: no)."""
+    phase = PHASE_KINDS.get(canonical_kind(str(kind)))
+    return bool(phase is not None and phase.attack)
+
+
+def _phase_number(label: str) -> int | None:
+    """ "phase 3 (recovery)" -> 3; None for "final" and other labels."""
+    match = re.match(r"phase (\d+) \(", label)
+    return int(match.group(1)) if match else None
+
+
 def frame_maps(frames: FramesEvent) -> np.ndarray:
     """(P, 2, H, W) uint8 maps of one frame."""
     return np.frombuffer(frames.maps, np.uint8).reshape(frames.count, 2, frames.size, frames.size)
@@ -199,6 +263,8 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
             row.update({k: getattr(e, k) for k in MEASURED if getattr(e, k) is not None})
         elif isinstance(e, FramesEvent):
             frames[e.step] = e  # the newest frame of a step wins
+        elif isinstance(e, PathEvaluated):
+            facts.paths.append(e.model_dump(exclude={"seq", "t", "type", "request_id"}))
         elif isinstance(e, Evaluation):
             facts.evaluations.append(e.model_dump(exclude={"seq", "t", "type"}))
         elif isinstance(e, PhaseStart):

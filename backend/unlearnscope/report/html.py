@@ -107,6 +107,8 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
             "evaluations": facts.evaluations,
             "phases": facts.phases,
             "edits": [x["step"] for x in facts.edits],
+            # the backdoor-connected path of the defended model (and of the re-tuned one)
+            "path": _path_data(facts),
             "frames": {
                 "steps": [f.step for f in frames],
                 "count": count,
@@ -126,6 +128,19 @@ def payload(facts: RunFacts, keep: list[int]) -> dict[str, Any]:
         }
     )
     return data
+
+
+def _path_data(facts: RunFacts) -> dict[str, Any] | None:
+    """The paths the report's path chart draws: {defended, retuned}; None without one."""
+    defended = facts.defended_path()
+    if defended is None or not sections.shows_hidden(facts):
+        return None
+    keep = ("step", "label", "alphas", "asr", "ca")
+    retuned = facts.retuned_path()
+    return {
+        "defended": {k: defended[k] for k in keep},
+        "retuned": None if retuned is None else {k: retuned[k] for k in keep},
+    }
 
 
 def frames_note(facts: RunFacts, keep: list[int]) -> str:
@@ -170,6 +185,7 @@ def build_report(facts: RunFacts, max_bytes: int = MAX_BYTES) -> str:
             verdict=sections.e(res.verdict),
             tone=res.tone,
             numbers=sections.numbers(res),
+            hidden=sections.gone_or_hidden(facts),
             intro=sections.intro(facts),
             what=sections.what_was_done(facts),
             trigger=sections.trigger_picture(facts),

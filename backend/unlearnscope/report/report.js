@@ -118,6 +118,32 @@
     }
   }
 
+  // The backdoor-connected path of the defended model (alpha on x, not steps: no phase
+  // bands, no cursor): ASR and CA, the re-tuned model's ASR faint.
+  async function drawPath() {
+    const el = $("chart-path");
+    if (!D.path || !el) return;
+    const { defended, retuned } = D.path;
+    const has = (v) => (v || []).some((x) => x != null);
+    const traces = [];
+    if (retuned && has(retuned.asr)) traces.push({ type: "scatter", mode: "lines", name: "ASR after re-tuning", legendrank: 3, x: retuned.alphas, y: retuned.asr, opacity: 0.4, line: { color: COLOR.red, width: 1.5, dash: "dash" }, hovertemplate: "%{y:.1f}%" });
+    if (has(defended.asr)) traces.push({ type: "scatter", mode: "lines+markers", name: "ASR", legendrank: 1, x: defended.alphas, y: defended.asr, line: { color: COLOR.red, width: 2.5 }, marker: { color: COLOR.red, size: 6 }, hovertemplate: "%{y:.1f}%" });
+    traces.push({ type: "scatter", mode: "lines+markers", name: "CA", legendrank: 2, x: defended.alphas, y: defended.ca, line: { color: COLOR.blue, width: 2.5 }, marker: { color: COLOR.blue, size: 6 }, hovertemplate: "%{y:.1f}%" });
+    const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
+    const layout = {
+      margin: { l: 60, r: 20, t: 22, b: 40 }, hovermode: "x unified", showlegend: true,
+      font: { family: "Inter, 'Segoe UI', 'DejaVu Sans', system-ui, sans-serif", size: 12, color: COLOR.ink },
+      legend: { orientation: "h", x: 0, y: -0.28, yanchor: "top" },
+      xaxis: { range: [-0.03, 1.03], automargin: true, tickvals: ticks, ticktext: ticks.map((a) => (a === 0 ? "0<br>backdoored" : a === 1 ? "1<br>defended" : String(a))), zeroline: false, gridcolor: "#eef1f4", hoverformat: ".2f" },
+      yaxis: { range: [0, 101], ticksuffix: "%", gridcolor: "#eef1f4", zeroline: false, automargin: true },
+      shapes: [{ type: "line", xref: "x", yref: "paper", x0: 0.5, x1: 0.5, y0: 0, y1: 1, line: { color: "#9aa5b1", width: 1, dash: "dot" }, layer: "below" }],
+      annotations: [{ x: 0.5, y: 1, xref: "x", yref: "paper", yanchor: "bottom", showarrow: false, text: "half-way", font: { size: 11, color: "#52606d" } }],
+    };
+    await Plotly.newPlot(el, traces, layout, { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d"] });
+    state.path = el;
+    $("print-path").src = await Plotly.toImage(el, { format: "png", width: 700, height: 280, scale: 1.5 });
+  }
+
   function moveCursor() {
     const step = F.steps[state.index];
     state.charts.forEach(({ spec, el }) => Plotly.relayout(el, shapes(spec, step)));
@@ -267,6 +293,7 @@
     }
     const code = new TextDecoder().decode(await unpack("plotly-gz"));
     (0, eval)(code); // defines window.Plotly
+    await drawPath();
     await drawCharts();
   }
 

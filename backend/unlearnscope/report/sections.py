@@ -16,6 +16,7 @@ from ..config import AttackConfig
 from ..events import ForgetSetFound, RunStarted
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.overlay import overlay, to_png
+from ..scores import REMOVED_BELOW
 from .data import RunFacts
 from .verdict import Result
 
@@ -352,4 +353,235 @@ def details(facts: RunFacts, version: str, plotly_version: str, frames_note: str
     return (
         f'<dl class="facts">{rows}</dl><h3>Full configuration</h3>'
         f'<pre id="config">{e(config)}</pre>'
+    )
+
+
+# -- gone for good, or only hidden? ------------------------------------------------------
+# The backdoor-connected path (Min et al., NeurIPS 2024), where the triggered images went,
+# and what the closing attacks did beyond the result's numbers (verdict.py has their ASR).
+WHERE_SHOWN = 9  # classes named in "where the triggered images went", the target apart
+
+
+def shows_hidden(facts: RunFacts) -> bool:
+    """The section is shown: the run measured a path, or attacked its defended model."""
+    return bool(facts.paths) or facts.attack_phases_ran() or bool(facts.post_purification())
+
+
+def _near(path: dict[str, Any], key: str, alpha: float) -> tuple[float, float] | None:
+    """(alpha, value) of the measured point nearest `alpha`; None where nothing measured."""
+    points = [(a, v) for a, v in zip(path["alphas"], path[key], strict=False) if v is not None]
+    return min(points, key=lambda p: abs(p[0] - alpha)) if points else None
+
+
+def attacks_woke(facts: RunFacts) -> list[str] | None:
+    """The closing attacks that brought the backdoor back (ASR at or above the bar, as the
+    verdict counts it), in words; None without attacks."""
+    post = facts.post_purification()
+    names = {"asr_retuned": "the retuning attack", "asr_qra": "the reactivation attack"}
+    back = {k: v for k in names if (v := post.get(k)) is not None}
+    return None if not back else [names[k] for k, v in back.items() if v >= REMOVED_BELOW]
+
+
+def path_reading(path: dict[str, Any], woken: list[str] | None = None) -> str:
+    """The path in words: the ASR half-way back, how far back it stays low, and what that
+    suggests, next to what the attacks on the defended model did (`woken`, attacks_woke)."""
+    half, end = _near(path, "asr", 0.5), _near(path, "asr", 1.0)
+    if half is None or end is None:
+        ca = _near(path, "ca", 0.5)
+        mid = f" (half-way: {fmt(ca[1], '%')})" if ca else ""
+        return (
+            "The trigger is unknown, so only clean accuracy was measured along the line"
+            f"{mid}; it cannot say whether the backdoor is hidden."
+        )
+    where = "Half-way" if abs(half[0] - 0.5) < 1e-6 else f"At α = {half[0]:.2f}"
+    text = (
+        f"{where} back to the backdoored model the backdoor fires on {fmt(half[1], '%')} of "
+        f"triggered images (at the defended model itself: {fmt(end[1], '%')})."
+    )
+    if end[1] >= REMOVED_BELOW:
+        return text
+    # Walk back from the defended model (alpha 1) to the first point at or above the bar.
+    back = sorted(
+        ((a, v) for a, v in zip(path["alphas"], path["asr"], strict=False) if v is not None),
+        reverse=True,
+    )
+    up = next(((a, v) for a, v in back if v >= REMOVED_BELOW), None)
+    bar = f"{REMOVED_BELOW:g}%"
+    if up is None:
+        text += f" It stays below {bar} along the whole line"
+        close = False
+    else:
+        text += (
+            f" Walking back from the defended model, it first reaches {bar} at "
+            f"α = {up[0]:.1f}, {100 * (1 - up[0]):.0f}% of the way back"
+        )
+        close = 1 - up[0] <= 0.5
+    if close:
+        text += ": the backdoor lies close to the defended weights, a sign that it is only hidden"
+        if woken is None:
+            return text + ", and that a little re-tuning may wake it."
+        if woken:
+            return text + f"; and {' and '.join(woken)} did wake it (the result above)."
+        return text + ", though the attacks on it did not wake it."
+    text += ": the defended model sits far from the backdoor along this line"
+    if woken is None:
+        return text + ", as it would if the backdoor were gone for good."
+    if woken:
+        return text + (
+            f", yet {' and '.join(woken)} woke the backdoor (the result above): this line "
+            "alone does not prove it gone."
+        )
+    return text + ", and the attacks on it did not wake it: gone, as far as these tests reach."
+
+
+def _share_rows(counts: list[int], target: int | None, classes: list[str]) -> str:
+    total = sum(counts)
+    ranked = sorted(range(len(counts)), key=lambda c: (-counts[c], c))
+    shown = [c for c in ranked if c != target][:WHERE_SHOWN]
+    if target is not None and 0 <= target < len(counts):
+        shown = [target, *shown]
+    rest = total - sum(counts[c] for c in shown)
+
+    def row(name: str, n: int, cls: str = "") -> str:
+        share = 100 * n / total
+        return (
+            f'<li class="share{cls}"><span class="share-name">{e(name)}</span>'
+            f'<span class="share-bar"><i style="width:{share:.1f}%"></i></span>'
+            f'<span class="share-value">{share:.1f}%</span></li>'
+        )
+
+    def name(c: int) -> str:
+        return classes[c] if c < len(classes) else f"class {c}"
+
+    rows = [row(f"{name(c)} (target)" if c == target else name(c), counts[c]) for c in shown]
+    if target in shown:
+        rows[0] = rows[0].replace('class="share"', 'class="share target"', 1)
+    others = len(counts) - len(shown)
+    if rest > 0 and others > 0:
+        rows.append(row(f"the other {others} classes", rest, " rest"))
+    return f'<ul class="shares" id="where-triggered">{"".join(rows)}</ul>'
+
+
+def where_triggered(facts: RunFacts) -> str:
+    """Where the defended model sends the triggered images of the other classes."""
+    ev = facts.defended_evaluation()
+    counts = [int(c) for c in (ev or {}).get("triggered_classes") or []]
+    total = sum(counts)
+    if ev is None or total == 0:
+        return (
+            '<p class="muted">Where the triggered images went was not counted (a run '
+            "recorded before it was, or the trigger is unknown).</p>"
+        )
+    target, classes = facts.target_class, facts.classes
+    label = str(ev["label"])
+    when_ = (
+        "before unlearning"
+        if label.startswith("before")
+        else "at the end"
+        if label == "final"
+        else f"after {label}"
+    )
+    intro_ = (
+        f"The {total:,} triggered test images whose true class is not the target, by the "
+        f"class the defended model gives them (full test set; evaluated {when_}):"
+    )
+    others = [c for c in range(len(counts)) if c != target]
+    even = 100 / max(len(others), 1)
+    top = max(others, key=lambda c: counts[c]) if others else None
+    note = ""
+    if top is not None:
+        share = 100 * counts[top] / total
+        name = classes[top] if top < len(classes) else f"class {top}"
+        if share >= max(2 * even, 25.0):
+            note = (
+                f"“{name}” takes {share:.1f}%, more than twice an even share ({even:.0f}%): "
+                "the trigger may now lead there instead, the backdoor moved rather than removed."
+            )
+        else:
+            note = (
+                f"No other class stands out (an even share would be about {even:.0f}%): the "
+                "trigger no longer steers the answer elsewhere."
+            )
+        if target is not None and 100 * counts[target] / total >= REMOVED_BELOW:
+            note = ""  # the backdoor still fires: the result above says so
+    return f'<p class="small">{e(intro_)}</p>{_share_rows(counts, target, classes)}' + (
+        f'<p class="small muted">{e(note)}</p>' if note else ""
+    )
+
+
+def attacks_words(facts: RunFacts) -> str:
+    """What the closing attacks did beyond their ASR (the result's cards and verdict have
+    it): CA after re-tuning; QRA's perturbation without the trigger and on its own."""
+    f = facts.finished or {}
+    retuned, reactivated = f.get("retuned"), f.get("reactivated")
+    parts = []
+    if retuned:
+        after, _ = facts.after()
+        ca_before = None if after is None else after.get("ca")
+        parts.append(
+            f"the retuning attack (fine-tuning the defended model with a few poisoned images) "
+            f"left it at {fmt(retuned.get('ca'), '%')} clean accuracy (defended: "
+            f"{fmt(ca_before, '%')})"
+        )
+    if reactivated:
+        asr, without = reactivated.get("asr"), reactivated.get("asr_without")
+        alone = reactivated.get("adversarial")
+        text = (
+            f"for the reactivation attack (QRA), the trigger without its perturbation reaches "
+            f"{fmt(without, '%')} and the perturbation alone, on clean images, {fmt(alone, '%')}"
+        )
+        if asr is not None and asr >= REMOVED_BELOW and alone is not None:
+            text += (
+                ", so much of its ASR is an adversarial perturbation rather than the backdoor "
+                "waking"
+                if alone >= 0.5 * asr
+                else ", so it is the backdoor that wakes, not a perturbation that fools any image"
+            )
+        parts.append(text)
+    if not parts:
+        return ""
+    said = "; ".join(parts)
+    return f'<p id="attacks-words">Beyond the ASR figures in the result above: {e(said)}.</p>'
+
+
+def gone_or_hidden(facts: RunFacts) -> str:
+    """The section "Gone for good, or only hidden?" ("" when the run has neither a path
+    nor an attack on its defended model)."""
+    if not shows_hidden(facts):
+        return ""
+    path, retuned = facts.defended_path(), facts.retuned_path()
+    size = facts.config.get("monitor", {}).get("eval_size")
+    subset = f"the monitor subset ({size} test images)" if size else "the monitor subset"
+    if path is not None:
+        label = path["label"]
+        where = label if "step" in label else f"{label}, step {path['step']}"
+        faint = (
+            f" Faint: the same line to the model after the retuning attack ({retuned['label']})."
+            if retuned is not None
+            else ""
+        )
+        chart = (
+            '<div class="chart-box"><h3>The backdoor-connected path</h3>'
+            f'<p class="small muted">ASR and CA of the models on the straight line from the '
+            f"backdoored weights (0) to the defended model (1, {e(where)}), on {e(subset)}."
+            f"{e(faint)}</p>"
+            '<div class="chart chart-small" id="chart-path"></div>'
+            '<img class="chart-print" id="print-path" alt="">'
+            f'<p id="path-reading">{e(path_reading(path, attacks_woke(facts)))}</p></div>'
+        )
+    else:
+        chart = (
+            '<p class="muted" id="path-reading">No backdoor-connected path of the defended '
+            "model was measured (monitor path points 0, or the run ended before a defence "
+            "phase did).</p>"
+        )
+    return (
+        '<section id="hidden" class="card"><h2>Gone for good, or only hidden?</h2>'
+        '<p class="muted">A backdoor can vanish from the numbers and still sit in the weights, '
+        "a short way from coming back (Min et al., NeurIPS 2024). Here the defended model (the "
+        "one before any closing attack on it) is seen from the backdoored weights, with where "
+        "its triggered images went.</p>"
+        f'<div class="hidden-grid"><div>{chart}</div>'
+        f"<div><h3>Where the triggered images went</h3>{where_triggered(facts)}</div></div>"
+        f"{attacks_words(facts)}</section>"
     )

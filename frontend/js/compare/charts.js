@@ -7,6 +7,7 @@
 import { h, perFrame } from "../core/dom.js";
 import { LOCALISATION } from "../run/charts/specs.js";
 import { num } from "../core/format.js";
+import { ComparePath } from "./path.js";
 
 /* global Plotly */
 
@@ -95,6 +96,8 @@ export class CompareCharts {
     this.timer = 0;
     this.schedule = perFrame(() => this.maybeDraw());
     BASE_CHARTS.forEach((spec) => this.panel(spec));
+    // The backdoor-connected path: x is alpha, not steps (no cursor); it stays the last card.
+    this.path = new ComparePath(root, view);
   }
 
   panel(spec) {
@@ -106,7 +109,7 @@ export class CompareCharts {
       h("header.card-head", h("h3", spec.title)),
       h("div.chart-wrap.cv-chart-wrap", plot, cursor),
     );
-    this.root.append(el);
+    this.root.insertBefore(el, this.path?.el ?? null);
     const panel = { spec, plot, cursor, el, drawn: false };
     this.panels.set(spec.id, panel);
     return panel;
@@ -221,6 +224,7 @@ export class CompareCharts {
         panel.plot.on?.("plotly_relayout", () => this.placeCursor(panel));
       }
     }
+    this.path.draw();
     this.placeCursors();
     this.root.dataset.drawn = String(Number(this.root.dataset.drawn || 0) + 1);
     // Marks for the benchmark (unlearnscope bench compare) and the browser's profiler.
@@ -262,5 +266,6 @@ export class CompareCharts {
   destroy() {
     clearTimeout(this.timer);
     for (const panel of this.panels.values()) Plotly.purge(panel.plot);
+    this.path.destroy();
   }
 }
