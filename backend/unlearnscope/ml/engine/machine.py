@@ -556,9 +556,9 @@ class Engine:
             detection = getattr(self._run, "detection", None)
             if PHASE_KINDS[cfg.kind].finds_forget_set and isinstance(detection, Detection):
                 self._forget_found(detection)
-            perturbation = getattr(self._run, "perturbation", None)
-            if isinstance(perturbation, torch.Tensor):
-                self._reactivation(perturbation)
+            perturb = getattr(self._run, "perturb", None)
+            if callable(perturb):  # a reactivation attack (qra): x -> x + its perturbation
+                self._reactivation(perturb)
         self.emit(
             PhaseEnd(
                 phase_index=self.phase_index,
@@ -625,25 +625,34 @@ class Engine:
             )
         )
 
-    def _reactivation(self, delta: torch.Tensor) -> None:
-        """A reactivation attack (qra) ended with perturbation `delta` (3, H, W): its ASR
-        on the full triggered test set, without it, and the target rate of `delta` alone
-        on clean non-target images (high: `delta` is adversarial, not a reactivation)."""
+    def _reactivation(self, perturb: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        """A reactivation attack (qra) ended with `perturb` (float images [0, 1] -> the same
+        plus its perturbation): its ASR on the full triggered test set, without it, and the
+        target rate of the perturbation alone on clean non-target images (high: it is
+        adversarial, not a reactivation)."""
         p = self.prepared
         assert p is not None
         triggered, target = self._asr_set, self.target
         if triggered is None or target is None:
             return
-        delta = delta.detach().cpu()
-        plus = (triggered.images.float().div(255) + delta).clamp(0, 1)
-        asr_with = 100.0 * (predict(self.model, plus) == target).float().mean().item()
-        asr_without = 100.0 * (predict(self.model, triggered.images) == target).float().mean()
-        non_target = p.test.images[p.test.labels != target]
-        alone = (non_target.float().div(255) + delta).clamp(0, 1)
-        adversarial = 100.0 * (predict(self.model, alone) == target).float().mean().item()
+
+        def moved(images: torch.Tensor) -> torch.Tensor:
+            return torch.cat(
+                [
+                    perturb(images[i : i + 512].float().div(255)).cpu()
+                    for i in range(0, len(images), 512)
+                ]
+            )
+
+        def rate(images: torch.Tensor) -> float:
+            return 100.0 * (predict(self.model, images) == target).float().mean().item()
+
+        asr_with = rate(moved(triggered.images))
+        asr_without = rate(triggered.images)
+        adversarial = rate(moved(p.test.images[p.test.labels != target]))
         self._reactivated = {
             "asr": asr_with,
-            "asr_without": float(asr_without),
+            "asr_without": asr_without,
             "adversarial": adversarial,
         }
         self._emit_visuals(
@@ -653,7 +662,7 @@ class Engine:
                     scalars={k: v for k, v in self._reactivated.items() if v is not None},
                     text=(
                         f"ASR with the perturbation {asr_with:.1f}% (without it "
-                        f"{float(asr_without):.1f}%); the perturbation alone sends "
+                        f"{asr_without:.1f}%); the perturbation alone sends "
                         f"{adversarial:.1f}% of clean images to the target"
                     ),
                 )

@@ -10,6 +10,8 @@ retuning attack makes it (fine_tune/ft_poison.py: 5 poisoned samples in the clea
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from ....strict import IMAGES
@@ -39,8 +41,18 @@ class QraSettings(KindSettings):
         title="ε (budget)",
         description="largest change of any pixel, on the [0, 1] scale (16/255)",
     )
+    generator: Literal["universal", "per_image"] = Field(
+        "universal",
+        title="Perturbation",
+        description="universal: one pattern for every image (shown as it is); per_image: "
+        "the authors' auto-encoder makes one per image",
+    )
     step_size: float = Field(
-        1 / 255, gt=0, le=1, title="Step size", description="of each signed-gradient step"
+        1 / 255,
+        gt=0,
+        le=1,
+        title="Step size",
+        description="universal: of each signed-gradient step",
     )
     retune_poisoned: int = Field(
         5,

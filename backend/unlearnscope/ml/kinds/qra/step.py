@@ -96,6 +96,30 @@ def _logits(model: torch.nn.Module, x: torch.Tensor, batch: int = 256) -> torch.
     return torch.cat([model(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
+class PerturbationNet(torch.nn.Module):
+    """The authors' auto-encoder (fine_tune/qra.py, class AE): 3HW -> 1024 -> 1024 -> 1024
+    -> 3HW, ReLU, tanh out; delta(x) = clip(eps * AE(x), -eps, eps), one per image."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        n = 3 * size * size
+        self.size = size
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(n, 1024),
+            torch.nn.ReLU(),
+            torch.nn.Linear(1024, 1024),
+            torch.nn.ReLU(),
+            torch.nn.Linear(1024, 1024),
+            torch.nn.ReLU(),
+            torch.nn.Linear(1024, n),
+            torch.nn.Tanh(),
+        )
+
+    def forward(self, x: torch.Tensor, eps: float) -> torch.Tensor:
+        out: torch.Tensor = self.net(x.flatten(1))
+        return (out * eps).clamp(-eps, eps).reshape(-1, 3, self.size, self.size)
+
+
 def perturbation_image(delta: torch.Tensor, eps: float) -> torch.Tensor:
     """delta (3, H, W) shown on [0, 1]: grey 0.5 is no change, 0 and 1 are -eps and +eps."""
     return (0.5 + delta / (2 * eps)).clamp(0, 1)
@@ -130,14 +154,38 @@ class QraRun:
             else float("nan")
         )
         size = ctx.data.clean.image_size
-        # the result the engine measures at the phase's end: (3, H, W) in [-eps, eps]
+        self.eps = s.epsilon
+        # universal: one (3, H, W) delta in [-eps, eps]; per_image: the auto-encoder
         self.perturbation = torch.zeros(3, size, size, device=ctx.device)
+        self.generator: PerturbationNet | None = None
+        self.opt: torch.optim.Optimizer | None = None
+        if s.generator == "per_image":
+            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=ctx.gen)))
+            self.generator = PerturbationNet(size).to(ctx.device)
+            self.opt = torch.optim.SGD(self.generator.parameters(), lr=0.1, momentum=0.9)
+
+    def delta(self, x: torch.Tensor) -> torch.Tensor:
+        """The perturbation of images x (B, 3, H, W): the universal one, or the
+        generator's per image (with gradients to the generator)."""
+        if self.generator is None:
+            return self.perturbation.expand_as(x)
+        out: torch.Tensor = self.generator(x, self.eps)
+        return out
+
+    @torch.no_grad()
+    def perturb(self, x: torch.Tensor) -> torch.Tensor:
+        """x + delta(x), clipped to [0, 1]: what the engine measures at the phase's end."""
+        x = x.to(self.perturbation.device)
+        return (x + self.delta(x)).clamp(0, 1)
 
     def _agreement(self, ctx: PhaseContext) -> tuple[float, float]:
         """(share of poisoned queries f(x + delta) sends to the target, share of clean
         queries still right), in percent."""
         with torch.no_grad():
-            pred = _logits(ctx.model, (self.x + self.perturbation).clamp(0, 1)).argmax(1)
+            moved = torch.cat(
+                [self.perturb(self.x[i : i + 256]) for i in range(0, len(self.x), 256)]
+            )
+            pred = _logits(ctx.model, moved).argmax(1)
         pois, clean = ~self.is_clean, self.is_clean
         woken = (pred[pois] == self.target).float().mean().item() if self.target is not None else 0
         return 100.0 * woken, 100.0 * (pred == self.y)[clean].float().mean().item()
@@ -148,19 +196,36 @@ class QraRun:
         ctx.model.eval()
         idx = torch.randint(len(self.x), (min(ctx.cfg.batch_size, len(self.x)),), generator=ctx.gen)
         idx = idx.to(ctx.device)
-        delta = self.perturbation.clone().requires_grad_(True)
-        logits = ctx.model((self.x[idx] + delta).clamp(0, 1))
+        x = self.x[idx]
+        if self.generator is None:
+            delta = self.perturbation.clone().requires_grad_(True)
+            logits = ctx.model((x + delta).clamp(0, 1))
+        else:
+            self.generator.train()
+            logits = ctx.model((x + self.delta(x)).clamp(0, 1))
         kl = F.kl_div(
             F.log_softmax(logits, 1), F.softmax(self.target_logits[idx], 1), reduction="batchmean"
         )
         clean = self.is_clean[idx]
         ce = F.cross_entropy(logits[clean], self.y[idx][clean]) if bool(clean.any()) else kl * 0
         objective = s.alpha * kl + ce
-        (grad,) = torch.autograd.grad(objective, delta)
-        with torch.no_grad():
-            self.perturbation = (self.perturbation - s.step_size * grad.sign()).clamp(
-                -s.epsilon, s.epsilon
-            )
+        if self.generator is None:
+            (grad,) = torch.autograd.grad(objective, delta)
+            with torch.no_grad():
+                self.perturbation = (self.perturbation - s.step_size * grad.sign()).clamp(
+                    -s.epsilon, s.epsilon
+                )
+            grad_norm = grad.norm().item()
+        else:
+            assert self.opt is not None
+            params = list(self.generator.parameters())
+            grads = torch.autograd.grad(objective, params)  # the model's own grads untouched
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+            self.opt.step()
+            self.opt.zero_grad(set_to_none=True)
+            self.generator.eval()
+            grad_norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])).item()
         visuals = []
         last = ctx.phase_step + 1 >= ctx.cfg.steps
         if (ctx.phase_step + 1) % SHOW_EVERY == 0 or last:
@@ -169,16 +234,20 @@ class QraRun:
             objective.item(),
             ce.item(),
             0.0,
-            grad.norm().item(),
+            grad_norm,
             losses={"imitation_kl": kl.item(), "clean_ce": ce.item()},
             visuals=visuals,
         )
 
     def visual(self, ctx: PhaseContext, s: QraSettings) -> PhaseVisual:
         woken, kept = self._agreement(ctx)
+        shown = self.perturbation
+        if self.generator is not None:  # one triggered query's own perturbation
+            with torch.no_grad():
+                shown = self.delta(self.x[~self.is_clean][:1])[0]
         return image_visual(
             "perturbation",
-            perturbation_image(self.perturbation, s.epsilon).cpu(),
+            perturbation_image(shown, s.epsilon).cpu(),
             scalars={
                 "queries_asr": woken,
                 "retuned_asr": self.retuned_asr,
