@@ -300,6 +300,7 @@ def schedule_text(schedule: list[dict[str, Any]]) -> str:
     parts = []
     for ph in schedule:
         opts = [f"{ph['steps']} steps", f"lr {ph['lr']:g}", f"batch {ph.get('batch_size', 64)}"]
+        opts += [f"{k} {ph[k]:g}" for k in ("forget_weight", "distill_weight") if ph.get(k)]
         settings = ph.get("settings") or {}
         opts += [f"{k} {v}" for k, v in settings.items()]
         parts.append(f"{ph['kind']} ({', '.join(opts)})")
