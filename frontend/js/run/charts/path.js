@@ -4,6 +4,7 @@
 // /api/runs/{id}/path while the run is running or paused). The newest path at or before
 // the slider's step is drawn bold, the earlier ones faint behind it.
 
+import { PlotCard } from "./card.js";
 import { api } from "../../core/api.js";
 import { h, perFrame } from "../../core/dom.js";
 import { num } from "../../core/format.js";
@@ -65,8 +66,9 @@ export function pathTraces(paths, shown) {
   return traces;
 }
 
-export class PathChart {
+export class PathChart extends PlotCard {
   constructor(root, model) {
+    super();
     this.model = model;
     this.cursor = null; // the slider's step; null: the newest path
     this.pending = false; // a POST /path in flight
@@ -92,29 +94,12 @@ export class PathChart {
       h("p.chart-status", this.status),
     );
     root.append(this.el);
-    // The row's cards come and go (a defence's losses appear with its first step): the plot
-    // follows its card's width, not only the window's.
-    if (typeof ResizeObserver !== "undefined") {
-      this.observer = new ResizeObserver(() => this.drawn && !this.el.hidden && Plotly.Plots.resize(this.plot));
-      this.observer.observe(this.plot);
-    }
+    this.followWidth();
     this.render = perFrame(() => this.draw());
     this.unsubscribe = model.subscribe((e) => {
       if (["path", "status", "run_row", "run_started", "run_finished"].includes(e.type)) this.render();
     });
     this.draw();
-  }
-
-  destroy() {
-    this.closed = true;
-    this.unsubscribe();
-    this.observer?.disconnect();
-    if (this.drawn) Plotly.purge(this.plot);
-  }
-
-  setCursor(step) {
-    this.cursor = step;
-    this.render();
   }
 
   async measure() {

@@ -3,6 +3,7 @@
 // same predictions as ASR), stacked to 100%. The target class is the bottom band, in the
 // ASR colour; ASR falling while one other class swells is a backdoor moved, not removed.
 
+import { PlotCard } from "./card.js";
 import { h, perFrame } from "../../core/dom.js";
 import { className, percent } from "../../core/format.js";
 import { COLOR, PLOT_CONFIG } from "./specs.js";
@@ -62,8 +63,9 @@ export function triggeredShares(points, target, classes, { maxShown = MAX_SHOWN 
   return out;
 }
 
-export class TriggeredChart {
+export class TriggeredChart extends PlotCard {
   constructor(root, model) {
+    super();
     this.model = model;
     this.cursor = null;
     this.drawn = false;
@@ -80,30 +82,13 @@ export class TriggeredChart {
       h("div.chart-wrap", this.plot, this.empty),
     );
     root.append(this.el);
-    // The row's cards come and go (a defence's losses appear with its first step): the plot
-    // follows its card's width, not only the window's.
-    if (typeof ResizeObserver !== "undefined") {
-      this.observer = new ResizeObserver(() => this.drawn && !this.el.hidden && Plotly.Plots.resize(this.plot));
-      this.observer.observe(this.plot);
-    }
+    this.followWidth();
     this.render = perFrame(() => this.draw(), { share: 0.2 });
     this.unsubscribe = model.subscribe((e) => {
       if (["measurement", "evaluation", "status", "run_row", "run_started", "trigger_found", "phase_start", "schedule_edit"].includes(e.type)) this.render();
       else if (e.type === "step" && e.step % 10 === 0) this.render(); // the x range follows the run
     });
     this.draw();
-  }
-
-  destroy() {
-    this.closed = true;
-    this.unsubscribe();
-    this.observer?.disconnect();
-    if (this.drawn) Plotly.purge(this.plot);
-  }
-
-  setCursor(step) {
-    this.cursor = step;
-    this.render();
   }
 
   draw() {
