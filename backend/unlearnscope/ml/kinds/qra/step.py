@@ -160,8 +160,10 @@ class QraRun:
         self.generator: PerturbationNet | None = None
         self.opt: torch.optim.Optimizer | None = None
         if s.generator == "per_image":
-            torch.manual_seed(int(torch.randint(2**31 - 1, (1,), generator=ctx.gen)))
-            self.generator = PerturbationNet(size).to(ctx.device)
+            seed = int(torch.randint(2**31 - 1, (1,), generator=ctx.gen))
+            with torch.random.fork_rng(devices=[]):  # the process's RNG is left as it was
+                torch.manual_seed(seed)
+                self.generator = PerturbationNet(size).to(ctx.device)
             self.opt = torch.optim.SGD(self.generator.parameters(), lr=0.1, momentum=0.9)
 
     def delta(self, x: torch.Tensor) -> torch.Tensor:
