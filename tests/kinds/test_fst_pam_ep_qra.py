@@ -296,3 +296,39 @@ def test_path_ends_are_the_two_models() -> None:
     assert (curve.asr[-1], curve.ca[-1]) == pytest.approx(measure(end), rel=1e-5)
     middle = measure(end)  # (the scratch model is left at alpha 1)
     assert middle[0] == pytest.approx(curve.asr[-1], rel=1e-5)
+
+
+# -- pathguard (ours) ------------------------------------------------------------------------
+def test_pathguard_takes_the_recovery_gradient_at_a_random_point_toward_the_backdoored_model() -> (
+    None
+):
+    import dataclasses
+
+    from unlearnscope.ml.kinds.recovery.step import recovery_loss
+
+    lr, back = 0.05, 0.5
+    model = _model()
+    data = _data()
+    data.teacher = frozen_copy(model)  # w0
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    ctx = _ctx(
+        model, "pathguard", data, momentum=0.0, lr=lr, forget_weight=1.0, settings={"back": back}
+    )
+    run = start_phase("pathguard", ctx)
+    w = [p.detach().clone() for p in model.parameters()]
+    w0 = [p.detach() for p in data.teacher.parameters()]
+    twin_gen = _twin_gen(ctx.gen)
+    u = torch.rand((), generator=twin_gen).item() * back
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        for p, a, b in zip(twin.parameters(), w, w0, strict=True):
+            p.copy_(a + u * (b - a))
+    twin.train()
+    objective, _ = recovery_loss(dataclasses.replace(ctx, model=twin, gen=twin_gen))
+    grads = torch.autograd.grad(objective, list(twin.parameters()))
+    out = run.step(ctx)
+    assert out.losses["u"] == pytest.approx(u) and 0 <= u <= back
+    for p, w_i, g in zip(model.parameters(), w, grads, strict=True):
+        assert torch.allclose(p, w_i - lr * g, atol=1e-6)
