@@ -103,7 +103,11 @@ def test_closing_attacks_the_defended_model_is_the_one_before_them_and_the_numbe
         and "on clean images, 35.0%" in part
     )
     assert "adversarial perturbation rather than the backdoor waking" in part
-    assert "70.0%" not in part and "40.0%" not in part
+    # (the attacks' own ASR, 70% and 40%, is the cards' alone: not in the attacks' words;
+    # the class shares above may hold any number)
+    words = re.search(r'<p id="attacks-words">.*?</p>', part, re.S)
+    assert words is not None
+    assert "70.0%" not in words.group(0) and "40.0%" not in words.group(0)
     assert "model after the retuning attack (phase 4 (relearn))" in part
     data = embedded(build_report(g))["path"]
     assert data["retuned"]["asr"] == [90.0] * 11
