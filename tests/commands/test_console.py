@@ -35,3 +35,23 @@ def test_a_phase_ends_with_the_latest_word_of_each_of_its_visuals() -> None:
     report(PhaseStart(phase_index=1, kind="recovery", step=3, planned_steps=1))
     report(PhaseEnd(phase_index=1, kind="recovery", step=4, steps=1))
     assert not [ln for ln in out.getvalue().splitlines() if ln.startswith("phase 2: ")]
+
+
+def test_the_bar_shows_the_newest_numbers_measured_or_evaluated() -> None:
+    """A phase-end evaluation replaces an older measurement on the bar; a live measurement
+    that lagged behind it (an earlier step) does not bring the old number back."""
+    import io
+
+    from unlearnscope.commands.console import ConsoleReporter
+    from unlearnscope.events import Evaluation, Measurement
+
+    report = ConsoleReporter(io.StringIO())
+    report(Measurement(step=1, phase_index=0, asr=99.8, ca=80.0))
+    assert report.last["asr"] == 99.8
+    report(Evaluation(step=40, label="phase 1 (ascent)", asr=0.5, ca=81.0, tar_median=0.2,
+                      tar_mean=0.3, mass_fraction=0.1, n_clean=10, n_triggered=9))  # fmt: skip
+    assert report.last["asr"] == 0.5 and report.last["tar_median"] == 0.2
+    report(Measurement(step=30, phase_index=0, asr=60.0, ca=79.0))  # lagged
+    assert report.last["asr"] == 0.5
+    report(Measurement(step=45, phase_index=1, asr=0.3))
+    assert report.last["asr"] == 0.3 and report.last["ca"] == 81.0

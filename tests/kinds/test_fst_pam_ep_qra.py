@@ -270,7 +270,7 @@ def test_qra_retuned_copy_learns_and_leaves_the_model_alone() -> None:
     s = load_settings("qra", {"retune_steps": 3})
     assert isinstance(s, QraSettings)
     copy_ = qra_step.retuned_copy(
-        model, data, data.forget, s, 8, torch.Generator().manual_seed(0), torch.device("cpu")
+        model, data, s, 8, torch.Generator().manual_seed(0), torch.device("cpu")
     )
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert any(not torch.equal(a, b) for a, b in zip(before, copy_.parameters(), strict=True))

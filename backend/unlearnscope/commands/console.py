@@ -57,6 +57,7 @@ class ConsoleReporter:
         self.evaluations: list[Evaluation] = []
         self.finished: RunFinished | None = None
         self.last: dict[str, float | None] = {}
+        self.last_step = -1
         # the latest text of each of the phase's visuals (the kind's verdict: what NC
         # flagged, how many neurons ANP pruned), printed when the phase ends
         self.visuals: dict[str, str] = {}
@@ -77,6 +78,16 @@ class ConsoleReporter:
             self.bar.close()
         self.bar = None
         self.bar_key = ""
+
+    def _remember(self, e: Measurement | Evaluation) -> None:
+        """The bar shows the newest numbers, measured (monitor subset) or evaluated (the
+        full test set at a phase end), whichever came at the later step."""
+        if e.step < self.last_step:
+            return  # a live measurement that lagged behind an evaluation
+        self.last_step = e.step
+        for key in ("asr", "ca", "ra", "tar_median"):
+            if getattr(e, key) is not None:
+                self.last[key] = getattr(e, key)
 
     def __call__(self, e: EventBase) -> None:
         if isinstance(e, Progress):
@@ -116,9 +127,7 @@ class ConsoleReporter:
                 f"phase{e.phase_index}", e.planned_steps, f"phase {e.phase_index + 1} {e.kind}"
             )
         elif isinstance(e, Measurement):
-            for key in ("asr", "ca", "ra", "tar_median"):
-                if getattr(e, key) is not None:
-                    self.last[key] = getattr(e, key)
+            self._remember(e)
         elif isinstance(e, StepMetrics) and self.bar is not None:
             self.bar.set_postfix(
                 {
@@ -146,6 +155,7 @@ class ConsoleReporter:
             self._close()
         elif isinstance(e, Evaluation):
             self.evaluations.append(e)
+            self._remember(e)
             self._print(
                 f"[{e.label}] step {e.step}: CA {e.ca:.2f}%  ASR {e.asr:.2f}%  "
                 f"RA {_fmt(e.ra, 2)}%  "

@@ -5,6 +5,8 @@
 
 - `machine.py`    the step machine (`Engine`): phases, control between steps, evaluations
 - `live.py`       the live monitor: measurements beside training on weight snapshots
+- `paths.py`      the backdoor-connected path at phase ends and on request
+- `reactivation.py` what a reactivation attack (qra) did, once it ended
 - `snapshots.py`  the weight-snapshot buffer the live monitor reads
 - `cadence.py`    when to measure what (fixed intervals or a share of the time)
 - `encode.py`     tensors to events (heatmaps, probes, a kind's pictures as bytes)

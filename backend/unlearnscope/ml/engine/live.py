@@ -23,7 +23,6 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -32,21 +31,11 @@ from ..kinds.protocol import frozen_copy
 from ..monitor import Measured, Monitor
 from ..path import PathCurve, path_curve
 from .cadence import Cadence, rest_after
+from .paths import PathJob
 from .snapshots import SnapshotBuffer
 
 # report(step, phase_index, measured) -> None; called on the monitor thread
 Report = Callable[[int, int, Measured], None]
-
-
-@dataclass
-class PathJob:
-    """A path to measure: the weights at `step` (a copy) and how to label the answer."""
-
-    state: dict[str, torch.Tensor]
-    step: int
-    phase_index: int
-    label: str
-    request_id: str = ""
 
 
 # report_path(job, curve, seconds) -> None; called on the monitor thread

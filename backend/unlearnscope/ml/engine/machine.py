@@ -38,7 +38,6 @@ from ...events import (
     Evaluation,
     EventBase,
     Measurement,
-    PathEvaluated,
     PhaseEnd,
     PhaseEndReason,
     PhaseStart,
@@ -72,14 +71,16 @@ from ..kinds.settings import budget_problems, load_settings
 from ..metrics import asr_and_ra, clean_accuracy, predict
 from ..models.classifier import count_parameters
 from ..monitor import FrameBatch, Measured, Monitor, class_counts, inspect_sample
-from ..path import PATH_POINTS, PathCurve, path_curve
+from ..path import PathCurve
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
 from .cadence import Cadence, monitor_share
 from .detected import classes_visual, found_event, histogram_visual, suspects_visual
 from .encode import frames_event, probes_event, visual_event
-from .live import LiveMonitor, PathJob
+from .live import LiveMonitor
+from .paths import PathJob, PathMeter, path_event, path_job, path_points
+from .reactivation import reactivation, reactivation_visual
 from .summary import split_retuning, summary
 from .threads import share_cores
 
@@ -155,7 +156,7 @@ class Engine:
             fixed=mon.budget <= 0,
         )
         self._live: LiveMonitor | None = None
-        self._path_model: torch.nn.Module | None = None  # scratch model for path points
+        self._path_meter: PathMeter | None = None  # the path without a live monitor
         # what a reactivation attack (qra) did, for RunFinished.reactivated
         self._reactivated: dict[str, float | None] | None = None
 
@@ -383,7 +384,7 @@ class Engine:
             duty=monitor_share(self.config.monitor.budget, cores, threads),
             start=self.prepared.phase_data.teacher if self.prepared is not None else None,
             report_path=self._report_path,
-            path_points=self._path_points,
+            path_points=path_points(self.config.monitor.path_points),
         )
         self._live.start()
 
@@ -570,7 +571,7 @@ class Engine:
                 threshold=threshold,
             )
         )
-        if reason != "stopped":
+        if reason != "stopped" and PHASE_KINDS[cfg.kind].changes_weights:
             label = f"phase {self.phase_index + 1} ({cfg.kind})"
             evaluation = self._evaluate(label)
             self._phase_evals[self.phase_index] = evaluation
@@ -586,88 +587,32 @@ class Engine:
         (within its share of the machine) when one runs, else here."""
         p, m = self.prepared, self.monitor
         assert p is not None and m is not None and p.phase_data.teacher is not None
-        job = PathJob(
-            state={k: v.detach().clone() for k, v in p.model.state_dict().items()},
-            step=self.step_count,
-            phase_index=min(self.phase_index, len(self.schedule) - 1),
-            label=label,
-            request_id=request_id,
-        )
+        phase_index = min(self.phase_index, len(self.schedule) - 1)
+        job = path_job(p.model, self.step_count, phase_index, label, request_id)
         if self._live is not None and self._live.alive:
             if self.device.type == "cuda":
                 torch.cuda.current_stream(self.device).synchronize()  # the copy is done
             self._live.request_path(job)
             return
-        t0 = time.perf_counter()
-        if self._path_model is None:
-            self._path_model = frozen_copy(p.model)
-        curve = path_curve(
-            p.phase_data.teacher, p.model, self._path_model, m.path_measure, self._path_points
-        )
-        self._report_path(job, curve, time.perf_counter() - t0)
-
-    @property
-    def _path_points(self) -> int:
-        # on request also where phase ends measure none (path_points 0)
-        return self.config.monitor.path_points or PATH_POINTS
+        if self._path_meter is None:
+            points = path_points(self.config.monitor.path_points)
+            self._path_meter = PathMeter(p.phase_data.teacher, m, points)
+        self._report_path(job, *self._path_meter.measure(p.model))
 
     def _report_path(self, job: PathJob, curve: PathCurve, seconds: float) -> None:
-        self.emit(
-            PathEvaluated(
-                step=job.step,
-                phase_index=job.phase_index,
-                label=job.label,
-                request_id=job.request_id,
-                alphas=curve.alphas,
-                asr=curve.asr,
-                ca=curve.ca,
-                seconds=seconds,
-            )
-        )
+        self.emit(path_event(job, curve, seconds))
 
     def _reactivation(self, perturb: Callable[[torch.Tensor], torch.Tensor]) -> None:
-        """A reactivation attack (qra) ended with `perturb` (float images [0, 1] -> the same
-        plus its perturbation): its ASR on the full triggered test set, without it, and the
-        target rate of the perturbation alone on clean non-target images (high: it is
-        adversarial, not a reactivation)."""
+        """A reactivation attack (qra) ended with `perturb`: what it does (reactivation.py),
+        kept for RunFinished and shown as the phase's panel."""
         p = self.prepared
         assert p is not None
         triggered, target = self._asr_set, self.target
         if triggered is None or target is None:
             return
-
-        def moved(images: torch.Tensor) -> torch.Tensor:
-            return torch.cat(
-                [
-                    perturb(images[i : i + 512].float().div(255)).cpu()
-                    for i in range(0, len(images), 512)
-                ]
-            )
-
-        def rate(images: torch.Tensor) -> float:
-            return 100.0 * (predict(self.model, images) == target).float().mean().item()
-
-        asr_with = rate(moved(triggered.images))
-        asr_without = rate(triggered.images)
-        adversarial = rate(moved(p.test.images[p.test.labels != target]))
-        self._reactivated = {
-            "asr": asr_with,
-            "asr_without": asr_without,
-            "adversarial": adversarial,
-        }
-        self._emit_visuals(
-            [
-                PhaseVisual(
-                    name="reactivation",
-                    scalars={k: v for k, v in self._reactivated.items() if v is not None},
-                    text=(
-                        f"ASR with the perturbation {asr_with:.1f}% (without it "
-                        f"{asr_without:.1f}%); the perturbation alone sends "
-                        f"{adversarial:.1f}% of clean images to the target"
-                    ),
-                )
-            ]
-        )
+        clean = p.test.images[p.test.labels != target]
+        self._reactivated = reactivation(self.model, perturb, triggered.images, clean, target)
+        self._emit_visuals([reactivation_visual(self._reactivated)])
 
     def _forget_found(self, det: Detection) -> None:
         """A detection phase decided: what it flagged is the forget set of every later

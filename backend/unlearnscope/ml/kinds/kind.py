@@ -21,6 +21,9 @@ class PhaseKind:
     # schedule; the results report the model before the trailing attacks as the defended
     # one (ml/engine/summary.py), and what each attack did apart.
     attack: bool = False
+    # False for a kind that leaves the weights as they are (qra): its phase end measures
+    # neither an evaluation nor the path again; the model is the one the last phase left.
+    changes_weights: bool = True
     # "module:Class" of the kind's own settings (a kinds.settings.KindSettings subclass), or
     # None: a kind without settings refuses a non-empty PhaseConfig.settings.
     settings: str | None = None

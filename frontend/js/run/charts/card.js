@@ -1,6 +1,6 @@
 // What the run page's secondary chart cards share (the path, where triggered images go):
 // the plot follows its card's width, the slider's step moves a cursor, and a closed view
-// lets go of its plot and its subscription.
+// lets go of its plot and its subscription (each card sets `this.unsubscribe`).
 
 /* global Plotly */
 
@@ -15,7 +15,7 @@ export class PlotCard {
 
   destroy() {
     this.closed = true;
-    this.unsubscribe?.();
+    this.unsubscribe();
     this.observer?.disconnect();
     if (this.drawn) Plotly.purge(this.plot);
   }

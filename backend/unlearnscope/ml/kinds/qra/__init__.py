@@ -25,4 +25,5 @@ KIND = PhaseKind(
     },
     order=92,
     attack=True,
+    changes_weights=False,
 )

@@ -39,7 +39,10 @@ from ..protocol import (
     PhaseVisual,
     StepOutcome,
     image_visual,
+    sample,
 )
+from ..relearn.settings import RelearnSettings
+from ..relearn.step import retuning_set
 from .settings import QraSettings
 
 SHOW_EVERY = 10  # steps between two updates of the perturbation's panel
@@ -65,24 +68,23 @@ def poisoned_queries(data: PhaseData, n: int, gen: torch.Generator) -> ImageSet:
 def retuned_copy(
     model: torch.nn.Module,
     data: PhaseData,
-    poisoned: ImageSet,
     s: QraSettings,
     batch_size: int,
     gen: torch.Generator,
     device: torch.device,
 ) -> torch.nn.Module:
-    """The retuning attack on a copy: SGD (lr 0.01, momentum 0.9) on the clean split with
-    `retune_poisoned` poisoned samples, `retune_steps` steps; eval mode, frozen."""
+    """The retuning attack on a copy: the relearn kind's set in the paper's setting (the
+    defender's clean split and `retune_poisoned` poisoned samples: relearn.step.
+    retuning_set), SGD (lr 0.01, momentum 0.9) for `retune_steps` steps; eval mode, frozen."""
     copy_ = copy.deepcopy(model)
-    k = min(s.retune_poisoned, len(poisoned))
-    images = torch.cat([data.clean.images, poisoned.images[:k]])
-    labels = torch.cat([data.clean.labels, poisoned.labels[:k]])
+    retune = retuning_set(
+        data, RelearnSettings(retune_size=None, poisoned_count=s.retune_poisoned), gen
+    )
     opt = torch.optim.SGD(copy_.parameters(), lr=0.01, momentum=0.9)
     copy_.train()
     for _ in range(s.retune_steps):
-        idx = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
-        x = images[idx].to(device).float().div_(255)
-        loss = F.cross_entropy(copy_(x), labels[idx].to(device))
+        x, y = sample(retune, batch_size, gen, device)
+        loss = F.cross_entropy(copy_(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -135,9 +137,7 @@ class QraRun:
         n_clean = min(s.clean_queries, len(data.clean))
         clean = data.clean.subset(torch.randperm(len(data.clean), generator=ctx.gen)[:n_clean])
         poisoned = poisoned_queries(data, s.poisoned_queries, ctx.gen)
-        teacher = retuned_copy(
-            ctx.model, data, poisoned, s, ctx.cfg.batch_size, ctx.gen, ctx.device
-        )
+        teacher = retuned_copy(ctx.model, data, s, ctx.cfg.batch_size, ctx.gen, ctx.device)
         self.x = torch.cat([clean.images, poisoned.images]).to(ctx.device).float().div_(255)
         self.y = torch.cat([clean.labels, poisoned.labels]).to(ctx.device)
         self.is_clean = torch.cat(
