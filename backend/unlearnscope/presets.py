@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -313,6 +315,21 @@ PRESETS["demo-ours"] = {
     "name": "demo-ours",
     "schedule": [*DEFENCE_SCHEDULES["ours"], *DEMO_ATTACKS],
 }
+
+
+# What each demo preset was measured to do (its verdict and numbers; scripts/preset_outcomes.py
+# runs them and writes this file): the form says it beside the preset choice, so a preset
+# that shows a defence failing says so before anyone starts it.
+OUTCOMES_FILE = Path(__file__).with_name("preset_outcomes.json")
+
+
+def preset_outcomes() -> dict[str, dict[str, Any]]:
+    """preset name -> its measured outcome ({verdict, numbers, measured, machine, ...});
+    empty when the file is absent."""
+    if not OUTCOMES_FILE.exists():
+        return {}
+    data: dict[str, dict[str, Any]] = json.loads(OUTCOMES_FILE.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k in PRESETS}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

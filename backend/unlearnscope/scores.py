@@ -12,7 +12,10 @@ sweep table and the API all read these; the page shows what the API computed.
   in clean accuracy, 0.5 = nothing changed (or a gain paid for in equal accuracy).
 - DER after re-tuning: DER with the ASR after the retuning attack (Min et al., NeurIPS
   2024) in place of the purified model's: a defence whose backdoor comes back scores low.
-- The bar a defence must clear: ASR below REMOVED_BELOW with retention at least KEPT_FROM.
+- The bar a defence must clear: the run's success criteria (config `success`: ASR below
+  10%, retention at least 95%, and below 20% after the closing attacks by default); the
+  verdict (verdict.py) judges a headline against them. REMOVED_BELOW and KEPT_FROM are
+  those defaults.
 """
 
 from __future__ import annotations
@@ -20,8 +23,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-REMOVED_BELOW = 10.0  # ASR percent under which the backdoor counts as removed
-KEPT_FROM = 95.0  # CA retention percent from which clean accuracy counts as kept
+from .config.success import SuccessConfig
+from .verdict import judge
+
+REMOVED_BELOW = SuccessConfig().asr_below  # ASR percent under which the backdoor is removed
+KEPT_FROM = SuccessConfig().ca_kept_from  # CA retention percent from which CA counts as kept
 
 
 def retention(ca_before: float | None, ca_after: float | None) -> float | None:
@@ -52,9 +58,14 @@ def der_retuned(
     return der(before, {**after, "asr": num(asr_retuned)})
 
 
-def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None) -> dict[str, Any]:
-    """A run's headline numbers from its event headers (evaluation, measurement,
-    run_finished, step), oldest first:
+def headline(
+    events: Iterable[Mapping[str, Any]],
+    wall_time: float | None = None,
+    criteria: SuccessConfig | None = None,
+) -> dict[str, Any]:
+    """A run's headline numbers from its event headers (run_started, evaluation,
+    measurement, run_finished, step), oldest first, and its verdict against `criteria`
+    (the run's config `success`; the defaults when None):
 
     asr_before/after, ca_before/after, ra_before/after (robust accuracy, when measured),
     tar_before/after (median TAR), retention (CA after / CA before, percent), der,
@@ -63,15 +74,19 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
     for a schedule closed by a relearn phase, asr_retuned/ca_retuned and der_retuned (DER
     with the re-tuned ASR); with a qra phase, asr_qra (ASR with the reactivating
     perturbation) and qra_alone (the target rate of the perturbation alone). `after` is
-    the purified model (RunFinished.after), else the newest evaluation."""
+    the purified model (RunFinished.after), else the newest evaluation. `verdict`:
+    verdict.judge on these numbers (chance level from run_started's classes)."""
     evals: list[Mapping[str, Any]] = []
     finished: Mapping[str, Any] | None = None
     steps = 0
     gone: int | None = None
+    classes: int | None = None
     for e in events:
         kind = e.get("type")
         step = int(e.get("step") or 0)
-        if kind == "evaluation":
+        if kind == "run_started" and e.get("classes"):
+            classes = len(e["classes"])
+        elif kind == "evaluation":
             evals.append(e)
         elif kind == "run_finished":
             finished = e
@@ -81,7 +96,12 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
             asr = num(e.get("asr"))
             if asr is not None and asr < REMOVED_BELOW and (gone is None or step < gone):
                 gone = step
-    before: Mapping[str, Any] = next((e for e in evals if e.get("label") == "before"), {})
+    # the backdoored model, measured with the recovered trigger when a phase recovered one
+    # (like with like: the trigger was unknown before)
+    before: Mapping[str, Any] = next(
+        (e for e in evals if e.get("label") == "before (recovered trigger)"),
+        next((e for e in evals if e.get("label") == "before"), {}),
+    )
     after: Mapping[str, Any] = evals[-1] if evals and evals[-1] is not before else {}
     retuned: Mapping[str, Any] | None = None
     if finished is not None:
@@ -115,6 +135,7 @@ def headline(events: Iterable[Mapping[str, Any]], wall_time: float | None = None
     if reactivated:
         out["asr_qra"] = num(reactivated.get("asr"))
         out["qra_alone"] = num(reactivated.get("adversarial"))
+    out["verdict"] = judge(out, criteria, classes, final=finished is not None)
     return out
 
 

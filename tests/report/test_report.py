@@ -30,7 +30,11 @@ def test_completed_report_is_self_contained_and_says_what_happened(facts) -> Non
     assert not re.search(r'<(script|link|img|iframe)[^>]+(src|href)="(https?:)?//', html)
     assert "<link" not in html and not re.search(r"<script[^>]*\ssrc=", html)
     assert re.search(r'id="plotly-gz">[A-Za-z0-9+/=]{100000,}</script>', html)
-    assert 'id="verdict"' in html and "The backdoor was" in html
+    # the verdict is the one every view shows (unlearnscope/verdict.py), word and icon
+    verdict = f.verdict()
+    assert verdict["final"] and verdict["outcome"] != "none"
+    assert f'id="verdict" data-outcome="{verdict["outcome"]}"' in html
+    assert f'aria-hidden="true">{verdict["icon"]}</span> {verdict["sentence"]}' in html
     for label in ("before", "phase 1 (ascent)", "phase 2 (recovery)"):
         assert f"<td>{label}</td>" in html
     assert f"({COMPLETED})" in html and "cpu" in html  # run id and device in the details
@@ -108,5 +112,5 @@ def test_run_out_writes_report_html(model_cache: Path, tmp_path) -> None:
         == 0
     )
     html = (out / "report.html").read_text()
-    assert "completed" in html and "The backdoor was" in html
+    assert "completed" in html and re.search(r'id="verdict" data-outcome="[a-z_]+"', html)
     assert embedded(html)["frames"]["steps"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from unlearnscope.events import Evaluation, RunStarted, StatusEvent, TriggerFound
+from unlearnscope.events import Evaluation, RunFinished, RunStarted, StatusEvent, TriggerFound
 from unlearnscope.report.data import gather
 from unlearnscope.report.sections import what_was_done
 from unlearnscope.report.verdict import result
@@ -36,14 +36,16 @@ def test_a_recovered_trigger_run_reports_like_with_like() -> None:
                      target_class=0, trigger_region="trigger patch (its mask)"),
         _evaluation(0, "before (recovered trigger)", 98.0, 90.0),
         _evaluation(600, "final", 2.0, 88.0),
+        RunFinished(step=600, before={"asr": 98.0, "ca": 90.0}, after={"asr": 2.0, "ca": 88.0},
+                    wall_time=60.0),
         StatusEvent(status="completed"),
     ]
     facts = gather({"id": "r", "name": "mine", "status": "completed", "config": CONFIG}, events)
     verdict = result(facts)
-    assert verdict.verdict.startswith("The backdoor was removed")
-    assert "the trigger recovered by nc (phase 1) now sends 2.0% of images to “airplane”" in (
-        verdict.verdict
-    )
+    assert verdict.outcome == "removed"
+    assert verdict.verdict.startswith("Removed: ASR 98.0% → 2.0%")
+    sends = "The trigger recovered by nc (phase 1) now sends 2.0% of triggered images"
+    assert f"{sends} to “airplane”" in verdict.verdict
     assert "(before: 98.0%)" in verdict.verdict
     done = what_was_done(facts)
     assert "the user&#x27;s own backdoored model" in done and "resnet18.pt" in done

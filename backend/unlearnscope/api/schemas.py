@@ -99,6 +99,7 @@ class RunOut(BaseModel):
                     "config": {"name": "tiny", "...": "the whole RunConfig"},
                     "phase_index": 1,
                     "phase_kind": "recovery",
+                    "verdict": None,
                 }
             ]
         }
@@ -126,6 +127,10 @@ class RunOut(BaseModel):
     # process has not seen the run's phases (before the first, or run by an earlier server).
     phase_index: int | None = None
     phase_kind: str | None = None
+    # Did the defence remove the backdoor (unlearnscope/verdict.py, against the run's
+    # config `success`): {outcome, passed, tone, label, icon, sentence, final, criteria};
+    # None until the run finished.
+    verdict: dict[str, Any] | None = None
 
 
 class ControlOut(BaseModel):

@@ -8,6 +8,7 @@ module per section of the config:
     model.py    `model`                           attack.py    `attack`
     training.py `training`                        defense.py   `defense`
     monitor.py  `monitor`                         phase.py     `schedule` (PhaseConfig)
+    success.py  `success` (the verdict's bar)
     run.py      RunConfig and its cross-section checks
     errors.py   validation errors as lines people read
 """
@@ -32,6 +33,7 @@ from .model import MODELS, ModelConfig, check_cam_layer
 from .monitor import MonitorConfig
 from .phase import PhaseConfig, Schedule, schedule_steps, unfound_forget_users
 from .run import CheckConfig, RunConfig
+from .success import SuccessConfig
 from .training import TrainConfig
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "RunConfig",
     "Schedule",
     "Seed",
+    "SuccessConfig",
     "TrainConfig",
     "check_cam_layer",
     "describe_errors",

@@ -22,6 +22,7 @@ from .phase import (
     schedule_steps,
     unfound_forget_users,
 )
+from .success import SuccessConfig
 from .training import TrainConfig
 
 
@@ -34,6 +35,7 @@ class RunConfig(Strict):
     training: TrainConfig = TrainConfig()
     defense: DefenseConfig = DefenseConfig()
     monitor: MonitorConfig = MonitorConfig()
+    success: SuccessConfig = SuccessConfig()
     schedule: Schedule = Field(
         default_factory=lambda: [
             PhaseConfig(kind="ascent", steps=40, lr=0.01, ewc_lambda=50.0),

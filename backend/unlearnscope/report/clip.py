@@ -70,6 +70,15 @@ def _grid(n: int, w: int, h: int, caption: int) -> tuple[int, int, int]:
     return best
 
 
+# the verdict's tone on the dark header bar (light enough to read on it)
+TONE_RGB = {
+    "good": (120, 220, 170),
+    "mixed": (255, 200, 90),
+    "bad": (255, 130, 120),
+    "none": (188, 204, 220),
+}
+
+
 class ClipPainter:
     def __init__(self, facts: RunFacts, probes: list[int], width: int, height: int) -> None:
         self.facts, self.probes, self.w, self.h = facts, probes, width, height
@@ -81,6 +90,7 @@ class ClipPainter:
         self.images = facts.probe_images()
         self.box = facts.started.trigger_box if facts.started else None
         self.total = max(facts.last_step, 1)
+        self.verdict = facts.verdict()
 
     def frame(self, index: int) -> Image.Image:
         f = self.facts.frames[index]
@@ -101,9 +111,14 @@ class ClipPainter:
         where = (
             "before unlearning" if phase is None else f"phase {phase['index'] + 1}: {phase['kind']}"
         )
-        draw.text(
-            (pad, round(62 * u)), f"{facts.name} · {where}", font=self.text, fill=(188, 204, 220)
-        )
+        line = f"{facts.name} · {where}"
+        draw.text((pad, round(62 * u)), line, font=self.text, fill=(188, 204, 220))
+        verdict = self.verdict
+        if step >= facts.last_step and verdict["final"]:
+            # the last frame says the verdict, in words (its colour only repeats them)
+            at = pad + draw.textlength(f"{line} · ", font=self.text)
+            said = f"Verdict: {verdict['label']}"
+            draw.text((at, round(62 * u)), said, font=self.bold, fill=TONE_RGB[verdict["tone"]])
 
         def val(key: str, pct: bool) -> str:
             v = facts.latest(step, key)

@@ -33,6 +33,8 @@ from ..events import (
     TriggerFound,
 )
 from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
+from ..scores import headline
+from ..verdict import criteria_of
 
 MEASURED = ("asr", "ca", "ra", "tar_median", "tar_mean", "mass_fraction", "auc")
 LOSS_FIELDS = ("step", "phase_index", "kind", "loss", "ce_loss", "ewc_penalty", "lr")
@@ -59,11 +61,20 @@ class RunFacts:
     # backdoor-connected paths (PathEvaluated: every phase end, on request), in event order
     paths: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, Any] | None = None
+    # the event headers scores.headline reads (run_started, evaluation, measurement,
+    # run_finished), for the verdict every view shows
+    headers: list[dict[str, Any]] = field(default_factory=list)
     t_first: float | None = None  # wall clock of the first and the last event
     t_last: float | None = None
     last_step: int = 0
 
     # -- derived ---------------------------------------------------------------------------
+    def verdict(self) -> dict[str, Any]:
+        """The run's verdict (unlearnscope/verdict.py), as the run list, the compare view
+        and the leaderboard show it: scores.headline's, against the run's `success`."""
+        verdict: dict[str, Any] = headline(self.headers, None, criteria_of(self.config))["verdict"]
+        return verdict
+
     @property
     def classes(self) -> list[str]:
         if self.started is not None:
@@ -255,6 +266,10 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
     for e in events:
         facts.t_first = e.t if facts.t_first is None else facts.t_first
         facts.t_last = e.t
+        if isinstance(e, Measurement):
+            facts.headers.append({"type": e.type, "step": e.step, "asr": e.asr})
+        elif isinstance(e, RunStarted | Evaluation | RunFinished):
+            facts.headers.append(e.model_dump(mode="json"))
         if isinstance(e, StepMetrics):
             facts.losses.append({k: getattr(e, k) for k in LOSS_FIELDS})
             facts.last_step = max(facts.last_step, e.step)

@@ -17,6 +17,7 @@ from ..events import ForgetSetFound, RunStarted
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.overlay import overlay, to_png
 from ..scores import REMOVED_BELOW
+from ..verdict import criteria_of
 from .data import RunFacts
 from .verdict import Result
 
@@ -181,10 +182,16 @@ def intro(facts: RunFacts) -> str:
     """The report's first sentence: what happened, in plain words (HTML-escaped)."""
     model = facts.config.get("model", {})
     if model.get("source", "train") == "train":
+        # "removed" only where the verdict says so (verdict.py): never in a failed run
+        then = (
+            "then the backdoor was removed"
+            if facts.verdict()["outcome"] == "removed"
+            else "then a defence tried to remove it"
+        )
         text = (
             "A model was given a hidden backdoor (a small trigger that makes it give one "
-            "chosen answer), and then the backdoor was removed with only a little of the "
-            "poisoned data, while watching what the model looks at."
+            f"chosen answer), and {then} with only a little of the poisoned data, while "
+            "watching what the model looks at."
         )
     else:
         text = (
@@ -376,10 +383,11 @@ def _near(path: dict[str, Any], key: str, alpha: float) -> tuple[float, float] |
 def attacks_woke(facts: RunFacts) -> list[str] | None:
     """The closing attacks that brought the backdoor back (ASR at or above the bar, as the
     verdict counts it), in words; None without attacks."""
-    post = facts.post_purification()
+    post, bar = facts.post_purification(), criteria_of(facts.config)
     names = {"asr_retuned": "the retuning attack", "asr_qra": "the reactivation attack"}
+    bars = {"asr_retuned": bar.asr_retuned_below, "asr_qra": bar.asr_qra_below}
     back = {k: v for k in names if (v := post.get(k)) is not None}
-    return None if not back else [names[k] for k, v in back.items() if v >= REMOVED_BELOW]
+    return None if not back else [names[k] for k, v in back.items() if v >= bars[k]]
 
 
 def path_reading(path: dict[str, Any], woken: list[str] | None = None) -> str:
@@ -530,7 +538,7 @@ def attacks_words(facts: RunFacts) -> str:
             f"for the reactivation attack (QRA), the trigger without its perturbation reaches "
             f"{fmt(without, '%')} and the perturbation alone, on clean images, {fmt(alone, '%')}"
         )
-        if asr is not None and asr >= REMOVED_BELOW and alone is not None:
+        if asr is not None and asr >= criteria_of(facts.config).asr_qra_below and alone is not None:
             text += (
                 ", so much of its ASR is an adversarial perturbation rather than the backdoor "
                 "waking"

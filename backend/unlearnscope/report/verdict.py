@@ -1,11 +1,17 @@
-"""The result in plain words: before -> after numbers and a one-sentence verdict."""
+"""The result in plain words: before -> after numbers and the verdict.
+
+The verdict itself (outcome, tone, its sentence) is unlearnscope/verdict.py's, the same the
+run page, the run list, the compare view and the leaderboard show; this adds what the
+report says around it: how the run ended, and where the trigger now sends images.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from ..scores import KEPT_FROM, REMOVED_BELOW, retention
+from ..scores import retention
+from ..verdict import chance_floor, criteria_of
 from .data import RunFacts
 
 
@@ -26,9 +32,14 @@ class Result:
     verdict: str
     tone: str  # good | mixed | bad | none
     after_source: str  # where the "after" numbers come from
+    outcome: str = "none"  # unlearnscope/verdict.py's outcome (removed, not_removed, ...)
+    label: str = ""  # its word ("Removed", "Not removed", ...)
+    icon: str = ""
 
 
 def result(facts: RunFacts) -> Result:
+    bar = criteria_of(facts.config)
+    broken = chance_floor(len(facts.classes) if facts.started is not None else None)
     before = facts.before()
     after, source = facts.after()
     keep = retention(
@@ -47,7 +58,7 @@ def result(facts: RunFacts) -> Result:
             asr_b,
             asr_a,
             "%",
-            None if asr_a is None else asr_a < REMOVED_BELOW,
+            None if asr_a is None else asr_a < bar.asr_below,
         ),
         Number(
             "ca",
@@ -56,7 +67,7 @@ def result(facts: RunFacts) -> Result:
             get(before, "ca"),
             get(after, "ca"),
             "%",
-            None if keep is None else keep >= KEPT_FROM,
+            None if keep is None else keep >= bar.ca_kept_from and (get(after, "ca") or 0) > broken,
         ),
         Number(
             "ra",
@@ -83,7 +94,7 @@ def result(facts: RunFacts) -> Result:
             None,
             keep,
             "%",
-            None if keep is None else keep >= KEPT_FROM,
+            None if keep is None else keep >= bar.ca_kept_from,
         ),
     ]
     post = facts.post_purification()
@@ -96,7 +107,7 @@ def result(facts: RunFacts) -> Result:
                 asr_a,
                 post["asr_retuned"],
                 "%",
-                _below(post["asr_retuned"], REMOVED_BELOW),
+                _below(post["asr_retuned"], bar.asr_retuned_below),
             )
         )
     if "asr_qra" in post:
@@ -108,11 +119,20 @@ def result(facts: RunFacts) -> Result:
                 asr_a,
                 post["asr_qra"],
                 "%",
-                _below(post["asr_qra"], REMOVED_BELOW),
+                _below(post["asr_qra"], bar.asr_qra_below),
             )
         )
-    verdict, tone = _sentence(facts, asr_b, asr_a, keep)
-    return Result(numbers, verdict, tone, source)
+    judged = facts.verdict()
+    sentence = _status_words(facts) + judged["sentence"]
+    if asr_b is not None and asr_a is not None:
+        sentence += (
+            f" {facts.trigger_words[0].upper()}{facts.trigger_words[1:]} now sends "
+            f"{_pct(asr_a)} of triggered images to “{facts.target_name}” (before: {_pct(asr_b)})."
+        )
+    tone = "bad" if facts.status == "failed" and judged["outcome"] == "none" else judged["tone"]
+    return Result(
+        numbers, sentence, tone, source, judged["outcome"], judged["label"], judged["icon"]
+    )
 
 
 def _below(value: float | None, limit: float) -> bool | None:
@@ -123,66 +143,18 @@ def _pct(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f}%"
 
 
-def _sentence(
-    facts: RunFacts, asr_b: float | None, asr_a: float | None, keep: float | None
-) -> tuple[str, str]:
-    prefix = ""
+def _status_words(facts: RunFacts) -> str:
+    """How the run ended, when it did not simply complete."""
     if facts.status == "failed":
-        prefix = "The run failed (why: see above). "
-    elif facts.status == "stopped":
-        prefix = f"The run was stopped by hand at step {facts.last_step}. "
-    elif facts.status == "interrupted":
-        prefix = f"The server stopped during the run, at step {facts.last_step}. "
-    elif facts.status not in ("completed",):
-        prefix = (
-            f"The run was still {facts.status} when this report was made (step {facts.last_step}). "
-        )
-    if asr_b is None or asr_a is None:
-        return prefix + "There are no before and after measurements to compare.", (
-            "bad" if facts.status == "failed" else "none"
-        )
-    trig = (
-        f"{facts.trigger_words} now sends {_pct(asr_a)} of images to “{facts.target_name}” "
-        f"(before: {_pct(asr_b)})"
-    )
-    if keep is None:
-        ca_part = "clean accuracy was not measured"
-    elif keep > 100.5:
-        ca_part = f"clean accuracy even rose, to {keep:.1f}% of its level"
-    elif keep >= KEPT_FROM:
-        ca_part = f"clean accuracy kept {keep:.1f}% of its level"
-    else:
-        ca_part = f"but clean accuracy fell to {keep:.1f}% of its level"
-    joiner = "; " if keep is not None and keep < KEPT_FROM else ", and "
-    if asr_a < REMOVED_BELOW:
-        head, tone = (
-            "The backdoor was removed",
-            "good" if keep is not None and keep >= KEPT_FROM else "mixed",
-        )
-    elif asr_a < 0.5 * asr_b:
-        head, tone = "The backdoor was weakened, not removed", "mixed"
-    else:
-        head, tone = "The backdoor was not removed", "bad"
-    sentence = f"{prefix}{head}: {trig}{joiner}{ca_part}."
-    post = facts.post_purification()
-    back = [
-        (name, v)
-        for name, v in (
-            ("the retuning attack", post.get("asr_retuned")),
-            ("the reactivation attack (QRA)", post.get("asr_qra")),
-        )
-        if v is not None
-    ]
-    if back and asr_a < REMOVED_BELOW:
-        woken = [(n, v) for n, v in back if v >= REMOVED_BELOW]
-        if woken:
-            said = " and ".join(f"{n} brought it back to {_pct(v)}" for n, v in woken)
-            sentence += f" But it was only dormant: {said}."
-            tone = "mixed"
-        else:
-            said = " and ".join(f"{_pct(v)} after {n}" for n, v in back)
-            sentence += f" It stayed gone when attacked: ASR {said}."
-    return sentence, tone
+        return "The run failed (why: see above). "
+    if facts.status == "stopped":
+        return f"The run was stopped by hand at step {facts.last_step}. "
+    if facts.status == "interrupted":
+        return f"The server stopped during the run, at step {facts.last_step}. "
+    if facts.status != "completed":
+        step = facts.last_step
+        return f"The run was still {facts.status} when this report was made (step {step}). "
+    return ""
 
 
 def _at_most(value: float | None, limit: float) -> bool | None:

@@ -18,7 +18,7 @@ CSV_COLUMNS = (
     "rank", "run_id", "name", "status", "differs", "der", "asr_before", "asr_after",
     "ca_before", "ca_after", "ra_after", "tar_before", "tar_after", "retention", "steps",
     "wall_time", "steps_to_asr10", "asr_retuned", "ca_retuned", "der_retuned", "asr_qra",
-    "qra_alone",
+    "qra_alone", "verdict", "passed",
 )  # fmt: skip
 
 
@@ -70,5 +70,7 @@ def leaderboard_csv(entries: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for e in entries:
-        writer.writerow({k: "" if e.get(k) is None else e.get(k) for k in CSV_COLUMNS})
+        verdict = e.get("verdict") or {}
+        row = {**e, "verdict": verdict.get("label"), "passed": verdict.get("passed")}
+        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in CSV_COLUMNS})
     return out.getvalue()

@@ -11,11 +11,12 @@ from typing import Any
 from ...comparison import config_diff, diff_labels, model_label, seed_groups
 from ...scores import headline, rank_key, ranked_by, scores_at_steps
 from ...storage.tables import RunRow
+from ...verdict import criteria_of
 from ..errors import InvalidInput, RunNotFound
 from .core import ServerCore
 
 MIN_COMPARE, MAX_COMPARE = 2, 12  # runs in one compare view
-HEADLINE_TYPES = ("evaluation", "measurement", "run_finished")
+HEADLINE_TYPES = ("run_started", "evaluation", "measurement", "run_finished")
 
 
 class Comparisons:
@@ -24,9 +25,11 @@ class Comparisons:
         self.views = core.views
 
     def headline(self, row: RunRow, headers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-        """A run's headline numbers (scores.headline) from its stored events."""
+        """A run's headline numbers (scores.headline) from its stored events, with its
+        verdict against the run's success criteria (config `success`)."""
         wall = (row.summary or {}).get("wall_time")
-        out = headline(headers or self.store.headers(row.id, HEADLINE_TYPES), wall)
+        events = headers or self.store.headers(row.id, HEADLINE_TYPES)
+        out = headline(events, wall, criteria_of(row.config))
         out["steps"] = max(out["steps"], row.step)
         return out
 

@@ -7,9 +7,13 @@ is safe from any thread.
 
 from __future__ import annotations
 
+from typing import Any
+
+from ...scores import headline
 from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.runs import RunStore
 from ...storage.tables import RunRow
+from ...verdict import criteria_of
 from ...worker.pool import RunPool
 from ..errors import RunNotFound
 from ..schemas import RunOut
@@ -21,6 +25,8 @@ class RunViews:
         self.store = store
         self.live = live
         self.pool = pool
+        # run id -> (last_seq, verdict) of finished runs: their numbers no longer change
+        self._verdicts: dict[str, tuple[int, dict[str, Any]]] = {}
 
     def patched(self, row: RunRow) -> RunRow:
         """The row as clients should see it (a state the database could not take)."""
@@ -41,6 +47,20 @@ class RunViews:
         if row is None:
             raise RunNotFound(run_id)
         return row
+
+    def verdict(self, row: RunRow) -> dict[str, Any] | None:
+        """A finished run's verdict (scores.headline's, from its run_started and
+        run_finished events: the same numbers the compare view and the leaderboard judge);
+        None before the run finished."""
+        if row.summary is None:
+            return None
+        cached = self._verdicts.get(row.id)
+        if cached is not None and cached[0] == row.last_seq:
+            return cached[1]
+        events = self.store.headers(row.id, ("run_started", "run_finished"))
+        verdict: dict[str, Any] = headline(events, None, criteria_of(row.config))["verdict"]
+        self._verdicts[row.id] = (row.last_seq, verdict)
+        return verdict
 
     def view(self, row: RunRow) -> RunOut:
         row = self.patched(row)
@@ -65,4 +85,5 @@ class RunViews:
             config=row.config,
             phase_index=phase_index,
             phase_kind=phase_kind,
+            verdict=self.verdict(row),
         )
