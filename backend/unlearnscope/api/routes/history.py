@@ -6,7 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
+from pydantic_core import to_json
 
+from ...storage.codec import pack_frame
 from ...storage.exports import metrics_csv, metrics_json
 from ..deps import RunDep, ServiceDep
 from ..errors import NotAvailable
@@ -14,6 +16,9 @@ from ..images import frame_png
 from ..schemas import DB_INT_MAX, EventsOut, FrameProbeOut, FramesOut, FrameStepsOut
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["history"])
+
+FRAME_MAPS_BYTES = 8 * 1024 * 1024  # GET /frames/maps: about this much in one answer
+FRAME_MAPS_PAGE = 100  # frames per database read there
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such run, or nothing recorded there yet"}
@@ -37,7 +42,7 @@ def events(
     ] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     type: Annotated[list[str] | None, Query(description="only these event types")] = None,
-) -> EventsOut:
+) -> Response:
     """Events in order, as the WebSocket sends them (same JSON). Byte fields are not
     inlined: such an event lists its `parts` and gives `bytes_url` for the raw bytes."""
     rows = service.events_after(run.id, after, limit, type, with_bytes=False)
@@ -47,7 +52,11 @@ def events(
         if row.header.get("parts"):
             item["bytes_url"] = f"/api/runs/{run.id}/events/{row.seq}/bytes"
         out.append(item)
-    return EventsOut(run_id=run.id, after=after, last_seq=run.last_seq, events=out)
+    body = {"run_id": run.id, "after": after, "last_seq": run.last_seq, "events": out}
+    # Written straight to JSON (NaN and infinities as null, as a validated answer had
+    # them), not validated again against EventsOut: the compare view reads twelve runs'
+    # whole histories here at once, and the validation took half a 2,000-step answer's time.
+    return Response(to_json(body, inf_nan_mode="null"), media_type="application/json")
 
 
 @router.get(
@@ -137,6 +146,47 @@ def frames(
         maps_url=f"{base}/maps",
         probes=items,
     )
+
+
+@router.get(
+    "/frames/maps",
+    responses={200: {"content": {"application/octet-stream": {}}}},
+    summary="The raw maps of many heatmap frames in one answer (after a seq, up to ~8 MB)",
+)
+def frames_maps(
+    run: RunDep,
+    service: ServiceDep,
+    after: Annotated[
+        int, Query(ge=0, le=DB_INT_MAX, description="only frames with seq > after")
+    ] = 0,
+) -> Response:
+    """One binary frame (docs/api.md, as the stream's): a JSON header listing each frame's
+    `[seq, step]` in `frames` and its maps as part `parts[i]` ((P, 2, H, W) uint8), then
+    the maps. At least one frame and about `FRAME_MAPS_BYTES` at most; `more` says whether
+    frames follow: ask again with `after` = the last seq. The compare view reads a run's
+    maps this way, so its slider finds every frame in memory."""
+    frames: list[list[int]] = []
+    parts: list[tuple[str, bytes]] = []
+    total, more = 0, False
+    while True:
+        page = service.events_after(run.id, after, FRAME_MAPS_PAGE, ["frames"], True)
+        for row in page:
+            if total and total + len(row.blob or b"") > FRAME_MAPS_BYTES:
+                more = True
+                break
+            frames.append([row.seq, int(row.header.get("step", 0))])
+            parts.append((str(row.seq), row.blob or b""))
+            total += len(row.blob or b"")
+            after = row.seq
+        if more or len(page) < FRAME_MAPS_PAGE:
+            break
+    header = {
+        "run_id": run.id,
+        "frames": frames,
+        "more": more,
+        "parts": [[n, len(b)] for n, b in parts],
+    }
+    return Response(pack_frame(header, parts), media_type="application/octet-stream")
 
 
 @router.get(
