@@ -8,9 +8,12 @@
 import { h, perFrame } from "../../core/dom.js";
 import { earlyStopText, num } from "../../core/format.js";
 import { withGaps } from "../../core/series.js";
+import { markAnnotation, markLabels, MARK_ROW_PX, usesEwc } from "./marks.js";
 import { baseLayout, chartSpecs, COLOR, lineMode, phaseColor, PLOT_CONFIG, traceOf } from "./specs.js";
 
 /* global Plotly */
+
+const BASE_TOP = 22; // px over the plot area: the phase labels' row
 
 /** The three charts of one run. */
 export class Charts {
@@ -199,7 +202,8 @@ export class Charts {
     const end = m.chartEnd();
     const stops = m.earlyStops();
     const found = m.found ? m.found.step : m.triggerUnknown ? -1 : null;
-    const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end, found]);
+    const ewc = usesEwc(m.schedule);
+    const key = JSON.stringify([spans, edits.map((e) => e.step), stops.map((p) => p.end), this.cursor, end, found, ewc]);
     if (key === this.layoutKey) return false;
     this.layoutKey = key;
     this.panels.forEach(({ spec, plot }, c) => {
@@ -224,41 +228,37 @@ export class Charts {
           showarrow: false, font: { size: 11, color: "#52606d" }, text, hovertext: full,
         });
       }
+      // Early stops, edits, a recovered trigger: a line each through the plot, their labels
+      // in a row above it (marks.js), where they hide no data; marks that would print on
+      // top of each other share one label.
+      const marks = [];
       for (const p of stops) {
-        // An early stop is a line at the step it happened, labelled inside the plot (the
-        // band of a phase stopped after a few steps is too narrow for its own label).
         shapes.push({
           type: "line", xref: "x", yref: "paper", x0: p.end, x1: p.end, y0: 0, y1: 1,
           line: { color: "#8a5300", width: 1.5, dash: "dot" },
         });
-        // Its label where ASR is drawn; elsewhere the line alone (it would hide the data).
-        annotations.push({
-          x: p.end, y: spec.id === "quality" ? 0.97 : 0.02, xref: "x", yref: "paper", xanchor: "left",
-          yanchor: spec.id === "quality" ? "top" : "bottom", showarrow: false,
-          bgcolor: "rgba(255, 244, 223, 0.92)", font: { size: 11, color: "#8a5300" },
-          text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", hovertext: earlyStopText(p, false), name: "early-stop",
-        });
+        // the reason where ASR is drawn; elsewhere the short word (the hover has it all)
+        marks.push({ step: p.end, text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", hover: earlyStopText(p, false), color: "#8a5300", name: "early-stop" });
       }
       for (const e of edits) {
         shapes.push({
           type: "line", xref: "x", yref: "paper", x0: e.step, x1: e.step, y0: 0, y1: 1,
           line: { color: "#6b4fa0", width: 1.5, dash: "dash" },
         });
-        annotations.push({
-          x: e.step, y: 0, xref: "x", yref: "paper", yanchor: "bottom", xanchor: "left",
-          showarrow: false, text: "✎ edit", font: { size: 11, color: "#6b4fa0" },
-          hovertext: `Schedule edited at step ${e.step}`, name: "edit-marker",
-        });
+        marks.push({ step: e.step, text: "✎ edit", hover: `Schedule edited at step ${e.step}`, color: "#6b4fa0", name: "edit-marker" });
       }
-      if (spec.id !== "loss") triggerMarks(m, spec, shapes, annotations);
+      if (spec.id !== "loss") triggerMarks(m, spec, shapes, annotations, marks);
+      markLabels(marks, end, width).forEach((label) => annotations.push(markAnnotation(label)));
       if (spec.refLine) {
         shapes.push({
           type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: spec.refLine.y, y1: spec.refLine.y,
           line: { color: "#7b8794", width: 1, dash: "dot" },
         });
+        // at the left, just over the line: a backdoored model's TAR (or AUC) starts far
+        // above it, and a run's end, where the line is approached, stays clear
         annotations.push({
-          x: 1, y: spec.refLine.y, xref: "paper", yref: "y", xanchor: "right", yanchor: "top",
-          showarrow: false, text: spec.refLine.text, font: { size: 10, color: "#616e7c" },
+          x: 0, y: spec.refLine.y, xref: "paper", yref: "y", xanchor: "left", yanchor: "bottom",
+          showarrow: false, text: spec.refLine.text, font: { size: 10, color: "#616e7c" }, name: "ref-line",
         });
       }
       if (this.cursor !== null) {
@@ -268,9 +268,23 @@ export class Charts {
         });
       }
       const layout = this.layouts[c];
-      this.layouts[c] = { ...layout, shapes, annotations, xaxis: { ...layout.xaxis, range: [0, end] } };
+      const top = marks.length ? BASE_TOP + MARK_ROW_PX : BASE_TOP; // room for the marks' row
+      this.layouts[c] = { ...layout, shapes, annotations, margin: { ...layout.margin, t: top }, xaxis: { ...layout.xaxis, range: [0, end] } };
+      if (spec.yaxis2) this.showEwc(c, spec, ewc);
     });
     return true;
+  }
+
+  /** The EWC penalty's line, right axis and legend entry only when a phase uses EWC. */
+  showEwc(c, spec, ewc) {
+    const i = spec.traces.findIndex((t) => t.yaxis === "y2");
+    // hidden, it must not name the right axis either: Plotly would draw that axis for it
+    if (i >= 0) Object.assign(this.data[c][i], { visible: ewc, yaxis: ewc ? "y2" : "y" });
+    const { yaxis2, ...layout } = this.layouts[c];
+    this.layouts[c] = ewc
+      ? { ...layout, yaxis2: yaxis2 || { ...spec.yaxis2, automargin: true }, margin: { ...layout.margin, r: 64 } }
+      : { ...layout, margin: { ...layout.margin, r: 16 } };
+    this.dataChanged[c] = true;
   }
 
 
@@ -295,8 +309,8 @@ export class Charts {
 }
 
 /** A user's model with an unknown trigger: a note where ASR and TAR would be, then the
- * step a phase recovered a trigger (from there on they are measured with it). */
-function triggerMarks(m, spec, shapes, annotations) {
+ * step a phase recovered a trigger (from there on they are measured with it): a mark. */
+function triggerMarks(m, spec, shapes, annotations, marks) {
   if (m.triggerUnknown) {
     annotations.push({
       x: 0.5, y: spec.id === "quality" ? 0.5 : 0.6, xref: "paper", yref: "paper", showarrow: false,
@@ -310,10 +324,8 @@ function triggerMarks(m, spec, shapes, annotations) {
     type: "line", xref: "x", yref: "paper", x0: m.found.step, x1: m.found.step, y0: 0, y1: 1,
     line: { color: "#0b6e4f", width: 1.5, dash: "dashdot" },
   });
-  annotations.push({
-    x: m.found.step, y: 0.5, xref: "x", yref: "paper", xanchor: "right", showarrow: false,
-    text: "trigger recovered →", font: { size: 11, color: "#0b6e4f" }, bgcolor: "rgba(255, 255, 255, 0.85)",
-    hovertext: `Trigger ${m.found.source}, class ${m.found.target_class}: from here on ASR and TAR are measured with it`,
-    name: "trigger-found",
+  marks.push({
+    step: m.found.step, text: "trigger recovered", color: "#0b6e4f", name: "trigger-found",
+    hover: `Trigger ${m.found.source}, class ${m.found.target_class}: from here on ASR and TAR are measured with it`,
   });
 }
