@@ -7,7 +7,8 @@ training), served by a real server in this process, and opened in the system Chr
 
   first draw     navigation -> the charts' first draw (performance mark compare:first-draw)
   all drawn      navigation -> the charts drawn with every run's whole history
-  heatmaps       navigation -> every run's heatmap row at its last frame
+  heatmaps       navigation -> every run's heatmap row at its last frame, and every cell
+                 drawn with its frame's heatmap
   slider         the slider moved one position per animation frame across its range:
                  the frame interval (p50/p95/max, ms; 16.7 = 60 fps) and the script time
                  of the input handler (the renders it schedules run in the next frame,
@@ -150,11 +151,19 @@ def _compare(
         polling="raf",
     )
     heat = float(page.evaluate("performance.now()"))
+    # every cell's canvas drawn with its frame's heatmap, not the image alone
+    page.wait_for_function(
+        "[...document.querySelectorAll('#compare-heat tbody canvas')]"
+        ".every((c) => c.dataset.heat === '1')",
+        polling="raf",
+    )
+    maps = float(page.evaluate("performance.now()"))
     first, done = _mark(page, "compare:first-draw"), _mark(page, "compare:all-drawn")
     out: list[dict[str, Any]] = [
         {"what": f"compare view, {len(ids)} runs: first chart draw", "ms": first},
         {"what": f"compare view, {len(ids)} runs: charts with all history", "ms": done},
         {"what": f"compare view, {len(ids)} runs: heatmap table at the last step", "ms": heat},
+        {"what": f"compare view, {len(ids)} runs: every heatmap drawn", "ms": maps},
     ]
     page.evaluate("() => document.querySelector('#compare-slider').scrollIntoView()")
     result = page.evaluate(MOVE_JS, {"selector": "#compare-slider", "moves": moves})

@@ -23,7 +23,7 @@ const EXTRA_TITLES = {
 export const BASE_CHARTS = [
   { id: "asr", key: "asr", title: "Attack success rate (ASR): lower is better", unit: "%" },
   { id: "ca", key: "ca", title: "Clean accuracy (CA): higher is better", unit: "%" },
-  { id: "tar", key: "tar_median", title: "Trigger Attention Ratio (TAR, median): 1 = no preference for the trigger", unit: "" },
+  { id: "tar", key: "tar_median", title: "Trigger Attention Ratio (TAR, median): 1 = no preference for the trigger", unit: "", refY: 1 },
   { id: "loss", key: null, title: "Batch cross-entropy of each step", unit: "" },
 ];
 
@@ -80,6 +80,23 @@ export function bandOf(series) {
   return { steps: grid, mean, lo, hi };
 }
 
+/** The chart of a measured key beyond the base four: robust accuracy in percent, a
+ * localisation metric on its whole range (0-1, with AUC's chance line), others as they come. */
+export function extraSpec(key) {
+  const loc = LOCALISATION[key];
+  const title = EXTRA_TITLES[key] || (loc ? `${loc.label}: ${loc.hint}` : key.replace(/_/g, " "));
+  return { id: key, key, title, unit: key === "ra" ? "%" : "", scale: loc?.scale, refY: loc?.refLine?.y };
+}
+
+/** Why a chart on a metric's whole range looks flat: what the axis shows and the highest
+ * value the runs reached (a map with almost no heat on the trigger stays near 0). */
+export function scaleNote(spec, runs) {
+  const values = runs.flatMap((r) => measuredSeries(r.model, spec.key).values).filter((v) => v !== null && Number.isFinite(v));
+  const [lo, hi] = spec.scale;
+  const axis = `The axis shows the metric's whole range, ${lo} to ${hi}`;
+  return values.length ? `${axis}; the highest value here is ${Math.max(...values).toPrecision(2)}.` : `${axis}.`;
+}
+
 function rgba(hex, alpha) {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
@@ -103,14 +120,16 @@ export class CompareCharts {
   panel(spec) {
     const plot = h(`div.chart.cv-chart#cv-chart-${spec.id}`, { role: "img", "aria-label": spec.title });
     const cursor = h("div.cv-cursor", { hidden: true });
+    const note = h("p.chart-note.muted.cv-chart-note");
     const el = h(
       "section.card.chart-card.cv-chart-card",
       { "aria-label": spec.title },
       h("header.card-head", h("h3", spec.title)),
+      note,
       h("div.chart-wrap.cv-chart-wrap", plot, cursor),
     );
     this.root.insertBefore(el, this.path?.el ?? null);
-    const panel = { spec, plot, cursor, el, drawn: false };
+    const panel = { spec, plot, cursor, el, note, drawn: false };
     this.panels.set(spec.id, panel);
     return panel;
   }
@@ -206,18 +225,17 @@ export class CompareCharts {
       xaxis: { title: { text: mode.axis, standoff: 4 }, zeroline: false, gridcolor: "#eef1f4", linecolor: "#c9d1da", range: this.view.xRange() },
       yaxis: {
         gridcolor: "#eef1f4", zeroline: false, linecolor: "#c9d1da", automargin: true,
-        ...(spec.unit === "%" ? { range: [0, 101], ticksuffix: "%" } : { rangemode: "tozero" }),
+        ...(spec.unit === "%" ? { range: [0, 101], ticksuffix: "%" } : spec.scale ? { range: spec.scale } : { rangemode: "tozero" }),
       },
-      shapes: spec.id === "tar" ? [{ type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: 1, y1: 1, line: { color: "#7b8794", width: 1, dash: "dot" } }] : [],
+      shapes: spec.refY === undefined ? [] : [{ type: "line", xref: "paper", yref: "y", x0: 0, x1: 1, y0: spec.refY, y1: spec.refY, line: { color: "#7b8794", width: 1, dash: "dot" } }],
     };
   }
 
   draw() {
     this.lastDraw = performance.now();
-    for (const key of this.extraKeys()) {
-      if (!this.panels.has(key)) this.panel({ id: key, key, title: EXTRA_TITLES[key] || (LOCALISATION[key] ? `${LOCALISATION[key].label}: ${LOCALISATION[key].hint}` : key.replace(/_/g, " ")), unit: key === "ra" ? "%" : "" });
-    }
+    for (const key of this.extraKeys()) if (!this.panels.has(key)) this.panel(extraSpec(key));
     for (const panel of this.panels.values()) {
+      if (panel.spec.scale) panel.note.textContent = scaleNote(panel.spec, this.view.runs);
       Plotly.react(panel.plot, this.traces(panel.spec), this.layout(panel.spec), { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["select2d", "lasso2d", "toImage"] });
       if (!panel.drawn) {
         panel.drawn = true;

@@ -10,7 +10,10 @@ import { className, percent } from "../core/format.js";
 import { drawCell } from "../run/heatmaps/draw.js";
 import { loadFrame, probeImage } from "../run/heatmaps/cells.js";
 
-const SHOWN = 3; // probe samples per page of the table
+// Probe samples per page of the table: as many as the table's width holds, 1 to 3.
+const MAX_SHOWN = 3;
+const NAME_PX = 124; // the run-name column (styles.css: .cv-row-name)
+const CELL_PX = 72; // one heatmap cell (a 64 px canvas, padding)
 const COLS = [
   ["before", 1, "with trigger, before"],
   ["now", 1, "with trigger, at step"],
@@ -28,6 +31,12 @@ export class CompareHeat {
     this.pager = h("div.row.cv-heat-pager");
     this.table = h("table.cv-heat#compare-heat");
     this.render = perFrame(() => this.draw());
+    this.scroll = h("div.cv-heat-scroll", this.table);
+    // A narrower or wider column shows fewer or more probe samples per page.
+    if (typeof ResizeObserver !== "undefined") {
+      this.resizer = new ResizeObserver(() => this.shown() !== this.perPage && this.render());
+      this.resizer.observe(this.scroll);
+    }
     root.append(
       h(
         "header.card-head",
@@ -36,8 +45,19 @@ export class CompareHeat {
       ),
       this.note,
       this.pager,
-      h("div.cv-heat-scroll", this.table),
+      this.scroll,
     );
+  }
+
+  /** Probe samples per page that fit the table's width (at least one). */
+  shown() {
+    const width = this.scroll.clientWidth;
+    if (!width) return MAX_SHOWN;
+    return Math.max(1, Math.min(MAX_SHOWN, Math.floor((width - NAME_PX) / (COLS.length * CELL_PX))));
+  }
+
+  destroy() {
+    this.resizer?.disconnect();
   }
 
   probeCount() {
@@ -51,9 +71,12 @@ export class CompareHeat {
 
   build() {
     const n = this.probeCount();
-    const pages = Math.ceil(n / SHOWN);
+    const shown = this.shown();
+    if (shown !== this.perPage && this.perPage) this.page = Math.floor((this.page * this.perPage) / shown); // keep the first probe shown
+    this.perPage = shown;
+    const pages = Math.ceil(n / shown);
     this.page = Math.min(this.page, Math.max(0, pages - 1));
-    const key = `${n}|${this.page}|${this.view.runs.map((r) => r.id).join(",")}`;
+    const key = `${n}|${shown}|${this.page}|${this.view.runs.map((r) => r.id).join(",")}`;
     if (key === this.builtKey) return;
     this.builtKey = key;
     fill(
@@ -62,13 +85,13 @@ export class CompareHeat {
         ? [
             h("span.muted", "Probe samples:"),
             Array.from({ length: pages }, (_, p) =>
-              h("button.small.ghost", { type: "button", "aria-pressed": String(p === this.page), onclick: () => this.setPage(p) }, `${p * SHOWN + 1}–${Math.min(n, (p + 1) * SHOWN)}`),
+              h("button.small.ghost", { type: "button", "aria-pressed": String(p === this.page), onclick: () => this.setPage(p) }, shown > 1 ? `${p * shown + 1}–${Math.min(n, (p + 1) * shown)}` : String(p + 1)),
             ),
           ]
         : null,
     );
     const probes = [];
-    for (let p = this.page * SHOWN; p < Math.min(n, (this.page + 1) * SHOWN); p++) probes.push(p);
+    for (let p = this.page * shown; p < Math.min(n, (this.page + 1) * shown); p++) probes.push(p);
     const first = this.view.runs.find((r) => r.model.probes)?.model;
     const head = h(
       "thead",
@@ -121,6 +144,7 @@ export class CompareHeat {
   maps(run, frame) {
     if (!frame) return null;
     if (frame.maps) return frame.maps;
+    if (this.view.mapsLoading?.has(run.id)) return null; // they come with the rest (view.loadMaps)
     const key = `${run.id}:${frame.step}`;
     if (!this.fetching.has(key)) {
       this.fetching.add(key);

@@ -22,7 +22,8 @@ export class CompareSlider {
     this.endButton.setAttribute("aria-pressed", String(view.sliderX === null));
     const steps = view.runs.map((r) => view.stepOf(r));
     const where = view.sliderX === null ? "Latest" : view.positionText().replace(/^./, (c) => c.toUpperCase());
-    this.label.textContent = `${where} · steps shown: ${steps.join(", ")}`;
+    const same = steps.every((s) => s === steps[0]);
+    this.label.textContent = same ? `${where} · step ${steps[0]} in every run` : `${where} · steps shown: ${steps.join(", ")}`;
     this.label.dataset.steps = steps.join(",");
   }
 }

@@ -7,6 +7,7 @@
 import { api } from "../core/api.js";
 import { CompareCharts, X_MODES } from "./charts.js";
 import { CompareHeat } from "./heatmaps.js";
+import { HISTORY_PAGE, loadFrameMaps, loadHistory } from "./history.js";
 import { CompareTables } from "./table.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusBadgeClass, statusLabel } from "../core/format.js";
@@ -54,6 +55,9 @@ export class CompareView {
       return;
     }
     fill(this.root, h("p.loading", "Loading the runs…"));
+    // The runs' histories are asked for with their rows (compare/history.js).
+    const firstPages = this.ids.map((id) => api.events(id, 0, HISTORY_PAGE));
+    firstPages.forEach((p) => p.catch(() => {})); // a failed page: loadHistory says so
     const info = await api.compare(this.ids);
     if (this.closed) return;
     this.info = info;
@@ -71,7 +75,12 @@ export class CompareView {
       };
     });
     this.layout();
-    for (const run of this.runs) {
+    // Every run's history at once, applied before the view listens: one draw, not one per
+    // event (compare/history.js); the streams carry on from there.
+    const loaded = await Promise.all(this.runs.map((run) => loadHistory(run.model, { first: firstPages[this.ids.indexOf(run.id)] })));
+    if (this.closed) return;
+    this.loadMaps();
+    this.runs.forEach((run, i) => {
       run.model.subscribe((e) => this.onEvent(run, e));
       const stream = new RunStream(run.id, {
         onEvent: (e) => run.model.apply(e),
@@ -83,10 +92,25 @@ export class CompareView {
           }
         },
       });
+      stream.lastSeq = loaded[i];
       this.streams.push(stream);
       stream.start();
-    }
+    });
     this.refresh();
+  }
+
+  /** Every run's heatmap maps, read ahead: the table waits for them rather than asking
+   * frame by frame, and the slider then finds every frame in memory. */
+  loadMaps() {
+    this.mapsLoading = new Set(this.runs.map((r) => r.id));
+    for (const run of this.runs) {
+      loadFrameMaps(run.model)
+        .catch((err) => console.warn(`run ${run.id}: heatmaps are fetched when shown`, err))
+        .finally(() => {
+          this.mapsLoading.delete(run.id);
+          if (!this.closed) this.heat.render();
+        });
+    }
   }
 
   // -- layout ------------------------------------------------------------------------
@@ -112,27 +136,36 @@ export class CompareView {
         "div.compare-view",
         h(
           "header.page-head.cv-head",
-          h("div", h("h2", `Comparing ${this.runs.length} runs`), h("p.muted", "Each colour is one run. Move the slider to see every run at the same point; the heatmaps and numbers below follow it.")),
+          h("div", h("h2", `Comparing ${this.runs.length} runs`), h("p.muted", "Each colour is one run. Move the slider to see every run at the same point: the charts get a cursor, and the heatmaps and numbers follow it.")),
           h("div.row", h("button.ghost.small", { type: "button", onclick: () => this.copyLink() }, "Copy link"), (this.copied = h("span.muted.small-note"))),
         ),
-        h("section.card.cv-legend-card", h("header.card-head", h("h3", "Runs"), h("span.muted.small-note", "name, state, and what sets each apart")), legend, diffTable),
+        // Wide: the runs, the charts and the tables in the main column, and beside them
+        // the slider over the heatmaps, on screen from the start and sticky while the main
+        // column scrolls; narrow: one column, the slider (sticky) and heatmaps first
+        // (styles.css, "Compare view").
         h(
-          "div.cv-toolbar.card",
-          h("span.muted", "x-axis:"),
-          h("div.row.cv-modes", { role: "group", "aria-label": "x-axis" }, modeButtons),
-          hasGroups
-            ? h(
-                "div.row.cv-bands",
-                h("label", this.bandBox, " Seed groups as mean line with min–max band"),
-                h("label", this.singleBox, " also show each seed's run"),
-              )
-            : h("span.muted.small-note", "No seed groups (runs that differ only in their seed)."),
-          hasGroups ? seedGroupsList(this.groups, this.runs) : null,
+          "div.cv-body",
+          h(
+            "div.cv-main",
+            h("section.card.cv-legend-card", h("header.card-head", h("h3", "Runs"), h("span.muted.small-note", "name, state, and what sets each apart")), legend, diffTable),
+            h(
+              "div.cv-toolbar.card",
+              h("span.muted", "x-axis:"),
+              h("div.row.cv-modes", { role: "group", "aria-label": "x-axis" }, modeButtons),
+              hasGroups
+                ? h(
+                    "div.row.cv-bands",
+                    h("label", this.bandBox, " Seed groups as mean line with min–max band"),
+                    h("label", this.singleBox, " also show each seed's run"),
+                  )
+                : h("span.muted.small-note", "No seed groups (runs that differ only in their seed)."),
+              hasGroups ? seedGroupsList(this.groups, this.runs) : null,
+            ),
+            charts,
+            tables,
+          ),
+          h("aside.cv-side", { "aria-label": "The position shown, and what each model looks at there" }, this.slider.el, heat),
         ),
-        this.slider.el,
-        charts,
-        heat,
-        tables,
       ),
     );
     this.charts = new CompareCharts(charts, this);
@@ -249,6 +282,7 @@ export class CompareView {
     this.closed = true;
     this.streams.forEach((s) => s.close());
     this.charts?.destroy();
+    this.heat?.destroy();
   }
 }
 

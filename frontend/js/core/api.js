@@ -89,6 +89,16 @@ export const api = {
     const { buffer } = await request("GET", meta.maps_url, { binary: true });
     return { meta, maps: new Uint8Array(buffer) };
   },
+  /** A page of a run's stored events after `after`, in seq order, without their bytes
+   * (an event with bytes lists its `parts` and gives its `bytes_url`). */
+  events: async (id, after = 0, limit = 10000) =>
+    (await request("GET", `/api/runs/${enc(id)}/events?after=${enc(after)}&limit=${enc(limit)}`)).body,
+  /** The raw bytes of one stored event (its `bytes_url`), as an ArrayBuffer. */
+  eventBytes: async (url) => (await request("GET", url, { binary: true })).buffer,
+  /** Many heatmap frames' raw maps in one binary answer, after seq `after` (GET
+   * /frames/maps): header.frames [[seq, step]], part String(seq) each, header.more. */
+  frameMaps: async (id, after = 0) =>
+    (await request("GET", `/api/runs/${enc(id)}/frames/maps?after=${enc(after)}`, { binary: true })).buffer,
   exportUrl: (id) => `/api/runs/${enc(id)}/export`,
   /** Diffs, labels, seed groups and headlines of 2..12 runs (the compare view). */
   compare: async (ids) => (await request("GET", `/api/compare?ids=${ids.map(enc).join(",")}`)).body,

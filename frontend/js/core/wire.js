@@ -26,15 +26,30 @@ export function decodeMessage(data) {
   if (typeof data === "string") return JSON.parse(data);
   const { header, parts } = unpackFrame(data);
   const event = { ...header };
-  for (const [name, bytes] of Object.entries(parts)) {
-    if (name.startsWith("maps.")) {
-      const [, variant, choice] = name.split(".");
-      event.maps = event.maps || {};
-      event.maps[variant] = event.maps[variant] || {};
-      event.maps[variant][choice] = bytes;
-    } else {
-      event[name] = bytes;
-    }
+  for (const [name, bytes] of Object.entries(parts)) attachPart(event, name, bytes);
+  return event;
+}
+
+/** A stored event's header (GET /api/runs/{id}/events) with its raw bytes (its
+ * `bytes_url`: the parts concatenated in header.parts order) attached as a message has them. */
+export function withParts(header, buffer) {
+  const event = { ...header };
+  let offset = 0;
+  for (const [name, length] of header.parts || []) {
+    if (offset + length > buffer.byteLength) throw new Error(`event ${header.seq}: its bytes end before part ${name}`);
+    attachPart(event, name, new Uint8Array(buffer, offset, length));
+    offset += length;
   }
   return event;
+}
+
+function attachPart(event, name, bytes) {
+  if (name.startsWith("maps.")) {
+    const [, variant, choice] = name.split(".");
+    event.maps = event.maps || {};
+    event.maps[variant] = event.maps[variant] || {};
+    event.maps[variant][choice] = bytes;
+  } else {
+    event[name] = bytes;
+  }
 }

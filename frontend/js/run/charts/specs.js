@@ -39,17 +39,18 @@ const measured = (name, color, key, extra = {}) => ({ name, color, key, ...extra
 const marks = (name, color, fromEval, view) => ({ name, color, fromEval, markers: true, view });
 
 // What the TAR chart can show (its selector): TAR and the localisation metrics, each a
-// mean over the TAR set's triggered images, measured on the trigger region.
+// mean over the TAR set's triggered images, measured on the trigger region. `scale`: the
+// metric's whole range (the comparison draws it on that, not on what the values span).
 export const LOCALISATION = {
   tar: { label: "TAR", axis: "TAR", refLine: { y: 1, text: "TAR 1 = no preference" },
     hint: "mean attention inside the trigger region ÷ mean attention outside it" },
-  mass_fraction: { label: "Relevance mass", axis: "share of the map's heat", refLine: null,
+  mass_fraction: { scale: [0, 1], label: "Relevance mass", axis: "share of the map's heat", refLine: null,
     hint: "share of the map's total heat inside the trigger region (0-1)" },
-  rank_accuracy: { label: "Relevance rank accuracy", axis: "rank accuracy", refLine: null,
+  rank_accuracy: { scale: [0, 1], label: "Relevance rank accuracy", axis: "rank accuracy", refLine: null,
     hint: "share of the region's pixels among the map's hottest pixels, as many as the region has (0-1)" },
-  pointing: { label: "Pointing game", axis: "hit rate", refLine: null,
+  pointing: { scale: [0, 1], label: "Pointing game", axis: "hit rate", refLine: null,
     hint: "share of images whose hottest pixel lies in the trigger region (0-1)" },
-  auc: { label: "ROC-AUC", axis: "AUC", refLine: { y: 0.5, text: "AUC 0.5 = chance" },
+  auc: { scale: [0, 1], label: "ROC-AUC", axis: "AUC", refLine: { y: 0.5, text: "AUC 0.5 = chance" },
     hint: "how well the map's heat separates region pixels from the rest (1 = perfectly, 0.5 = chance)" },
 };
 
