@@ -69,6 +69,9 @@ class OptionsOut(BaseModel):
     # the attack registry in its order: {kind, label, settings_schema}
     attack_kinds: list[AttackKindOut]
     presets: dict[str, dict[str, Any]]  # name -> full RunConfig as JSON
+    # name -> what the preset was measured to do (scripts/preset_outcomes.py): {verdict,
+    # numbers, measured, machine, seconds, status}; presets never measured are absent
+    preset_outcomes: dict[str, dict[str, Any]] = {}
     default_preset: str
     run_config_schema: dict[str, Any]  # JSON schema of RunConfig, to build a form from
     states: dict[str, list[str]]  # run states: all, active, stepping, live, terminal

@@ -1,11 +1,13 @@
 // The compare view's numbers: per run the headline (before -> after ASR and CA, RA, TAR,
 // retention, DER, steps, wall time, steps until ASR < 10%), and the same at the slider's
 // step; click a column head to sort. Every number is the API's (scores.py, through
-// GET /api/compare): the page computes none of them.
+// GET /api/compare): the page computes none of them, nor the verdict (verdict.py) the
+// headline table shows beside each run.
 
 import { h, fill, perFrame } from "../core/dom.js";
 import { duration, fixed, percent } from "../core/format.js";
 import { lastAtOrBefore } from "../core/search.js";
+import { verdictChip } from "../core/verdict.js";
 
 /** A run's headline numbers, as the API computed them (GET /api/compare, scores.py), in
  * the table's fields. */
@@ -47,8 +49,9 @@ const STEP_COLS = [
 ];
 
 class SortableTable {
-  constructor(id, cols, defaultSort) {
+  constructor(id, cols, defaultSort, { verdict = false } = {}) {
     this.cols = cols;
+    this.verdict = verdict; // a Verdict column (the rows' `verdict`, from the API)
     this.sort = defaultSort; // {key, dir}
     this.el = h(`table.cv-table#${id}`);
   }
@@ -71,6 +74,7 @@ class SortableTable {
         h(
           "tr",
           h("th", "Run"),
+          this.verdict ? h("th", { title: "did the defence remove the backdoor, against the run's success criteria" }, "Verdict") : null,
           cols.map((c) =>
             h(
               "th",
@@ -87,6 +91,7 @@ class SortableTable {
             "tr",
             { dataset: { run: run.id } },
             h("th", { scope: "row" }, h("span.swatch", { style: { background: run.color } }), h("a", { href: `#/run/${encodeURIComponent(run.id)}` }, run.name)),
+            this.verdict ? h("td", { dataset: { col: "verdict" } }, verdictChip(v.verdict) || "–") : null,
             cols.map((c) => h("td", { dataset: { col: c.key } }, c.show(v))),
           ),
         ),
@@ -105,7 +110,7 @@ class SortableTable {
 export class CompareTables {
   constructor(root, view) {
     this.view = view;
-    this.head = new SortableTable("compare-headline", HEAD_COLS, { key: "der", dir: -1 });
+    this.head = new SortableTable("compare-headline", HEAD_COLS, { key: "der", dir: -1 }, { verdict: true });
     this.at = new SortableTable("compare-at-step", STEP_COLS, { key: "der", dir: -1 });
     this.stepTitle = h("h3");
     this.render = perFrame(() => this.draw());

@@ -12,6 +12,7 @@ import { PhaseTable, setError } from "./phasetable.js";
 import { SweepSection } from "./sweep.js";
 import { OwnModel } from "./ownmodel.js";
 import { phaseKinds } from "../core/vocab.js";
+import { verdictChip } from "../core/verdict.js";
 
 const SECTIONS = [
   { key: "", title: "Run", fields: ["name", "seed"] },
@@ -21,6 +22,7 @@ const SECTIONS = [
   { key: "training", title: "Backdoor training", note: "how the backdoored model is trained (cached)" },
   { key: "defense", title: "Defender's knowledge", note: "what unlearning may use" },
   { key: "monitor", title: "Monitoring", note: "what is measured while unlearning runs" },
+  { key: "success", title: "Success criteria", note: "the bar the run's verdict judges it by: removed, not removed, came back…" },
 ];
 
 const ADVANCED = new Set([
@@ -52,6 +54,25 @@ const SHOW_IF = {
   "monitor.region_threshold": (c) => c.attack.kind !== "badnets" && c.monitor.region === "threshold",
   "monitor.region": (c) => c.attack.kind !== "badnets",
 };
+
+// What a preset's measured outcome (GET /api/options preset_outcomes, written by
+// scripts/preset_outcomes.py with the API's verdict) means for someone choosing it.
+const PRESET_OUTCOME = {
+  removed: "this preset removes the backdoor here",
+  came_back: "this preset removes the backdoor here, but an attack on the result brings it back",
+  ca_lost: "this preset removes the backdoor here, but costs more clean accuracy than the bar allows",
+  weakened: "this preset shows a defence that weakens the backdoor but does not remove it here",
+  not_removed: "this preset shows a defence that does not remove the backdoor here",
+  broken: "this preset breaks the model here (clean accuracy at chance)",
+};
+
+/** The measured outcome of preset `name` beside the preset choice: a chip and a sentence. */
+export function presetOutcome(outcome) {
+  const v = outcome?.verdict;
+  if (!v || !PRESET_OUTCOME[v.outcome]) return [];
+  const when = [outcome.measured, outcome.machine].filter(Boolean).join(", ");
+  return [verdictChip(v), h("b", `Measured: ${PRESET_OUTCOME[v.outcome]}. `), h("span.muted", `${v.sentence}${when ? ` (${when})` : ""}`)];
+}
 
 const PRESET_INFO = {
   demo: "Synthetic shapes, small CNN, BadNets; a few minutes on a CPU (the backdoored model is cached after the first run). No download.",
@@ -92,10 +113,14 @@ export class RunForm {
       "select#preset",
       { onchange: (e) => this.applyPreset(e.target.value) },
       this.fromName ? h("option", { value: "" }, `settings of “${this.fromName}”`) : null,
-      Object.keys(this.options.presets).map((name) => h("option", { value: name }, name)),
+      Object.keys(this.options.presets).map((name) => {
+        const v = this.options.preset_outcomes?.[name]?.verdict;
+        return h("option", { value: name }, v ? `${name} — ${v.icon} ${v.label.toLowerCase()}` : name);
+      }),
     );
     presetSelect.value = presetName;
     this.presetNote = h("p.muted.preset-note", PRESET_INFO[presetName] || "");
+    this.presetOutcome = h("p.preset-outcome#preset-outcome", presetOutcome(this.options.preset_outcomes?.[presetName]));
     this.banner = h("div.form-banner", { role: "alert", hidden: true });
     this.phaseTable = new PhaseTable(this.schema, { idPrefix: "form-phase", showState: false, onChange: () => this.updateSummary() });
     this.scheduleError = h("div.field-error", { id: "schedule-error" });
@@ -127,6 +152,7 @@ export class RunForm {
         h("label.preset-pick", { for: "preset" }, "Preset ", presetSelect),
       ),
       this.presetNote,
+      this.presetOutcome,
       this.banner,
       form,
     );
@@ -201,6 +227,7 @@ export class RunForm {
   applyPreset(name) {
     if (!name) return;
     this.presetNote.textContent = PRESET_INFO[name] || "";
+    fill(this.presetOutcome, presetOutcome(this.options.preset_outcomes?.[name]));
     this.fillWith(this.options.presets[name]);
   }
 

@@ -1,12 +1,14 @@
 // The leaderboard, #/leaderboard[?model=KEY]: for one backdoored model (runs that share
 // its cache key unlearned the very same model), the defences ranked by DER (by DER after
 // re-tuning when runs measured it), then ASR after, then CA after; sortable; links to each run and to the compare view of the best ones; the
-// same as CSV. Below, the sweeps.
+// same as CSV. Each run's verdict (the API's, verdict.py) beside it: a run that misses its
+// success criteria is flagged, however high its DER. Below, the sweeps.
 
 import { api } from "../core/api.js";
 import { MAX_COMPARE, compareHash } from "../compare/hash.js";
 import { h, fill } from "../core/dom.js";
 import { ago, duration, fixed, percent, statusBadgeClass, statusLabel } from "../core/format.js";
+import { missesBar, verdictChip } from "../core/verdict.js";
 
 // The leaderboard's columns (the API's numbers, scores.py); click a head to sort. The
 // post-purification ones (Min et al., NeurIPS 2024) appear when a run measured them, and the
@@ -94,8 +96,10 @@ export class LeaderboardView {
     const cols = boardColumns(board.entries);
     if (!this.sort || !cols.some((c) => c.key === this.sort.key)) this.sort = { key: board.ranked_by || "der", dir: -1 };
     const entries = sortEntries(board.entries, this.sort);
-    const compareButton = h("a.button.secondary#compare-chosen", { href: "#", onclick: (e) => this.compareChosen(e) }, "Compare ticked runs");
+    const compareButton = h("button.secondary#compare-chosen", { type: "button", onclick: () => this.compareChosen() }, "Compare ticked runs");
     this.compareButton = compareButton;
+    this.drawCompareButton();
+    const missing = board.entries.filter((e) => missesBar(e.verdict));
     const top = board.compare_top;
     return h(
       "section.card.cv-table-card",
@@ -109,6 +113,13 @@ export class LeaderboardView {
           h("a.button.ghost", { href: `/api/leaderboard?model_key=${encodeURIComponent(board.model_key)}&format=csv`, download: "" }, "CSV"),
         ),
       ),
+      missing.length
+        ? h(
+            "p.verdict-line.verdict-bad#leaderboard-misses",
+            h("span.verdict-icon", { "aria-hidden": "true" }, "✗"),
+            ` ${missing.length} of ${board.entries.length} run${board.entries.length > 1 ? "s" : ""} miss${missing.length === 1 ? "es" : ""} the bar (the Verdict column says why): a high DER alone does not mean the backdoor is gone.`,
+          )
+        : null,
       h(
         "div.cv-table-scroll",
         h(
@@ -117,7 +128,7 @@ export class LeaderboardView {
             "thead",
             h(
               "tr",
-              ["", "#", "Run", "What differs"].map((t) => h("th", t)),
+              ["", "#", "Run", "Verdict", "What differs"].map((t) => h("th", t === "Verdict" ? { title: "did the defence remove the backdoor, against the run's success criteria" } : {}, t)),
               cols.map((c) =>
                 h(
                   "th",
@@ -131,11 +142,12 @@ export class LeaderboardView {
             "tbody",
             entries.map((e) =>
               h(
-                "tr",
+                `tr${missesBar(e.verdict) ? ".misses-bar" : ""}`,
                 { dataset: { run: e.run_id } },
-                h("td", h("input", { type: "checkbox", "aria-label": `Tick ${e.name} to compare`, onchange: (ev) => this.tick(e.run_id, ev.target.checked) })),
+                h("td", h("input", { type: "checkbox", checked: this.chosen.has(e.run_id), "aria-label": `Tick ${e.name} to compare`, onchange: (ev) => this.tick(e.run_id, ev.target.checked) })),
                 h("td", String(e.rank)),
                 h("th", { scope: "row" }, h("a", { href: e.url }, e.name), " ", h("span", { class: statusBadgeClass(e.status) }, statusLabel(e.status))),
+                h("td.verdict-cell", verdictChip(e.verdict) || "–"),
                 h("td.muted", e.differs),
                 cols.map((c) => h(c.key === this.sort.key ? "td.num.sorted" : "td", c.key === this.sort.key ? h("b", c.show(e)) : c.show(e))),
               ),
@@ -156,16 +168,22 @@ export class LeaderboardView {
   tick(id, on) {
     if (on) this.chosen.add(id);
     else this.chosen.delete(id);
+    this.drawCompareButton();
   }
 
-  compareChosen(e) {
-    e.preventDefault();
+  /** "Compare ticked runs" works with 2 to 12 ticked, and says so until then. */
+  drawCompareButton() {
+    const n = this.chosen.size;
+    const ok = n >= 2 && n <= MAX_COMPARE;
+    this.compareButton.disabled = !ok;
+    this.compareButton.textContent = ok ? `Compare ${n} ticked runs` : "Compare ticked runs";
+    this.compareButton.title = ok ? "" : n > MAX_COMPARE ? `Tick at most ${MAX_COMPARE} runs` : "Tick 2 to 12 runs to compare them";
+  }
+
+  compareChosen() {
     const ids = [...this.chosen];
-    if (ids.length < 2) {
-      this.compareButton.textContent = "Tick 2 to 12 runs first";
-      return;
-    }
-    location.hash = compareHash(ids.slice(0, MAX_COMPARE));
+    if (ids.length < 2 || ids.length > MAX_COMPARE) return;
+    location.hash = compareHash(ids);
   }
 
   sweepList(sweeps) {

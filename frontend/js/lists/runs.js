@@ -1,12 +1,14 @@
 // The runs list in the sidebar, live from the server's run-list channel: status, data
 // set, model, attack, phase and step of every run; click to open, delete with a confirm.
 // Tick runs to compare them (2 to 12): the bar above the list opens the compare view.
+// A finished run shows its verdict (removed, not removed, ...) as the API judged it.
 
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusLabel, ago, setupText, statusBadgeClass } from "../core/format.js";
 import { isLive } from "../core/vocab.js";
 import { MAX_COMPARE } from "../compare/hash.js";
+import { verdictChip } from "../core/verdict.js";
 
 
 export class RunList {
@@ -141,6 +143,8 @@ export class RunList {
         "a.run-link",
         { href: `#/run/${encodeURIComponent(run.id)}`, "aria-current": run.id === this.activeId ? "page" : null },
         h("span.run-line", h("span.run-title", run.name), h("span", { class: statusBadgeClass(status) }, statusLabel(status))),
+        // did the defence remove the backdoor (the API's verdict, once the run finished)
+        run.verdict ? h("span.run-verdict", verdictChip(run.verdict)) : null,
         h("span.run-meta", setupText(cfg)),
         h("span.run-meta", `${isLive(status) || !step ? `step ${step}/${total}` : `${step} steps`}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
         isLive(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,

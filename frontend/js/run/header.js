@@ -7,6 +7,7 @@ import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusLabel, duration, fixed, percent, setupText, statusBadgeClass } from "../core/format.js";
 import { Presenter, presentRequested } from "./present.js";
+import { verdictLine } from "../core/verdict.js";
 
 const CONNECTION = {
   connecting: ["conn-wait", "Connecting…"],
@@ -39,6 +40,7 @@ export class RunHeader {
     this.message = h("p.run-message", { role: "status" });
     this.kpis = h("div.kpis");
     this.forget = h("p.forget-note#forget-note");
+    this.verdict = h("div.run-verdict"); // the API's verdict once the run finished
     root.append(
       h(
         "div.run-title",
@@ -48,6 +50,7 @@ export class RunHeader {
       this.progress,
       h("div.run-stats", this.facts, this.kpis),
       this.forget,
+      this.verdict,
       this.message,
     );
     this.render = perFrame(() => this.draw());
@@ -89,6 +92,7 @@ export class RunHeader {
     this.drawButtons();
     this.drawFacts(stale);
     this.drawMessage();
+    fill(this.verdict, verdictLine(m.run?.verdict, "run-verdict"));
     this.drawKpis();
     this.lookForTwin();
     fill(this.forget, forgetNote(m, this.twin, () => this.runTwin()));

@@ -9,6 +9,7 @@ import { probeImage } from "./heatmaps/cells.js";
 import { drawCell } from "./heatmaps/draw.js";
 import { api } from "../core/api.js";
 import { phaseColor } from "./charts/specs.js";
+import { verdictLine } from "../core/verdict.js";
 
 /** A phase band, a little stronger than on the run page's charts. */
 function bandFill(kind) {
@@ -69,6 +70,7 @@ export class Presenter {
   build() {
     this.title = h("h1.pr-title");
     this.where = h("div.pr-where#present-where");
+    this.verdict = h("div.pr-verdict"); // the API's verdict, at the run's end
     this.speedSelect = h(
       "select.pr-speed#present-speed",
       { "aria-label": "Replay speed", onchange: (e) => (this.speed = Number(e.target.value)) },
@@ -83,7 +85,7 @@ export class Presenter {
     this.root = h(
       "div.presenter#presenter",
       { role: "dialog", "aria-modal": "true", "aria-label": "Presentation mode" },
-      h("header.pr-head", h("div.pr-head-left", this.title, this.where), h("div.pr-controls", this.liveButton, this.speedSelect, this.replayButton, exit)),
+      h("header.pr-head", h("div.pr-head-left", this.title, this.where, this.verdict), h("div.pr-controls", this.liveButton, this.speedSelect, this.replayButton, exit)),
       this.numbers,
       h("div.pr-main", h("section.pr-chart-box", h("h2", "Attack success rate and clean accuracy"), this.chart), h("section.pr-grid-box", h("h2", "What the model looks at ", h("span.pr-note", "left: clean · right: with the trigger")), this.grid)),
     );
@@ -191,6 +193,9 @@ export class Presenter {
     this.replayButton.textContent = this.timer ? "❚❚ Pause" : "▶ Replay";
     this.liveButton.hidden = this.cursor === null;
     this.liveButton.textContent = m.active ? "Live" : "End";
+    // the verdict once the run finished, when the end is shown (not part-way through a replay)
+    const atEnd = this.cursor === null || this.cursor >= Math.max(m.step, m.lastStep);
+    fill(this.verdict, atEnd ? verdictLine(m.run?.verdict, "present-verdict") : null);
     this.drawNumbers(step);
     this.drawChart(step);
     this.drawGrid(step);
@@ -203,10 +208,12 @@ export class Presenter {
       const ok = now === null || now === undefined ? "" : good(now, before?.[key]) ? ".pr-good" : ".pr-bad";
       return h(`div.pr-num#present-${id}`, h("div.pr-num-name", name), h("div.pr-num-values", h("span.pr-before", before ? f(before[key]) : "–"), h("span.pr-arrow", "→"), h(`span.pr-now${ok}`, f(now))));
     };
+    // coloured against the run's own success criteria (config `success`, verdict.py's bar)
+    const bar = { asr_below: 10, ca_kept_from: 95, ...(this.model.config?.success || {}) };
     fill(
       this.numbers,
-      big("asr", "Attack success rate", "asr", pct, (v) => v < 10),
-      big("ca", "Clean accuracy", "ca", pct, (v, b) => b === undefined || v >= 0.95 * b),
+      big("asr", "Attack success rate", "asr", pct, (v) => v < bar.asr_below),
+      big("ca", "Clean accuracy", "ca", pct, (v, b) => b === undefined || v >= (bar.ca_kept_from / 100) * b),
       big("tar", "Trigger attention (TAR)", "tar_median", fix, (v) => v <= 1),
     );
   }
