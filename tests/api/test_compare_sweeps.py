@@ -144,6 +144,36 @@ def test_leaderboard_ranks_by_der_then_asr_then_ca(client: TestClient) -> None:
     assert missing.status_code == 422 and missing.json()["fields"] == ["query.model_key"]
 
 
+def test_every_row_carries_the_one_verdict_against_the_runs_own_bar(client: TestClient) -> None:
+    """The run list, compare and the leaderboard read the same verdict (verdict.py), judged
+    against each run's `success` settings; a model at chance accuracy fails, high DER or not."""
+    _synth(client, "ok", (98, 90), (5, 88), "v")
+    _synth(client, "anp", (99.8, 92), (90, 91), "v")
+    _synth(client, "broken", (99.7, 90), (0, 10), "v")
+    _synth(client, "lenient", (99.8, 92), (90, 91), "v", success={"asr_below": 95.0})
+    rows = {r["id"]: r for r in client.get("/api/runs").json()}
+    outcome = {i: r["verdict"]["outcome"] for i, r in rows.items()}
+    assert outcome == {
+        "ok": "removed", "anp": "not_removed", "broken": "broken", "lenient": "removed"
+    }  # fmt: skip
+    assert rows["anp"]["verdict"]["passed"] is False and rows["ok"]["verdict"]["passed"] is True
+    compare = client.get("/api/compare", params={"ids": "ok,anp,broken,lenient"}).json()
+    board = client.get("/api/leaderboard", params={"model_key": "v"}).json()
+    for e in board["entries"]:
+        assert (
+            e["verdict"]
+            == rows[e["run_id"]]["verdict"]
+            == compare["headline"][e["run_id"]]["verdict"]
+        )
+    assert {e["run_id"]: e["der"] for e in board["entries"]}["broken"] > 0.59
+    csv = client.get("/api/leaderboard", params={"model_key": "v", "format": "csv"}).text
+    head, *lines = csv.strip().splitlines()
+    assert head.endswith(",verdict,passed")
+    assert {ln.split(",")[1]: ln.split(",")[-2:] for ln in lines}["broken"] == [
+        "Model broken", "False"
+    ]  # fmt: skip
+
+
 # -- sweeps -----------------------------------------------------------------------------
 def _sweep(**over: Any) -> dict[str, Any]:
     return {
