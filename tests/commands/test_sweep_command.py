@@ -45,3 +45,7 @@ def test_sweep_runs_every_cell_and_prints_the_table(tmp_path: Path, model_cache:
     assert len(table) == 2
     assert "| schedule=tiny | completed |" in table[0] and "| 8 |" in table[0]
     assert "| schedule=recovery 3 | completed |" in table[1] and "| 3 |" in table[1]
+    # each finished cell's verdict (verdict.py), in words: never "-" for a completed run
+    verdicts = [ln.split(" | ")[3] for ln in table]
+    words = ("Removed", "Not removed", "Weakened", "Came back", "Model broken")
+    assert all(any(w in v for w in words) for v in verdicts), verdicts

@@ -73,7 +73,7 @@ class Progress:
 
     def __call__(self, event: Any) -> None:
         kind = getattr(event, "type", "")
-        if kind in ("evaluation", "measurement", "run_finished"):
+        if kind in ("run_started", "evaluation", "measurement", "run_finished"):
             self.kept.append(event.model_dump(exclude={"maps", "images"}))
             if getattr(event, "asr", None) is not None:
                 self.asr = float(event.asr)
@@ -90,16 +90,19 @@ def _pct(v: Any) -> str:
 
 
 def format_table(rows: list[dict[str, Any]]) -> str:
-    head = "| # | cell | status | ASR before -> after | CA before -> after | DER | steps | "
-    head += "steps to ASR<10% | wall s |"
-    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    head = "| # | cell | status | verdict | ASR before -> after | CA before -> after | DER | "
+    head += "steps | steps to ASR<10% | wall s |"
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         h = r["headline"]
         der = "-" if h.get("der") is None else f"{h['der']:.3f}"
         gone = "never" if h.get("steps_to_asr10") is None else str(h["steps_to_asr10"])
         wall = "-" if h.get("wall_time") is None else f"{h['wall_time']:.1f}"
+        verdict = h.get("verdict")
+        said = "-" if verdict is None else f"{verdict['icon']} {verdict['label']}"
         lines.append(
-            f"| {r['index'] + 1} | {r['label']} | {r['status']} | {_pct(h.get('asr_before'))} -> "
+            f"| {r['index'] + 1} | {r['label']} | {r['status']} | {said} | "
+            f"{_pct(h.get('asr_before'))} -> "
             f"{_pct(h.get('asr_after'))} | {_pct(h.get('ca_before'))} -> {_pct(h.get('ca_after'))}"
             f" | {der} | {h.get('steps', 0)} | {gone} | {wall} |"
         )
@@ -142,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         )
         state = engine.run(poll)
         row["status"] = state.value
-        row["headline"] = headline(progress.kept)
+        row["headline"] = headline(progress.kept, None, cell.config.success)
         row["headline"]["steps"] = engine.step_count
     print()
     print(format_table(rows))
