@@ -12,6 +12,7 @@ import { ComparePath } from "./path.js";
 /* global Plotly */
 
 const REDRAW_MS = 400;
+const MARKERS_UP_TO = 200; // points of a measured line drawn with markers (run/charts/specs.js)
 // Measured keys the charts know; any other numeric measurement field (the localisation
 // metrics, robust accuracy, ...) gets a chart of its own when a run has it.
 const KNOWN = new Set(["step", "phase_index", "lag", "asr", "ca", "tar_median", "tar_mean", "mass_fraction", "run_id"]);
@@ -179,7 +180,9 @@ export class CompareCharts {
       const s = this.seriesOf(run, spec);
       out.push({
         type: "scatter",
-        mode: spec.key ? "lines+markers" : "lines",
+        // as in a run's own charts: past 200 points the markers merge into the line, and
+        // each is an SVG element to draw (12 runs of 200 measurements: 2,400 a chart)
+        mode: spec.key && s.steps.length <= MARKERS_UP_TO ? "lines+markers" : "lines",
         name: run.name,
         legendgroup: run.id,
         x: s.steps.map((st) => v.xOf(run, st)),

@@ -23,7 +23,10 @@ export class CompareSlider {
     const steps = view.runs.map((r) => view.stepOf(r));
     const where = view.sliderX === null ? "Latest" : view.positionText().replace(/^./, (c) => c.toUpperCase());
     const same = steps.every((s) => s === steps[0]);
-    this.label.textContent = same ? `${where} · step ${steps[0]} in every run` : `${where} · steps shown: ${steps.join(", ")}`;
+    const stepSlider = view.sliderX !== null && view.xMode === "step"; // "Step 40" says it already
+    this.label.textContent = same
+      ? stepSlider ? `${where} in every run` : `${where} · step ${steps[0]} in every run`
+      : `${where} · steps shown: ${steps.join(", ")}`;
     this.label.dataset.steps = steps.join(",");
   }
 }
