@@ -62,6 +62,10 @@ def test_run_writes_metrics_frames_and_model(tmp_path: Path, model_cache: Path) 
     )
     assert res.returncode == 0, res.stderr
     assert "| attack success rate (ASR) % |" in res.stdout
+    # the verdict, in words, the same the report opens with
+    said = next(ln for ln in res.stdout.splitlines() if ln.startswith("verdict: "))
+    icon, sentence = said.removeprefix("verdict: ").split(" ", 1)
+    assert f'aria-hidden="true">{icon}</span> {sentence}' in (out / "report.html").read_text()
     assert "[before]" in res.stderr and "phase 1 ascent" in res.stderr
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     assert [int(r["step"]) for r in rows] == list(range(1, 9))

@@ -17,6 +17,7 @@ from ..config import RunConfig
 from ..control import Control, Stop
 from ..events import EventBase
 from ..presets import PRESETS
+from ..scores import headline
 from ..settings import Settings
 from .inputs import BadInput, config_from, load_config_file
 
@@ -65,9 +66,13 @@ def run(args: argparse.Namespace) -> int:
     reporter = ConsoleReporter()
     events: list[EventBase] = []
 
+    judged: list[dict[str, Any]] = []  # what the verdict reads (scores.headline)
+
     def emit(event: Any) -> None:
         if out is not None:
             events.append(event)
+        if event.type in ("run_started", "evaluation", "measurement", "run_finished"):
+            judged.append(event.model_dump(mode="json", exclude={"maps", "images"}))
         reporter(event)
 
     stop_requested = []
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.time()
     state = engine.run(poll)
     print(reporter.table(), file=sys.stdout)
+    verdict = headline(judged, None, config.success)["verdict"]
+    print(f"verdict: {verdict['icon']} {verdict['sentence']}", file=sys.stdout)
     print(f"wall time {time.time() - t0:.1f} s", file=sys.stdout)
     if out is not None:
         model_file = None
