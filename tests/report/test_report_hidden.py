@@ -157,3 +157,16 @@ def test_a_class_that_takes_the_triggered_images_is_named(facts) -> None:
     assert f"“{f.classes[moved]}” takes" in text and "moved rather than removed" in text
     f.evaluations[-1]["triggered_classes"] = None
     assert "was not counted" in where_triggered(f)
+
+
+def test_a_broken_models_path_is_not_read_as_a_removed_backdoor() -> None:
+    """The verdict says "Model broken" (CA at chance): the path section must not call the
+    backdoor gone, whatever its low ASR."""
+    far = {**PATH, "asr": [100, 95, 80, 50, 20, 8, 4, 2, 1, 0, 0]}
+    assert "gone for good" in path_reading(far)
+    broken = path_reading(far, None, "broken")
+    assert "The model is broken" in broken and "gone" not in broken
+    # the run's own bar: 1% is first reached at alpha 0.8, 20% of the way back
+    assert "first reaches 1% at α = 0.8, 20% of the way back" in path_reading(
+        far, None, "removed", 1.0
+    )

@@ -390,9 +390,16 @@ def attacks_woke(facts: RunFacts) -> list[str] | None:
     return None if not back else [names[k] for k, v in back.items() if v >= bars[k]]
 
 
-def path_reading(path: dict[str, Any], woken: list[str] | None = None) -> str:
-    """The path in words: the ASR half-way back, how far back it stays low, and what that
-    suggests, next to what the attacks on the defended model did (`woken`, attacks_woke)."""
+def path_reading(
+    path: dict[str, Any],
+    woken: list[str] | None = None,
+    outcome: str | None = None,
+    limit: float = REMOVED_BELOW,
+) -> str:
+    """The path in words: the ASR half-way back, how far back it stays low (below `limit`,
+    the run's ASR bar), and what that suggests, next to what the attacks on the defended
+    model did (`woken`, attacks_woke). `outcome`: the run's verdict; a broken model's path
+    is not read (its low ASR means nothing)."""
     half, end = _near(path, "asr", 0.5), _near(path, "asr", 1.0)
     if half is None or end is None:
         ca = _near(path, "ca", 0.5)
@@ -406,15 +413,20 @@ def path_reading(path: dict[str, Any], woken: list[str] | None = None) -> str:
         f"{where} back to the backdoored model the backdoor fires on {fmt(half[1], '%')} of "
         f"triggered images (at the defended model itself: {fmt(end[1], '%')})."
     )
-    if end[1] >= REMOVED_BELOW:
+    if outcome == "broken":  # the verdict: a model at chance accuracy; no reading of its ASR
+        return text + (
+            " The model is broken (its clean accuracy is at chance level, the result above), "
+            "so a low ASR along this line says nothing about the backdoor."
+        )
+    if end[1] >= limit:
         return text
     # Walk back from the defended model (alpha 1) to the first point at or above the bar.
     back = sorted(
         ((a, v) for a, v in zip(path["alphas"], path["asr"], strict=False) if v is not None),
         reverse=True,
     )
-    up = next(((a, v) for a, v in back if v >= REMOVED_BELOW), None)
-    bar = f"{REMOVED_BELOW:g}%"
+    up = next(((a, v) for a, v in back if v >= limit), None)
+    bar = f"{limit:g}%"
     if up is None:
         text += f" It stays below {bar} along the whole line"
         close = False
@@ -561,6 +573,8 @@ def gone_or_hidden(facts: RunFacts) -> str:
     size = facts.config.get("monitor", {}).get("eval_size")
     subset = f"the monitor subset ({size} test images)" if size else "the monitor subset"
     if path is not None:
+        outcome, limit = facts.verdict()["outcome"], criteria_of(facts.config).asr_below
+        reading = path_reading(path, attacks_woke(facts), outcome, limit)
         label = path["label"]
         where = label if "step" in label else f"{label}, step {path['step']}"
         faint = (
@@ -575,7 +589,7 @@ def gone_or_hidden(facts: RunFacts) -> str:
             f"{e(faint)}</p>"
             '<div class="chart chart-small" id="chart-path"></div>'
             '<img class="chart-print" id="print-path" alt="">'
-            f'<p id="path-reading">{e(path_reading(path, attacks_woke(facts)))}</p></div>'
+            f'<p id="path-reading">{e(reading)}</p></div>'
         )
     else:
         chart = (
