@@ -213,7 +213,7 @@ export class RunHeader {
     };
     fill(
       this.kpis,
-      kpi("asr", m.triggerLabel("ASR"), "asr", (v) => percent(v), "lower is better", () => null,
+      kpi("asr", m.triggerLabel("ASR"), "asr", (v) => percent(v), "lower is better", (b, now) => asrVerdict(now, m.config?.success?.asr_below),
         m.found ? `Measured with the trigger ${m.found.source}, not the attacker's own` : ""),
       kpi("ca", "CA", "ca", (v) => percent(v), "should stay high", caVerdict),
       kpi("ra", "RA", "ra", (v) => percent(v), "triggered images, true class: higher is better", () => null,
@@ -298,6 +298,16 @@ function measuredWhere(now, step) {
   const what = now.full ? "full test set" : "monitor subset";
   const behind = step - now.step;
   return `step ${now.step}, ${what}${behind > 0 ? ` (${behind} step${behind > 1 ? "s" : ""} ago)` : ""}`;
+}
+
+/** ASR against the run's bar (config success.asr_below, 10% by default): above it, a
+ * warning in words; the verdict line says what that means for the run. */
+export function asrVerdict(now, bar = 10) {
+  if (now === null || now === undefined || !Number.isFinite(now)) return null;
+  const limit = bar ?? 10;
+  return now >= limit
+    ? { warn: true, text: `✗ ≥ ${limit}% bar`, title: "the backdoor counts as removed only below this run's ASR bar (success.asr_below)" }
+    : { warn: false, text: `✓ < ${limit}% bar`, title: "below this run's ASR bar (success.asr_below)" };
 }
 
 /** Clean accuracy: the change in points; a warning below 90% of where it started. */
