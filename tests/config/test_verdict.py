@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from unlearnscope.config import SuccessConfig
-from unlearnscope.presets import build_config
+from unlearnscope.presets import PRESETS, build_config, preset_outcomes
 from unlearnscope.scores import headline
 from unlearnscope.verdict import chance_floor, criteria_of, judge
 
@@ -144,3 +144,20 @@ def test_criteria_default_for_older_runs_and_are_validated() -> None:
     assert criteria_of({"success": {"asr_below": -3}}) == SuccessConfig()  # unreadable
     with pytest.raises(ValueError, match="asr_below"):
         build_config("tiny", {"success": {"asr_below": 0}})
+
+
+def test_every_demo_preset_has_a_measured_outcome_that_todays_rule_agrees_with() -> None:
+    """backend/unlearnscope/preset_outcomes.json (scripts/preset_outcomes.py) holds a measured
+    outcome for every demo preset, and judging its numbers again gives the same verdict: a
+    change to the rule or to a preset's bar shows here until the script is run again."""
+    measured = preset_outcomes()
+    demos = [n for n in PRESETS if n == "demo" or n.startswith("demo-")]
+    assert sorted(measured) == sorted(demos)
+    for name, entry in measured.items():
+        criteria = build_config(name).success
+        assert entry["verdict"]["criteria"] == criteria.model_dump(mode="json"), name
+        assert judge(entry["numbers"], criteria) == entry["verdict"], name
+        assert entry["status"] == "completed" and entry["measured"], name
+    # the case of issue 26: the ANP demo does not remove the backdoor here, the demo does
+    assert measured["demo-anp"]["verdict"]["outcome"] == "not_removed"
+    assert measured["demo"]["verdict"]["passed"] is True
