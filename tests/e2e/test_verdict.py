@@ -155,7 +155,7 @@ def test_the_form_says_what_each_demo_preset_was_measured_to_do(
     )
     expect(outcome.locator(".verdict-chip")).to_have_text("✗ Not removed")
     option = page.locator('#preset option[value="demo-anp"]')
-    expect(option).to_have_text("demo-anp — ✗ not removed")
+    expect(option).to_have_text("demo-anp — ✗ Not removed")
     page.screenshot(path=str(tmp_path / "form-demo-anp.png"))
     page.select_option("#preset", "demo")
     expect(outcome).to_contain_text("Measured: this preset removes the backdoor here.")

@@ -115,7 +115,7 @@ export class RunForm {
       this.fromName ? h("option", { value: "" }, `settings of “${this.fromName}”`) : null,
       Object.keys(this.options.presets).map((name) => {
         const v = this.options.preset_outcomes?.[name]?.verdict;
-        return h("option", { value: name }, v ? `${name} — ${v.icon} ${v.label.toLowerCase()}` : name);
+        return h("option", { value: name }, v ? `${name} — ${v.icon} ${v.label}` : name);
       }),
     );
     presetSelect.value = presetName;
