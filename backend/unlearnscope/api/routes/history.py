@@ -150,7 +150,7 @@ def frames(
 
 @router.get(
     "/frames/maps",
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={**_NOT_FOUND, 200: {"content": {"application/octet-stream": {}}}},
     summary="The raw maps of many heatmap frames in one answer (after a seq, up to ~8 MB)",
 )
 def frames_maps(
