@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .scores import num
+from .verdict import num
 
 IGNORED_PATHS = ("name",)  # never a difference worth naming: the legend shows the name
 MISSING = None  # a path one config has and another has not (schedules of other lengths)

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config.success import SuccessConfig
-from .verdict import judge
+from .verdict import judge, num
 
 REMOVED_BELOW = SuccessConfig().asr_below  # ASR percent under which the backdoor is removed
 KEPT_FROM = SuccessConfig().ca_kept_from  # CA retention percent from which CA counts as kept
@@ -195,13 +195,3 @@ def rank_key(row: Mapping[str, Any], first: str = "der") -> tuple[float, float, 
         asr if asr is not None else inf,
         -ca if ca is not None else inf,
     )
-
-
-def num(value: Any) -> float | None:
-    """A number from a stored value (None for a missing, boolean or non-numeric one)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None

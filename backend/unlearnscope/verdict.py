@@ -78,9 +78,9 @@ def judge(
     Returns {outcome, passed, tone (good | mixed | bad | none), label, icon, sentence,
     final, criteria (the thresholds used)}."""
     c = criteria or SuccessConfig()
-    asr_b, asr_a = _num(numbers.get("asr_before")), _num(numbers.get("asr_after"))
-    ca_b, ca_a = _num(numbers.get("ca_before")), _num(numbers.get("ca_after"))
-    retuned, qra = _num(numbers.get("asr_retuned")), _num(numbers.get("asr_qra"))
+    asr_b, asr_a = num(numbers.get("asr_before")), num(numbers.get("asr_after"))
+    ca_b, ca_a = num(numbers.get("ca_before")), num(numbers.get("ca_after"))
+    retuned, qra = num(numbers.get("asr_retuned")), num(numbers.get("asr_qra"))
     kept = 100.0 * ca_a / ca_b if ca_a is not None and ca_b else None
     asr_bar, kept_bar = _pct(c.asr_below), _pct(c.ca_kept_from)
     trend = f"ASR {_pct(asr_b)} → {_pct(asr_a)}"
@@ -144,7 +144,8 @@ def judge(
     }
 
 
-def _num(value: Any) -> float | None:
+def num(value: Any) -> float | None:
+    """A number from a stored value (None for a missing, boolean or non-numeric one)."""
     if value is None or isinstance(value, bool):
         return None
     try:
