@@ -61,21 +61,82 @@ def schedule_text(schedule: Sequence[Mapping[str, Any]] | None) -> str:
     return " → ".join(f"{p.get('kind', '?')} {p.get('steps', '?')}" for p in schedule)
 
 
+def as_run(
+    config: Mapping[str, Any], schedule: Sequence[Mapping[str, Any]] | None
+) -> dict[str, Any]:
+    """The config with the schedule in force (after live edits) in place of the planned
+    one: what compare, the leaderboard and a sweep's runs are compared by, so every view
+    names the schedule the run followed."""
+    out = dict(config)
+    if schedule:
+        out["schedule"] = [dict(p) for p in schedule]
+    return out
+
+
+def phase_name(schedule: Sequence[Mapping[str, Any]], index: int) -> str:
+    """ "ascent", or "phase 2 recovery" when the kind is in the schedule more than once."""
+    kind = str(schedule[index].get("kind", "?"))
+    repeated = sum(1 for p in schedule if p.get("kind") == kind) > 1
+    return f"phase {index + 1} {kind}" if repeated else kind
+
+
+def diff_rows(
+    configs: Sequence[Mapping[str, Any]], diff: Mapping[str, list[Any]] | None = None
+) -> list[dict[str, Any]]:
+    """What differs between `configs`, a row per setting: {"path", "name", "values"} with
+    a value's text per config. Every phase setting counts (lr, batch size, weights, a
+    kind's own settings): schedules of the same kinds in the same order differ by those
+    settings, a row each ("schedule.0.lr", named "ascent lr"); schedules of other kinds or
+    lengths by one "schedule" row (kind and steps per phase), then a row per other setting
+    that differs in a phase of the same kind at the same place."""
+    diff = config_diff(configs) if diff is None else diff
+    rows = [
+        {"path": p, "name": p, "values": [_short(v) for v in values]}
+        for p, values in diff.items()
+        if not p.startswith("schedule.")
+    ]
+    if not any(p.startswith("schedule.") for p in diff):
+        return rows
+    schedules = [list(c.get("schedule") or []) for c in configs]
+    kinds = [[p.get("kind") for p in s] for s in schedules]
+    same_kinds = all(k == kinds[0] for k in kinds)
+    if not same_kinds:
+        rows.append(
+            {
+                "path": "schedule",
+                "name": "schedule",
+                "values": [schedule_text(s) for s in schedules],
+            }
+        )
+    for i in range(max(len(s) for s in schedules)):
+        if any(len(s) <= i or s[i].get("kind") != schedules[0][i].get("kind") for s in schedules):
+            continue  # a phase some lack, or of another kind: the schedule row names it
+        name = phase_name(schedules[0], i)
+        prefix = f"schedule.{i}."
+        for path, values in diff.items():
+            field = path[len(prefix) :]
+            if not path.startswith(prefix) or (field == "steps" and not same_kinds):
+                continue
+            rows.append(
+                {"path": path, "name": f"{name} {field}", "values": [_short(v) for v in values]}
+            )
+    return rows
+
+
 def diff_labels(
     configs: Sequence[Mapping[str, Any]], diff: Mapping[str, list[Any]] | None = None
 ) -> list[str]:
-    """Per config, what sets it apart, in a few words: "seed=1, schedule: ascent 40 → ...".
-
-    Differences inside the schedule are named by the schedule itself (a list of changed
-    fields would be longer than the schedule)."""
-    diff = config_diff(configs) if diff is None else diff
-    plain = [p for p in diff if not p.startswith("schedule.")]
-    in_schedule = any(p.startswith("schedule.") for p in diff)
+    """Per config, what sets it apart, in a few words: "seed=1, ascent lr=0.01" or
+    "schedule: ascent 40 → recovery 100" (diff_rows's rows: every phase setting counts)."""
+    rows = diff_rows(configs, diff)
     labels = []
-    for i, cfg in enumerate(configs):
-        parts = [f"{p}={_short(diff[p][i])}" for p in plain]
-        if in_schedule:
-            parts.append(f"schedule: {schedule_text(cfg.get('schedule'))}")
+    for i in range(len(configs)):
+        parts = [
+            f"schedule: {r['values'][i]}"
+            if r["path"] == "schedule"
+            else f"{r['name']}={r['values'][i]}"
+            for r in rows
+        ]
         labels.append(", ".join(parts) if parts else "same settings")
     return labels
 

@@ -317,6 +317,56 @@ PRESETS["demo-ours"] = {
 }
 
 
+# Every preset in a sentence, for people choosing one (the run form shows it beside the
+# choice; GET /api/options `preset_descriptions`). A preset without one fails a test.
+PRESET_DESCRIPTIONS: dict[str, str] = {
+    "demo": "Synthetic shapes, small CNN, BadNets; a few minutes on a CPU (the backdoored "
+    "model is cached after the first run). No download. A gentle ascent, then recovery.",
+    "tiny": "Seconds, for tests: a few hundred images and a very small model; the numbers "
+    "mean little.",
+    "paper": "CIFAR-10 as in the paper (JPEG ImageFolder from the server's --data-dir), "
+    "BadNets 3x3, small CNN, the tuned recovery schedule; minutes on a GPU.",
+    "paper-resnet18": "The paper's setting with ResNet-18 (11M parameters): a GPU job, "
+    "about 70 minutes per model on 2 CPU cores.",
+    "paper-blended": "The paper's setting, with a Blended attack (a picture mixed into "
+    "the image at alpha 0.1) in place of BadNets.",
+    "paper-wanet": "The paper's setting, with a WaNet attack (an invisible warp of the "
+    "image) in place of BadNets.",
+    "paper-sig": "The paper's setting, with a SIG attack (a faint sine stripe on images "
+    "of the target class, labels untouched).",
+    "paper-inputaware": "The paper's setting, with the Input-aware attack (a generated "
+    "trigger per image).",
+    "demo-nad": "The demo's backdoored model, defended by NAD (a fine-tuned teacher "
+    "guides the model's attention), tuned on the demo data.",
+    "demo-sam": "The demo's backdoored model, defended by FT-SAM (fine-tuning with "
+    "sharpness-aware minimisation), tuned on the demo data.",
+    "demo-ibau": "The demo's backdoored model, defended by I-BAU (unlearning the worst "
+    "perturbation found on clean images), tuned on the demo data.",
+    "demo-anp": "The demo's backdoored model, defended by ANP (pruning the neurons most "
+    "sensitive to small weight changes); it does not remove this backdoor.",
+    "demo-fineprune": "The demo's backdoored model, defended by fine-pruning (prune "
+    "dormant neurons, then fine-tune).",
+    "demo-nc": "The demo's backdoored model, defended by Neural Cleanse (reverse-engineer "
+    "a trigger per class, then unlearn the smallest).",
+    "paper-nad": "The paper's CIFAR-10 model, defended by NAD at its paper's recipe.",
+    "paper-sam": "The paper's CIFAR-10 model, defended by FT-SAM (300 of its 1000 steps, "
+    "to fit a CPU).",
+    "paper-ibau": "The paper's CIFAR-10 model, defended by I-BAU (5 rounds, 250 steps).",
+    "paper-anp": "The paper's CIFAR-10 model, defended by ANP (400 of its 2000 mask "
+    "steps, to fit a CPU).",
+    "paper-fineprune": "The paper's CIFAR-10 model, defended by fine-pruning at its "
+    "paper's recipe.",
+    "paper-nc": "The paper's CIFAR-10 model, defended by Neural Cleanse at its paper's "
+    "recipe.",
+    "demo-detect": "The demo without being told which samples are poisoned: SCAn finds "
+    "them in the training set, then recovery unlearns what it flagged.",
+    "demo-attacked": "The demo's defence, then attacked as Min et al. do (the "
+    "reactivation attack, then re-tuning on 5 poisoned images): gone, or only hidden?",
+    "demo-ours": "Our path-guarded defence on the demo, then the same two attacks as "
+    "demo-attacked: compare the two.",
+}
+
+
 # What each demo preset was measured to do (its verdict and numbers; scripts/preset_outcomes.py
 # runs them and writes this file): the form says it beside the preset choice, so a preset
 # that shows a defence failing says so before anyone starts it.

@@ -24,11 +24,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .comparison import schedule_text
+from .comparison import diff_labels, schedule_text
 from .config import RunConfig
 from .presets import PRESETS, ConfigError, build_config
 
 MAX_GRID_VALUES = 1000  # values per grid key (the server's sweep size limit is lower)
+MAX_NAME = 100  # characters of a run's name (RunConfig.name)
 
 
 class SweepSpec(BaseModel):
@@ -106,9 +107,9 @@ def _value(path: str, value: Any) -> Any:
 
 
 def value_text(path: str, value: Any, position: int) -> str:
-    """A grid value in a run name: numbers and words as they are, a schedule as its phases
-    ("ascent 60 -> recovery 40"), another list or dict as #k (its place in the grid's list,
-    from 1)."""
+    """A grid value in a run name, alone: numbers and words as they are, a schedule as its
+    phases ("ascent 60 → recovery 40"), another list or dict as #k (its place in the
+    grid's list, from 1). `value_texts` sets a key's values apart from each other."""
     if path == "schedule" and isinstance(value, list) and all(isinstance(p, dict) for p in value):
         return schedule_text(value)
     if isinstance(value, (list, dict)):
@@ -116,6 +117,37 @@ def value_text(path: str, value: Any, position: int) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
+
+
+def value_texts(path: str, values: list[Any]) -> list[str]:
+    """The texts of one grid key's values in run names, no two alike: value_text's, and
+    where two read the same (schedules of the same phases that differ in a setting, such
+    as a phase's lr) what sets each apart, every phase setting counted
+    (comparison.diff_labels: "ascent lr=0.01"); values that still read alike get #k."""
+    texts = [value_text(path, v, k) for k, v in enumerate(values)]
+    if len(set(texts)) < len(texts) and path == "schedule":
+        plans = []
+        for v in values:
+            try:
+                plans.append({"schedule": _value(path, v)})
+            except KeyError:
+                plans.append({"schedule": v})
+        apart = [label.removeprefix("schedule: ") for label in diff_labels(plans)]
+        texts = [
+            t if isinstance(v, str) else a for t, a, v in zip(texts, apart, values, strict=True)
+        ]
+    if len(set(texts)) < len(texts):
+        texts = [f"{t} #{k + 1}" if texts.count(t) > 1 else t for k, t in enumerate(texts)]
+    return texts
+
+
+def run_name(sweep: str, label: str, index: int) -> str:
+    """ "sweep [schedule=tiny, seed=1]" within 100 characters: the sweep's name gives way
+    first; a label too long to fit is cut, with the cell's number, so names stay apart."""
+    tail = f" [{label}]"
+    if len(tail) > MAX_NAME - 10:
+        tail = f" [#{index + 1}: {label[: MAX_NAME - 20]}…]"
+    return sweep[: MAX_NAME - len(tail)].rstrip() + tail
 
 
 def expand(spec: SweepSpec, max_cells: int | None = None) -> list[SweepCell]:
@@ -137,13 +169,12 @@ def expand(spec: SweepSpec, max_cells: int | None = None) -> list[SweepCell]:
         lines = [ln if ln.startswith("preset") else f"base.{ln}" for ln in err.lines]
         raise SweepError(lines, fields) from None
     paths = list(spec.grid)
+    texts = {p: value_texts(p, spec.grid[p]) for p in paths}
     cells = []
     choices = [list(enumerate(spec.grid[p])) for p in paths]
     for index, combo in enumerate(itertools.product(*choices)):
         values = {p: v for p, (_, v) in zip(paths, combo, strict=True)}
-        label = ", ".join(
-            f"{p}={value_text(p, v, k)}" for p, (k, v) in zip(paths, combo, strict=True)
-        )
+        label = ", ".join(f"{p}={texts[p][k]}" for p, (k, _) in zip(paths, combo, strict=True))
         where = f"cell {index + 1} ({label})"
         raw = base
         try:
@@ -159,7 +190,7 @@ def expand(spec: SweepSpec, max_cells: int | None = None) -> list[SweepCell]:
             raw["attack"]["settings"] = {
                 k: v for k, v in settings if f"attack.settings.{k}" in values
             }
-        raw["name"] = f"{spec.name} [{label}]"[:100]
+        raw["name"] = run_name(spec.name, label, index)
         try:
             config = build_config(None, raw)
         except ConfigError as err:

@@ -72,6 +72,7 @@ class OptionsOut(BaseModel):
     # name -> what the preset was measured to do (scripts/preset_outcomes.py): {verdict,
     # numbers, measured, machine, seconds, status}; presets never measured are absent
     preset_outcomes: dict[str, dict[str, Any]] = {}
+    preset_descriptions: dict[str, str] = {}  # name -> the preset in a sentence
     default_preset: str
     run_config_schema: dict[str, Any]  # JSON schema of RunConfig, to build a form from
     states: dict[str, list[str]]  # run states: all, active, stepping, live, terminal
@@ -115,7 +116,7 @@ class RunOut(BaseModel):
     message: str
     error: str | None
     step: int  # steps taken
-    total_steps: int  # of the schedule in force
+    total_steps: int  # the step the run ends at as things stand (plan.total)
     queue_position: int | None  # 1 = next to start; None when not queued
     created_at: datetime
     started_at: datetime | None
@@ -134,6 +135,10 @@ class RunOut(BaseModel):
     # config `success`): {outcome, passed, tone, label, icon, sentence, final, criteria};
     # None until the run finished.
     verdict: dict[str, Any] | None = None
+    # The schedule as planned, as edited and as run, and the step total every view shows
+    # (ml/schedule.py run_plan): {total, taken, planned_total, in_force_total, edited,
+    # phases: [{index, kind, steps, planned_steps, taken, reason}]}.
+    plan: dict[str, Any] | None = None
 
 
 class ControlOut(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from ... import config as cfg
 from ...ml.attacks.settings import attack_options
 from ...ml.kinds.settings import phase_kind_options
-from ...presets import PRESETS, preset_config, preset_outcomes
+from ...presets import PRESET_DESCRIPTIONS, PRESETS, preset_config, preset_outcomes
 from ...settings import Settings
 from ...states import state_lists
 from ..close_codes import close_code_options
@@ -66,6 +66,7 @@ def options(settings: SettingsDep) -> OptionsOut:
         attack_kinds=[AttackKindOut(**entry) for entry in attack_options()],
         presets={name: preset_config(name).model_dump(mode="json") for name in PRESETS},
         preset_outcomes=preset_outcomes(),
+        preset_descriptions=PRESET_DESCRIPTIONS,
         default_preset=default,
         run_config_schema=_limited_schema(settings),
         states=state_lists(),

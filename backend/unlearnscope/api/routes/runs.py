@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
 
 from ... import presets
-from ...config import RunConfig, schedule_steps
+from ...config import RunConfig
 from ...presets import PRESETS
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
@@ -184,12 +185,15 @@ async def stop_run(run_id: str, service: ServiceDep, response: Response) -> Cont
 async def edit_schedule(run_id: str, body: ScheduleEditIn, service: ServiceDep) -> ScheduleEditOut:
     """Send the whole new schedule. Phases already over must stay as they are; the
     current phase keeps its kind and may not end before the steps it has run; later
-    phases are free. Applied at the engine's next step boundary; the answer says which."""
+    phases are free. Applied at the engine's next step boundary; the answer says which,
+    and the run's step total after it (phases that ended count the steps they took)."""
     event = await service.edit_schedule(run_id, body.schedule)
+    row = await run_in_threadpool(service.require, run_id)
+    plan = await run_in_threadpool(service.plan, row, event.schedule)
     return ScheduleEditOut(
         accepted=event.accepted,
         step=event.step,
-        total_steps=schedule_steps(event.schedule),
+        total_steps=plan["total"],  # the run's total as every view shows it
         schedule=event.schedule,
         seq=event.seq,
     )

@@ -199,6 +199,10 @@ class RunService:
     def view(self, row: RunRow) -> RunOut:
         return self.views.view(row)
 
+    def plan(self, row: RunRow, schedule: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The run's schedule as planned, as edited and as run, and its step total."""
+        return self.views.plan(row, schedule)
+
     def require_writable(self) -> None:
         self.admission.require_writable()
 

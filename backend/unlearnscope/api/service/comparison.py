@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...comparison import config_diff, diff_labels, model_label, seed_groups
+from ...comparison import as_run, config_diff, diff_labels, diff_rows, model_label, seed_groups
 from ...scores import headline, rank_key, ranked_by, scores_at_steps
 from ...storage.tables import RunRow
 from ...verdict import criteria_of
@@ -35,7 +35,9 @@ class Comparisons:
 
     def compare(self, ids: list[str]) -> dict[str, Any]:
         """What the compare view needs besides the runs' streams: the runs, what differs
-        between their configs, each run's legend text, seed groups, model keys, headline
+        between their configs (with the schedules in force: every view names the schedule
+        a run followed; `diff_rows`: a row per setting, every phase setting counted), each
+        run's legend text, seed groups, model keys, headline
         numbers and scores at every measured step (scores.py: the page computes none),
         and whether they share probe samples."""
         ids = list(dict.fromkeys(i for i in ids if i))  # in order, once each
@@ -46,7 +48,7 @@ class Comparisons:
         missing = [i for i in ids if i not in {r.id for r in rows}]
         if missing:
             raise RunNotFound(missing[0])
-        configs = [r.config for r in rows]
+        configs = [as_run(r.config, r.schedule) for r in rows]  # the schedules in force
         diff = config_diff(configs)
         keys = self.store.model_keys(ids)
         probes = {}
@@ -59,8 +61,9 @@ class Comparisons:
         return {
             "runs": [self.views.view(r).model_dump(mode="json") for r in rows],
             "diff": diff,
+            "diff_rows": diff_rows(configs, diff),
             "labels": dict(zip(ids, diff_labels(configs, diff), strict=True)),
-            "seed_groups": seed_groups({r.id: r.config for r in rows}),
+            "seed_groups": seed_groups({r.id: c for r, c in zip(rows, configs, strict=True)}),
             "model_keys": {i: keys.get(i) for i in ids},
             "headline": {r.id: self.headline(r, headers[r.id]) for r in rows},
             "scores": {r.id: scores_at_steps(headers[r.id]) for r in rows},
@@ -102,9 +105,7 @@ class Comparisons:
             )
             raise InvalidInput(line, errors=[line], fields=["query.model_key"])
         rows = self.store.get_many(ids)
-        configs = [r.config for r in rows]
-        diff = config_diff(configs)
-        labels = diff_labels(configs, diff)
+        labels = diff_labels([as_run(r.config, r.schedule) for r in rows])
         entries = []
         for r, label in zip(rows, labels, strict=True):
             entries.append(
@@ -114,6 +115,7 @@ class Comparisons:
                     "status": r.status,
                     "differs": label,
                     "schedule": r.schedule,
+                    "plan": self.views.plan(r),
                     "url": f"#/run/{r.id}",
                     **self.headline(r),
                 }

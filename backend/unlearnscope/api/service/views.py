@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...ml.schedule import run_plan
 from ...scores import headline
 from ...states import TERMINAL_STATUSES, RunStatus
 from ...storage.runs import RunStore
@@ -27,6 +28,9 @@ class RunViews:
         self.pool = pool
         # run id -> (last_seq, verdict) of finished runs: their numbers no longer change
         self._verdicts: dict[str, tuple[int, dict[str, Any]]] = {}
+        # run id -> (last_seq, its run_started and phase_end events), read again when the
+        # run moved on
+        self._ends: dict[str, tuple[int, list[dict[str, Any]]]] = {}
 
     def patched(self, row: RunRow) -> RunRow:
         """The row as clients should see it (a state the database could not take)."""
@@ -62,8 +66,27 @@ class RunViews:
         self._verdicts[row.id] = (row.last_seq, verdict)
         return verdict
 
+    def plan(self, row: RunRow, schedule: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The run's schedule as planned, as edited and as run, and its step total
+        (ml.schedule.run_plan, from its run_started and phase_end events); `schedule` in
+        place of the row's schedule in force (an edit's answer, before the row has it)."""
+        cached = self._ends.get(row.id)
+        if cached is None or cached[0] != row.last_seq:
+            cached = (row.last_seq, self.store.headers(row.id, ("run_started", "phase_end")))
+            self._ends[row.id] = cached
+        started = [e for e in cached[1] if e.get("type") == "run_started"]
+        ends = [e for e in cached[1] if e.get("type") == "phase_end"]
+        # as planned: the schedule the run started with (its config's, as the engine took it)
+        config_schedule = (row.config or {}).get("schedule") or []
+        planned = list(
+            started[0].get("schedule") or config_schedule if started else config_schedule
+        )
+        in_force = row.schedule if schedule is None else schedule
+        return run_plan(planned, in_force, ends, row.step)
+
     def view(self, row: RunRow) -> RunOut:
         row = self.patched(row)
+        plan = self.plan(row)
         phase_index, phase_kind = self.live.phase(row.id)
         return RunOut(
             id=row.id,
@@ -72,7 +95,7 @@ class RunViews:
             message=row.message or "",
             error=row.error,
             step=row.step,
-            total_steps=row.total_steps,
+            total_steps=plan["total"],
             queue_position=self.pool.position(row.id),
             created_at=row.created_at,
             started_at=row.started_at,
@@ -86,4 +109,5 @@ class RunViews:
             phase_index=phase_index,
             phase_kind=phase_kind,
             verdict=self.verdict(row),
+            plan=plan,
         )
