@@ -28,12 +28,15 @@ def test_options_serve_states_phase_kinds_and_close_codes(tmp_path: Path) -> Non
         "description": PHASE_KINDS["ascent"].description,
         "uses_forget_set": True,
         "finds_forget_set": False,
+        "attack": False,
         "defaults": PHASE_KINDS["ascent"].defaults,
         "settings_schema": None,
     }
     # the detection kinds come after the defences (so the defences keep their colours)
     assert [k["kind"] for k in options["phase_kinds"][-4:]] == ["spectral", "ac", "abl", "scan"]
     assert all(k["finds_forget_set"] for k in options["phase_kinds"][-4:])
+    # the attacks that close a schedule: the verdict judges the model before them
+    assert [k["kind"] for k in options["phase_kinds"] if k["attack"]] == ["relearn", "qra"]
     assert options["close_codes"] == {c.name.lower(): int(c) for c in CloseCode}
     assert options["close_codes"]["gone"] == 4004 and options["close_codes"]["lagging"] == 4001
 

@@ -45,6 +45,9 @@ class PhaseKindOut(BaseModel):
     uses_forget_set: bool
     # a detection kind: what it flags becomes the forget set of the later phases
     finds_forget_set: bool = False
+    # an attack on the defended model (relearn, qra): it closes a schedule; the verdict
+    # judges the model before such trailing phases
+    attack: bool = False
     # the published defaults of the common phase fields the editor fills in on choosing it
     defaults: dict[str, Any] = Field(default_factory=dict)
     # JSON schema of the kind's own settings (PhaseConfig.settings); None: it has none

@@ -1,13 +1,17 @@
-// The run header: name, status, phase, step and progress, elapsed time, steps/s, device,
-// the state-aware Pause/Resume and Stop buttons, Export, and the before -> now numbers.
+// The run header: name, status, phase, step and progress, the story strip (the trigger,
+// the verdict, the backdoor-fires count: story.js), elapsed time, steps/s, device, the
+// state-aware Pause/Resume and Stop buttons, Export, and the before -> now numbers (of the
+// model the verdict judges, the defended one; a closing attack's numbers apart).
 
 import { phaseKind } from "../core/vocab.js";
 import { findTwin, startTwin } from "./oracle.js";
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
-import { statusLabel, duration, fixed, percent, setupText, statusBadgeClass } from "../core/format.js";
+import { statusLabel, duration, fixed, num, percent, setupText, statusBadgeClass } from "../core/format.js";
 import { Presenter, presentRequested } from "./present.js";
 import { verdictLine } from "../core/verdict.js";
+import { defendedStep, modelAt, stageContext } from "./stage.js";
+import { StoryStrip } from "./story.js";
 
 const CONNECTION = {
   connecting: ["conn-wait", "Connecting…"],
@@ -19,7 +23,7 @@ const CONNECTION = {
 };
 
 export class RunHeader {
-  constructor(root, model, { onInspect }) {
+  constructor(root, model, { onInspect, attackLabel = "" }) {
     this.model = model;
     this.connection = "connecting";
     this.cursor = null;
@@ -41,6 +45,7 @@ export class RunHeader {
     this.kpis = h("div.kpis");
     this.forget = h("p.forget-note#forget-note");
     this.verdict = h("div.run-verdict"); // the API's verdict once the run finished
+    this.story = new StoryStrip(model, { verdict: this.verdict, attackLabel });
     root.append(
       h(
         "div.run-title",
@@ -48,14 +53,15 @@ export class RunHeader {
         h("div.actions", this.pause, this.stop, this.inspect, this.presentButton, this.reportLink, this.clipLink, this.exportLink, this.again),
       ),
       this.progress,
-      h("div.run-stats", this.facts, this.kpis),
+      this.story.el,
+      h("div.run-stats", this.kpis, this.facts),
       this.forget,
-      this.verdict,
       this.message,
     );
     this.render = perFrame(() => this.draw());
     this.unsubscribe = model.subscribe((e) => {
-      if (e.type !== "frames") this.render();
+      // a frame only for step 0: the story's captions say what the backdoored model answered
+      if (e.type !== "frames" || e.step === 0) this.render();
     });
     this.ticker = setInterval(() => this.connection === "live" && model.active && this.render(), 1000);
     this.draw();
@@ -93,6 +99,7 @@ export class RunHeader {
     this.drawFacts(stale);
     this.drawMessage();
     fill(this.verdict, verdictLine(m.run?.verdict, "run-verdict"));
+    this.story.draw();
     this.drawKpis();
     this.lookForTwin();
     fill(this.forget, forgetNote(m, this.twin, () => this.runTwin()));
@@ -175,7 +182,12 @@ export class RunHeader {
     this.message.textContent = text;
   }
 
-  /** Before (full test set) -> the newest measurement at the cursor (or the final one). */
+  /**
+   * Before (full test set) -> the newest measurement at the cursor (or the final one), of
+   * the model the verdict judges: past the end of the defence, when attack phases close the
+   * schedule (relearn, qra), "now" stays the defended model and what the attack did is a
+   * line of its own ("after the retuning attack: 31.1%").
+   */
   drawKpis() {
     const m = this.model;
     const before = m.before();
@@ -184,6 +196,14 @@ export class RunHeader {
       return;
     }
     const step = this.cursor ?? Math.max(m.lastStep, m.step);
+    const ctx = stageContext(m);
+    const defended = defendedStep(m.schedule, m.phases, ctx.isAttack);
+    const shown = defended !== null && step > defended ? defended : step; // the defended model's step
+    const attackLine = (key, fmt) => {
+      if (shown === step) return null;
+      const after = attackedValue(m, step, key, defended, ctx);
+      return after ? h("div.kpi-attack", { title: after.tip }, `${after.label}: `, h("b", fmt(after.value))) : null;
+    };
     const kpi = (id, name, key, fmt, explain, judge = () => null, tip = "") => {
       if (key !== "ca" && m.triggerUnknown) {
         return h(
@@ -194,8 +214,15 @@ export class RunHeader {
           h("div.kpi-where.muted", "waits for a recovered trigger"),
         );
       }
-      const now = m.latest(step, key);
-      const where = !now ? "not measured yet" : now.step === 0 ? "before unlearning" : measuredWhere(now, step);
+      const now = m.latest(shown, key);
+      const stage = now ? modelAt(now.step, ctx) : null;
+      const where = !now
+        ? "now = not measured yet"
+        : now.step === 0
+          ? "now = before unlearning"
+          : stage.label === "after the defence"
+            ? `after the defence: ${measuredWhere(now, shown)}`
+            : `now = ${measuredWhere(now, shown)}`;
       const verdict = now ? judge(before[key], now.value) : null;
       return h(
         `div.kpi${verdict?.warn ? ".kpi-warn" : ""}#kpi-${id}`,
@@ -208,7 +235,8 @@ export class RunHeader {
           h("span.kpi-now", now ? fmt(now.value) : "–"),
           verdict?.text ? h("span.kpi-delta", { title: verdict.title || "" }, ` ${verdict.text}`) : null,
         ),
-        h("div.kpi-where.muted", { dataset: { step: now ? String(now.step) : "" } }, `now = ${where}`),
+        h("div.kpi-where.muted", { dataset: { step: now ? String(now.step) : "" } }, where),
+        attackLine(key, fmt),
       );
     };
     fill(
@@ -285,6 +313,27 @@ export class RunHeader {
       this.render();
     }
   }
+}
+
+/**
+ * What a closing attack did to `key` at `step` (past the defended model's last step):
+ * a finished run's own summary (RunFinished.retuned; for ASR, QRA's perturbation too),
+ * else the newest measurement past the defence. {label, value, tip} or null.
+ */
+function attackedValue(m, step, key, defended, ctx) {
+  const f = m.finished;
+  const atEnd = f && step >= f.step;
+  const retuned = f?.retuned?.[key];
+  if (atEnd && retuned !== null && retuned !== undefined) {
+    return { label: "after re-tuning", value: num(retuned), tip: "The retuning attack: a few steps of fine-tuning on a handful of poisoned images, full test set" };
+  }
+  const qra = f?.reactivated?.asr;
+  if (atEnd && key === "asr" && qra !== null && qra !== undefined) {
+    return { label: "with QRA's perturbation", value: num(qra), tip: "The reactivation attack: the trigger plus a small optimised perturbation, full test set" };
+  }
+  const after = m.latest(step, key);
+  if (!after || after.step <= defended) return null;
+  return { label: modelAt(after.step, ctx).label, value: after.value, tip: `step ${after.step}, ${after.full ? "full test set" : "monitor subset"}` };
 }
 
 /** "26 / 190" while it runs; an ended run says what it took and what was planned. */

@@ -6,6 +6,7 @@ import { Charts } from "./charts/charts.js";
 import { DefenceView } from "./charts/defenceview.js";
 import { h, fill } from "../core/dom.js";
 import { RunHeader } from "./header.js";
+import { modelAt, stageContext } from "./stage.js";
 import { HeatmapGrid } from "./heatmaps/grid.js";
 import { Inspector } from "./inspector.js";
 import { KindLosses } from "./charts/kindlosses.js";
@@ -84,7 +85,8 @@ export class RunView {
       ),
     );
     this.inspector = new Inspector(document.body, model);
-    this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i) });
+    const attack = (options.attack_kinds || []).find((a) => a.kind === model.config?.attack?.kind);
+    this.header = new RunHeader(header, model, { onInspect: (i) => this.inspector.open(i), attackLabel: attack?.label || "" });
     header.querySelector(".actions")?.append(
       h("a.button.ghost#compare-with", { href: `#/compare/${encodeURIComponent(model.id)}`, title: "Pick other runs to compare this one with" }, "Compare with…"),
     );
@@ -96,6 +98,10 @@ export class RunView {
     extras.append(defence); // after the secondary charts, above the heatmaps
     this.defence = new DefenceView(defence, model);
     this.grid = new HeatmapGrid(grid, model, { onInspect: (i) => this.inspector.open(i) });
+    // The backdoor-fires line is the story's "how we know": shown in the header's strip,
+    // above the fold, and kept up to date by the grid (the frames it draws).
+    this.header.story.adoptFires(this.grid.tools.firesLine);
+    this.grid.tools.stepWords = (step) => modelAt(step, stageContext(model)).label;
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
     this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.path, this.triggered, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];

@@ -57,6 +57,7 @@ def options(settings: SettingsDep) -> OptionsOut:
                     "description",
                     "uses_forget_set",
                     "finds_forget_set",
+                    "attack",
                     "defaults",
                     "settings_schema",
                 )

@@ -79,6 +79,7 @@ def phase_kind_options() -> list[dict[str, Any]]:
         "step",
         "uses_forget_set",
         "finds_forget_set",
+        "attack",
         "settings",
         "defaults",
     )

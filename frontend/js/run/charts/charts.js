@@ -9,7 +9,7 @@ import { h, perFrame } from "../../core/dom.js";
 import { earlyStopText, num } from "../../core/format.js";
 import { withGaps } from "../../core/series.js";
 import { markAnnotation, markLabels, MARK_ROW_PX, usesEwc } from "./marks.js";
-import { baseLayout, chartSpecs, COLOR, lineMode, phaseColor, PLOT_CONFIG, traceOf } from "./specs.js";
+import { baseLayout, chartSpecs, COLOR, lineMode, phaseColor, PLOT_CONFIG, shownAs, traceOf } from "./specs.js";
 
 /* global Plotly */
 
@@ -74,7 +74,7 @@ export class Charts {
     spec.view = view;
     spec.refLine = v.refLine;
     const c = this.specs.indexOf(spec);
-    this.data[c].forEach((trace, i) => (trace.visible = spec.traces[i].view === view));
+    this.data[c].forEach((trace, i) => (trace.visible = shownAs(spec.traces[i], view)));
     this.layouts[c] = { ...this.layouts[c], yaxis: { ...this.layouts[c].yaxis, title: { text: v.axis } } };
     this.dataChanged[c] = true;
     this.layoutKey = ""; // the reference line changed
@@ -94,6 +94,14 @@ export class Charts {
       this.panels.map(({ plot }, c) => Plotly.newPlot(plot, this.data[c], this.layouts[c], PLOT_CONFIG)),
     );
     if (this.closed) return; // destroyed while Plotly drew
+    // A click on the EWC entry: its line needs the right axis (or lets it go again).
+    this.panels.forEach(({ plot, spec }, c) => {
+      if (!spec.yaxis2) return;
+      plot.on("plotly_restyle", () => {
+        this.showEwc(c, spec, usesEwc(this.model.schedule));
+        this.flush();
+      });
+    });
     this.ready = true;
     this.flush();
   }
@@ -238,7 +246,7 @@ export class Charts {
           line: { color: "#8a5300", width: 1.5, dash: "dot" },
         });
         // the reason where ASR is drawn; elsewhere the short word (the hover has it all)
-        marks.push({ step: p.end, text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", hover: earlyStopText(p, false), color: "#8a5300", name: "early-stop" });
+        marks.push({ step: p.end, text: spec.id === "quality" ? earlyStopText(p, true) : "early stop", short: spec.id === "quality" ? `${p.kind} stopped early` : "early stop", hover: earlyStopText(p, false), color: "#8a5300", name: "early-stop" });
       }
       for (const e of edits) {
         shapes.push({
@@ -275,13 +283,18 @@ export class Charts {
     return true;
   }
 
-  /** The EWC penalty's line, right axis and legend entry only when a phase uses EWC. */
+  /** The EWC penalty's legend entry only when a phase uses EWC; its line and right axis
+   * once the viewer shows it (a click on the entry: legendonly until then). */
   showEwc(c, spec, ewc) {
     const i = spec.traces.findIndex((t) => t.yaxis === "y2");
-    // hidden, it must not name the right axis either: Plotly would draw that axis for it
-    if (i >= 0) Object.assign(this.data[c][i], { visible: ewc, yaxis: ewc ? "y2" : "y" });
+    const trace = this.data[c][i];
+    if (!trace) return;
+    // a legend click sets the trace's `visible` in place (Plotly keeps our trace objects)
+    const visible = !ewc ? false : trace.visible === true ? true : "legendonly";
+    // not drawn, it must not name the right axis either: Plotly would draw that axis for it
+    Object.assign(trace, { visible, yaxis: visible === true ? "y2" : "y" });
     const { yaxis2, ...layout } = this.layouts[c];
-    this.layouts[c] = ewc
+    this.layouts[c] = visible === true
       ? { ...layout, yaxis2: yaxis2 || { ...spec.yaxis2, automargin: true }, margin: { ...layout.margin, r: 64 } }
       : { ...layout, margin: { ...layout.margin, r: 16 } };
     this.dataChanged[c] = true;

@@ -2,21 +2,25 @@
 // recovered): each is a vertical line through the plot (charts.js) and a label in a row of
 // its own above the plot area, over the phase labels, so no label hides a line. Marks whose
 // labels would touch are one label ("early stop · ✎ edit"), their full texts in its hover.
+// A label stays inside the plot's width: it ends at its mark near the right edge, is
+// shifted in where neither side has room, and a text wider than the plot gives way to the
+// mark's short text (its long one stays in the hover).
 
 export const MARK_ROW_PX = 18; // the marks' row, above the phase labels' row (both in the top margin)
 const CHAR_PX = 6.5; // about one character of the 11 px label font
 const GAP_PX = 8;
 
 /**
- * marks: [{step, text, hover, color, name}]; end: the x axis' extent in steps; width: the
- * plot area's width in px. Returns the labels, left to right: [{step, text, hover, color,
- * names, xanchor}], each placed at its first mark's step.
+ * marks: [{step, text, short?, hover, color, name}]; end: the x axis' extent in steps;
+ * width: the plot area's width in px. Returns the labels, left to right: [{step, text,
+ * hover, color, names, xanchor, xshift}], each placed at its first mark's step.
  */
 export function markLabels(marks, end, width) {
+  const fitted = marks.map((m) => (m.short && m.text.length * CHAR_PX > width ? { ...m, text: m.short } : m));
   const px = (step) => (end > 0 ? (step / end) * width : 0);
   const groups = [];
   // by step; at one step by name (early-stop, edit-marker, trigger-found): a fixed order
-  for (const m of [...marks].sort((a, b) => a.step - b.step || a.name.localeCompare(b.name))) {
+  for (const m of [...fitted].sort((a, b) => a.step - b.step || a.name.localeCompare(b.name))) {
     const last = groups[groups.length - 1];
     if (last && px(m.step) < last.right + GAP_PX) {
       last.items.push(m);
@@ -27,16 +31,23 @@ export function markLabels(marks, end, width) {
     groups.push({ step: m.step, left, right: left + m.text.length * CHAR_PX, items: [m] });
   }
   return groups.map(({ step, left, items }) => {
-    const text = labelText(items);
+    let text = labelText(items);
+    if (text.length * CHAR_PX > width && items.every((m) => m.short)) text = labelText(items.map((m) => ({ ...m, text: m.short })));
     const one = items.every((m) => m.color === items[0].color);
+    const textPx = text.length * CHAR_PX;
+    // left of its mark when it fits there, else right of it, else shifted into the plot
+    const fitsRight = left + textPx <= width;
+    const fitsLeft = left - textPx >= 0;
+    const xanchor = fitsRight || !fitsLeft ? "left" : "right";
+    const xshift = fitsRight || fitsLeft ? 0 : Math.round(Math.max(-left, width - left - textPx));
     return {
       step,
       text,
       hover: items.map((m) => m.hover).join("<br>"),
       color: one ? items[0].color : "#3e4c59",
       names: [...new Set(items.map((m) => m.name))],
-      // a label that would run past the right edge ends at its mark instead
-      xanchor: left + text.length * CHAR_PX > width ? "right" : "left",
+      xanchor,
+      xshift,
     };
   });
 }
@@ -52,7 +63,7 @@ function labelText(items) {
 export function markAnnotation(label) {
   return {
     x: label.step, y: 1, xref: "x", yref: "paper", xanchor: label.xanchor, yanchor: "bottom",
-    yshift: MARK_ROW_PX, showarrow: false, font: { size: 11, color: label.color },
+    yshift: MARK_ROW_PX, xshift: label.xshift || 0, showarrow: false, font: { size: 11, color: label.color },
     text: label.text, hovertext: label.hover, name: label.names.join("+"),
   };
 }

@@ -34,9 +34,13 @@ export function phaseColor(kind) {
   return { line: hex, alpha: a, fill: (alpha = a) => `rgba(${r}, ${g}, ${b}, ${alpha})` };
 }
 
+// A first-time viewer sees ASR and CA (and TAR's median); the rest starts hidden
+// (`hidden`: Plotly's "legendonly", a greyed legend entry one click away). The full test
+// set's diamonds share their line's legend entry (`group`), so a legend holds each
+// measure once.
 const line = (name, color, from, extra = {}) => ({ name, color, from, ...extra });
-const measured = (name, color, key, extra = {}) => ({ name, color, key, ...extra });
-const marks = (name, color, fromEval, view) => ({ name, color, fromEval, markers: true, view });
+const measured = (name, color, key, extra = {}) => ({ name, color, key, group: name, ...extra });
+const marks = (name, color, fromEval, view, group, hidden = false) => ({ name, color, fromEval, markers: true, view, group, hidden });
 
 // What the TAR chart can show (its selector): TAR and the localisation metrics, each a
 // mean over the TAR set's triggered images, measured on the trigger region. `scale`: the
@@ -65,12 +69,12 @@ export function chartSpecs() {
       traces: [
         measured("ASR", COLOR.vermillion, "asr"),
         measured("CA", COLOR.blue, "ca"),
-        measured("RA", COLOR.purple, "ra", { dash: "dash" }),
-        marks("ASR, full test set", COLOR.vermillion, (e) => e.asr),
-        marks("CA, full test set", COLOR.blue, (e) => e.ca),
-        marks("RA, full test set", COLOR.purple, (e) => e.ra),
+        measured("RA", COLOR.purple, "ra", { dash: "dash", hidden: true }),
+        marks("ASR, full test set", COLOR.vermillion, (e) => e.asr, undefined, "ASR"),
+        marks("CA, full test set", COLOR.blue, (e) => e.ca, undefined, "CA"),
+        marks("RA, full test set", COLOR.purple, (e) => e.ra, undefined, "RA", true),
       ],
-      note: "RA (robust accuracy): triggered images still given their true class",
+      note: "Lines: a small monitor subset; diamonds: the full test set. Click RA in the legend for robust accuracy (triggered images still given their true class).",
     },
     {
       id: "tar",
@@ -81,11 +85,11 @@ export function chartSpecs() {
       view: "tar",
       traces: [
         measured("TAR median", COLOR.green, "tar_median", { view: "tar" }),
-        measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot", view: "tar" }),
-        marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median, "tar"),
+        measured("TAR mean", COLOR.orange, "tar_mean", { dash: "dot", view: "tar", hidden: true }),
+        marks("TAR median, full evaluation", COLOR.green, (e) => e.tar_median, "tar", "TAR median"),
         ...["mass_fraction", "rank_accuracy", "pointing", "auc"].flatMap((key) => [
           measured(LOCALISATION[key].label, COLOR.green, key, { view: key }),
-          marks(`${LOCALISATION[key].label}, full evaluation`, COLOR.green, (e) => e[key], key),
+          marks(`${LOCALISATION[key].label}, full evaluation`, COLOR.green, (e) => e[key], key, LOCALISATION[key].label),
         ]),
       ],
     },
@@ -104,10 +108,17 @@ export function chartSpecs() {
         ...phaseKinds().map(({ kind, uses_forget_set: forget, finds_forget_set: search }) =>
           line(`${kind} CE (${forget ? "forget" : search ? "training" : "clean"} set)`, phaseColor(kind).line, (s) => (s.kind === kind ? s.ce_loss : undefined), { breaks: true, dense: true }),
         ),
-        line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true }),
+        line("EWC penalty (right axis)", COLOR.purple, (s) => s.ewc_penalty, { yaxis: "y2", dash: "dash", dense: true, hidden: true }),
       ],
     },
   ];
+}
+
+/** A trace's starting visibility: false outside the selected view, "legendonly" when
+ * hidden until a click on its legend entry. */
+export function shownAs(spec, view = "tar") {
+  if (spec.view !== undefined && spec.view !== view) return false;
+  return spec.hidden ? "legendonly" : true;
 }
 
 export function traceOf(spec, unit) {
@@ -115,7 +126,9 @@ export function traceOf(spec, unit) {
   const base = {
     type: "scatter",
     name: spec.name,
-    visible: spec.view === undefined || spec.view === "tar",
+    visible: shownAs(spec),
+    ...(spec.group ? { legendgroup: spec.group } : {}),
+    ...(spec.markers && spec.group ? { showlegend: false } : {}),
     x: [],
     y: [],
     yaxis: spec.yaxis || "y",

@@ -1,5 +1,6 @@
 // The heatmap grid's toolbar: which step "now" is, how the maps are drawn, the legends,
-// and the at-a-glance count of probes the backdoor fires on, before and now.
+// and the at-a-glance count of probes the backdoor fires on, before and now (the run view
+// shows that line in the header's story strip, above the fold; the grid keeps it current).
 
 import { viridisGradient } from "./colormap.js";
 import { h, fill } from "../../core/dom.js";
@@ -33,6 +34,7 @@ export class GridToolbar {
     this.opacityLabel = h("label.inline", "Opacity ", this.opacity);
     this.stepLabel = h("span.grid-step");
     this.firesLine = h("p.fires-line#fires-count", { role: "status" });
+    this.stepWords = null; // step -> which model it is ("after the defence"), when set
     this.regionSwatch = h("span.legend-box");
     this.regionText = h("span.muted", "trigger");
     this.regionLegend = h("span.legend-item#region-legend", this.regionSwatch, this.regionText);
@@ -84,7 +86,8 @@ export class GridToolbar {
     this.stepLabel.textContent = text;
   }
 
-  /** "Backdoor fires on 8/8 probes before → 0/8 now". */
+  /** "Backdoor fires on 8/8 triggered probes before unlearning → 0/8 at step 158 (after the
+   * defence)". */
   setFires({ before, now, of, step }) {
     if (!of) {
       fill(this.firesLine);
@@ -102,6 +105,7 @@ export class GridToolbar {
       " triggered probes before unlearning → ",
       h("b.fires-now", part(now)),
       ` at step ${step}`,
+      this.stepWords && step > 0 ? ` (${this.stepWords(step)})` : "",
       gone ? h("span.fires-note", " · the trigger no longer works on any probe") : "",
       before === 0 ? h("span.fires-note", " · the backdoor did not fire on these probes even before unlearning") : "",
     );
