@@ -118,21 +118,33 @@ function followInList(view) {
 function welcome() {
   const start = h("button.primary.big#start-demo", { type: "button", onclick: () => startDemo(start) }, "Start the demo run");
   const error = h("p.error-text", { role: "alert" });
+  const picture = h("figure.welcome-picture#welcome-picture", { hidden: true });
   fill(
     main,
     h(
       "section.welcome",
       h("h2", "Watch a backdoor disappear"),
       h(
-        "p.lead",
-        "UnlearnScope removes a BadNets backdoor from a CNN by gradient ascent on the identified poisoned samples, held in place by EWC, then a recovery phase — and shows, step by step, how the attack success rate falls, whether clean accuracy holds, and where the model looks.",
+        "div.plain-words#plain-words",
+        h(
+          "div.plain-text",
+          h("p.lead", h("b", "A backdoor"), " is a hidden rule planted in a model while it learns: when a picture carries a small pattern, the ", h("b", "trigger"), ", the model gives the answer the attacker chose, whatever the picture shows. Without the trigger it behaves normally, so nobody notices."),
+          h("p.lead", h("b", "What you will watch: "), "a defence removing that rule. The share of triggered pictures that still get the attacker's answer falls towards zero, while the accuracy on ordinary pictures stays where it was. Heatmaps show where the model looks: at the trigger first, then at the object again."),
+          h("p.lead", h("b", "How we know it worked: "), "the page counts the test pictures the trigger still fools, before and now, and says in one line whether the backdoor was removed."),
+        ),
+        picture,
       ),
       h("div.row", start, h("a.button.ghost.big", { href: "#/new" }, "New run with settings…")),
       error,
       h("p.muted", "The demo uses the built-in synthetic shapes data: no download, a few minutes on a CPU (most of it training the backdoored model, which is then cached). Earlier runs are in the Runs list (beside this page on a wide screen, above it on a narrow one); open one to replay it."),
+      h(
+        "p.muted.tech-note",
+        "In technical terms: the demo plants a BadNets backdoor (a small patch stamped on a share of the training images, relabelled to the target class) in a small CNN, then unlearns it by gradient ascent on the identified poisoned samples, held in place by EWC, and a recovery phase; it measures the attack success rate (ASR), clean accuracy (CA) and where Grad-CAM puts the model's attention (TAR).",
+      ),
       helpContent(),
     ),
   );
+  showTriggerPicture(picture);
 
   async function startDemo(button) {
     button.disabled = true;
@@ -148,6 +160,58 @@ function welcome() {
       button.textContent = "Start the demo run";
     }
   }
+}
+
+/**
+ * One picture for the welcome page: a clean test image and the same image with the trigger
+ * (outlined), with what the backdoored model answered on each, from the newest finished run
+ * that planted its trigger (its probe images at step 0: GET /frames). Stays hidden without one.
+ */
+async function showTriggerPicture(figure) {
+  let runs;
+  try {
+    runs = await api.listRuns(50);
+  } catch {
+    return;
+  }
+  const planted = runs.filter((r) => r.status === "completed" && r.config?.attack?.known !== false && (r.config?.model?.source || "train") === "train");
+  for (const run of planted.slice(0, 3)) {
+    const res = await fetch(`/api/runs/${encodeURIComponent(run.id)}/frames?step=0`).catch(() => null);
+    if (!res?.ok) continue;
+    const frame = await res.json();
+    const target = run.config.attack.target_class ?? 0;
+    const probe = frame.probes.find((p) => p.label !== target && p.pred?.[1] === target) || frame.probes.find((p) => p.label !== target);
+    if (!probe || frame.step !== 0) continue;
+    const names = await classNames(run.id);
+    const say = (v) => `the backdoored model: “${names?.[probe.pred[v]] ?? `class ${probe.pred[v]}`}”`;
+    const box = frame.trigger_box;
+    const outline = box
+      ? h("span.trigger-outline", {
+        style: {
+          left: `${(100 * box[0]) / frame.size}%`, top: `${(100 * box[1]) / frame.size}%`,
+          width: `${(100 * (box[2] - box[0])) / frame.size}%`, height: `${(100 * (box[3] - box[1])) / frame.size}%`,
+        },
+      })
+      : null;
+    const img = (variant, alt) => h("img.pixel-img", { src: `${probe.image[variant]}&upscale=6`, alt, width: "168", height: "168" });
+    fill(
+      figure,
+      h("div.welcome-pair",
+        h("div", img("clean", "a clean test image"), h("p", h("b", "a clean picture"), h("br"), say(0))),
+        h("div", h("span.outlined", img("triggered", "the same image with the trigger"), outline), h("p", h("b", box ? "the same picture with the trigger (outlined)" : "the same picture with the trigger"), h("br"), h("span.fires", say(1))))),
+      h("figcaption.muted", `From the run “${run.name}”: the trigger makes the model answer “${names?.[target] ?? `class ${target}`}”. Open the run to watch it go away.`),
+    );
+    figure.hidden = false;
+    return;
+  }
+}
+
+/** A finished run's class names (its run_started event), or null. */
+async function classNames(runId) {
+  const res = await fetch(`/api/runs/${encodeURIComponent(runId)}/events?type=run_started&limit=1`).catch(() => null);
+  if (!res?.ok) return null;
+  const started = (await res.json()).events?.find((e) => e.type === "run_started");
+  return started?.classes || null;
 }
 
 export function helpContent() {
