@@ -81,8 +81,10 @@ def test_clip_from_cli_and_api(report_home: Path, model_cache: Path, tmp_path) -
     with LiveServer(report_home, model_cache) as server:
         r = server.http.get(f"/api/runs/{COMPLETED}/clip.gif", params={"width": 640, "height": 360})
         bad = server.http.get(f"/api/runs/{COMPLETED}/clip.gif", params={"probes": "7"})
+        odd = server.http.get(f"/api/runs/{COMPLETED}/clip.gif", params={"probes": "0;2"})
         none = server.http.get(f"/api/runs/{FAILED}/clip.gif")
     assert r.status_code == 200 and r.headers["content-type"] == "image/gif"
     assert Image.open(io.BytesIO(r.content)).size == (640, 360)
-    assert bad.status_code == 422 and "probes" in bad.json()["detail"]
+    assert bad.status_code == 404 and "probes" in bad.json()["detail"]  # the run has no 7
+    assert odd.status_code == 422 and odd.json()["fields"] == ["query.probes"]  # its form
     assert none.status_code == 404

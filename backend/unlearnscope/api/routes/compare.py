@@ -22,14 +22,27 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
+IDS_PATTERN = r"^[^,]+(,[^,]+){1,11}$"  # 2 to 12 comma-separated ids (MIN/MAX_COMPARE)
+
+
 @router.get(
     "/compare",
     summary="What the compare view needs: diffs, seed groups, headlines",
-    responses={404: {"description": "One of the runs does not exist"}},
+    responses={
+        404: {"description": "One of the runs does not exist"},
+        422: {"description": "Fewer than 2 distinct runs (one run given twice)"},
+    },
 )
 async def compare(
     service: ServiceDep,
-    ids: Annotated[str, Query(max_length=2000, description="2 to 12 run ids, comma-separated")],
+    ids: Annotated[
+        str,
+        Query(
+            max_length=2000,
+            pattern=IDS_PATTERN,
+            description="2 to 12 distinct run ids, comma-separated",
+        ),
+    ],
 ) -> dict[str, Any]:
     """For the runs `ids`: the runs, `diff` ({config path: [value per run]} of the fields
     that are not equal), `labels` (per run, what differs, in words), `seed_groups` (runs
@@ -43,7 +56,10 @@ async def compare(
     "/leaderboard",
     summary="Defences ranked by DER (by DER after re-tuning when runs measured it; then "
     "ASR, CA) per backdoored model; without model_key, the models",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        404: {"description": "No run unlearned a model with this key (`model_key`)"},
+    },
 )
 async def leaderboard(
     service: ServiceDep,

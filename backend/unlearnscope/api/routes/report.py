@@ -11,11 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from ...report.clip import ClipError, ClipOptions, render_clip
 from ...report.html import build_report
 from ..deps import RunDep, ServiceDep
-from ..errors import InvalidInput, NotAvailable
+from ..errors import NotAvailable
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["report"])
 
 _MEDIA = {"gif": "image/gif", "webp": "image/webp"}
+PROBES_PATTERN = r"^([0-9]{1,4}(,[0-9]{1,4})*)?$"  # "0,2,5"; empty: all
 
 
 def _file_name(run: RunDep, suffix: str) -> str:
@@ -44,7 +45,7 @@ def report_html(run: RunDep, service: ServiceDep) -> Response:
     response_class=Response,
     responses={
         200: {"content": {"image/gif": {}, "image/webp": {}}},
-        404: {"description": "No such run, or no heatmap frames recorded"},
+        404: {"description": "No such run, no heatmap frames recorded, or no such probe"},
     },
     summary="The probe heatmaps over the run as an animation (GIF or WebP)",
 )
@@ -53,25 +54,27 @@ def clip(
     service: ServiceDep,
     fmt: Literal["gif", "webp"],
     probes: Annotated[
-        str | None, Query(description="probe numbers, comma-separated, 0-based; default all")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=PROBES_PATTERN,
+            description="probe numbers, comma-separated, 0-based; empty or left out: all",
+        ),
     ] = None,
     fps: Annotated[float, Query(ge=0.5, le=30)] = 6.0,
     width: Annotated[int, Query(ge=320, le=3840)] = 1280,
     height: Annotated[int, Query(ge=180, le=2160)] = 720,
     max_frames: Annotated[int, Query(ge=2, le=1000)] = 150,
 ) -> Response:
-    try:
-        chosen = [int(p) for p in probes.split(",") if p.strip()] if probes else None
-    except ValueError:
-        raise InvalidInput(f"probes={probes!r}: write numbers like 0,2,5") from None
+    chosen = [int(p) for p in probes.split(",")] if probes else None
     facts = service.facts(run.id)
     if not facts.frames:
         raise NotAvailable(f"run {run.id} recorded no heatmap frames, so there is no clip")
     options = ClipOptions(chosen, fps, width, height, max_frames)
     try:
         data = render_clip(facts, fmt, options)
-    except ClipError as err:
-        raise InvalidInput(str(err)) from None
+    except ClipError as err:  # probes this run does not have (the query's bounds hold)
+        raise NotAvailable(str(err)) from None
     return Response(
         data,
         media_type=_MEDIA[fmt],

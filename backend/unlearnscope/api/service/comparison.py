@@ -12,7 +12,7 @@ from ...comparison import as_run, config_diff, diff_labels, diff_rows, model_lab
 from ...scores import headline, rank_key, ranked_by, scores_at_steps
 from ...storage.tables import RunRow
 from ...verdict import criteria_of
-from ..errors import InvalidInput, RunNotFound
+from ..errors import InvalidInput, NotAvailable, RunNotFound
 from .core import ServerCore
 
 MIN_COMPARE, MAX_COMPARE = 2, 12  # runs in one compare view
@@ -42,12 +42,12 @@ class Comparisons:
         and whether they share probe samples."""
         ids = list(dict.fromkeys(i for i in ids if i))  # in order, once each
         if not MIN_COMPARE <= len(ids) <= MAX_COMPARE:
-            line = f"query.ids: give {MIN_COMPARE} to {MAX_COMPARE} run ids, got {len(ids)}"
+            if len(ids) <= MAX_COMPARE:  # too few: a run that does not exist is said first
+                self._require(ids)
+            given = len(ids)
+            line = f"query.ids: give {MIN_COMPARE} to {MAX_COMPARE} distinct run ids, got {given}"
             raise InvalidInput(line, errors=[line], fields=["query.ids"])
-        rows = self.store.get_many(ids)
-        missing = [i for i in ids if i not in {r.id for r in rows}]
-        if missing:
-            raise RunNotFound(missing[0])
+        rows = self._require(ids)
         configs = [as_run(r.config, r.schedule) for r in rows]  # the schedules in force
         diff = config_diff(configs)
         keys = self.store.model_keys(ids)
@@ -70,6 +70,14 @@ class Comparisons:
             "probe_indices": probes,
             "probes_shared": len(distinct) <= 1,
         }
+
+    def _require(self, ids: list[str]) -> list[RunRow]:
+        """The runs `ids`, or RunNotFound (404) for the first that does not exist."""
+        rows = self.store.get_many(ids)
+        missing = [i for i in ids if i not in {r.id for r in rows}]
+        if missing:
+            raise RunNotFound(missing[0])
+        return rows
 
     def model_keys(self) -> list[dict[str, Any]]:
         """Every backdoored model some run unlearned: key, label, how many runs; the most
@@ -99,11 +107,11 @@ class Comparisons:
         keys = self.store.model_keys()
         ids = [i for i, k in keys.items() if k == model_key]
         if not ids:
-            line = (
-                f"query.model_key: no run unlearned a model with key {model_key!r}; "
-                "GET /api/leaderboard lists the keys"
+            raise NotAvailable(
+                f"no run unlearned a model with key {model_key!r}; GET /api/leaderboard "
+                "lists the keys",
+                model_key=model_key,
             )
-            raise InvalidInput(line, errors=[line], fields=["query.model_key"])
         rows = self.store.get_many(ids)
         labels = diff_labels([as_run(r.config, r.schedule) for r in rows])
         entries = []

@@ -13,16 +13,22 @@ the reverse-engineering, the rest unlearning.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
 from ....strict import STEPS
 from ..settings import KindSettings
 
+# A list of candidate classes: distinct indices (the schema's uniqueItems; checked below).
+ClassList = Annotated[
+    list[Annotated[int, Field(ge=0, le=9999)]],
+    Field(min_length=1, max_length=10_000, json_schema_extra={"uniqueItems": True}),
+]
+
 
 class NeuralCleanseSettings(KindSettings):
-    classes: Literal["all"] | list[int] = Field(
+    classes: Literal["all"] | ClassList = Field(
         "all",
         title="Candidate classes",
         description='"all" or a list of class indices to reverse-engineer',
