@@ -50,8 +50,17 @@ class MeasurePath(ControlBase):
     op: Literal["path"] = "path"
 
 
+class SetMonitorBudget(ControlBase):
+    """Change the live monitor's budget (the most it may slow training, percent; answered
+    by a MonitorStatus with this request_id, or an ErrorEvent)."""
+
+    op: Literal["monitor_budget"] = "monitor_budget"
+    budget: float = Field(gt=0, le=100)
+
+
 Control = Annotated[
-    Pause | Resume | Stop | EditSchedule | Inspect | MeasurePath, Field(discriminator="op")
+    Pause | Resume | Stop | EditSchedule | Inspect | MeasurePath | SetMonitorBudget,
+    Field(discriminator="op"),
 ]
 CONTROL_ADAPTER: TypeAdapter[Control] = TypeAdapter(Control)
 

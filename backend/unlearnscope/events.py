@@ -240,6 +240,22 @@ class Measurement(EventBase):
     lag: int = 0  # steps training had taken beyond `step` when this was emitted
 
 
+class MonitorStatus(EventBase):
+    """What the live monitor costs and covers, every few seconds while it runs (and as the
+    answer to a budget edit). Only with a concurrent monitor (`monitor.budget > 0`)."""
+
+    type: Literal["monitor_status"] = "monitor_status"
+    request_id: str = ""  # of the budget edit it answers; "" otherwise
+    step: int  # training's step when it was said
+    budget: float  # percent: the most the monitor may slow training
+    slowdown: float | None = None  # percent: what it believes it costs now; None: not known yet
+    full: float | None = None  # percent: the slowdown while it works all the time
+    duty: float  # share of wall time it may work (0-1)
+    frames_per_step: float | None = None  # heatmap frames / training steps, recent seconds
+    behind: int = 0  # steps from the oldest exact ASR/CA still waiting to training's step
+    waiting: int = 0  # exact ASR/CA measurements still waiting
+
+
 class FramesEvent(EventBase):
     """Grad-CAM maps of every probe sample at one step."""
 
@@ -354,6 +370,7 @@ Event = Annotated[
     | PhaseEnd
     | StepMetrics
     | Measurement
+    | MonitorStatus
     | FramesEvent
     | Evaluation
     | ScheduleEdit

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import pytest
-
-from unlearnscope.ml.engine.cadence import Cadence, monitor_share, rest_after
+from unlearnscope.ml.engine.cadence import Cadence
 
 
 def test_fixed_intervals_at_their_multiples() -> None:
@@ -28,10 +26,8 @@ def test_concurrent_frames_whenever_the_interval_has_passed_eval_at_multiples() 
     assert not Cadence(every={"frame": 0, "tar": 0, "eval": 0}).active()
 
 
-def test_monitor_share_and_rest() -> None:
-    assert monitor_share(0.5, cores=2, threads=1) == 1.0  # one of two cores, all the time
-    assert monitor_share(0.25, cores=2, threads=1) == 0.5
-    assert monitor_share(0.0, cores=8, threads=4) == 0.0
-    assert rest_after(0.1, 1.0) == 0.0
-    assert rest_after(0.1, 0.5) == pytest.approx(0.1)  # busy half of the time
-    assert rest_after(0.1, 0.25) == pytest.approx(0.3)
+def test_a_plan_of_some_kinds_leaves_the_others_due() -> None:
+    # a monitor behind on its exact ASR/CA measures only those; frames stay due
+    c = Cadence(every={"frame": 1, "tar": 1, "eval": 5}, fixed=False)
+    assert c.plan(5, ("eval",)) == {"eval"}
+    assert c.plan(6) == {"frame", "tar"}

@@ -25,12 +25,22 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..control import Control, EditSchedule, Inspect, MeasurePath, Pause, Resume, Stop
+from ..control import (
+    Control,
+    EditSchedule,
+    Inspect,
+    MeasurePath,
+    Pause,
+    Resume,
+    SetMonitorBudget,
+    Stop,
+)
 
 if TYPE_CHECKING:
     from ..ml.engine import Engine
 
-CONTROLS = Pause | Resume | Stop | EditSchedule | Inspect | MeasurePath  # the members of `Control`
+# the members of `Control`
+CONTROLS = Pause | Resume | Stop | EditSchedule | Inspect | MeasurePath | SetMonitorBudget
 POLL_BLOCK_S = 0.2  # how long poll(block=True) waits for a message while paused
 SEND_BATCH = 64  # events per pipe message, at most
 

@@ -1,5 +1,4 @@
-"""When to monitor: which measurements are due at a step, and how much of the machine the
-monitor may keep busy.
+"""When to monitor: which measurements are due at a step.
 
 Synchronous monitoring (`monitor.budget == 0`, reproducible): heatmap frames, TAR and
 ASR/CA exactly at the multiples of `frame_every`, `tar_every`, `eval_every` (0 = never),
@@ -8,9 +7,9 @@ measured inside the training loop.
 Concurrent monitoring (`budget > 0`): the monitor measures snapshots beside training.
 Frames and TAR are due on any snapshot at least `frame_every`/`tar_every` steps after the
 last one measured (so as often as the monitor keeps up); ASR/CA stay at the multiples of
-`eval_every` (those snapshots are kept until measured). The budget is the share of the
-machine's CPU cores the monitor may keep busy: it runs its ops on `threads` torch threads
-and rests after each measurement so that its busy time stays within `duty` of wall time.
+`eval_every` (those snapshots are kept until measured). The budget is the most training
+may be slowed, in percent; how long the monitor rests between measurements to stay within
+it is the governor's (governor.py).
 """
 
 from __future__ import annotations
@@ -41,23 +40,9 @@ class Cadence:
             return step % every == 0
         return step - self.last.get(kind, -every) >= every
 
-    def plan(self, step: int) -> set[str]:
-        """The measurements due after `step`; marks them as made."""
-        planned = {k for k in KINDS if self.due(k, step)}
+    def plan(self, step: int, kinds: tuple[str, ...] = KINDS) -> set[str]:
+        """The measurements of `kinds` due after `step`; marks them as made."""
+        planned = {k for k in kinds if self.due(k, step)}
         for kind in planned:
             self.last[kind] = step
         return planned
-
-
-def monitor_share(budget: float, cores: int, threads: int) -> float:
-    """The monitor's duty cycle: busy time / wall time, so it uses `budget` of the cores."""
-    if budget <= 0:
-        return 0.0
-    return min(1.0, budget * cores / max(1, threads))
-
-
-def rest_after(busy: float, duty: float) -> float:
-    """Seconds to rest after `busy` seconds of work to keep a duty cycle of `duty`."""
-    if duty <= 0 or duty >= 1:
-        return 0.0
-    return busy * (1.0 / duty - 1.0)

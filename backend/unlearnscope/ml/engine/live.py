@@ -5,10 +5,14 @@ microseconds for the small CNN) and goes on training. This thread takes the newe
 snapshot (or a kept one, see snapshots.py), loads it into its own copy of the model and
 makes the measurements the cadence says are due: heatmap frames, TAR, ASR/CA. It reports
 each result with the step of its snapshot, so what it says is exact for that step however
-far training has moved on. It rests between measurements to stay within its share of the
-machine (cadence.monitor_share). The backdoor-connected path of a phase end (or of a
-request) is handed over the same way (`request_path`: a copy of the weights at that step)
-and measured first, within the same share.
+far training has moved on. It rests between measurements so that training is slowed by at
+most the monitoring budget (a percentage): the governor (governor.py) compares training's
+step times while this thread works and while it rests, and says how long to rest. When the
+budget cannot afford the exact ASR/CA on time they arrive late (their snapshots are kept),
+measured without frames or TAR until the monitor has caught up; `status` says how far
+behind it is. The backdoor-connected path of a phase end (or of a request) is handed over
+the same way (`request_path`: a copy of the weights at that step) and measured first,
+within the same budget.
 
 On CUDA the monitor runs on its own stream of the same device. On CPU its ops run on the
 monitor thread with torch's process-wide thread count, which the engine halves while this
@@ -23,14 +27,17 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ...events import MonitorStatus
 from ..kinds.protocol import frozen_copy
 from ..monitor import Measured, Monitor
 from ..path import PathCurve, path_curve
-from .cadence import Cadence, rest_after
+from .cadence import KINDS, Cadence
+from .governor import Governor, GovernorStatus
 from .paths import PathJob
 from .snapshots import SnapshotBuffer
 
@@ -43,6 +50,28 @@ ReportPath = Callable[[PathJob, PathCurve, float], None]
 OnError = Callable[[BaseException], None]
 
 TAKE_TIMEOUT_S = 0.2
+STATUS_EVERY_S = 2.0  # how often `status_due` has something new to say
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    governor: GovernorStatus
+    behind: int  # steps from the oldest exact ASR/CA still waiting to the newest snapshot
+    waiting: int  # exact ASR/CA snapshots still waiting
+
+    def event(self, step: int, request_id: str = "") -> MonitorStatus:
+        g = self.governor
+        return MonitorStatus(
+            request_id=request_id,
+            step=step,
+            budget=g.budget,
+            slowdown=g.slowdown,
+            full=g.full,
+            duty=g.duty,
+            frames_per_step=g.frames_per_step,
+            behind=self.behind,
+            waiting=self.waiting,
+        )
 
 
 class LiveMonitor:
@@ -53,7 +82,7 @@ class LiveMonitor:
         cadence: Cadence,
         report: Report,
         on_error: OnError,
-        duty: float = 1.0,
+        governor: Governor,
         start: nn.Module | None = None,
         report_path: ReportPath | None = None,
         path_points: int = 11,
@@ -64,7 +93,9 @@ class LiveMonitor:
         self.model = frozen_copy(model)  # the monitor's own model, loaded from snapshots
         self._report = report
         self._on_error = on_error
-        self.duty = duty
+        self.governor = governor
+        self._newest = 0  # the newest published step
+        self._status_at = -float("inf")
         self.measured = 0
         self.busy_seconds = 0.0
         # the backdoor-connected path: from `start` (the backdoored model) to a job's weights
@@ -75,15 +106,39 @@ class LiveMonitor:
         self._scratch: nn.Module | None = None
         self._finishing = threading.Event()  # flush: measure what is pending, no rests
         self._abandon = threading.Event()  # close: stop after the current measurement
+        self._wake = threading.Event()  # the budget changed: end the rest in progress
         self._thread = threading.Thread(target=self._run, name="live-monitor", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
     # -- the training side ---------------------------------------------------------------
+    def step_done(self, start: float, end: float, phase_index: int) -> None:
+        """Training ran one optimisation step from `start` to `end` (time.perf_counter)."""
+        self.governor.step_done(start, end, phase_index)
+
     def publish(self, model: nn.Module, step: int, phase_index: int) -> None:
         keep = self.cadence.at_multiple("eval", step)
         self.buffer.publish(model, step, phase_index, keep=keep)
+        self._newest = step
+
+    def status(self) -> LiveStatus:
+        kept = self.buffer.kept_steps()
+        behind = self._newest - kept[0] if kept else 0
+        return LiveStatus(self.governor.status(), behind=behind, waiting=len(kept))
+
+    def status_due(self) -> LiveStatus | None:
+        """The status, at most every STATUS_EVERY_S (None in between)."""
+        now = self.governor.clock()
+        if now - self._status_at < STATUS_EVERY_S:
+            return None
+        self._status_at = now
+        return self.status()
+
+    def set_budget(self, budget: float) -> None:
+        """A new budget (percent), from the next rest on (the rest in progress ends)."""
+        self.governor.set_budget(budget)
+        self._wake.set()
 
     def request_path(self, job: PathJob) -> None:
         """Measure the path to `job.state` before the next snapshot (never dropped)."""
@@ -129,41 +184,54 @@ class LiveMonitor:
                     return
                 continue
             step, phase_index = snap.step, snap.phase_index
-            plan = self.cadence.plan(step)
+            # behind (more exact ASR/CA waiting after this one): only those, to catch up
+            behind = snap.keep and len(self.buffer.kept_steps()) > 1
+            plan = self.cadence.plan(step, ("eval",) if behind else KINDS)
             if not plan:
                 self.buffer.release(snap)
                 continue
-            self.buffer.load_into(snap, self.model)
-            measured = self.monitor.measure(self.model, plan)
+            t0 = time.perf_counter()
+            self.governor.work_started()
+            try:
+                self.buffer.load_into(snap, self.model)
+                measured = self.monitor.measure(self.model, plan)
+            finally:
+                self.governor.work_ended(frames="frame" in plan)
+            busy = time.perf_counter() - t0
             self.measured += 1
-            self.busy_seconds += measured.seconds
+            self.busy_seconds += busy
             if self._abandon.is_set():
                 return
             self._report(step, phase_index, measured)
             if not self._finishing.is_set():
-                self._rest(rest_after(measured.seconds, self.duty))
+                self._rest(self.governor.rest_after(busy))
 
     def _path(self, job: PathJob) -> None:
         assert self._start is not None and self._report_path is not None
         t0 = time.perf_counter()
-        if self._scratch is None:
-            self._scratch = frozen_copy(self.model)
-        end = frozen_copy(self.model)
-        end.load_state_dict(job.state)
-        curve = path_curve(
-            self._start, end, self._scratch, self.monitor.path_measure, self._path_points
-        )
+        self.governor.work_started()
+        try:
+            if self._scratch is None:
+                self._scratch = frozen_copy(self.model)
+            end = frozen_copy(self.model)
+            end.load_state_dict(job.state)
+            curve = path_curve(
+                self._start, end, self._scratch, self.monitor.path_measure, self._path_points
+            )
+        finally:
+            self.governor.work_ended()
         seconds = time.perf_counter() - t0
         self.busy_seconds += seconds
         if self._abandon.is_set():
             return
         self._report_path(job, curve, seconds)
         if not self._finishing.is_set():
-            self._rest(rest_after(seconds, self.duty))
+            self._rest(self.governor.rest_after(seconds))
 
     def _rest(self, seconds: float) -> None:
         end = time.monotonic() + seconds
-        while not (self._finishing.is_set() or self._abandon.is_set()):
+        self._wake.clear()
+        while not (self._finishing.is_set() or self._abandon.is_set() or self._wake.is_set()):
             left = end - time.monotonic()
             if left <= 0:
                 return

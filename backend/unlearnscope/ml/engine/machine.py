@@ -30,6 +30,7 @@ from ...control import (
     MeasurePath,
     Pause,
     Resume,
+    SetMonitorBudget,
     Stop,
     parse_control,
 )
@@ -75,9 +76,10 @@ from ..path import PathCurve
 from ..preparation import ModelStore, Prepared, prepare, resolve_device
 from ..region import RegionRule, region_rule
 from ..schedule import ScheduleEditError, apply_edit
-from .cadence import Cadence, monitor_share
+from .cadence import Cadence
 from .detected import classes_visual, found_event, histogram_visual, suspects_visual
 from .encode import frames_event, probes_event, visual_event
+from .governor import Governor
 from .live import LiveMonitor
 from .paths import PathJob, PathMeter, path_event, path_job, path_points
 from .reactivation import reactivation, reactivation_visual
@@ -374,14 +376,14 @@ class Engine:
         if self.config.monitor.budget <= 0 or not self._cadence.active():
             return
         assert self.monitor is not None
-        cores, threads = share_cores(self.device)
+        share_cores(self.device)
         self._live = LiveMonitor(
             self.monitor,
             self.model,
             self._cadence,
             report=self._report_live,
             on_error=self._live_failed,
-            duty=monitor_share(self.config.monitor.budget, cores, threads),
+            governor=Governor(self.config.monitor.budget),
             start=self.prepared.phase_data.teacher if self.prepared is not None else None,
             report_path=self._report_path,
             path_points=path_points(self.config.monitor.path_points),
@@ -434,7 +436,7 @@ class Engine:
         if measured.frames is not None:
             self._emit_frames(measured.frames, step)
 
-    def _monitor_step(self, need_asr: bool) -> Measured:
+    def _monitor_step(self, need_asr: bool, span: tuple[float, float]) -> Measured:
         """After a step: hand a snapshot to the live monitor, or measure here.
 
         An early stop needs the monitor-subset ASR of this very step, so a phase with
@@ -443,8 +445,11 @@ class Engine:
         assert self.monitor is not None
         step = self.step_count
         if self._live is not None:
+            self._live.step_done(*span, self.phase_index)  # (start, end) of the step
             self._live.publish(self.model, step, self.phase_index)
             measured = Measured()
+            if (status := self._live.status_due()) is not None:
+                self.emit(status.event(step))
         else:
             measured = self.monitor.measure(self.model, self._cadence.plan(step))
         if need_asr and measured.asr is None:
@@ -466,13 +471,13 @@ class Engine:
 
         t0 = time.perf_counter()
         outcome = self._run.step(self._context())
-        step_time = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        step_time = t1 - t0
         self.step_count += 1
         self.phase_done += 1
 
-        t0 = time.perf_counter()
-        measured = self._monitor_step(cfg.stop_asr_below is not None)
-        monitor_time = time.perf_counter() - t0
+        measured = self._monitor_step(cfg.stop_asr_below is not None, (t0, t1))
+        monitor_time = time.perf_counter() - t1
 
         self.emit(
             StepMetrics(
@@ -688,6 +693,8 @@ class Engine:
                 self._inspect(ctl)
             case MeasurePath():
                 self._path_request(ctl)
+            case SetMonitorBudget():
+                self._set_monitor_budget(ctl)
             case Pause() | Resume() | Stop():
                 self.emit(
                     ErrorEvent(
@@ -735,6 +742,19 @@ class Engine:
         )
         if self.phase_done > 0 and self.phase_done >= new[self.phase_index].steps:
             self._end_phase("completed")  # the edit ended the current phase here
+
+    def _set_monitor_budget(self, msg: SetMonitorBudget) -> None:
+        """A live monitor's new budget; answered by its status (an error without one)."""
+        if self._live is None:
+            why = (
+                "monitoring runs in the training loop (budget 0), which has no budget to change"
+                if self.config.monitor.budget <= 0
+                else f"the run is {self._state_name}: it has no live monitor now"
+            )
+            self.emit(ErrorEvent(message=why, request_id=msg.request_id, fatal=False))
+            return
+        self._live.set_budget(msg.budget)
+        self.emit(self._live.status().event(self.step_count, msg.request_id))
 
     def _path_request(self, msg: MeasurePath) -> None:
         if self.prepared is None or self.monitor is None:

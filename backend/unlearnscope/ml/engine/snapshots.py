@@ -7,9 +7,11 @@ visible only once complete, so the monitor never sees a half-updated model, and 
 never waits: with three slots there is always one it may overwrite.
 
 Snapshots marked `keep` (the steps at which ASR/CA are due) are not skipped as stale: the
-monitor takes them oldest first, so a measurement interval holds even when it lags behind.
-Only when every slot holds a kept snapshot does the oldest one give way (counted in
-`dropped`).
+monitor takes them oldest first, so a measurement interval holds even when it lags behind
+(a small monitoring budget makes it lag: the exact ASR/CA arrive late, never not at all).
+When every slot holds a kept snapshot the buffer grows by a slot, up to MAX_KEPT_BYTES of
+snapshots; only beyond that does the oldest kept one give way (counted in `dropped`).
+Slots beyond `slots` are given back once read.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import torch
 from torch import nn
 
 SLOTS = 3
+MAX_KEPT_BYTES = 1 << 30  # kept snapshots waiting for the monitor, at most (1 GiB)
+MAX_SLOTS = 1000
 
 
 class SlotState(Enum):
@@ -56,6 +60,9 @@ class SnapshotBuffer:
             raise ValueError("a snapshot buffer needs at least two slots")
         template = state_tensors(model)
         self.slots = [Snapshot([t.detach().clone() for t in template]) for _ in range(slots)]
+        self.base_slots = slots
+        size = sum(t.numel() * t.element_size() for t in template)
+        self.max_slots = max(slots, min(MAX_SLOTS, MAX_KEPT_BYTES // max(1, size)))
         self._cond = threading.Condition()
         self.published = 0
         self.taken = 0
@@ -75,6 +82,10 @@ class SnapshotBuffer:
         if not ready:  # cannot happen with >= 2 slots and one reader
             raise RuntimeError("no snapshot slot is free")
         victim = ready[0]
+        if victim.keep and len(self.slots) < self.max_slots:  # all kept: one more slot
+            extra = Snapshot([t.clone() for t in victim.tensors])
+            self.slots.append(extra)
+            return extra
         if victim.keep:
             self.dropped += 1
         else:
@@ -138,7 +149,17 @@ class SnapshotBuffer:
     def release(self, snap: Snapshot) -> None:
         with self._cond:
             snap.state = SlotState.FREE
+            extra = len(self.slots) > self.base_slots
+            if extra and (snap.free_event is None or snap.free_event.query()):
+                # by identity (a pending CUDA read keeps it until next time)
+                self.slots = [s for s in self.slots if s is not snap]
             self._cond.notify_all()
+
+    def kept_steps(self) -> list[int]:
+        """The steps of kept snapshots not yet measured (being read included), oldest first."""
+        with self._cond:
+            waiting = (SlotState.READY, SlotState.READING)
+            return sorted(s.step for s in self.slots if s.keep and s.state in waiting)
 
     def _has_ready(self) -> bool:
         return self.closed or any(s.state is SlotState.READY for s in self.slots)
