@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request, Response, status
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from ... import presets
 from ...config import RunConfig
+from ...events import MonitorStatus
 from ...presets import PRESETS
+from ...strict import Strict
 from ..deps import RunDep, ServiceDep
 from ..errors import InvalidInput
 from ..schemas import DB_INT_MAX, ControlOut, RunOut, ScheduleEditIn, ScheduleEditOut
@@ -197,3 +200,27 @@ async def edit_schedule(run_id: str, body: ScheduleEditIn, service: ServiceDep) 
         schedule=event.schedule,
         seq=event.seq,
     )
+
+
+class MonitorBudgetIn(Strict):
+    """The live monitor's new budget (kept here, beside its one route)."""
+
+    budget: float = Field(gt=0, le=100, description="the most monitoring may slow training, %")
+
+
+@router.patch(
+    "/{run_id}/monitor",
+    response_model=MonitorStatus,
+    responses={
+        **_ERRORS,
+        409: {"description": "Wrong state, or the run monitors in the training loop"},
+        504: {"description": "The engine did not answer in time"},
+    },
+    summary="Change the live monitor's budget of a running or paused run",
+)
+async def set_monitor_budget(
+    run_id: str, body: MonitorBudgetIn, service: ServiceDep
+) -> MonitorStatus:
+    """The most the live monitor may slow training, in percent; applied from its next rest
+    on. The answer is its status right after (`slowdown` is still the old estimate)."""
+    return await service.set_monitor_budget(run_id, body.budget)

@@ -32,6 +32,7 @@ from ... import __version__
 from ...config import CheckConfig, PhaseConfig, RunConfig
 from ...events import (
     EventBase,
+    MonitorStatus,
     PathEvaluated,
     ProbesEvent,
     RunStarted,
@@ -215,6 +216,9 @@ class RunService:
 
     async def edit_schedule(self, run_id: str, schedule: list[PhaseConfig]) -> ScheduleEdit:
         return await self.controls.edit_schedule(run_id, schedule)
+
+    async def set_monitor_budget(self, run_id: str, budget: float) -> MonitorStatus:
+        return await self.controls.set_monitor_budget(run_id, budget)
 
     async def delete(self, run_id: str) -> None:
         await self.controls.delete(run_id)

@@ -13,8 +13,8 @@ import asyncio
 import logging
 
 from ...config import PhaseConfig
-from ...control import Control, EditSchedule, Pause, Resume, Stop
-from ...events import ErrorEvent, ScheduleEdit, StatusEvent
+from ...control import Control, EditSchedule, Pause, Resume, SetMonitorBudget, Stop
+from ...events import ErrorEvent, MonitorStatus, ScheduleEdit, StatusEvent
 from ...states import ACTIVE_STATUSES, STEPPING_STATUSES, RunStatus
 from ..errors import EditRefused, EngineTimeout, RunNotFound, WrongState
 from ..hub import CLOSE_DELETED
@@ -135,6 +135,31 @@ class Controls:
         assert isinstance(event, ScheduleEdit)
         if not event.accepted:
             raise EditRefused(event.reason, now.status, event.step, now.schedule)
+        return event
+
+    async def set_monitor_budget(self, run_id: str, budget: float) -> MonitorStatus:
+        """The live monitor's new budget (percent); its status once the engine applied it."""
+        self.admission.require_writable()
+        row = await asyncio.to_thread(self.views.require, run_id)
+        if RunStatus(row.status) not in STEPPING_STATUSES:
+            raise WrongState(
+                f"cannot change the monitoring budget of run {run_id}: it is {row.status}; "
+                "only a running or paused run has a live monitor",
+                row.status,
+            )
+        msg = SetMonitorBudget(budget=budget)
+        event = await self.requests.ask(run_id, msg, (MonitorStatus,), until=TERMINAL)
+        if event is None:
+            raise EngineTimeout(
+                f"the engine did not answer within {self.requests.timeout:g} s; the "
+                "budget may still apply at its next step"
+            )
+        now = await asyncio.to_thread(self.views.require, run_id)
+        if isinstance(event, StatusEvent):
+            raise WrongState(f"run {run_id} {event.status} before the budget arrived", now.status)
+        if isinstance(event, ErrorEvent):
+            raise WrongState(event.message, now.status)
+        assert isinstance(event, MonitorStatus)
         return event
 
     async def delete(self, run_id: str) -> None:
