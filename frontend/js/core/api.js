@@ -71,6 +71,8 @@ export const api = {
   control: async (id, op) => (await request("POST", `/api/runs/${enc(id)}/${op}`)).body,
   editSchedule: async (id, schedule) =>
     (await request("PATCH", `/api/runs/${enc(id)}/schedule`, { json: { schedule } })).body,
+  setMonitorBudget: async (id, budget) =>
+    (await request("PATCH", `/api/runs/${enc(id)}/monitor`, { json: { budget } })).body,
   /** A test sample under the run's live (or saved) model, as a decoded binary report. */
   async sample(id, index) {
     const { buffer } = await request(

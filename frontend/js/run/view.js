@@ -10,6 +10,7 @@ import { modelAt, stageContext } from "./stage.js";
 import { HeatmapGrid } from "./heatmaps/grid.js";
 import { Inspector } from "./inspector.js";
 import { KindLosses } from "./charts/kindlosses.js";
+import { MonitorPrice } from "./monitorprice.js";
 import { PathChart } from "./charts/path.js";
 import { RunModel, markSkipped } from "./model.js";
 import { PrepPanel } from "./prepare.js";
@@ -105,6 +106,7 @@ export class RunView {
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
     this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.path, this.triggered, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];
+    this.parts.push(new MonitorPrice(header, model)); // the live monitor's price, in the header
     this.stream = new RunStream(model.id, {
       onEvent: (e) => model.apply(e),
       onSkipped: (notice) => markSkipped(model, notice),
