@@ -3,6 +3,7 @@ data roots kept inside the data directory, disk full and read-only homes answere
 
 from __future__ import annotations
 
+import errno
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -210,7 +211,7 @@ def test_a_read_only_home_serves_the_history(tmp_path: Path, monkeypatch) -> Non
     with TestClient(create_app(settings)) as c:
         app_service(c).store.create("old", preset_config("tiny"), RunStatus.COMPLETED)
     monkeypatch.setattr(
-        lifecycle, "home_write_problem", lambda home: "OSError: Read-only file system"
+        lifecycle, "write_check", lambda home: OSError(errno.EROFS, "Read-only file system")
     )
     with TestClient(create_app(_settings(tmp_path))) as c:
         health = c.get("/api/health").json()

@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     token = ensure_token(settings)  # generated here when bound beyond loopback
     service = RunService(settings)
+    service.lifecycle.check_schema()  # a database a newer release wrote: refused now
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

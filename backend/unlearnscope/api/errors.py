@@ -4,6 +4,8 @@ Every error answer is JSON: `{"detail": "<what went wrong and what to do>", ...}
 where it helps, `errors` (one line per bad field), `state` (the run's current status),
 `reason` (why the engine refused) or `limit` (the server limit a request went past).
 A 500 says only the error's type; its traceback goes to the server log, never to a client.
+The database failing (full, read-only, unreadable) is no 500: 507 for a full disk, else
+503, with the database's own one-line reason.
 A refused WebSocket handshake gets the same JSON, as an HTTP answer (the denial-response
 extension), or a close with code 1008 where the server cannot send one.
 """
@@ -16,9 +18,11 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..config import describe_errors
+from ..storage.db import is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +131,19 @@ async def deny_websocket(ws: WebSocket, status: int, body: dict[str, Any]) -> No
         await ws.close(code=1008, reason=str(body.get("detail", ""))[:120])
 
 
+def database_body(err: DBAPIError) -> dict[str, Any]:
+    """The answer when the database fails: its one-line reason, never the SQL."""
+    reason = str(err.orig).split("\n", 1)[0][:200]
+    if is_disk_full(err):
+        detail = f"the disk is full ({reason}): nothing can be stored; free some space"
+    else:
+        detail = (
+            f"the database cannot answer now ({type(err.orig).__name__}: {reason}); "
+            "GET /api/health says whether the server is read-only, and why"
+        )
+    return {"detail": detail, "reason": reason}
+
+
 def status_code(err: DomainError) -> int:
     for cls in type(err).__mro__:
         if cls in STATUS_CODES:
@@ -146,6 +163,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WebSocketRequestValidationError)
     async def _invalid_ws(ws: WebSocket, err: WebSocketRequestValidationError) -> None:
         await deny_websocket(ws, 422, validation_body(list(err.errors())))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, err: DBAPIError) -> JSONResponse:
+        log.error("%s %s: the database failed: %s", request.method, request.url.path, err.orig)
+        return JSONResponse(database_body(err), status_code=507 if is_disk_full(err) else 503)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

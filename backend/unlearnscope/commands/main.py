@@ -12,6 +12,8 @@ import sys
 
 from .inputs import EXIT_BAD_INPUT, BadInput
 
+EXIT_SCHEMA = 3  # the database's schema is newer than this release (storage/schema.py)
+
 # name -> (its module in this package, one line of help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "attack, then unlearn, headless, with a final table"),
@@ -24,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure Grad-CAM, monitoring overhead, streaming fan-out and memory"),
     "report": ("report", "a stored run as one HTML file, and a heatmap clip"),
     "presets": ("presets", "list presets, or --show NAME as JSON"),
+    "backup": ("backup", "a consistent copy of a home (database and artifacts), server running"),
 }
 
 
@@ -57,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     except BadInput as err:
         print(f"unlearnscope: error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as err:
+        from ..storage.schema import SchemaRefused  # only now: commands start fast
+
+        if not isinstance(err, SchemaRefused):
+            raise
+        print(f"unlearnscope: error: {err}", file=sys.stderr)
+        return EXIT_SCHEMA
 
 
 if __name__ == "__main__":

@@ -4,11 +4,17 @@ Every method opens its own short session, so request threads and the per-run eve
 threads can call it concurrently. Events are written in batches, together with what they
 change on the run row (status, step, schedule), in one transaction: a reader that sees a
 run finished also sees all of its events.
+
+A run's end is never lost to a full disk: a batch that ends a run (a terminal status
+event) and fails for want of room is written again after the space reserve
+(storage/reserve.py) is given back. `finish` ends a run whose worker is gone with a
+status event, so every run's log ends with one.
 """
 
 from __future__ import annotations
 
 import builtins
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +35,8 @@ from ..events import (
 )
 from ..states import TERMINAL_STATUSES, RunStatus
 from .codec import join_event, split_event
-from .db import Database
+from .db import Database, is_disk_full
+from .reserve import SpaceReserve
 from .tables import DEVICE_CHARS, ArtifactRow, EventRow, FrameRow, RunRow, utcnow
 
 
@@ -55,8 +62,9 @@ class StoredFrame:
 
 
 class RunStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, reserve: SpaceReserve | None = None) -> None:
         self.db = db
+        self.reserve = reserve  # given back when the disk fills while a run ends
 
     # -- runs ----------------------------------------------------------------------------
     def create(self, run_id: str, config: RunConfig, status: RunStatus) -> RunRow:
@@ -130,8 +138,70 @@ class RunStore:
     def append(self, run_id: str, events: Sequence[EventBase]) -> tuple[RunRow, bool]:
         """Store a batch of events and apply them to the run row.
 
-        Returns the updated run and whether its status changed.
+        Returns the updated run and whether its status changed. A batch that ends the
+        run is written again, once, with the space reserve given back if the disk is full.
         """
+        try:
+            return self._append(run_id, events)
+        except Exception as err:
+            ends = any(isinstance(e, StatusEvent) and _terminal(e.status) for e in events)
+            if not (ends and is_disk_full(err) and self.reserve and self.reserve.release()):
+                raise
+            return self._append(run_id, events)
+
+    def finish(
+        self, run_id: str, status: RunStatus, message: str, t: float | None = None
+    ) -> RunRow | None:
+        """End a run whose worker is gone: a `status` event at the end of its log (and the
+        row updated with it), unless its log already ends with that status."""
+        row = self.get(run_id)
+        if row is None:
+            return None
+        last = self.last_status(run_id)
+        if last is not None and last.get("status") == status.value and row.status == status.value:
+            return row
+        event = StatusEvent(
+            seq=row.last_seq + 1,
+            t=time.time() if t is None else t,
+            status=status.state,
+            message=message,
+            step=row.step,
+        )
+        return self.append(run_id, [event])[0]
+
+    def last_status(self, run_id: str) -> dict[str, Any] | None:
+        """The stored fields of the run's newest status event, or None."""
+        query = (
+            select(EventRow.payload)
+            .where(EventRow.run_id == run_id, EventRow.type == "status")
+            .order_by(EventRow.seq.desc())
+            .limit(1)
+        )
+        with self.db.new_session() as s:
+            payload = s.scalars(query).first()
+        return dict(payload) if payload is not None else None
+
+    def ended_without_event(self) -> builtins.list[RunRow]:
+        """Ended runs whose log does not end with their final status (a server that could
+        not write it, or an older release that marked the row only)."""
+        last = (
+            select(EventRow.run_id, func.max(EventRow.seq).label("seq"))
+            .where(EventRow.type == "status")
+            .group_by(EventRow.run_id)
+            .subquery()
+        )
+        query = (
+            select(RunRow, EventRow.payload)
+            .outerjoin(last, last.c.run_id == RunRow.id)
+            .outerjoin(EventRow, (EventRow.run_id == RunRow.id) & (EventRow.seq == last.c.seq))
+            .where(RunRow.status.in_([st.value for st in TERMINAL_STATUSES]))
+            .order_by(RunRow.created_at)
+        )
+        with self.db.new_session() as s:
+            rows = s.execute(query).all()
+        return [r[0] for r in rows if r[1] is None or r[1].get("status") != r[0].status]
+
+    def _append(self, run_id: str, events: Sequence[EventBase]) -> tuple[RunRow, bool]:
         event_rows, frame_rows = [], []
         for e in events:
             header, parts = split_event(e)
@@ -299,6 +369,10 @@ class RunStore:
         query = select(ArtifactRow).where(ArtifactRow.run_id == run_id).order_by(ArtifactRow.id)
         with self.db.new_session() as s:
             return list(s.scalars(query))
+
+
+def _terminal(status: str) -> bool:
+    return status in {st.value for st in TERMINAL_STATUSES}
 
 
 def _apply(run: RunRow, e: EventBase) -> None:

@@ -35,8 +35,12 @@ class Admission:
         self.conditions = core.conditions
 
     def require_writable(self) -> None:
+        """DiskFull (507) or ReadOnly (503), naming the cause, on a read-only server."""
         if self.conditions.read_only:
-            raise ReadOnly(self.conditions.read_only)
+            cause = self.conditions.read_only_cause or "read-only"
+            if cause == "disk full":
+                raise DiskFull(self.conditions.read_only, reason=cause)
+            raise ReadOnly(self.conditions.read_only, reason=cause)
 
     def check(self, config: RunConfig) -> RunConfig:
         """The checks a run passes before it is stored (limits, data root): 422 if not.
@@ -102,3 +106,6 @@ class Admission:
                 reason=self.conditions.disk_full,
             )
         self.conditions.disk_full = None
+        reserve = self.store.reserve
+        if reserve is not None and not reserve.held():  # room again: keep some back again
+            reserve.make()

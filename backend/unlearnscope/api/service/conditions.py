@@ -17,5 +17,6 @@ from dataclasses import dataclass
 class Conditions:
     device: str  # the setting until resolved at start, then e.g. "cpu" or "cuda:0"
     read_only: str | None = None  # why the server serves its history read-only
+    read_only_cause: str | None = None  # storage/home.py's cause ("disk full": 507, else 503)
     disk_full: str | None = None  # why new runs are refused (507), while so
     shutting_down: bool = False

@@ -138,10 +138,10 @@ class Workers:
                 return
             if self.live.override(run_id) is not None:  # disk full: record it if it fits now
                 try:
-                    self.store.set_status(run_id, RunStatus.FAILED, DISK_FULL, DISK_FULL)
+                    self.store.finish(run_id, RunStatus.FAILED, DISK_FULL)
                     self.live.clear_override(run_id)
-                except Exception:
-                    pass
+                except Exception as err:
+                    log.error("run %s: its failure could not be stored either: %s", run_id, err)
                 return
             if finished is not None and finished.cancelled:
                 self._stopped_unplaced(run_id)
@@ -166,7 +166,10 @@ class Workers:
                 message = f"the server shut down during the run, at step {row.step}"
                 if saved:
                     message += "; the model up to then is saved"
-                self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
+                if status is RunStatus.INTERRUPTED:  # its log says so already
+                    self.store.set_status(run_id, RunStatus.INTERRUPTED, message)
+                else:  # a worker that ended without a word: the log gets the end too
+                    self.store.finish(run_id, RunStatus.INTERRUPTED, message)
             elif status not in TERMINAL_STATUSES:
                 self._fail(row, finished, code)
             elif finished is not None and finished.error:
