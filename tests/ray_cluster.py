@@ -4,6 +4,11 @@ Small on purpose (a 2-core machine): one CPU per node, 100 MB object stores, no
 dashboard. Runs reserve one CPU each, so two run at once (one per node) and a third
 waits, queued, until one ends. `kill_worker_node` removes the second node abruptly (its
 processes are killed, as when a machine is lost) and `add_worker_node` puts one back.
+
+Loopback only: the head and every added node take the node IP 127.0.0.1 (Ray's default
+is the machine's interface address), so the cluster's address, its raylets and object
+stores, and where runs say they are (`cpu on 127.0.0.1 ...`) are loopback, and no test
+traffic leaves the machine. `addresses()` lists what the cluster reports, for the test.
 """
 
 from __future__ import annotations
@@ -12,7 +17,12 @@ import time
 from typing import Any
 
 MB = 1024 * 1024
-NODE_ARGS: dict[str, Any] = {"num_cpus": 1, "object_store_memory": 100 * MB}
+LOOPBACK = "127.0.0.1"
+NODE_ARGS: dict[str, Any] = {
+    "num_cpus": 1,
+    "object_store_memory": 100 * MB,
+    "node_ip_address": LOOPBACK,
+}
 
 
 class LocalRayCluster:
@@ -53,6 +63,17 @@ class LocalRayCluster:
     def kill_worker_node(self) -> None:
         self.cluster.remove_node(self.worker, allow_graceful=False)
         self.worker = None
+
+    def addresses(self) -> list[str]:
+        """Every address the cluster reports: its own (GCS), and each live node's
+        raylet, object manager and object store."""
+        import ray
+
+        found = [self.address]
+        for node in ray.nodes():
+            if node.get("Alive"):
+                found += [node["NodeManagerAddress"], node["NodeName"]]
+        return found
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Until every CPU is free again (the actors of earlier tests are gone)."""

@@ -31,6 +31,7 @@ def test_a_ray_run_streams_says_where_and_survives_a_server_restart(
         assert _contiguous(early.seqs)
         run = first.run(run_id)
         assert run["status"] in ("running", "paused") and " on " in (run["device"] or "")
+        assert " on 127.0.0.1 " in run["device"]  # the test cluster's nodes are on loopback
         assert "node" in run["device"]
         # The server stops: the run goes on, on the cluster (it is not interrupted).
     with LiveServer(home, model_cache, **ray) as second:

@@ -17,7 +17,8 @@ thread of this process, as the streaming bench) and a real WebSocket client:
              (so as many at once as local), Ray's queue holding the rest.
 
 Without `--ray-address` a two-node cluster is started on this machine (ray.cluster_utils,
-small object stores, no dashboard) and stopped at the end.
+small object stores, no dashboard, every node on 127.0.0.1: bench traffic stays on
+loopback) and stopped at the end.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .harness import BenchServer, RunMeasurement, measure_run, median_or_none, p
 from .streaming import stream_body
 
 MB = 1024 * 1024
+LOOPBACK = "127.0.0.1"  # the node IP of every node of a cluster started here
 BATCH_TIMEOUT_S = 1800.0
 
 
@@ -49,7 +51,11 @@ def ray_cluster(address: str | None, nodes: int = 2) -> Any:
         return
     from ray.cluster_utils import Cluster
 
-    node: dict[str, Any] = {"num_cpus": 1, "object_store_memory": 128 * MB}
+    node: dict[str, Any] = {
+        "num_cpus": 1,
+        "object_store_memory": 128 * MB,
+        "node_ip_address": LOOPBACK,
+    }
     cluster = Cluster(initialize_head=True, head_node_args={**node, "include_dashboard": False})
     for _ in range(nodes - 1):
         cluster.add_node(**node)
