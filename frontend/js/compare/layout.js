@@ -2,7 +2,7 @@
 // differ, the seed groups.
 
 import { h } from "../core/dom.js";
-import { statusBadgeClass, statusLabel } from "../core/format.js";
+import { planText, statusBadgeClass, statusLabel } from "../core/format.js";
 
 /** The runs: swatch, name, state and what sets each apart. */
 export function legendList(runs) {
@@ -19,19 +19,19 @@ export function legendList(runs) {
           h("span", { class: `cv-status ${statusBadgeClass(r.model.status)}` }, statusLabel(r.model.status)),
         ),
         h("div.muted.cv-differs", r.label),
+        // the schedule it followed (edits included) and the steps each phase took (run.plan)
+        h("div.muted.cv-plan", { title: "the schedule in force, with the steps each phase that ended took" }, planText(r.model.run?.plan)),
       ),
     ),
   );
 }
 
-/** The settings that differ between the runs, a row each (a schedule's differences are
- * one row: each run's schedule in words, the differing paths in its tooltip). */
+/** The settings that differ between the runs, a row each: the API's diff_rows
+ * (comparison.diff_rows, over the schedules in force: every phase setting counts, a
+ * schedule of other kinds is one row in words). */
 export function settingsDiff(info, runs) {
-  const inSchedule = Object.keys(info.diff).filter((p) => p.startsWith("schedule."));
-  const diffRows = Object.entries(info.diff).filter(([p]) => !p.startsWith("schedule."));
-  if (inSchedule.length) {
-    diffRows.push(["schedule", runs.map((r) => scheduleText(r.model.schedule)), `${inSchedule.length} schedule fields differ: ${inSchedule.join(", ")}`]);
-  }
+  const byId = new Map(info.runs.map((r, i) => [r.id, i]));
+  const diffRows = (info.diff_rows || []).map((row) => [row.name, runs.map((r) => row.values[byId.get(r.id)]), row.path]);
   return diffRows.length
     ? h(
         "details.cv-diff#compare-diff",
@@ -44,8 +44,8 @@ export function settingsDiff(info, runs) {
             h("thead", h("tr", h("th", "Setting"), runs.map((r) => h("th", h("span.swatch", { style: { background: r.color } }), r.name)))),
             h(
               "tbody",
-              diffRows.map(([path, values, tip]) =>
-                h("tr", h("th", { scope: "row", title: tip || null, dataset: { path } }, h("code", path)), values.map((v) => h("td", typeof v === "string" && path === "schedule" ? v : valueText(v)))),
+              diffRows.map(([name, values, path]) =>
+                h("tr", h("th", { scope: "row", title: path, dataset: { path } }, h("code", name)), values.map((v) => h("td", v ?? "–"))),
               ),
             ),
           ),
@@ -78,13 +78,3 @@ export function seedGroupName(info, group) {
   return name.replace(/(,\s*)?\bseed=\d+(,\s*)?/, (m, a, b) => (a && b ? ", " : "")).replace(/\s*\[\]$/, "");
 }
 
-/** "ascent 40 → recovery 100": a schedule in a few words (comparison.schedule_text). */
-function scheduleText(schedule) {
-  return (schedule || []).map((p) => `${p.kind} ${p.steps}`).join(" → ") || "–";
-}
-
-function valueText(v) {
-  if (v === null || v === undefined) return "–";
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
-}

@@ -5,7 +5,7 @@
 // headline table shows beside each run.
 
 import { h, fill, perFrame } from "../core/dom.js";
-import { duration, fixed, percent } from "../core/format.js";
+import { duration, fixed, percent, stepsText } from "../core/format.js";
 import { lastAtOrBefore } from "../core/search.js";
 import { verdictChip } from "../core/verdict.js";
 
@@ -14,6 +14,13 @@ import { verdictChip } from "../core/verdict.js";
 export function headlineOf(api) {
   if (!api) return {};
   return { ...api, wall: api.wall_time, gone: api.steps_to_asr10 };
+}
+
+/** A headline row with the run's steps of its total, as the run page and the run list
+ * show them (model.plannedTotal(): the API's plan.total, kept by the run's stream). */
+export function withTotal(row, model) {
+  if (!model) return row;
+  return { ...row, steps: Math.max(row.steps ?? 0, model.step || 0), total: model.plannedTotal(), active: model.active };
 }
 
 /** The API's scores (in step order) at `step`: the last entry at or before it, else empty. */
@@ -34,7 +41,7 @@ const HEAD_COLS = [
   { key: "asr_retuned", optional: true, title: "ASR after re-tuning", tip: "after the closing relearn phase (the retuning attack): does the backdoor come back? Lower is better", show: (r) => percent(r.asr_retuned) },
   { key: "asr_qra", optional: true, title: "ASR after QRA", tip: "with the reactivation attack's perturbation added to triggered images (the weights unchanged); lower is better", show: (r) => percent(r.asr_qra) },
   { key: "der_retuned", optional: true, title: "DER after re-tuning", tip: "DER with the ASR after re-tuning in place of the purified model's; higher is better", show: (r) => fixed(r.der_retuned, 3) },
-  { key: "steps", title: "Steps", tip: "unlearning steps taken", show: (r) => String(r.steps) },
+  { key: "steps", title: "Steps", tip: "unlearning steps taken, of the run's total (phases that ended count the steps they took; a live edit moves it)", show: (r) => (r.total ? stepsText(r.steps, r.total, r.active) : String(r.steps)) },
   { key: "wall", title: "Wall time", tip: "preparation included", show: (r) => duration(r.wall) },
   { key: "gone", title: "Steps to ASR < 10%", tip: "first measured step with ASR below 10%", show: (r) => (r.gone === null ? "never" : String(r.gone)) },
 ];
@@ -127,7 +134,7 @@ export class CompareTables {
     // post-purification robustness first when measured: DER after re-tuning
     const post = this.view.runs.some((r) => (this.view.info.headline[r.id] || {}).der_retuned != null);
     if (post && !this.head.userSorted) this.head.sort = { key: "der_retuned", dir: -1 };
-    this.head.draw(this.view.runs, (r) => headlineOf(this.view.info.headline[r.id]));
+    this.head.draw(this.view.runs, (r) => withTotal(headlineOf(this.view.info.headline[r.id]), r.model));
     this.drawStep();
   }
 

@@ -81,3 +81,27 @@ export function setupText(cfg) {
   const trigger = cfg?.attack?.known === false ? "trigger unknown" : source === "backdoorbench" ? "its triggered test set" : `${cfg?.attack?.kind ?? "?"} (as described)`;
   return `${data} · ${model} (${where}) · ${trigger}`;
 }
+
+/**
+ * A run's steps against its total, in the words every view uses: "35 / 169" while it
+ * runs; "169 steps" or "120 of 169 planned steps" once it ended. `total` is the API's
+ * run.plan.total (ml/schedule.py run_plan; run.total_steps is the same number) or, on the
+ * run page, model.plannedTotal(): the same definition, phases that ended counting the
+ * steps they took and the others their steps in force.
+ */
+export function stepsText(step, total, active) {
+  const t = Math.max(Number(total) || 0, step);
+  if (active) return `${step} / ${t}`;
+  return step >= t ? `${step} steps` : `${step} of ${t} planned steps`;
+}
+
+/**
+ * A run's schedule as it ran, from the API's run.plan: "ascent 9 of 40 → recovery 50",
+ * with "edited live (planned: 140 steps)" when a live edit changed it. A phase that ended
+ * shows the steps it took where they differ from its steps in force.
+ */
+export function planText(plan) {
+  if (!plan?.phases?.length) return "–";
+  const phases = plan.phases.map((p) => `${p.kind} ${p.taken !== null && p.taken !== undefined && p.taken !== p.steps ? `${p.taken} of ${p.steps}` : p.steps}`);
+  return `${phases.join(" → ")}${plan.edited ? ` · edited live (planned: ${plan.planned_total} steps)` : ""}`;
+}

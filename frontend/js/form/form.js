@@ -74,11 +74,6 @@ export function presetOutcome(outcome) {
   return [verdictChip(v), h("b", `Measured: ${PRESET_OUTCOME[v.outcome]}. `), h("span.muted", `${v.sentence}${when ? ` (${when})` : ""}`)];
 }
 
-const PRESET_INFO = {
-  demo: "Synthetic shapes, small CNN, BadNets; a few minutes on a CPU (the backdoored model is cached after the first run). No download.",
-  tiny: "Seconds, for tests: a few hundred images and a very small model; numbers mean little.",
-  paper: "CIFAR-10 as in the paper (JPEG ImageFolder from the server's --data-dir); minutes on a GPU.",
-};
 
 export class RunForm {
   constructor(root, { onCreated, preset, from }) {
@@ -119,7 +114,7 @@ export class RunForm {
       }),
     );
     presetSelect.value = presetName;
-    this.presetNote = h("p.muted.preset-note", PRESET_INFO[presetName] || "");
+    this.presetNote = h("p.muted.preset-note#preset-note", this.options.preset_descriptions?.[presetName] || "");
     this.presetOutcome = h("p.preset-outcome#preset-outcome", presetOutcome(this.options.preset_outcomes?.[presetName]));
     this.banner = h("div.form-banner", { role: "alert", hidden: true });
     this.phaseTable = new PhaseTable(this.schema, { idPrefix: "form-phase", showState: false, onChange: () => this.updateSummary() });
@@ -226,7 +221,7 @@ export class RunForm {
 
   applyPreset(name) {
     if (!name) return;
-    this.presetNote.textContent = PRESET_INFO[name] || "";
+    this.presetNote.textContent = this.options.preset_descriptions?.[name] || "";
     fill(this.presetOutcome, presetOutcome(this.options.preset_outcomes?.[name]));
     this.fillWith(this.options.presets[name]);
   }

@@ -90,6 +90,7 @@ export class PhaseTable {
   /** Show `phases`; `lockedBefore` rows read-only; `current` = {index, done} or null. */
   set(phases, { lockedBefore = 0, current = null, editable = true, notes = {} } = {}) {
     this.notes = notes;
+    this.kindNotes = {};
     this.phases = phases.map((p) => ({ ...p }));
     this.lockedBefore = lockedBefore;
     this.current = current;
@@ -130,7 +131,7 @@ export class PhaseTable {
 
   render() {
     this.rows = this.phases.map((phase, i) => this.row(phase, i));
-    fill(this.body, this.rows.map((r) => [r.tr, r.settingsTr]));
+    fill(this.body, this.rows.map((r, i) => [r.tr, r.settingsTr, this.kindNoteRow(i)]));
     this.addButton.hidden = !this.editable;
     this.el.classList.toggle("editable", Boolean(this.editable));
   }
@@ -240,15 +241,49 @@ export class PhaseTable {
     this.onChange();
   }
 
-  /** A new kind for phase i: its published defaults and its own settings' defaults. */
+  /**
+   * A new kind for phase i: its published defaults and its own settings' defaults, but
+   * the steps the user gave stay; a note under the row says what the kind's recipe set
+   * and, where its steps differ, offers them (never a silent 100 -> 1000).
+   */
   kindChosen(i, kind) {
     this.pullInputs();
-    const running = this.current && i === this.current.index;
+    const before = this.phases[i];
     const defaults = { ...(phaseKind(kind)?.defaults || {}) };
-    if (running) delete defaults.steps; // a running phase keeps the steps it was given
-    this.phases[i] = { ...this.phases[i], ...defaults, kind, settings: settingsDefaults(kind) };
+    const recipeSteps = defaults.steps;
+    delete defaults.steps;
+    const set = Object.entries(defaults)
+      .filter(([k, v]) => JSON.stringify(before[k] ?? null) !== JSON.stringify(v ?? null))
+      .map(([k, v]) => `${this.labelOf(k)} ${v ?? "off"}`);
+    this.phases[i] = { ...before, ...defaults, kind, settings: settingsDefaults(kind) };
+    const running = this.current && i === this.current.index;
+    const offer = !running && recipeSteps !== undefined && Number(recipeSteps) !== Number(before.steps) ? recipeSteps : null;
+    const label = phaseKind(kind)?.label || kind;
+    const parts = [];
+    if (set.length) parts.push(`${label}'s recipe set ${set.join(", ")}.`);
+    if (offer !== null) parts.push(`Steps kept at ${before.steps}; its recipe takes ${offer}.`);
+    this.kindNotes = { ...this.kindNotes, [i]: parts.length ? { text: parts.join(" "), steps: offer } : null };
     this.render();
     this.rows[i]?.inputs.kind?.input.focus();
+  }
+
+  /** The note under phase i after its kind changed (null when none). */
+  kindNoteRow(i) {
+    const note = this.kindNotes?.[i];
+    if (!note) return null;
+    const use = note.steps !== null
+      ? h(`button.link.small#${this.idPrefix}-${i}-use-steps`, { type: "button", onclick: () => this.useRecipeSteps(i, note.steps) }, `Use ${note.steps} steps`)
+      : null;
+    const span = this.props.length + (this.showState ? 3 : 2);
+    return h("tr.kind-note", { dataset: { phase: String(i) } }, h("td", { colspan: String(span) }, h("span.kind-note-text", { role: "status" }, note.text), use ? " " : null, use));
+  }
+
+  useRecipeSteps(i, steps) {
+    this.pullInputs();
+    this.phases[i] = { ...this.phases[i], steps };
+    this.kindNotes = { ...this.kindNotes, [i]: null };
+    this.render();
+    this.onChange();
   }
 
   settingChanged(i, key) {
@@ -327,6 +362,7 @@ export class PhaseTable {
   }
 
   add() {
+    this.kindNotes = {};
     this.pullInputs();
     const last = this.phases[this.phases.length - 1] || {};
     const phase = newPhase();
@@ -337,6 +373,7 @@ export class PhaseTable {
   }
 
   remove(i) {
+    this.kindNotes = {};
     this.pullInputs();
     this.phases.splice(i, 1);
     this.render();
@@ -344,6 +381,7 @@ export class PhaseTable {
   }
 
   move(i, delta) {
+    this.kindNotes = {};
     this.pullInputs();
     const [phase] = this.phases.splice(i, 1);
     this.phases.splice(i + delta, 0, phase);

@@ -61,7 +61,7 @@ export class SweepSection {
       this.list,
       h("div.row", h("button.ghost.small#sweep-add", { type: "button", onclick: () => this.addRow() }, "+ another field"), this.count),
       this.error,
-      h("div.form-actions", this.button),
+      h("div.form-actions.sweep-actions", this.button),
     );
     this.addRow("seed", "0, 1, 2");
   }

@@ -7,7 +7,8 @@
 import { api } from "../core/api.js";
 import { MAX_COMPARE, compareHash } from "../compare/hash.js";
 import { h, fill } from "../core/dom.js";
-import { ago, duration, fixed, percent, statusBadgeClass, statusLabel } from "../core/format.js";
+import { ago, duration, fixed, percent, planText, statusBadgeClass, statusLabel, stepsText } from "../core/format.js";
+import { isLive } from "../core/vocab.js";
 import { missesBar, verdictChip } from "../core/verdict.js";
 
 // The leaderboard's columns (the API's numbers, scores.py); click a head to sort. The
@@ -23,7 +24,7 @@ const COLUMNS = [
   { key: "ca_after", title: "CA before → after", tip: "clean accuracy, full test set; higher is better", show: (e) => arrow(e.ca_before, e.ca_after) },
   { key: "ra_after", title: "RA", tip: "robust accuracy", show: (e) => percent(e.ra_after) },
   { key: "steps_to_asr10", title: "Steps to ASR < 10%", tip: "first measured step with ASR below 10%", show: (e) => (e.steps_to_asr10 === null ? "never" : String(e.steps_to_asr10)) },
-  { key: "steps", title: "Steps", tip: "unlearning steps taken", show: (e) => String(e.steps) },
+  { key: "steps", title: "Steps", tip: "unlearning steps taken, of the run's total (phases that ended count the steps they took; a live edit moves it)", show: (e) => (e.plan ? stepsText(e.steps, e.plan.total, isLive(e.status)) : String(e.steps)) },
   { key: "wall_time", title: "Wall time", tip: "preparation included", show: (e) => duration(e.wall_time) },
 ];
 
@@ -148,7 +149,7 @@ export class LeaderboardView {
                 h("td", String(e.rank)),
                 h("th", { scope: "row" }, h("a", { href: e.url }, e.name), " ", h("span", { class: statusBadgeClass(e.status) }, statusLabel(e.status))),
                 h("td.verdict-cell", verdictChip(e.verdict) || "–"),
-                h("td.muted", e.differs),
+                h("td.muted", { title: e.plan ? `schedule: ${planText(e.plan)}` : null }, e.differs, e.plan?.edited ? h("span.edited-note", " · schedule edited live") : null),
                 cols.map((c) => h(c.key === this.sort.key ? "td.num.sorted" : "td", c.key === this.sort.key ? h("b", c.show(e)) : c.show(e))),
               ),
             ),

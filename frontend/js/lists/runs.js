@@ -5,7 +5,7 @@
 
 import { api } from "../core/api.js";
 import { h, fill, perFrame } from "../core/dom.js";
-import { statusLabel, ago, setupText, statusBadgeClass } from "../core/format.js";
+import { statusLabel, ago, setupText, statusBadgeClass, stepsText } from "../core/format.js";
 import { isLive } from "../core/vocab.js";
 import { MAX_COMPARE } from "../compare/hash.js";
 import { verdictChip } from "../core/verdict.js";
@@ -16,7 +16,8 @@ export class RunList {
     this.root = root;
     this.onDeleted = onDeleted;
     this.runs = new Map();
-    this.live = new Map(); // id -> {step, phase} from an open run's stream
+    this.live = new Map(); // id -> {step, total, status, phase, at} from an open run's stream
+    this.rowAt = new Map(); // id -> when its row last came from the server
     this.activeId = null;
     this.confirming = null;
     this.loaded = false;
@@ -45,11 +46,14 @@ export class RunList {
   setRuns(runs) {
     this.loaded = true;
     this.runs = new Map(runs.map((r) => [r.id, r]));
+    const now = performance.now();
+    runs.forEach((r) => this.rowAt.set(r.id, now));
     this.render();
   }
 
   upsert(run) {
     this.runs.set(run.id, run);
+    this.rowAt.set(run.id, performance.now());
     this.render();
   }
 
@@ -65,8 +69,29 @@ export class RunList {
 
   /** Step and phase of the open run, from its stream (fresher than the list). */
   patchLive(id, info) {
-    this.live.set(id, info);
+    this.live.set(id, { ...info, at: performance.now() });
     this.render();
+  }
+
+  /**
+   * A run's progress as the list and the sweep page show it: {step, total, status, phase}.
+   * The total is the API's (run.plan.total, ml/schedule.py run_plan: the server sends the
+   * row at once when an edit or a phase's end moves it), never less than the step; the
+   * step never goes back; status and phase come from whichever reported last, the row or
+   * the open run's stream. A stream left behind when its page closed must not hold the
+   * run at "Preparing" while its row is at step 35.
+   */
+  progress(run) {
+    const live = this.live.get(run.id);
+    const listed = run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "";
+    const streamNewer = live && live.at >= (this.rowAt.get(run.id) ?? 0);
+    const step = Math.max(run.step, live?.step ?? 0);
+    return {
+      step,
+      total: Math.max(run.plan?.total ?? run.total_steps ?? 0, step),
+      status: streamNewer ? live.status || run.status : run.status,
+      phase: (streamNewer && live.phase) || listed,
+    };
   }
 
   toggle(id, on) {
@@ -111,12 +136,9 @@ export class RunList {
 
   item(run) {
     const cfg = run.config || {};
-    const live = this.live.get(run.id);
-    const step = Math.max(run.step, live?.step ?? 0);
-    const status = live?.status || run.status;
-    const listed = run.phase_kind ? `phase ${run.phase_index + 1} · ${run.phase_kind}` : "";
-    const phase = isLive(status) ? live?.phase || listed : "";
-    const total = live?.total || run.total_steps || 0;
+    const now = this.progress(run);
+    const { step, status, total } = now;
+    const phase = isLive(status) ? now.phase : "";
     const pct = total ? Math.min(100, (100 * step) / total) : 0;
     if (this.confirming === run.id) {
       return h(
@@ -146,7 +168,7 @@ export class RunList {
         // did the defence remove the backdoor (the API's verdict, once the run finished)
         run.verdict ? h("span.run-verdict", verdictChip(run.verdict)) : null,
         h("span.run-meta", setupText(cfg)),
-        h("span.run-meta", `${isLive(status) || !step ? `step ${step}/${total}` : `${step} steps`}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
+        h("span.run-meta.run-steps", `${isLive(status) || !step ? `step ${stepsText(step, total, true)}` : stepsText(step, total, false)}${phase ? ` · ${phase}` : ""} · ${ago(run.created_at)}`),
         isLive(status) ? h("span.mini-progress", h("span", { style: { width: `${pct}%` } })) : null,
       ),
       h("button.icon.delete", { type: "button", title: `Delete run ${run.name}`, "aria-label": `Delete run ${run.name}`, onclick: () => this.confirm(run.id) }, trashIcon()),

@@ -1,12 +1,14 @@
-// A sweep's page, #/sweep/ID: every run of the grid with its state and progress (from the
-// live run list), a Stop-all button, and the compare view of its runs below.
+// A sweep's page, #/sweep/ID: every run of the grid with its state, progress (from the
+// live run list, the same numbers as the list) and verdict once it finished (the API's,
+// verdict.py), a Stop-all button, and the compare view of its runs below.
 
 import { api } from "../core/api.js";
 import { CompareView } from "../compare/view.js";
 import { MAX_COMPARE } from "../compare/hash.js";
 import { h, fill, perFrame } from "../core/dom.js";
-import { statusBadgeClass, statusLabel } from "../core/format.js";
+import { statusBadgeClass, statusLabel, stepsText } from "../core/format.js";
 import { isLive } from "../core/vocab.js";
+import { verdictChip } from "../core/verdict.js";
 
 export class SweepView {
   constructor(root, sweepId, { runList }) {
@@ -45,7 +47,7 @@ export class SweepView {
         ),
         h(
           "section.card.cv-table-card",
-          h("div.cv-table-scroll", h("table.cv-table#sweep-runs", h("thead", h("tr", ["Cell", "Run", "State", "Progress"].map((t) => h("th", t)))), this.body)),
+          h("div.cv-table-scroll", h("table.cv-table#sweep-runs", h("thead", h("tr", ["Cell", "Run", "State", "Verdict", "Progress"].map((t) => h("th", t === "Verdict" ? { title: "did the defence remove the backdoor, against the run's success criteria" } : {}, t)))), this.body)),
         ),
         this.compareRoot,
       ),
@@ -62,21 +64,20 @@ export class SweepView {
     let ended = 0;
     const rows = this.sweep.run_ids.map((id, i) => {
       const run = this.runList.runs.get(id) || this.sweep.runs.find((r) => r.id === id);
-      if (!run) return h("tr", h("td", cells[i]?.label || ""), h("td", id), h("td", "deleted"), h("td", ""));
-      const live = this.runList.live.get(id);
-      const step = Math.max(run.step, live?.step ?? 0);
-      const total = live?.total || run.total_steps || 0;
-      const over = !isLive(run.status);
-      const pct = run.status === "completed" ? 100 : total ? Math.min(100, (100 * step) / total) : 0;
+      if (!run) return h("tr", h("td", cells[i]?.label || ""), h("td", id), h("td", "deleted"), h("td", ""), h("td", ""));
+      const { step, total, status } = this.runList.progress(run);
+      const over = !isLive(status);
+      const pct = status === "completed" ? 100 : total ? Math.min(100, (100 * step) / total) : 0;
       if (over) ended += 1;
-      const early = run.status === "completed" && step < total ? " (stopped early: the backdoor was gone)" : "";
+      const early = status === "completed" && step < total ? " (stopped early: the backdoor was gone)" : "";
       return h(
         "tr",
-        { dataset: { run: id, status: run.status } },
+        { dataset: { run: id, status } },
         h("td", cells[i]?.label || ""),
         h("th", { scope: "row" }, h("a", { href: `#/run/${encodeURIComponent(id)}` }, run.name)),
-        h("td", h("span", { class: statusBadgeClass(run.status) }, statusLabel(run.status)), run.queue_position ? h("span.muted", ` #${run.queue_position} in queue`) : null),
-        h("td", h("span.mini-progress.sweep-progress", h("span", { style: { width: `${pct}%` } })), over ? ` ${step} steps${early}` : ` ${step}/${total}`),
+        h("td", h("span", { class: statusBadgeClass(status) }, statusLabel(status)), run.queue_position ? h("span.muted", ` #${run.queue_position} in queue`) : null),
+        h("td.verdict-cell", { dataset: { col: "verdict" } }, verdictChip(run.verdict) || (over ? "–" : h("span.muted", "when it ends"))),
+        h("td.sweep-steps", h("span.mini-progress.sweep-progress", h("span", { style: { width: `${pct}%` } })), ` ${stepsText(step, total, !over)}${early}`),
       );
     });
     fill(this.body, rows);

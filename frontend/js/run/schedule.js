@@ -10,6 +10,11 @@ import { PhaseTable } from "../form/phasetable.js";
 
 const EDITABLE = new Set(["running", "paused"]);
 
+/** The steps a schedule plans, summed (config.schedule_steps). */
+function schedulePlanned(schedule) {
+  return (schedule || []).reduce((a, p) => a + (Number(p.steps) || 0), 0);
+}
+
 export class ScheduleEditor {
   constructor(root, model, schema) {
     this.model = model;
@@ -106,7 +111,9 @@ export class ScheduleEditor {
       const out = await api.editSchedule(this.model.id, phases);
       this.dirty = false;
       this.lastKey = "";
-      this.show("ok", `Applied at step ${out.step}: ${out.schedule.length} phases, ${out.total_steps} steps in total.`);
+      // out.total_steps: the run's total as every view shows it (the API's run.plan.total:
+      // phases that ended count the steps they took), so it matches the header's x / total
+      this.show("ok", `Applied at step ${out.step}: ${out.schedule.length} phases, ${out.total_steps} steps in total${out.total_steps !== schedulePlanned(out.schedule) ? " (phases that ended count the steps they took)" : ""}.`);
       this.render();
     } catch (err) {
       if (err.status === 422 && err.errors.length) {

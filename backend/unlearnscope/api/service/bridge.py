@@ -19,7 +19,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ...events import ErrorEvent, EventBase, PhaseStart, StatusEvent, StepMetrics
+from ...events import (
+    ErrorEvent,
+    EventBase,
+    PhaseEnd,
+    PhaseStart,
+    ScheduleEdit,
+    StatusEvent,
+    StepMetrics,
+)
 from ...states import RunStatus
 from ...storage.db import is_disk_full
 from ...storage.tables import RunRow
@@ -84,6 +92,10 @@ class EventBridge:
             if isinstance(e, PhaseStart):
                 self.live.set_phase(run_id, e.phase_index, e.kind)
             progressed = progressed or isinstance(e, StepMetrics | PhaseStart)
+            # an accepted edit or a phase's end moves the run's total (run.plan): the list
+            # hears of it at once, a paused run's too (no step would carry it)
+            if isinstance(e, PhaseEnd) or (isinstance(e, ScheduleEdit) and e.accepted):
+                changed = True
         self._publish(run_id, events)
         if self.live.list_update_due(run_id, changed, progressed, LIST_STEP_INTERVAL):
             self.publish_run(row)
