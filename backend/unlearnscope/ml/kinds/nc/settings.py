@@ -13,25 +13,31 @@ the reverse-engineering, the rest unlearning.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from ....strict import STEPS
 from ..settings import KindSettings
 
-# A list of candidate classes: distinct indices (the schema's uniqueItems; checked below).
-ClassList = Annotated[
-    list[Annotated[int, Field(ge=0, le=9999)]],
-    Field(min_length=1, max_length=10_000, json_schema_extra={"uniqueItems": True}),
-]
+MAX_CLASS = 9999
+
+
+def _class_list_schema(schema: dict[str, Any]) -> None:
+    """The schema of `classes` says what `_distinct` checks: a list of distinct indices
+    in 0-MAX_CLASS, at least one."""
+    for option in schema.get("anyOf", []):
+        if option.get("type") == "array":
+            option["items"] = {"type": "integer", "minimum": 0, "maximum": MAX_CLASS}
+            option.update(minItems=1, uniqueItems=True)
 
 
 class NeuralCleanseSettings(KindSettings):
-    classes: Literal["all"] | ClassList = Field(
+    classes: Literal["all"] | list[int] = Field(
         "all",
         title="Candidate classes",
         description='"all" or a list of class indices to reverse-engineer',
+        json_schema_extra=_class_list_schema,
     )
     steps_per_class: int = Field(
         100,
@@ -70,8 +76,8 @@ class NeuralCleanseSettings(KindSettings):
         if isinstance(value, list):
             if not value:
                 raise ValueError('give at least one class, or "all"')
-            if len(set(value)) != len(value) or min(value) < 0 or max(value) > 9999:
-                raise ValueError("classes must be distinct indices in 0-9999")
+            if len(set(value)) != len(value) or min(value) < 0 or max(value) > MAX_CLASS:
+                raise ValueError(f"classes must be distinct indices in 0-{MAX_CLASS}")
         return value
 
     def candidates(self, n_classes: int) -> int:
