@@ -181,9 +181,11 @@ class RunStore:
             payload = s.scalars(query).first()
         return dict(payload) if payload is not None else None
 
-    def ended_without_event(self) -> builtins.list[RunRow]:
-        """Ended runs whose log does not end with their final status (a server that could
-        not write it, or an older release that marked the row only)."""
+    def ended_without_event(self) -> builtins.list[tuple[RunRow, dict[str, Any] | None]]:
+        """Ended runs whose log does not end with their status, each with its newest
+        status event's fields (None: none): a server that could not write the end, or
+        release 0.1.0, which marked some rows only (a stopped run as interrupted at
+        shutdown, after its log had said `stopped`)."""
         last = (
             select(EventRow.run_id, func.max(EventRow.seq).label("seq"))
             .where(EventRow.type == "status")
@@ -199,7 +201,19 @@ class RunStore:
         )
         with self.db.new_session() as s:
             rows = s.execute(query).all()
-        return [r[0] for r in rows if r[1] is None or r[1].get("status") != r[0].status]
+        return [
+            (r[0], dict(r[1]) if r[1] is not None else None)
+            for r in rows
+            if r[1] is None or r[1].get("status") != r[0].status
+        ]
+
+    def follow_log(self, run_id: str, status: RunStatus, message: str) -> None:
+        """The row's status set to what its log ended with (the log is the record)."""
+        values: dict[str, Any] = {"status": status.value, "message": message}
+        if status is RunStatus.FAILED:
+            values["error"] = message
+        with self.db.new_session() as s, s.begin():
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
     def _append(self, run_id: str, events: Sequence[EventBase]) -> tuple[RunRow, bool]:
         event_rows, frame_rows = [], []

@@ -15,7 +15,7 @@ import threading
 import time
 
 from ...control import Stop
-from ...states import ACTIVE_STATUSES, RunStatus
+from ...states import ACTIVE_STATUSES, TERMINAL_STATUSES, RunStatus
 from ...storage.artifacts import saved_step
 from ...storage.db import Database
 from ...storage.home import HomeProblem, classify, write_check
@@ -119,11 +119,16 @@ class Lifecycle:
             message += self._drop_mismatched_model(run_id, row.step if row else 0)
             self.store.finish(run_id, RunStatus.INTERRUPTED, message)
             log.warning("run %s was %s when the server last stopped: interrupted", run_id, was)
-        for row in self.store.ended_without_event():
+        for row, last in self.store.ended_without_event():
+            logged = RunStatus(last["status"]) if last else None
+            if logged is not None and logged in TERMINAL_STATUSES:  # the log is the record
+                self.store.follow_log(row.id, logged, str(last.get("message", "") if last else ""))
+                log.warning("run %s: its row now says %s, as its log does", row.id, logged.value)
+                continue
             status = RunStatus(row.status)
             why = (row.error if status is RunStatus.FAILED else None) or row.message
             self.store.finish(row.id, status, why or f"the run ended {status.value}")
-            log.warning("run %s: its log now ends with its final status (%s)", row.id, status)
+            log.warning("run %s: its log now ends with its final status (%s)", row.id, status.value)
 
     def _reattach(self, row: RunRow) -> bool:
         if self.workers is None or not self.workers.executor.detaches:

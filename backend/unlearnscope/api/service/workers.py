@@ -162,6 +162,7 @@ class Workers:
             if self.conditions.shutting_down and status not in (
                 RunStatus.COMPLETED,
                 RunStatus.FAILED,
+                RunStatus.STOPPED,  # by its user before the shutdown: it stays so
             ):
                 message = f"the server shut down during the run, at step {row.step}"
                 if saved:
