@@ -4,6 +4,7 @@ harness behind the streaming and memory benchmarks.
 `BenchServer` runs uvicorn on `create_app` in a thread of this process (on a tmp home
 with a shared model cache); `Clients` connect N healthy readers and optionally stalled raw
 sockets from one child process; `measure_run` starts a run and returns what it cost.
+`CpuHogs` loads the machine's other cores for the monitoring bench's loaded scenario.
 """
 
 from __future__ import annotations
@@ -328,3 +329,46 @@ def measure_run(
 
 
 # -- the benchmark -------------------------------------------------------------------------
+
+
+# -- a loaded machine ----------------------------------------------------------------------
+def _spin(stop: Any) -> None:
+    """Keep one core busy until `stop` is set (a child process: no GIL shared)."""
+    x = 0
+    while not stop.is_set():
+        for _ in range(100_000):
+            x = (x * 31 + 7) % 1_000_003
+
+
+class CpuHogs:
+    """One busy process on every core that training's `threads` leave free, for the
+    duration of a `with` block; `threads` None: none (a quiet machine). The bench starts
+    and stops them itself, so every row of a scenario sees the same load."""
+
+    def __init__(self, threads: int | None) -> None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        self.count = 0 if threads is None else max(1, cores - threads)
+        self._procs: list[Any] = []
+        self._ctx = multiprocessing.get_context("spawn")
+        self._stop: Any = None
+
+    def __enter__(self) -> CpuHogs:
+        if self.count:
+            self._stop = self._ctx.Event()
+        for _ in range(self.count):
+            p = self._ctx.Process(target=_spin, args=(self._stop,), daemon=True)
+            p.start()
+            self._procs.append(p)
+        if self._procs:
+            time.sleep(0.5)  # they are up and spinning before training starts
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        for p in self._procs:
+            p.join(5.0)
+            if p.is_alive():
+                p.kill()
+                p.join(5.0)
+        self._procs.clear()

@@ -8,8 +8,9 @@
 
 Sections (each prints its own table of medians, with the load average around it):
   cam         our Grad-CAM vs pytorch-grad-cam, ms per batch (bench/cam.py)
-  monitoring  unlearning steps/s with monitoring off / in the loop / live, and the live
-              monitor's coverage of the demo (bench/monitoring.py)
+  monitoring  unlearning steps/s with monitoring off / in the loop / live (budgets 1, 5,
+              20%), on a quiet and on a loaded machine (CPU hogs on the other cores),
+              and the live monitor's coverage of the demo (bench/monitoring.py)
   streaming   a real server with 0, 1, 10, 50 WebSocket clients (bench/streaming.py)
   memory      the demo run on a real server: wall time, server and worker RSS (bench/memory.py)
   executors   local worker processes vs Ray actors (`--executor ray`; not in the default
@@ -254,16 +255,19 @@ def check_targets(
 ) -> list[tuple[str, str, bool | None]]:
     """(target, measured, passed) per target; passed None when not measured."""
     out: list[tuple[str, str, bool | None]] = []
-    mon = {r["variant"]: r for r in results.get("monitoring", [])}
+    # per scenario (quiet, loaded machine), the default budget's row ("live")
+    mon = {(r.get("scenario"), r["variant"]): r for r in results.get("monitoring", [])}
     target = f"live dense monitoring: training at >= {MIN_LIVE_RATIO_PCT:g}% of steps/s off"
-    r = mon.get("live")
-    if r is None:
+    lives = [(sc, r) for (sc, v), r in mon.items() if v == "live"]
+    if not lives:
         out.append((target, "not run", None))
-    else:
+    for scenario, r in lives:
         pct = 100.0 * r["ratio_vs_off"]
-        inloop = mon.get("in-loop")
-        vs = f" (in-loop: {100.0 * inloop['ratio_vs_off']:.1f}%)" if inloop else ""
-        out.append((target, f"{pct:.1f}%{vs}", pct >= MIN_LIVE_RATIO_PCT))
+        inloop = mon.get((scenario, "in-loop"))
+        vs = f"in-loop: {100.0 * inloop['ratio_vs_off']:.1f}%, " if inloop else ""
+        got = f"{pct:.1f}% ({vs}{r['frames_per_step']:.2f} frames per step)"
+        where = target.replace("monitoring:", f"monitoring, {scenario} machine:")
+        out.append((where, got, pct >= MIN_LIVE_RATIO_PCT))
     target = f"demo: a heatmap frame on >= 1 step in {FRAME_EVERY_AT_LEAST} in every phase"
     cov = [r for r in results.get("monitoring", []) if r["variant"] == "coverage"]
     if not cov:

@@ -60,7 +60,8 @@ export class MonitorPrice {
   }
 
   draw() {
-    const live = this.budget > 0;
+    // beside training, and something to say: a status, or a run still going
+    const live = this.budget > 0 && (this.status !== null || this.model.active);
     this.el.hidden = !live;
     if (!live) return;
     fill(this.text, priceText(this.status, this.budget));
