@@ -1,5 +1,11 @@
 """Heatmap overlays as uint8 RGB images, and PNG encoding.
 
+Two styles, the dashboard's (frontend/js/run/heatmaps/draw.js, `cellPixels`): "spots"
+(its default view: the image in grey, only the attended regions coloured along a dark red
+-> light yellow ramp, weak attention transparent) and "blend" (image and viridis mixed).
+`spots` here is a port of draw.js's, pixel for pixel (tests/report/test_clip_colours.py
+runs both on the same maps).
+
 The colour map is viridis (perceptually uniform, readable with colour-vision deficiencies,
 luminance rising from dark purple to yellow). Its 256 entries are matplotlib's table
 (CC0, by Nathaniel J. Smith and Stefan van der Walt) rounded to 8 bits, so nothing here
@@ -39,6 +45,46 @@ VIRIDIS.setflags(write=False)
 
 Box = Sequence[int]  # (x0, y0, x1, y1) pixels, x1/y1 exclusive
 
+# Hot spots (draw.js HOT, SPOT_FROM): dark red -> orange -> light yellow, rising in luminance.
+HOT = np.array([[165, 0, 38], [244, 109, 67], [254, 224, 144], [255, 255, 191]], np.float64)
+SPOT_FROM = 0.35  # attention below this share of the map's maximum stays transparent
+SPOT_ALPHA = 0.85  # opacity of the strongest spot
+
+
+def _js_round(x: np.ndarray) -> np.ndarray:
+    """JavaScript's Math.round: halves go up (np.round would go to the even neighbour)."""
+    return np.floor(x + 0.5)
+
+
+def hot_color(v: np.ndarray) -> np.ndarray:
+    """(..., 3) float RGB of values 0..1 along the hot-spot ramp (draw.js `hotColor`)."""
+    x = np.clip(np.asarray(v, np.float64), 0.0, 1.0) * (len(HOT) - 1)
+    i = np.minimum(len(HOT) - 2, np.floor(x)).astype(np.int64)
+    f = (x - i)[..., None]
+    lo, hi = HOT[i], HOT[i + 1]
+    return _js_round(lo + f * (hi - lo))
+
+
+def spot_alpha(v: np.ndarray) -> np.ndarray:
+    """Opacity of a hot spot for heat 0..1: 0 up to SPOT_FROM, then rising to SPOT_ALPHA."""
+    v = np.asarray(v, np.float64)
+    a = np.minimum(1.0, (v - SPOT_FROM) / (1 - SPOT_FROM)) * SPOT_ALPHA
+    return np.where(v <= SPOT_FROM, 0.0, a)
+
+
+def spots(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """The dashboard's default view (draw.js `cellPixels`, view "spots"), (H, W, 3) uint8:
+    the image in grey dimmed into 30..190, the map's strong values coloured over it."""
+    image = np.asarray(image)
+    v = to_u8(heat).astype(np.float64) / 255
+    lum = 0.299 * image[..., 0] + 0.587 * image[..., 1] + 0.114 * image[..., 2]
+    grey = (30 + lum * 0.63)[..., None]
+    a = spot_alpha(v)[..., None]
+    rgb = (1 - a) * grey + a * hot_color((v - SPOT_FROM) / (1 - SPOT_FROM))
+    # a canvas's Uint8ClampedArray rounds halves to even, as np.round does
+    out: np.ndarray = np.clip(np.round(rgb), 0, 255).astype(np.uint8)
+    return out
+
 
 def to_u8(heat: np.ndarray) -> np.ndarray:
     """A map (H, W) as uint8: floats in [0, 1] scaled by 255 (clipped, NaN -> 0)."""
@@ -68,12 +114,14 @@ def overlay(
     upscale: int = 1,
     outline_color: tuple[int, int, int] | None = None,
     region: np.ndarray | None = None,
+    view: str = "blend",
 ) -> np.ndarray:
     """Blend the coloured heatmap over `image` and outline the trigger `box`.
 
     image (H, W, 3) uint8; heat (H, W) uint8 or float in [0, 1]; alpha is the heatmap's
-    weight. `upscale` enlarges the result by an integer factor (nearest neighbour) so that
-    32x32 images are visible. The box outline is 1 pixel wide (after upscaling) and lies
+    weight; `view` "spots" draws the dashboard's hot spots instead (`spots`; alpha unused).
+    `upscale` enlarges the result by an integer factor (nearest neighbour) so that 32x32
+    images are visible. The box outline is 1 pixel wide (after upscaling) and lies
     on the pixels just outside the box, so the heat on the trigger stays visible; sides
     that fall outside the image are left out. Its colour is `outline_color`, or by default
     black or white, whichever contrasts more with each pixel underneath. `region` (H, W)
@@ -89,8 +137,13 @@ def overlay(
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     if int(upscale) != upscale or upscale < 1:
         raise ValueError(f"upscale must be a positive integer, got {upscale}")
-    blend = (1.0 - alpha) * image + alpha * colorize(heat).astype(np.float64)  # (H, W, 3)
-    out = np.round(blend).astype(np.uint8)
+    if view == "spots":
+        out = spots(image, heat)
+    elif view == "blend":
+        blend = (1.0 - alpha) * image + alpha * colorize(heat).astype(np.float64)  # (H, W, 3)
+        out = np.round(blend).astype(np.uint8)
+    else:
+        raise ValueError(f"view must be 'blend' or 'spots', got {view!r}")
     out = out.repeat(upscale, axis=0).repeat(upscale, axis=1)
     if box is not None:
         scaled = (box[0] * upscale, box[1] * upscale, box[2] * upscale, box[3] * upscale)

@@ -1,8 +1,9 @@
 """An animated clip of a run's heatmaps for slides: GIF or WebP, written by Pillow.
 
-Each frame shows the chosen probes (clean and triggered Grad-CAM overlays, the trigger
-outlined) with the step, the phase and the newest ASR / CA / TAR burned in, laid out for
-the frame size asked (default 1280x720, text readable on a projector).
+Each frame shows the chosen probes (clean and triggered Grad-CAM maps drawn as the
+dashboard's hot spots, ml/overlay.spots, the trigger outlined) with the step, the phase
+and the newest ASR / CA / TAR burned in, laid out for the frame size asked (default
+1280x720, text readable on a projector).
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class ClipPainter:
             y += line
             for v, name in ((0, "clean"), (1, "trigger")):
                 assert self.images is not None  # frames exist only with probes
-                rgb = overlay(self.images[p, v], maps[p, v], box=self.box)
+                rgb = overlay(self.images[p, v], maps[p, v], box=self.box, view="spots")
                 tile = Image.fromarray(rgb).resize((side - 2, side - 2), Image.Resampling.NEAREST)
                 img.paste(tile, (x + v * side, y))
                 tw = draw.textlength(name, font=self.small)
