@@ -8,8 +8,8 @@ test("density in words", () => {
   assert.equal(densityText(1), "heatmaps on every step");
   assert.equal(densityText(0.5), "heatmaps on 1 step in 2");
   assert.equal(densityText(0.3), "heatmaps on 1 step in 3");
-  assert.equal(densityText(0), "no heatmaps in the last seconds");
-  assert.equal(densityText(null), "no heatmaps in the last seconds");
+  assert.equal(densityText(0), "no heatmaps lately");
+  assert.equal(densityText(null), "no heatmaps lately");
 });
 
 test("the price, the density and how far behind", () => {

@@ -10,7 +10,7 @@ import { num } from "../core/format.js";
 /** "heatmaps on every step" / "heatmaps on 1 step in 3" / "no heatmaps yet". */
 export function densityText(framesPerStep) {
   const f = num(framesPerStep);
-  if (!f || f <= 0) return "no heatmaps in the last seconds";
+  if (!f || f <= 0) return "no heatmaps lately";
   if (f >= 0.95) return "heatmaps on every step";
   return `heatmaps on 1 step in ${Math.round(1 / f)}`;
 }
@@ -34,19 +34,18 @@ export class MonitorPrice {
     this.model = model;
     this.status = null;
     this.text = h("span.price-text#monitor-price-text", { role: "status" });
-    this.input = h("input#monitor-budget", { type: "number", min: "0.1", max: "100", step: "0.5", "aria-label": "Monitoring budget, % of training speed" });
+    this.input = h("input#monitor-budget", { type: "number", min: "0.1", max: "100", step: "0.5", style: "width: 5.5em; padding: 2px 6px", "aria-label": "Monitoring budget, % of training speed" });
     this.note = h("span.muted.price-note", { role: "alert" });
     this.form = h(
       "form.price-edit",
-      { onsubmit: (e) => this.submit(e), title: "The most monitoring may slow training; applied at once" },
-      h("label", { for: "monitor-budget" }, "budget "),
+      { onsubmit: (e) => this.submit(e), title: "The most monitoring may slow training; applied at once", style: "display: inline-flex; align-items: center; gap: 6px; margin: 0" },
+      h("label", { for: "monitor-budget", style: "display: inline; margin: 0; font-weight: 400" }, "budget"),
       this.input,
-      "% ",
-      h("button.ghost", { type: "submit" }, "Set"),
-      " ",
+      "%",
+      h("button.ghost", { type: "submit", style: "padding: 2px 10px" }, "Set"),
       this.note,
     );
-    this.el = h("p.monitor-price.muted#monitor-price", this.text, " ", this.form);
+    this.el = h("div.monitor-price.muted#monitor-price", { style: "display: flex; flex-wrap: wrap; align-items: center; gap: 4px 14px; margin-top: 6px" }, this.text, this.form);
     root.append(this.el);
     this.unsubscribe = model.subscribe((e) => {
       if (e.type === "monitor_status") this.status = e;
@@ -62,10 +61,10 @@ export class MonitorPrice {
   draw() {
     // beside training, and something to say: a status, or a run still going
     const live = this.budget > 0 && (this.status !== null || this.model.active);
-    this.el.hidden = !live;
+    this.el.style.display = live ? "flex" : "none"; // (inline: `hidden` loses to display)
     if (!live) return;
     fill(this.text, priceText(this.status, this.budget));
-    this.form.hidden = !this.model.active;
+    this.form.style.display = this.model.active ? "inline-flex" : "none";
     if (document.activeElement !== this.input) this.input.value = String(this.budget);
   }
 

@@ -10,7 +10,8 @@ training itself reports:
   (`step_done`); the monitor thread reports when its work starts and ends
   (`work_started`, `work_ended`). Each step gets the share of its time the monitor was
   working (its overlap, 0..1).
-- Over a sliding window of recent steps (one phase at a time: phases differ in step cost)
+- Over a sliding window of recent steps (the last WINDOW_STEPS, none older than
+  WINDOW_S but for the last MIN_WINDOW; one phase at a time: phases differ in step cost)
   the quiet steps (overlap < QUIET) give training's own step time `base` (their median),
   the overlapped ones the share of training's speed the monitor's work takes while it
   runs, `loss` = sum(duration - base) / sum(overlapped seconds). What the monitor costs
@@ -39,7 +40,8 @@ from dataclasses import dataclass
 QUIET = 0.05  # a step overlapped by monitor work for less than this share is quiet
 BUSY = 0.5  # ... for more than this share is busy
 WINDOW_STEPS = 60  # steps in the sliding window
-WINDOW_S = 20.0  # ... and none older than this (seconds)
+WINDOW_S = 20.0  # ... and none older than this (seconds), but for the last MIN_WINDOW
+MIN_WINDOW = 20  # steps always kept (slow steps: a big model, a crowded machine)
 MIN_SAMPLES = 3  # quiet steps (and MIN_SAMPLES * BUSY summed overlap) before an estimate
 OUTLIER = 4.0  # steps longer than this many quiet step times are left out
 MAX_LOSS = 0.99  # the monitor's work never stops training entirely
@@ -48,7 +50,6 @@ MIN_DUTY = 0.01  # the monitor never stops entirely (exact ASR/CA must come, lat
 START_DUTY = 0.1  # until the first estimate
 PROBE_EVERY_S = 2.0  # a quiet pause at least this often...
 PROBE_STEPS = 3  # ...of at least this many step times
-DENSITY_S = 10.0  # frames per step over this many seconds
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class GovernorStatus:
     slowdown: float | None  # percent: what the monitor costs training now; None: unknown yet
     full: float | None  # percent: the slowdown while the monitor works all the time
     duty: float  # share of wall time the monitor may work
-    frames_per_step: float | None  # heatmap frames over training steps, recent; None: no steps
+    frames_per_step: float | None  # heatmap frames over the window's steps; None: no steps
     quiet_steps: int  # samples behind the estimate
     busy_steps: int
 
@@ -84,8 +85,7 @@ class Governor:
         self._base = 0.0  # training's quiet step time
         self._loss: float | None = None  # share of training's speed lost while it works
         self.duty = START_DUTY
-        self._step_ends: deque[float] = deque()  # for the density
-        self._frame_times: deque[float] = deque()
+        self._frame_times: deque[float] = deque()  # when heatmap frames were made
         self.set_budget(budget)
 
     # -- settings ------------------------------------------------------------------------
@@ -136,8 +136,7 @@ class Governor:
                 self._group = group
             overlap = self._overlap(start, end) / (end - start)
             self._steps.append(_Step(end, end - start, min(1.0, overlap)))
-            self._step_ends.append(end)
-            while self._steps and self._steps[0].end < end - WINDOW_S:
+            while len(self._steps) > MIN_WINDOW and self._steps[0].end < end - WINDOW_S:
                 self._steps.popleft()
             while self._work and self._work[0][1] < start:  # no later step can overlap them
                 self._work.popleft()
@@ -149,7 +148,6 @@ class Governor:
     # -- what it believes ----------------------------------------------------------------
     def status(self) -> GovernorStatus:
         with self._lock:
-            now = self.clock()
             quiet = [s for s in self._steps if s.overlap < QUIET]
             busy = [s for s in self._steps if s.overlap > BUSY]
             slowdown = full = None
@@ -162,7 +160,7 @@ class Governor:
                 slowdown=slowdown,
                 full=full,
                 duty=self.duty,
-                frames_per_step=self._density(now),
+                frames_per_step=self._density(),
                 quiet_steps=len(quiet),
                 busy_steps=len(busy),
             )
@@ -211,10 +209,11 @@ class Governor:
             return statistics.median(s.duration for s in self._steps)
         return 0.0
 
-    def _density(self, now: float) -> float | None:
-        for times in (self._step_ends, self._frame_times):
-            while times and times[0] < now - DENSITY_S:
-                times.popleft()
-        if not self._step_ends:
+    def _density(self) -> float | None:
+        """Heatmap frames per training step over the window."""
+        if not self._steps:
             return None
-        return len(self._frame_times) / len(self._step_ends)
+        start = self._steps[0].end - self._steps[0].duration
+        while self._frame_times and self._frame_times[0] < start:
+            self._frame_times.popleft()
+        return len(self._frame_times) / len(self._steps)
