@@ -7,6 +7,8 @@
 
 import { h, fill, perFrame } from "../../core/dom.js";
 import { short } from "../../core/format.js";
+import { anomalyChart, anomalyNote, drawTriggerPair, TRIGGER_NOTES } from "../defence/nc.js";
+import { visualText } from "../defence/text.js";
 
 /* global Plotly */
 
@@ -20,9 +22,11 @@ const CAPTIONS = {
   perturbation:
     "I-BAU's universal perturbation δ: the one pattern added to every clean image that most changes the model's predictions. Grey is no change; a backdoor tends to show up as a small bright spot where the trigger sits.",
   mask_histogram:
-    "ANP's neuron mask values: channels whose mask falls near 0 are the ones that flip predictions under a small weight perturbation, and get pruned.",
+    "ANP's neuron mask values, 0 to 1: most neurons stay near 1 (kept as they are); those whose mask falls below the dotted cut flip predictions under a small weight perturbation, and get pruned.",
   recovered_trigger:
-    "Neural Cleanse's reverse-engineered trigger: the smallest patch that sends clean images to the suspected target class.",
+    "Neural Cleanse's reverse-engineered trigger: the smallest patch that sends clean images to one class. Where the run knows its attack, the true trigger is shown on the same test image to compare.",
+  anomaly_index:
+    "Neural Cleanse flags a class whose recovered trigger is abnormally small: its bar above the dotted line (index above 2 on the smaller side).",
   pruned: "Channels pruned so far, per layer.",
   search: "The detection phase passes the training set through the model, a share per step; at its end it decides which images are poisoned.",
   detection_scores:
@@ -52,6 +56,15 @@ const SCALAR_LABELS = {
   share_on_trigger: "δ energy on the trigger",
   trigger_area: "trigger area",
   iou: "IoU with the true trigger (or its mirror image)",
+  mask_l1: "|m|₁ (mask size, pixels)",
+  success: "stamped images sent to the class",
+  cost: "λ (weight of the size)",
+  "recovered_trigger.class": "class",
+  "mask_histogram.threshold": "prune below",
+  mean_mask: "mean mask",
+  neurons: "neurons",
+  median_norm: "median |m|₁",
+  max_index: "largest index",
   anomaly_index: "anomaly index",
   pruned: "pruned channels",
   flagged: "flagged",
@@ -77,12 +90,10 @@ const COUNTS = new Set(["flagged", "training_images", "true_flagged", "poisoned"
 const X_TITLES = {
   mask_norms: "class",
   anomaly_index: "class",
-  "anp:pruned": "BatchNorm layer",
+  "anp:pruned": "layer (input → output)",
   "fineprune:pruned": "channels pruned",
   class_test: "class",
 };
-// A horizontal rule on a chart: Neural Cleanse flags a class whose anomaly index is above 2.
-const RULES = { anomaly_index: { y: 2, text: "flagged above 2" } };
 
 const title = (name) => name.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
 const titleOf = (e) => TITLES[`${e.kind}:${e.name}`] || TITLES[e.name] || title(e.name);
@@ -91,6 +102,7 @@ const scalarLabel = (e, key) => SCALAR_LABELS[`${e.name}.${key}`] || SCALAR_LABE
 function scalarText(e, key, value) {
   if (value === null || value === undefined) return "–";
   if (PERCENTS.has(key) || PERCENTS.has(`${e.name}.${key}`)) return `${Number(value).toFixed(1)}%`;
+  if (key === "success") return `${Number(value).toFixed(0)}%`;
   if (key === "epsilon") return `${short(Number(value))}/255`;
   if (SHARES.has(key)) return `${(100 * Number(value)).toFixed(1)}%`;
   if (COUNTS.has(key)) return Number(value).toLocaleString("en-US");
@@ -149,17 +161,20 @@ export class DefenceView {
     const scalars = h("dl.dv-scalars");
     const plot = h("div.dv-plot");
     const step = h("div.dv-step");
+    const pair = h("div.dv-pair", { style: "gap: 10px; flex-wrap: wrap;" }); // images drawn by a kind's own view
+    const notes = h("ul.dv-notes", { style: "margin: 4px 0 0; padding-left: 16px; font-size: 11px; color: #52606d;" });
     const el = h(
       "article.defence-tile",
       { dataset: { visual: e.name, kind: e.kind } },
       h("h4", titleOf(e)),
       caption,
       text,
-      h("div.dv-body", canvas, scalars),
+      h("div.dv-body", pair, canvas, scalars),
       plot,
+      notes,
       step,
     );
-    const tile = { el, caption, text, canvas, scalars, plot, step, seq: null, plotted: false };
+    const tile = { el, caption, text, canvas, pair, scalars, plot, notes, step, seq: null, plotted: false };
     // tiles wrap as others arrive: a plot follows its tile's width
     if (typeof ResizeObserver !== "undefined") {
       tile.observer = new ResizeObserver(() => tile.plotted && !plot.hidden && Plotly.Plots.resize(plot));
@@ -172,18 +187,31 @@ export class DefenceView {
     tile.seq = e.seq;
     const about = CAPTIONS[`${e.kind}:${e.name}`] ?? CAPTIONS[e.name];
     tile.caption.textContent = about || (e.text ? "" : titleOf(e));
-    tile.text.textContent = e.text || "";
+    fill(tile.text, visualText(e.text));
     tile.step.textContent = `phase ${e.phase_index + 1} (${e.kind}), after step ${e.step}`;
     const hasImage = e.image && e.height > 0 && e.width > 0;
-    tile.canvas.hidden = !hasImage;
-    if (hasImage) this.paint(tile.canvas, e);
+    // Neural Cleanse's trigger: stamped on a test image, beside the true one
+    const paired = e.name === "recovered_trigger" && hasImage && drawTriggerPair(tile.pair, this.model, e, (c) => this.className(c));
+    tile.pair.style.display = paired ? "flex" : "none";
+    tile.canvas.hidden = !hasImage || paired;
+    if (hasImage && !paired) this.paint(tile.canvas, e);
     fill(
       tile.scalars,
-      Object.entries(e.scalars || {}).map(([k, v]) => [h("dt", scalarLabel(e, k)), h("dd", scalarText(e, k, v))]),
+      Object.entries(e.scalars || {}).map(([k, v]) => [h("dt", scalarLabel(e, k)), h("dd", k === "class" ? this.className(v) : scalarText(e, k, v))]),
     );
-    const values = e.values || {};
+    const values = { ...e.values };
+    delete values.mask; // a mask is drawn stamped, not as bars
+    const notes = e.name === "recovered_trigger" ? TRIGGER_NOTES.filter((n) => !n.startsWith("IoU") || e.scalars?.iou !== undefined) : e.name === "anomaly_index" && values.flagged ? [anomalyNote(values)] : [];
+    fill(tile.notes, notes.map((n) => h("li", n)));
+    tile.notes.hidden = !notes.length;
     tile.plot.hidden = Object.keys(values).length === 0;
     if (!tile.plot.hidden) this.plotValues(tile, values, e);
+  }
+
+  /** "3 cat": a class number with its name, when the data set names its classes. */
+  className(c) {
+    const name = (this.model.classes || [])[c];
+    return name === undefined ? String(c) : `${c} ${name}`;
   }
 
   paint(canvas, e) {
@@ -212,7 +240,13 @@ export class DefenceView {
     let xTitle = "";
     let shapes = [];
     let annotations = [];
-    if (values.edges && (values.clean || values.poisoned)) {
+    const nc = e.name === "anomaly_index" ? anomalyChart(values, e.scalars, (c) => this.className(c)) : null;
+    let xaxis = {};
+    let yaxis = {};
+    if (nc) {
+      ({ traces, shapes, annotations, yaxis } = nc);
+      xTitle = "class";
+    } else if (values.edges && (values.clean || values.poisoned)) {
       // a detector's scores, split by the truth: stacked bars, the cut as a line
       const edges = values.edges;
       const centers = values.clean.map((_, i) => (edges[i] + edges[i + 1]) / 2);
@@ -232,20 +266,23 @@ export class DefenceView {
       const centers = values.counts.map((_, i) => (edges[i] + edges[i + 1]) / 2);
       const widths = values.counts.map((_, i) => edges[i + 1] - edges[i]);
       traces = [{ type: "bar", x: centers, y: values.counts, width: widths, marker: { color: "#0072B2" }, hovertemplate: "%{x:.3g}: %{y}<extra></extra>" }];
-      xTitle = e.name === "detection_scores" ? "suspicion score →" : "value";
-      const cut = e.name === "detection_scores" ? e.scalars?.threshold : undefined;
+      const masks = e.name === "mask_histogram"; // ANP: mask values live in 0..1, all of it shown
+      xTitle = e.name === "detection_scores" ? "suspicion score →" : masks ? "mask value (0: pruned · 1: kept as is)" : "value";
+      if (masks) {
+        xaxis = { range: [0, 1], autorange: false };
+        Object.assign(traces[0], { text: values.counts.map((c) => (c ? String(c) : "")), textposition: "outside", cliponaxis: false });
+      }
+      const cut = e.name === "detection_scores" || masks ? e.scalars?.threshold : undefined;
+      const said = masks ? "← pruned " : " flagged →";
       if (cut !== undefined && cut !== null) {
         shapes = [{ type: "line", yref: "paper", y0: 0, y1: 1, x0: cut, x1: cut, line: { color: "#333", width: 1.5, dash: "dot" } }];
-        annotations = [{ yref: "paper", y: 1, x: cut, xanchor: "left", yanchor: "top", text: " flagged →", showarrow: false, font: { size: 10, color: "#333" } }];
+        annotations = [{ yref: "paper", y: 1, x: cut, xanchor: masks ? "right" : "left", yanchor: "top", text: said, showarrow: false, font: { size: 10, color: "#333" } }];
       }
     } else {
       const colors = ["#0072B2", "#D55E00", "#009E73", "#E69F00"];
       const { labels, ...series } = values;
       xTitle = X_TITLES[`${e.kind}:${e.name}`] || X_TITLES[e.name] || "index";
-      const classes = this.model.classes || [];
-      const at = (ys) =>
-        (labels || ys.map((_, j) => j + 1)).map((v) =>
-          xTitle === "class" && classes[v] !== undefined ? `${v} ${classes[v]}` : v);
+      const at = (ys) => (labels || ys.map((_, j) => j + 1)).map((v) => (xTitle === "class" ? this.className(v) : v));
       const given = e.scalars?.rule;
       // one class far above the cut would flatten the others: bars stop at 4x the cut,
       // with the value written on them
@@ -261,7 +298,7 @@ export class DefenceView {
         hovertemplate: "%{x}: %{customdata:.4g}<extra></extra>",
         marker: { color: colors[i % colors.length] },
       }));
-      const rule = RULES[e.name] || (given !== undefined ? { y: given, text: `cut ${short(Number(given))}` } : null);
+      const rule = given !== undefined ? { y: given, text: `cut ${short(Number(given))}` } : null;
       if (rule) {
         shapes = [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: rule.y, y1: rule.y, line: { color: "#D55E00", width: 1.5, dash: "dot" } }];
         annotations = [{ xref: "paper", x: 1, y: rule.y, yanchor: "bottom", xanchor: "right", text: rule.text, showarrow: false, font: { size: 10, color: "#D55E00" } }];
@@ -275,10 +312,10 @@ export class DefenceView {
       bargap: 0.05,
       barmode: values.clean ? "stack" : "group",
       // class names label themselves (a title would sit on the slanted names)
-      xaxis: { title: { text: xTitle === "class" ? "" : xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined },
+      xaxis: { title: { text: xTitle === "class" ? "" : xTitle, standoff: 2 }, gridcolor: "#eef1f4", type: xTitle === "class" ? "category" : undefined, ...xaxis },
       shapes,
       annotations,
-      yaxis: { gridcolor: "#eef1f4", rangemode: "tozero" },
+      yaxis: { gridcolor: "#eef1f4", rangemode: nc ? undefined : "tozero", ...yaxis },
       paper_bgcolor: "#fcfdfe",
       plot_bgcolor: "#fcfdfe",
     };

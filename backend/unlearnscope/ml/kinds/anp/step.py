@@ -38,6 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
+from ...layer_names import named
 from ..protocol import PhaseContext, PhaseRun, PhaseVisual, StepOutcome, sample
 from .settings import AnpSettings
 
@@ -254,6 +255,7 @@ def mask_visuals(masks: NeuronMasks, threshold: float, pruned: bool) -> list[Pha
                 "pruned": float(n),
                 "neurons": float(total),
                 "mean_mask": float(values.mean()),
+                "threshold": threshold,
             },
             text=f"{n} of {total} neurons {verb} {threshold:g}",
         ),
@@ -266,8 +268,8 @@ def mask_visuals(masks: NeuronMasks, threshold: float, pruned: bool) -> list[Pha
             },
             scalars={"pruned": float(n)},
             text=("pruned" if pruned else "would prune")
-            + " per BatchNorm layer: "
-            + ", ".join(f"{name} {len(v)}" for name, v in below.items() if v),
+            + " per layer: "
+            + ("; ".join(f"{named(name)}: {len(v)}" for name, v in below.items() if v) or "none"),
         ),
     ]
 

@@ -17,7 +17,8 @@ threshold (the last one if none did).
 Anomaly index over the classes' L1 norms: with the median norm med and
 MAD = 1.4826 * median(|norm - med|), index_c = |norm_c - med| / MAD; a class whose norm is
 below the median with index > 2 is flagged as infected (it needs an abnormally small
-trigger to be reached from every class).
+trigger to be reached from every class); a class far above the median is not. The visual
+carries the index signed, (med - norm_c) / MAD, so its chart shows the one side that counts.
 
 Unlearning: fine-tune on clean images, a share (the paper: 20%) of each batch stamped with
 the recovered trigger of a flagged class and kept at its true label. With the setting
@@ -172,24 +173,29 @@ class TriggerSearch:
 class Anomaly:
     median: float
     mad: float  # 1.4826 * median absolute deviation
-    index: list[float]  # per candidate, in the order given
+    index: list[float]  # |norm - med| / MAD per candidate, in the order given (the paper's)
+    # (med - norm) / MAD: the index signed, positive for a trigger smaller than the median's,
+    # the only side the test flags (a larger trigger is never suspicious)
+    smaller: list[float]
     flagged: list[int]  # positions (in the order given) of flagged candidates
 
 
 def anomaly_index(norms: list[float]) -> Anomaly:
-    """MAD outlier test over the mask L1 norms (see the module doc)."""
+    """MAD outlier test over the mask L1 norms (see the module doc): flagged are the
+    candidates whose signed index (`smaller`) exceeds ANOMALY_THRESHOLD."""
     med = statistics.median(norms)
     mad = MAD_CONSISTENCY * statistics.median([abs(n - med) for n in norms])
     if mad == 0:
-        index = [0.0 if n == med else math.inf for n in norms]
+        smaller = [0.0 if n == med else math.copysign(math.inf, med - n) for n in norms]
     else:
-        index = [abs(n - med) / mad for n in norms]
-    flagged = [
-        i
-        for i, (n, a) in enumerate(zip(norms, index, strict=True))
-        if n < med and a > ANOMALY_THRESHOLD
-    ]
-    return Anomaly(med, mad, index, flagged)
+        smaller = [(med - n) / mad for n in norms]
+    flagged = [i for i, v in enumerate(smaller) if v > ANOMALY_THRESHOLD]
+    return Anomaly(med, mad, [abs(v) for v in smaller], smaller, flagged)
+
+
+def shown(v: float) -> float:
+    """A value an event can carry (JSON has no infinity): clipped to +-1e6."""
+    return max(-1e6, min(v, 1e6))
 
 
 def mask_iou(
@@ -208,6 +214,12 @@ def trigger_iou(mask: torch.Tensor, true_mask: torch.Tensor, augment: str) -> fl
     if "flip" in augment:
         iou = max(iou, mask_iou(mask, true_mask.flip(-1)))
     return iou
+
+
+def mask_values(mask: torch.Tensor) -> list[float]:
+    """The mask (H, W) row by row, to 3 decimals: what the page needs to stamp the recovered
+    trigger onto an image, (1 - m) x + m p, with the m * p of `trigger_image`."""
+    return [round(v, 3) for v in mask.detach().cpu().flatten().tolist()]
 
 
 def trigger_image(mask: torch.Tensor, pattern: torch.Tensor) -> torch.Tensor:
@@ -313,6 +325,7 @@ class NeuralCleanseRun:
                 PhaseVisual(
                     name="recovered_trigger",
                     image=trigger_image(mask, pattern),
+                    values={"mask": mask_values(mask)},
                     scalars={
                         "class": float(search.target),
                         "mask_l1": norm,
@@ -350,6 +363,7 @@ class NeuralCleanseRun:
         return PhaseVisual(
             name="recovered_trigger",
             image=trigger_image(r.mask, r.pattern),
+            values={"mask": mask_values(r.mask)},
             scalars={"class": float(r.target), "mask_l1": r.norm, **self._iou(ctx, r.mask)},
             text=f"class {r.target}: the trigger the unlearning stamps, |m|_1 {r.norm:.1f}",
         )
@@ -369,20 +383,24 @@ class NeuralCleanseRun:
         flagged = [self.found[i] for i in a.flagged]
         names = ", ".join(str(r.target) for r in flagged) or "none"
         self.chosen = chosen = to_unlearn(self.found, a, detection)
-        text = f"flagged (index > {ANOMALY_THRESHOLD:g}, below the median): {names}"
+        text = f"flagged (trigger smaller than usual, index above {ANOMALY_THRESHOLD:g}): {names}"
         if detection == "smallest":
             text += f"; unlearning the smallest trigger, class {chosen[0].target}"
         elif not flagged:
             text += "; unlearning is plain clean fine-tuning"
         return PhaseVisual(
             name="anomaly_index",
+            # the chart and the text from the same test: the signed index (positive: a
+            # smaller trigger than the median's) and the flagged classes (1) among them
             values={
-                "anomaly index": [min(v, 1e6) for v in a.index],
+                "anomaly index": [shown(v) for v in a.smaller],
+                "flagged": [float(i in a.flagged) for i in range(len(self.found))],
                 "labels": [float(r.target) for r in self.found],
             },
             scalars={
                 "flagged": float(len(flagged)),
-                "max_index": float(min(max(a.index), 1e6)),
+                "rule": ANOMALY_THRESHOLD,
+                "max_index": shown(max(a.smaller)),
                 "median_norm": a.median,
             },
             text=text,
