@@ -97,7 +97,7 @@ def layout_faults(m: dict[str, Any]) -> list[str]:
 
 def test_the_checks_see_an_overlap_an_escape_and_a_clip() -> None:
     card = {"id": "present-ca", "box": [0, 0, 100, 50]}
-    bad = {
+    bad: dict[str, Any] = {
         "cards": [
             {
                 **card,
