@@ -10,6 +10,7 @@ import { drawCell } from "./heatmaps/draw.js";
 import { api } from "../core/api.js";
 import { phaseColor } from "./charts/specs.js";
 import { verdictLine } from "../core/verdict.js";
+import { defendedStep, modelAt, stageContext } from "./stage.js";
 
 /** A phase band, a little stronger than on the run page's charts. */
 function bandFill(kind) {
@@ -202,18 +203,35 @@ export class Presenter {
   }
 
   drawNumbers(step) {
-    const before = this.model.evaluation("before");
+    const m = this.model;
+    const before = m.evaluation("before");
+    // The big numbers are the model the verdict judges: past the defence's end, when the
+    // schedule closes with attack phases (relearn, qra), they stay at the defended model
+    // and what the attack did is a note under them (run/stage.js, as the header does).
+    const ctx = stageContext(m);
+    const defended = defendedStep(m.schedule || [], m.phases, ctx.isAttack);
+    const attacked = defended !== null && step > defended;
+    const at = attacked ? defended : step;
+    const stage = step > 0 ? modelAt(step, ctx).label : "";
+    const broken = m.run?.verdict?.outcome === "broken";
     const big = (id, name, key, f, good) => {
-      const now = this.latest(step, key);
+      const now = this.latest(at, key);
       const ok = now === null || now === undefined ? "" : good(now, before?.[key]) ? ".pr-good" : ".pr-bad";
-      return h(`div.pr-num#present-${id}`, h("div.pr-num-name", name), h("div.pr-num-values", h("span.pr-before", before ? f(before[key]) : "–"), h("span.pr-arrow", "→"), h(`span.pr-now${ok}`, f(now))));
+      const after = attacked ? this.latest(step, key) : null;
+      return h(
+        `div.pr-num#present-${id}`,
+        h("div.pr-num-name", name),
+        h("div.pr-num-values", h("span.pr-before", before ? f(before[key]) : "–"), h("span.pr-arrow", "→"), h(`span.pr-now${ok}`, f(now))),
+        step > 0 ? h("div.pr-num-stage", attacked ? `after the defence; then ${stage}: ${f(after)}` : stage) : null,
+      );
     };
     // coloured against the run's own success criteria (config `success`, verdict.py's bar)
-    const bar = { asr_below: 10, ca_kept_from: 95, ...(this.model.config?.success || {}) };
+    const bar = { asr_below: 10, ca_kept_from: 95, ...(m.config?.success || {}) };
     fill(
       this.numbers,
       big("asr", "Attack success rate", "asr", pct, (v) => v < bar.asr_below),
-      big("ca", "Clean accuracy", "ca", pct, (v, b) => b === undefined || v >= (bar.ca_kept_from / 100) * b),
+      // a model at chance level is broken whatever it started from (the verdict says so)
+      big("ca", "Clean accuracy", "ca", pct, (v, b) => !broken && (b === undefined || v >= (bar.ca_kept_from / 100) * b)),
       big("tar", "Trigger attention (TAR)", "tar_median", fix, (v) => v <= 1),
     );
   }
