@@ -3,6 +3,7 @@
 
 import { h } from "../core/dom.js";
 import { planText, statusBadgeClass, statusLabel } from "../core/format.js";
+import { verdictChip } from "../core/verdict.js";
 
 /** The runs: swatch, name, state and what sets each apart. */
 export function legendList(runs) {
@@ -17,10 +18,11 @@ export function legendList(runs) {
           h("span.swatch", { class: `swatch dash-${r.dash}`, style: { background: r.color } }),
           h("a.cv-legend-name", { href: `#/run/${encodeURIComponent(r.id)}`, title: r.name }, r.name),
           h("span", { class: `cv-status ${statusBadgeClass(r.model.status)}` }, statusLabel(r.model.status)),
+          verdictChip(r.model.run?.verdict),
         ),
         h("div.muted.cv-differs", r.label),
         // the schedule it followed (edits included) and the steps each phase took (run.plan)
-        h("div.muted.cv-plan", { title: "the schedule in force, with the steps each phase that ended took" }, planText(r.model.run?.plan)),
+        h("div.muted.cv-plan", { title: "the schedule in force, with the steps each phase that ended took" }, `as run: ${planText(r.model.run?.plan)}`),
       ),
     ),
   );
