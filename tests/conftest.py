@@ -12,6 +12,11 @@ from typing import Any
 
 import pytest
 
+# Loopback only: Ray otherwise names every node, and resolves 127.0.0.1 in an address, by
+# the machine's interface address, so test traffic would leave loopback. Ray's own switch
+# for a single-machine cluster (read when ray is first imported; before any test does).
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 from unlearnscope.ml.datasets import CIFAR10_CLASSES
 
 CIFAR_ARCHIVE = "cifar10-jpg.tar.gz"

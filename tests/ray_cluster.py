@@ -25,6 +25,11 @@ NODE_ARGS: dict[str, Any] = {
 }
 
 
+def loopback_address(address: str) -> str:
+    """"host:port" with the host 127.0.0.1: where the cluster's GCS listens."""
+    return f"{LOOPBACK}:{address.rsplit(':', 1)[1]}"
+
+
 class LocalRayCluster:
     def __init__(self) -> None:
         self.cluster: Any = None
@@ -41,12 +46,20 @@ class LocalRayCluster:
             head_node_args={**NODE_ARGS, "include_dashboard": False},
         )
         self.add_worker_node()
-        ray.init(address=self.cluster.address, namespace="unlearnscope", log_to_driver=False)
+        # Ray names the head's GCS by the machine's interface address even when every node
+        # listens on loopback (cluster_utils.Cluster.address): the driver connects, and says
+        # it is, on 127.0.0.1.
+        ray.init(
+            address=self.address,
+            namespace="unlearnscope",
+            log_to_driver=False,
+            _node_ip_address=LOOPBACK,
+        )
         return self
 
     @property
     def address(self) -> str:
-        return str(self.cluster.address)
+        return loopback_address(str(self.cluster.address))
 
     @property
     def head_node_id(self) -> str:

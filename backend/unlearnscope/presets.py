@@ -356,8 +356,7 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "steps, to fit a CPU).",
     "paper-fineprune": "The paper's CIFAR-10 model, defended by fine-pruning at its "
     "paper's recipe.",
-    "paper-nc": "The paper's CIFAR-10 model, defended by Neural Cleanse at its paper's "
-    "recipe.",
+    "paper-nc": "The paper's CIFAR-10 model, defended by Neural Cleanse at its paper's recipe.",
     "demo-detect": "The demo without being told which samples are poisoned: SCAn finds "
     "them in the training set, then recovery unlearns what it flagged.",
     "demo-attacked": "The demo's defence, then attacked as Min et al. do (the "

@@ -37,6 +37,17 @@ LOOPBACK = "127.0.0.1"  # the node IP of every node of a cluster started here
 BATCH_TIMEOUT_S = 1800.0
 
 
+def loopback_only() -> None:
+    """Keep a cluster started here on 127.0.0.1: Ray otherwise names every node, and
+    resolves 127.0.0.1 in an address, by the machine's interface address. Ray's own switch
+    for single-machine clusters, for this process (read at call time) and every process
+    it starts (the environment)."""
+    import ray._private.ray_constants as ray_constants
+
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 @contextmanager
 def ray_cluster(address: str | None, nodes: int = 2) -> Any:
     """Connect to `address`, or start a cluster of `nodes` one-CPU nodes here."""
@@ -51,6 +62,7 @@ def ray_cluster(address: str | None, nodes: int = 2) -> Any:
         return
     from ray.cluster_utils import Cluster
 
+    loopback_only()
     node: dict[str, Any] = {
         "num_cpus": 1,
         "object_store_memory": 128 * MB,
