@@ -217,4 +217,5 @@ def test_a_sweep_from_the_form_fills_its_page(server: Any, page: Any) -> None:
     # The legend's state badges followed the runs (they were queued when the view opened).
     expect(page.locator("#compare-legend .cv-status")).to_have_text(["Completed", "Completed"])
     diff = page.inner_text("#compare-diff")
-    assert "ascent 1 → recovery 4" in diff and "ascent 2 → recovery 4" in diff
+    # one row per differing phase setting (comparison.diff_rows): the swept ascent steps
+    assert "ascent steps\t1\t2" in diff and "recovery" not in diff

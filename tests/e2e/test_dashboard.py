@@ -145,13 +145,13 @@ def test_the_runs_list_follows_the_run_from_any_page(
     page.goto(f"{server.url}/#/new")  # no run view open: only the run-list channel
     item = page.locator(f"#run-list [data-id='{main_run}'] .run-link")
     expect(item).to_contain_text(re.compile(r"phase \d · (ascent|recovery)"), timeout=TIMEOUT)
-    found = re.search(r"step (\d+)/", item.inner_text())
+    found = re.search(r"step (\d+) /", item.inner_text())
     assert found is not None
     step = int(found.group(1))
     page.wait_for_function(
         """([id, s]) => {
              const text = document.querySelector(`#run-list [data-id='${id}']`).textContent;
-             return Number(/step (\\d+)\\//.exec(text)[1]) > s; }""",
+             return Number(/step (\\d+) \\//.exec(text)[1]) > s; }""",
         arg=[main_run, step],
         timeout=TIMEOUT,
     )

@@ -25,7 +25,11 @@ def test_choosing_a_kind_shows_its_own_fields_with_its_defaults(
     expect(beta).to_be_visible()
     expect(beta).to_have_value("5000")  # NAD's published default
     expect(page.locator("#form-phase-1-settings-teacher_steps")).to_have_value("400")
-    expect(page.locator("#form-phase-1-steps")).to_have_value("1200")  # the kind's defaults
+    # the user's steps are kept; the kind's recipe is offered, one click away
+    expect(page.locator("#form-phase-1-steps")).to_have_value("4")
+    expect(page.locator("tr.kind-note[data-phase='1']")).to_contain_text("its recipe takes 1200")
+    page.locator("#form-phase-1-use-steps").click()
+    expect(page.locator("#form-phase-1-steps")).to_have_value("1200")
     expect(page.locator("[data-settings-of='1']")).to_contain_text("attention-distillation")
     # a bad value is marked at its field, before anything is sent
     beta.fill("-3")
