@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from ...config import PhaseConfig
 from ...control import Control, EditSchedule, Pause, Resume, SetMonitorBudget, Stop
@@ -111,56 +112,52 @@ class Controls:
             op=op, applied=True, status=event.status, step=event.step, message=event.message
         )
 
-    async def edit_schedule(self, run_id: str, schedule: list[PhaseConfig]) -> ScheduleEdit:
+    async def _ask_stepping(
+        self, run_id: str, refusal: tuple[str, str], noun: str, msg: Any, answer: type
+    ) -> Any:
+        """Send `msg` to a running or paused run's engine and return its `answer` event;
+        WrongState when the run is not stepping or ends first, EngineTimeout without one."""
         self.admission.require_writable()
         row = await asyncio.to_thread(self.views.require, run_id)
         if RunStatus(row.status) not in STEPPING_STATUSES:
             raise WrongState(
-                f"cannot edit the schedule of run {run_id}: it is {row.status}; only a "
-                "running or paused run can be edited",
+                f"cannot {refusal[0]} of run {run_id}: it is {row.status}; {refusal[1]}",
                 row.status,
             )
-        msg = EditSchedule(schedule=[p.model_dump(mode="json") for p in schedule])
-        event = await self.requests.ask(run_id, msg, (ScheduleEdit,), until=TERMINAL)
+        event = await self.requests.ask(run_id, msg, (answer,), until=TERMINAL)
         if event is None:
             raise EngineTimeout(
                 f"the engine did not answer within {self.requests.timeout:g} s; the "
-                f"edit may still apply at its next step: check GET /api/runs/{run_id}"
+                f"{noun} may still apply at its next step: check GET /api/runs/{run_id}"
             )
         now = await asyncio.to_thread(self.views.require, run_id)
         if isinstance(event, StatusEvent):
-            raise WrongState(f"run {run_id} {event.status} before the edit arrived", now.status)
+            raise WrongState(f"run {run_id} {event.status} before the {noun} arrived", now.status)
         if isinstance(event, ErrorEvent):
             raise WrongState(event.message, now.status)
-        assert isinstance(event, ScheduleEdit)
+        assert isinstance(event, answer)
+        return event
+
+    async def edit_schedule(self, run_id: str, schedule: list[PhaseConfig]) -> ScheduleEdit:
+        msg = EditSchedule(schedule=[p.model_dump(mode="json") for p in schedule])
+        refusal = ("edit the schedule", "only a running or paused run can be edited")
+        event: ScheduleEdit = await self._ask_stepping(run_id, refusal, "edit", msg, ScheduleEdit)
         if not event.accepted:
+            now = await asyncio.to_thread(self.views.require, run_id)
             raise EditRefused(event.reason, now.status, event.step, now.schedule)
         return event
 
     async def set_monitor_budget(self, run_id: str, budget: float) -> MonitorStatus:
         """The live monitor's new budget (percent); its status once the engine applied it."""
-        self.admission.require_writable()
-        row = await asyncio.to_thread(self.views.require, run_id)
-        if RunStatus(row.status) not in STEPPING_STATUSES:
-            raise WrongState(
-                f"cannot change the monitoring budget of run {run_id}: it is {row.status}; "
-                "only a running or paused run has a live monitor",
-                row.status,
-            )
+        refusal = (
+            "change the monitoring budget",
+            "only a running or paused run has a live monitor",
+        )
         msg = SetMonitorBudget(budget=budget)
-        event = await self.requests.ask(run_id, msg, (MonitorStatus,), until=TERMINAL)
-        if event is None:
-            raise EngineTimeout(
-                f"the engine did not answer within {self.requests.timeout:g} s; the "
-                "budget may still apply at its next step"
-            )
-        now = await asyncio.to_thread(self.views.require, run_id)
-        if isinstance(event, StatusEvent):
-            raise WrongState(f"run {run_id} {event.status} before the budget arrived", now.status)
-        if isinstance(event, ErrorEvent):
-            raise WrongState(event.message, now.status)
-        assert isinstance(event, MonitorStatus)
-        return event
+        status: MonitorStatus = await self._ask_stepping(
+            run_id, refusal, "budget", msg, MonitorStatus
+        )
+        return status
 
     async def delete(self, run_id: str) -> None:
         """Stop the run's worker (killed after the grace time), then remove everything."""
