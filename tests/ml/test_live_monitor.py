@@ -22,6 +22,7 @@ from unlearnscope.events import (
 )
 from unlearnscope.ml.checkpoints import FileModelStore
 from unlearnscope.ml.engine import Engine
+from unlearnscope.ml.engine.governor import Governor
 from unlearnscope.ml.kinds import protocol
 from unlearnscope.ml.kinds.protocol import frozen_copy
 from unlearnscope.ml.monitor import Monitor
@@ -212,3 +213,61 @@ def test_a_failing_monitor_reports_and_training_goes_on(
     errors = [e for e in events if isinstance(e, ErrorEvent)]
     assert errors and not errors[0].fatal and "monitor broke" in errors[0].message
     assert not live_threads()
+
+
+def _measure_starts_during_phase_end_evaluations(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, int]:
+    """(live measurements started inside a phase end's evaluation, live measurements in
+    all): the tiny run with a monitor that works all the time (it never rests) and phase-end
+    evaluations slowed to 0.3 s, and every snapshot kept for an exact ASR/CA but measured
+    slower than training steps, so work waits at each phase end: a monitor left free
+    starts some of it inside the evaluation."""
+    starts: list[float] = []
+    evals: list[tuple[float, float]] = []
+    original_measure, original_evaluate = Monitor.measure, Engine._evaluate
+
+    def measure(self: Monitor, model: torch.nn.Module, plan: set[str]):
+        if threading.current_thread().name == "live-monitor":
+            starts.append(time.perf_counter())
+            time.sleep(0.05)  # slower than training: exact ASR/CA snapshots wait for it
+        return original_measure(self, model, plan)
+
+    def evaluate(self: Engine, label: str, *args: Any, **kwargs: Any):
+        t0 = time.perf_counter()
+        out = original_evaluate(self, label, *args, **kwargs)
+        if label.startswith("phase"):
+            time.sleep(0.3)
+            evals.append((t0, time.perf_counter()))
+        return out
+
+    monkeypatch.setattr(Monitor, "measure", measure)
+    monkeypatch.setattr(Engine, "_evaluate", evaluate)
+    monkeypatch.setattr(Governor, "rest_after", lambda self, busy: 0.0)  # never rests
+    engine, _ = make_engine(model_cache, {**LIVE, "budget": 100.0, "eval_every": 1})
+    engine.run()
+    inside = sum(any(a < t < b for a, b in evals) for t in starts)
+    assert evals, "the tiny run's phases end with an evaluation"
+    return inside, len(starts)
+
+
+def test_the_monitor_starts_no_work_while_a_phase_end_is_evaluated(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The governor sees steps only: a phase end's evaluation slowed by the monitor would be
+    # a cost it never measures, so the engine holds the monitor meanwhile.
+    inside, total = _measure_starts_during_phase_end_evaluations(model_cache, monkeypatch)
+    assert total > 0 and inside == 0
+
+
+def test_without_the_hold_the_monitor_would_work_inside_phase_end_evaluations(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the control of the test above: the same run with held() a no-op
+    from contextlib import nullcontext
+
+    from unlearnscope.ml.engine.live import LiveMonitor
+
+    monkeypatch.setattr(LiveMonitor, "held", lambda self: nullcontext())
+    inside, _ = _measure_starts_during_phase_end_evaluations(model_cache, monkeypatch)
+    assert inside > 0

@@ -26,7 +26,7 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
@@ -107,6 +107,8 @@ class LiveMonitor:
         self._finishing = threading.Event()  # flush: measure what is pending, no rests
         self._abandon = threading.Event()  # close: stop after the current measurement
         self._wake = threading.Event()  # the budget changed: end the rest in progress
+        self._free = threading.Event()  # cleared while the engine holds the monitor (held())
+        self._free.set()
         self._thread = threading.Thread(target=self._run, name="live-monitor", daemon=True)
 
     def start(self) -> None:
@@ -139,6 +141,16 @@ class LiveMonitor:
         """A new budget (percent), from the next rest on (the rest in progress ends)."""
         self.governor.set_budget(budget)
         self._wake.set()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """While the engine does work of its own that is no step (a phase's end and its
+        evaluation), the monitor starts no measurement (the one in progress ends)."""
+        self._free.clear()
+        try:
+            yield
+        finally:
+            self._free.set()
 
     def request_path(self, job: PathJob) -> None:
         """Measure the path to `job.state` before the next snapshot (never dropped)."""
@@ -175,6 +187,9 @@ class LiveMonitor:
 
     def _loop(self) -> None:
         while not self._abandon.is_set():
+            if not self._free.is_set() and not self._finishing.is_set():
+                self._free.wait(0.05)
+                continue
             if self._paths:
                 self._path(self._paths.popleft())
                 continue

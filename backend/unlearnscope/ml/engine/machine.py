@@ -11,6 +11,7 @@ caching goes through the injected `ModelStore`, everything else through `emit(ev
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -436,7 +437,7 @@ class Engine:
         if measured.frames is not None:
             self._emit_frames(measured.frames, step)
 
-    def _monitor_step(self, need_asr: bool, span: tuple[float, float]) -> Measured:
+    def _monitor_step(self, need_asr: bool) -> Measured:
         """After a step: hand a snapshot to the live monitor, or measure here.
 
         An early stop needs the monitor-subset ASR of this very step, so a phase with
@@ -445,7 +446,6 @@ class Engine:
         assert self.monitor is not None
         step = self.step_count
         if self._live is not None:
-            self._live.step_done(*span, self.phase_index)  # (start, end) of the step
             self._live.publish(self.model, step, self.phase_index)
             measured = Measured()
             if (status := self._live.status_due()) is not None:
@@ -476,7 +476,7 @@ class Engine:
         self.step_count += 1
         self.phase_done += 1
 
-        measured = self._monitor_step(cfg.stop_asr_below is not None, (t0, t1))
+        measured = self._monitor_step(cfg.stop_asr_below is not None)
         monitor_time = time.perf_counter() - t1
 
         self.emit(
@@ -502,6 +502,11 @@ class Engine:
         if outcome.found_trigger is not None and self.target is None:
             self._trigger_found(outcome.found_trigger)
 
+        if self._live is not None:
+            # the live monitor's governor sees the whole step: the optimisation and what the
+            # engine does around it (its events, the early stop's ASR), all of which the
+            # monitor's work can slow; not a phase's end (its evaluation holds the monitor)
+            self._live.step_done(t0, time.perf_counter(), self.phase_index)
         asr = measured.asr
         if cfg.stop_asr_below is not None and asr is not None and asr < cfg.stop_asr_below:
             self._end_phase("early_stop", asr=asr, threshold=cfg.stop_asr_below)
@@ -554,6 +559,15 @@ class Engine:
 
     def _end_phase(
         self, reason: PhaseEndReason, asr: float | None = None, threshold: float | None = None
+    ) -> None:
+        # the phase's last act and its full evaluation are training's time too, which the
+        # governor does not see (they are no steps): the live monitor starts nothing new
+        # meanwhile, so its work cannot slow them
+        with self._live.held() if self._live is not None else contextlib.nullcontext():
+            self._phase_ends(reason, asr, threshold)
+
+    def _phase_ends(
+        self, reason: PhaseEndReason, asr: float | None, threshold: float | None
     ) -> None:
         cfg = self.schedule[self.phase_index]
         if reason != "stopped" and self._run is not None:
