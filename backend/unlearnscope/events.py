@@ -209,6 +209,7 @@ class PhaseVisualEvent(EventBase):
     values: dict[str, list[float]] = Field(default_factory=dict)
     scalars: dict[str, float] = Field(default_factory=dict)
     text: str = ""  # one line for people
+    ticks: list[str] = Field(default_factory=list)  # the bars' names, in order; [] = numbered
 
 
 class Measurement(EventBase):

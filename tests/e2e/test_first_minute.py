@@ -143,3 +143,7 @@ def test_the_header_numbers_are_the_defended_model_the_verdict_judges(
     expect(page.locator("#kpi-ca .kpi-now")).to_have_text(f"{finished['after']['ca']:.1f}%")
     # the fires count names the model its "now" is
     expect(page.locator("#fires-count")).to_contain_text("(after the retuning attack)")
+    # and, before it, the defended model's count: the line tells before, defended, attacked
+    expect(page.locator("#fires-count")).to_contain_text("(the defence's last heatmaps) → ")
+    defended = page.locator("#fires-count").get_attribute("data-defended")
+    assert defended is not None and defended.isdigit()

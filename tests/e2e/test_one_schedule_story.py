@@ -1,7 +1,7 @@
 """Every view tells the same story of a run whose schedule was edited live (issue 26): the
 edit's confirmation, the run page's header, the run list, the compare view (its Steps
 column, the schedule each run followed, what differs) and the leaderboard show the same
-step total, the one the API computes (run.plan.total, ml/schedule.py run_plan)."""
+step total as the report, the one the API computes (run.plan.total, ml/schedule.py run_plan)."""
 
 from __future__ import annotations
 
@@ -74,11 +74,20 @@ def test_a_live_edit_shows_the_same_totals_everywhere(
     expect(row).to_contain_text("schedule edited live")
     page.screenshot(path=str(tmp_path / "leaderboard.png"))
 
+    # the report reads the same plan: its subtitle and its schedule's total
+    report = server.http.get(f"/api/runs/{edited}/report.html")
+    assert report.status_code == 200
+    assert f"step {step} / {total}" in report.text
+    assert f"{step} of {total} steps taken (planned: 20004 steps, edited live)" in report.text
+
     # stopped by hand: its phase ended where it stood, so the run took `step` steps, and
     # the API and the list say so alike
     assert server.http.post(f"/api/runs/{edited}/stop").status_code == 200
     stopped = server.wait_status(edited, ("stopped",))
     assert stopped["plan"]["total"] == stopped["step"]
+    after = server.http.get(f"/api/runs/{edited}/report.html").text
+    assert f"stopped · {stopped['step']} steps" in after
+    assert f"{stopped['step']} steps in total (planned: 20004 steps, edited live)" in after
     expect(page.locator(f"#run-list [data-id='{edited}'] .run-steps")).to_contain_text(
         f"{stopped['step']} steps", timeout=TIMEOUT
     )

@@ -22,3 +22,14 @@ test("the price, the density and how far behind", () => {
   assert.match(priceText({ ...s, slowdown: null }, 5), /^Measuring what monitoring costs \(budget 5%\)/);
   assert.match(priceText(null, 5), /up to 5% of training; measuring/);
 });
+
+test("an ended run: what it cost at its last report, nothing behind", () => {
+  const s = { budget: 5, slowdown: 4.6, frames_per_step: 0.34, behind: 171, waiting: 35 };
+  assert.equal(
+    priceText(s, 5, "completed"),
+    "At its last report, monitoring cost ~5% of training (budget 5%); heatmaps on 1 step in 3; every exact ASR/CA was measured before the end.",
+  );
+  assert.equal(priceText(s, 5, "stopped"), "At its last report, monitoring cost ~5% of training (budget 5%); heatmaps on 1 step in 3.");
+  assert.doesNotMatch(priceText(s, 5, "completed"), /behind/);
+  assert.match(priceText({ ...s, slowdown: null }, 5, "failed"), /^Monitoring's cost was not measured yet when the run ended/);
+});

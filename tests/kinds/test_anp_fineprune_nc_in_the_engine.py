@@ -96,6 +96,10 @@ def test_anp_mask_steps_leave_the_model_alone_and_pruning_zeroes_only_bn_weights
     final = [e for e in events if isinstance(e, PhaseVisualEvent) and e.name == "mask_histogram"]
     assert final[-1].scalars["pruned"] >= pruned > 0
     assert "pruned" in final[-1].text
+    # the per-layer bars are named in words, one name per layer, in order
+    per_layer = [e for e in events if isinstance(e, PhaseVisualEvent) and e.name == "pruned"]
+    assert len(per_layer[-1].ticks) == len(per_layer[-1].values["pruned"]) > 0
+    assert all(t.startswith(("layer", "first")) for t in per_layer[-1].ticks)
     # hooks are gone: the model's forward is the plain one again
     assert all(not m._forward_hooks for m in engine.model.modules())
 

@@ -154,3 +154,18 @@ def test_a_new_phase_starts_a_new_comparison() -> None:
     assert g.status().quiet_steps == 10
     g.step_done(1.0, 1.5, group=1)  # a phase with slower steps: not compared with the last
     assert g.status().quiet_steps == 1
+
+
+def test_one_long_pass_never_silences_the_monitor_for_long() -> None:
+    # a first pass of 100 s on a crowded machine at the lowest duty cycle would ask for a
+    # rest of hours; the rest is capped, and the quiet pause is separate from it
+    clock = Clock()
+    gov = Governor(5.0, clock=clock)
+    gov.duty = gov_module.MIN_DUTY
+    assert gov.duty_rest(100.0) == gov_module.MAX_REST_S
+    assert gov.duty_rest(0.01) == pytest.approx(0.01 * (1 / gov_module.MIN_DUTY - 1))
+    assert gov.probe_pause() >= 0.0  # the first quiet pause is due ...
+    assert gov.probe_pause() == 0.0  # ... and counted as taken
+    clock.t += gov_module.PROBE_EVERY_S
+    gov.step_done(clock.t - BASE, clock.t)
+    assert gov.probe_pause() == pytest.approx(gov_module.PROBE_STEPS * BASE)

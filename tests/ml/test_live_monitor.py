@@ -46,6 +46,12 @@ def make_engine(cache: Path, monitor: dict | None = None, **overrides: Any):
     return engine, events
 
 
+def never_rests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live monitor works all the time (its governor asks for no rest)."""
+    monkeypatch.setattr(Governor, "duty_rest", lambda self, busy: 0.0)
+    monkeypatch.setattr(Governor, "probe_pause", lambda self: 0.0)
+
+
 def live_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == "live-monitor"]
 
@@ -243,7 +249,7 @@ def _measure_starts_during_phase_end_evaluations(
 
     monkeypatch.setattr(Monitor, "measure", measure)
     monkeypatch.setattr(Engine, "_evaluate", evaluate)
-    monkeypatch.setattr(Governor, "rest_after", lambda self, busy: 0.0)  # never rests
+    never_rests(monkeypatch)
     engine, _ = make_engine(model_cache, {**LIVE, "budget": 100.0, "eval_every": 1})
     engine.run()
     inside = sum(any(a < t < b for a, b in evals) for t in starts)
@@ -271,3 +277,30 @@ def test_without_the_hold_the_monitor_would_work_inside_phase_end_evaluations(
     monkeypatch.setattr(LiveMonitor, "held", lambda self: nullcontext())
     inside, _ = _measure_starts_during_phase_end_evaluations(model_cache, monkeypatch)
     assert inside > 0
+
+
+def test_heatmaps_go_on_while_the_monitor_catches_up_on_exact_asr_ca(
+    model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # every snapshot is kept for an exact ASR/CA (eval_every 1) and the monitor is slower
+    # than training, so it is behind all the run: its catching up still makes frames
+    slow_measure(monkeypatch, 0.08)
+    never_rests(monkeypatch)
+    original = Engine._monitor_step
+
+    def slow_step(self: Engine, need_asr: bool):
+        time.sleep(0.04)  # training's steps take 40 ms
+        return original(self, need_asr)
+
+    monkeypatch.setattr(Engine, "_monitor_step", slow_step)
+    training: list[bool] = []  # per frame event: emitted while training still ran
+    engine: Engine
+
+    def record(e: EventBase) -> None:
+        if isinstance(e, FramesEvent) and e.step > 0:
+            training.append(engine.phase_index < len(engine.schedule))
+
+    cfg = preset_config("tiny", {"monitor": {**LIVE, "budget": 100.0, "eval_every": 1}})
+    engine = Engine(cfg, record, device="cpu", store=FileModelStore(model_cache))
+    engine.run()
+    assert sum(training) >= 2, training

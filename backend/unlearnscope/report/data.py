@@ -33,6 +33,7 @@ from ..events import (
     TriggerFound,
 )
 from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
+from ..ml.schedule import run_plan
 from ..scores import headline
 from ..verdict import criteria_of
 
@@ -58,6 +59,7 @@ class RunFacts:
     evaluations: list[dict[str, Any]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)  # started phases, in order
     edits: list[dict[str, Any]] = field(default_factory=list)  # accepted schedule edits
+    ends: list[dict[str, Any]] = field(default_factory=list)  # phase_end: index, steps, reason
     # backdoor-connected paths (PathEvaluated: every phase end, on request), in event order
     paths: list[dict[str, Any]] = field(default_factory=list)
     finished: dict[str, Any] | None = None
@@ -114,6 +116,15 @@ class RunFacts:
         if self.started is not None:
             return self.started.schedule
         return list(self.config.get("schedule", []))
+
+    def plan(self) -> dict[str, Any]:
+        """The run's schedule as planned, as edited and as run, and its step total: the one
+        definition every view reads (ml.schedule.run_plan)."""
+        if self.started is not None and self.started.schedule:
+            planned = list(self.started.schedule)
+        else:
+            planned = list(self.config.get("schedule", []))
+        return run_plan(planned, self.schedule, self.ends, self.last_step)
 
     def evaluation(self, label: str) -> dict[str, Any] | None:
         return next((e for e in self.evaluations if e["label"] == label), None)
@@ -297,6 +308,7 @@ def gather(meta: dict[str, Any], events: Iterable[EventBase]) -> RunFacts:
             for p in facts.phases:
                 if p["index"] == e.phase_index:
                     p.update(end=e.step, reason=e.reason, asr=e.asr, threshold=e.threshold)
+            facts.ends.append({"phase_index": e.phase_index, "steps": e.steps, "reason": e.reason})
         elif isinstance(e, ScheduleEdit) and e.accepted:
             facts.edits.append({"step": e.step, "schedule": e.schedule})
         elif isinstance(e, RunStarted):

@@ -169,7 +169,7 @@ def build_report(facts: RunFacts, max_bytes: int = MAX_BYTES) -> str:
 
     def fill(keep: list[int], maps64: str) -> str:
         subtitle = (
-            f"{facts.status} · step {facts.last_step} · "
+            f"{facts.status} · {sections.steps_words(facts)} · "
             + (f"run {facts.run_id} · " if facts.run_id else "")
             + sections.when(facts.t_first)
         )

@@ -17,6 +17,7 @@ from ..events import ForgetSetFound, RunStarted
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
 from ..ml.overlay import overlay, to_png
 from ..scores import REMOVED_BELOW
+from ..states import LIVE_STATUSES
 from ..verdict import criteria_of
 from .data import RunFacts
 from .verdict import Result
@@ -277,21 +278,38 @@ def what_was_done(facts: RunFacts) -> str:
     return f'<dl class="facts">{rows}</dl>'
 
 
+def steps_words(facts: RunFacts) -> str:
+    """The run's steps as the dashboard says them (frontend core/format.js stepsText):
+    "step 35 / 600" while it runs, "169 steps" when it ran its plan, "35 of 600 planned
+    steps" when it ended before."""
+    plan = facts.plan()
+    step, total = plan["taken"], plan["total"]
+    if facts.status in {s.value for s in LIVE_STATUSES}:
+        return f"step {step} / {total}"
+    return f"{step} steps" if step >= total else f"{step} of {total} planned steps"
+
+
 def timeline(facts: RunFacts) -> str:
-    """The schedule as a bar: one block per phase, wide as its steps."""
+    """The schedule as a bar: one block per phase, wide as its steps; its steps and totals
+    from the run's plan (ml.schedule.run_plan), the same the dashboard's views show."""
+    plan = facts.plan()
     schedule = facts.schedule
     ran = {p["index"]: p for p in facts.phases}
-    blocks, total = [], 0
-    for i, ph in enumerate(schedule):
+    blocks = []
+    for i, (ph, planned) in enumerate(zip(schedule, plan["phases"], strict=True)):
         done = ran.get(i)
-        steps = (
-            (done["end"] if done and done["end"] is not None else facts.last_step) - done["start"]
-            if done
-            else 0
-        )
-        width = max(steps if done else int(ph.get("steps", 0)), 1)
-        total += width
-        state = "planned, not run" if not done else f"{steps} of {ph.get('steps')} steps"
+        if planned["taken"] is not None:
+            steps = planned["taken"]
+        elif done:  # started, not ended: running, or the run stopped inside it
+            steps = max(facts.last_step - done["start"], 0)
+        else:
+            steps = 0
+        width = max(steps if done else planned["steps"], 1)
+        state = "planned, not run" if not done else f"{steps} of {planned['steps']} steps"
+        if plan["edited"] and planned["planned_steps"] is None:
+            state += ", added or changed by an edit"
+        elif planned["planned_steps"] not in (None, planned["steps"]):
+            state += f", planned {planned['planned_steps']}"
         if done and done.get("reason") == "early_stop":
             asr, below = fmt(done.get("asr"), "%"), fmt(done.get("threshold"), "%")
             state += f", stopped early (ASR {asr} < {below})"
@@ -312,7 +330,17 @@ def timeline(facts: RunFacts) -> str:
     edits = "".join(
         f"<li>Schedule edited during the run at step {x['step']}.</li>" for x in facts.edits
     )
-    return f'<div class="timeline">{parts}</div><ul class="legend">{legend}{edits}</ul>'
+    total = (
+        f"{plan['taken']} of {plan['total']} steps taken"
+        if plan["taken"] < plan["total"]
+        else f"{plan['total']} steps in total"
+    )
+    if plan["edited"]:
+        total += f" (planned: {plan['planned_total']} steps, edited live)"
+    return (
+        f'<p class="tl-total">{e(total)}.</p>'
+        f'<div class="timeline">{parts}</div><ul class="legend">{legend}{edits}</ul>'
+    )
 
 
 def evaluation_table(facts: RunFacts) -> str:

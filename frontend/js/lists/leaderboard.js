@@ -14,7 +14,7 @@ import { missesBar, verdictChip } from "../core/verdict.js";
 // The leaderboard's columns (the API's numbers, scores.py); click a head to sort. The
 // post-purification ones (Min et al., NeurIPS 2024) appear when a run measured them, and the
 // board is then ranked by DER after re-tuning (the API's `ranked_by`).
-const arrow = (a, b) => `${percent(a)} → ${percent(b)}`;
+const arrow = (a, b) => [h("span.pair", percent(a)), " → ", h("span.pair", percent(b))];
 const COLUMNS = [
   { key: "der", title: "DER", tip: "defence effectiveness rating, 0-1; higher is better", show: (e) => fixed(e.der, 3) },
   { key: "der_retuned", optional: true, title: "DER after re-tuning", tip: "DER with the ASR after the retuning attack; higher is better", show: (e) => fixed(e.der_retuned, 3) },

@@ -15,11 +15,20 @@ export function densityText(framesPerStep) {
   return `heatmaps on 1 step in ${Math.round(1 / f)}`;
 }
 
-/** The status line of a monitor_status event (null: none yet). */
-export function priceText(status, budget) {
+/** The status line of a monitor_status event (null: none yet); `ended`: the run is over
+ * (its state, e.g. "completed"), so the line says what monitoring cost at its last report;
+ * a completed run owes nothing (the monitor measured every exact ASR/CA before the
+ * summary), a stopped or failed one dropped what was still waiting. */
+export function priceText(status, budget, ended = null) {
   if (!status) return `Monitoring may cost up to ${budget}% of training; measuring what it costs…`;
   const cost = num(status.slowdown);
-  const price = cost === null ? "measuring what monitoring costs" : `monitoring costs ~${cost < 1 ? cost.toFixed(1) : Math.round(cost)}% of training`;
+  const amount = cost === null ? null : `~${cost < 1 ? cost.toFixed(1) : Math.round(cost)}% of training`;
+  if (ended) {
+    const said = amount === null ? "Monitoring's cost was not measured yet when the run ended" : `At its last report, monitoring cost ${amount}`;
+    const owed = ended === "completed" ? "; every exact ASR/CA was measured before the end" : "";
+    return `${said} (budget ${status.budget}%); ${densityText(status.frames_per_step)}${owed}.`;
+  }
+  const price = amount === null ? "measuring what monitoring costs" : `monitoring costs ${amount}`;
   const parts = [`${price} (budget ${status.budget}%)`, densityText(status.frames_per_step)];
   if (status.behind > 0) {
     const waiting = status.waiting === 1 ? "1 ASR/CA measurement" : `${status.waiting} ASR/CA measurements`;
@@ -63,7 +72,7 @@ export class MonitorPrice {
     const live = this.budget > 0 && (this.status !== null || this.model.active);
     this.el.style.display = live ? "flex" : "none"; // (inline: `hidden` loses to display)
     if (!live) return;
-    fill(this.text, priceText(this.status, this.budget));
+    fill(this.text, priceText(this.status, this.budget, this.model.active ? null : this.model.status));
     this.form.style.display = this.model.active ? "inline-flex" : "none";
     if (document.activeElement !== this.input) this.input.value = String(this.budget);
   }

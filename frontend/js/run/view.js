@@ -6,7 +6,7 @@ import { Charts } from "./charts/charts.js";
 import { DefenceView } from "./charts/defenceview.js";
 import { h, fill } from "../core/dom.js";
 import { RunHeader } from "./header.js";
-import { modelAt, stageContext } from "./stage.js";
+import { defendedStep, modelAt, stageContext } from "./stage.js";
 import { HeatmapGrid } from "./heatmaps/grid.js";
 import { Inspector } from "./inspector.js";
 import { KindLosses } from "./charts/kindlosses.js";
@@ -103,6 +103,10 @@ export class RunView {
     // above the fold, and kept up to date by the grid (the frames it draws).
     this.header.story.adoptFires(this.grid.tools.firesLine);
     this.grid.tools.stepWords = (step) => modelAt(step, stageContext(model)).label;
+    this.grid.defendedStep = () => {
+      const ctx = stageContext(model);
+      return defendedStep(ctx.schedule, ctx.phases, ctx.isAttack);
+    };
     this.scrubber = new Scrubber(scrub, model, { onSeek: (step) => this.seek(step) });
     this.schedule = new ScheduleEditor(schedule, model, options.run_config_schema);
     this.parts = [this.header, this.prep, this.charts, this.kindLosses, this.path, this.triggered, this.grid, this.defence, this.scrubber, this.schedule, this.inspector];

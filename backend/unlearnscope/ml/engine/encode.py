@@ -54,4 +54,5 @@ def visual_event(v: PhaseVisual, step: int, phase_index: int, kind: str) -> Phas
         values={k: [float(x) for x in xs] for k, xs in v.values.items()},
         scalars={k: float(x) for k, x in v.scalars.items()},
         text=v.text,
+        ticks=list(v.ticks),
     )

@@ -19,7 +19,9 @@ training itself reports:
   window; `full` is what it would cost working all the time, loss / (1 - loss).
 - The monitor's duty cycle (work / wall time) d is the one that slows training by
   TARGET * budget: training runs at 1 - d * loss of its speed (at most 1, at least
-  MIN_DUTY); after `busy` seconds of work it rests busy * (1/d - 1).
+  MIN_DUTY); after `busy` seconds of work it rests busy * (1/d - 1), at most MAX_REST_S,
+  with d asked again as the rest goes on (a rest set by one long pass ends when the
+  estimate allows).
 - Quiet steps must keep coming even when the monitor could work all the time (full ~ 0):
   every PROBE_EVERY_S it rests at least PROBE_STEPS step times (a short pause of its own
   work, the "running comparison"). Those pauses cost density, never training time.
@@ -50,6 +52,7 @@ MIN_DUTY = 0.01  # the monitor never stops entirely (exact ASR/CA must come, lat
 START_DUTY = 0.1  # until the first estimate
 PROBE_EVERY_S = 2.0  # a quiet pause at least this often...
 PROBE_STEPS = 3  # ...of at least this many step times
+MAX_REST_S = 10.0  # the longest rest: the monitor measures at least this often
 
 
 @dataclass(frozen=True)
@@ -115,15 +118,26 @@ class Governor:
                 self._frame_times.append(now)
 
     def rest_after(self, busy: float) -> float:
-        """Seconds to rest after `busy` seconds of work."""
+        """Seconds to rest after `busy` seconds of work: the duty cycle's rest, or a quiet
+        pause when one is due (it is then counted as taken)."""
+        return max(self.duty_rest(busy), self.probe_pause())
+
+    def duty_rest(self, busy: float) -> float:
+        """The rest after `busy` seconds of work that keeps the duty cycle as it is now,
+        at most MAX_REST_S (however long one pass took: a first pass on a busy machine)."""
+        with self._lock:
+            duty = self.duty
+            return 0.0 if duty >= 1 else min(MAX_REST_S, busy * (1.0 / duty - 1.0))
+
+    def probe_pause(self) -> float:
+        """A quiet pause of PROBE_STEPS step times when the last began PROBE_EVERY_S ago or
+        more (it is then counted as taken), else 0."""
         with self._lock:
             now = self.clock()
-            duty = self.duty
-            rest = 0.0 if duty >= 1 else busy * (1.0 / duty - 1.0)
-            if now - self._probe_at >= PROBE_EVERY_S:
-                self._probe_at = now
-                rest = max(rest, PROBE_STEPS * self._step_time())
-            return rest
+            if now - self._probe_at < PROBE_EVERY_S:
+                return 0.0
+            self._probe_at = now
+            return PROBE_STEPS * self._step_time()
 
     # -- the training thread -------------------------------------------------------------
     def step_done(self, start: float, end: float, group: int = 0) -> None:

@@ -50,7 +50,9 @@ ReportPath = Callable[[PathJob, PathCurve, float], None]
 OnError = Callable[[BaseException], None]
 
 TAKE_TIMEOUT_S = 0.2
+CATCH_UP = ("eval", "frame")  # what a measurement makes while exact ASR/CA are waiting
 STATUS_EVERY_S = 2.0  # how often `status_due` has something new to say
+REST_SLICE_S = 0.05  # a rest asks the governor again this often
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,11 @@ class LiveMonitor:
                     return
                 continue
             step, phase_index = snap.step, snap.phase_index
-            # behind (more exact ASR/CA waiting after this one): only those, to catch up
+            # behind (more exact ASR/CA waiting after this one): those, to catch up, with a
+            # heatmap frame where one is due (cheap: the probes only), so the heatmaps go
+            # on at the pace of the catching up; TAR waits until it has caught up
             behind = snap.keep and len(self.buffer.kept_steps()) > 1
-            plan = self.cadence.plan(step, ("eval",) if behind else KINDS)
+            plan = self.cadence.plan(step, CATCH_UP if behind else KINDS)
             if not plan:
                 self.buffer.release(snap)
                 continue
@@ -219,7 +223,7 @@ class LiveMonitor:
                 return
             self._report(step, phase_index, measured)
             if not self._finishing.is_set():
-                self._rest(self.governor.rest_after(busy))
+                self._rest(busy)
 
     def _path(self, job: PathJob) -> None:
         assert self._start is not None and self._report_path is not None
@@ -241,13 +245,17 @@ class LiveMonitor:
             return
         self._report_path(job, curve, seconds)
         if not self._finishing.is_set():
-            self._rest(self.governor.rest_after(seconds))
+            self._rest(seconds)
 
-    def _rest(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
+    def _rest(self, busy: float) -> None:
+        """Rest after `busy` seconds of work as the governor says, asking it again every
+        REST_SLICE_S: its duty cycle follows training's step times, so a rest set by a
+        long pass (the first, on a busy machine) ends as soon as the estimate allows."""
+        start = time.monotonic()
+        pause = self.governor.probe_pause()  # a quiet pause, when one is due
         self._wake.clear()
         while not (self._finishing.is_set() or self._abandon.is_set() or self._wake.is_set()):
-            left = end - time.monotonic()
+            left = start + max(pause, self.governor.duty_rest(busy)) - time.monotonic()
             if left <= 0:
                 return
-            self._finishing.wait(min(left, 0.05))
+            self._finishing.wait(min(left, REST_SLICE_S))

@@ -94,6 +94,7 @@ class PhaseVisual:
     values: dict[str, list[float]] = field(default_factory=dict)  # e.g. bins/counts
     scalars: dict[str, float] = field(default_factory=dict)  # e.g. pruned, iou, norm
     text: str = ""  # one line for people ("pruned 12 of 256 channels")
+    ticks: list[str] = field(default_factory=list)  # the bars' names, in order ("layer 3, ...")
 
 
 @dataclass(frozen=True)

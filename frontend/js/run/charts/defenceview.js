@@ -282,7 +282,9 @@ export class DefenceView {
       const colors = ["#0072B2", "#D55E00", "#009E73", "#E69F00"];
       const { labels, ...series } = values;
       xTitle = X_TITLES[`${e.kind}:${e.name}`] || X_TITLES[e.name] || "index";
-      const at = (ys) => (labels || ys.map((_, j) => j + 1)).map((v) => (xTitle === "class" ? this.className(v) : v));
+      // the bars' names where the phase gave them (ANP's layers in words), else the labels
+      const named = e.ticks?.length ? e.ticks : null;
+      const at = (ys) => named || (labels || ys.map((_, j) => j + 1)).map((v) => (xTitle === "class" ? this.className(v) : v));
       const given = e.scalars?.rule;
       // one class far above the cut would flatten the others: bars stop at 4x the cut,
       // with the value written on them

@@ -20,6 +20,7 @@ export class HeatmapGrid {
     this.model = model;
     this.onInspect = onInspect;
     this.step = null; // null: follow the newest frame
+    this.defendedStep = null; // () -> the defended model's step (null: none yet), when set
     this.cards = [];
     this.fetching = new Set();
     this.failed = new Set(); // steps whose frame could not be fetched (retried on the next seek)
@@ -126,16 +127,28 @@ export class HeatmapGrid {
     const newest = this.step === null || frame.step === this.step;
     this.tools.setStep(`Now = step ${frame.step}${newest ? "" : ` (newest frame at or before step ${this.step})`}`);
     this.cards.forEach((card, p) => this.paint(p, card.cells, frame, before));
-    this.tools.setFires(this.firesCount(before, frame));
+    // past the defended model (a closing attack re-tuned or probed it): its count too, so
+    // the line tells the whole story ("→ 0/8 after the defence → 6/8 after re-tuning")
+    const defended = this.defendedStep ? this.defendedStep() : null;
+    const kept = defended !== null && defended > 0 && frame.step > defended ? this.ready(this.frameAt(defended)) : null;
+    this.tools.setFires(this.firesCount(before, frame, kept));
     this.zoom.refresh();
   }
 
-  /** {before, now, of}: triggered probes (true class not the target) the backdoor fires on. */
-  firesCount(before, frame) {
+  /** {before, now, of, step, defended}: triggered probes (true class not the target) the
+   * backdoor fires on, before, in `frame` and in the defended model's frame (`kept`, or
+   * null: defended is then null). */
+  firesCount(before, frame, kept = null) {
     const m = this.model;
     const eligible = this.cards.map((c, p) => p).filter((p) => this.cards[p].label !== m.targetClass);
     const count = (f) => (f ? eligible.filter((p) => fires(m, f, p)).length : null);
-    return { before: count(before), now: count(frame), of: eligible.length, step: frame.step };
+    return {
+      before: count(before),
+      now: count(frame),
+      of: eligible.length,
+      step: frame.step,
+      defended: kept && kept.step > 0 ? { now: count(kept), step: kept.step } : null,
+    };
   }
 
   /** Draw probe p's cells: before (step 0), now (`frame`) and their change. */

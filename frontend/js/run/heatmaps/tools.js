@@ -87,8 +87,10 @@ export class GridToolbar {
   }
 
   /** "Backdoor fires on 8/8 triggered probes before unlearning → 0/8 at step 158 (after the
-   * defence)". */
-  setFires({ before, now, of, step }) {
+   * defence)"; past a closing attack also the defended model's count, from the newest
+   * frame at or before the defence's end: "→ 0/8 at step 155 (the defence's last
+   * heatmaps) → 6/8 at step 300 (after the retuning attack)". */
+  setFires({ before, now, of, step, defended = null }) {
     if (!of) {
       fill(this.firesLine);
       return;
@@ -98,15 +100,24 @@ export class GridToolbar {
     this.firesLine.className = `fires-line${gone ? " gone" : now ? " firing" : ""}`;
     this.firesLine.dataset.before = String(before ?? "");
     this.firesLine.dataset.now = String(now ?? "");
+    this.firesLine.dataset.defended = String(defended?.now ?? "");
     fill(
       this.firesLine,
       "Backdoor fires on ",
       h(`b.fires-before${before ? ".on" : ""}`, part(before)),
       " triggered probes before unlearning → ",
+      defended
+        ? [
+            h("b.fires-defended", part(defended.now)),
+            ` at step ${defended.step} (the defence's last heatmaps)`,
+            " → ",
+          ]
+        : "",
       h("b.fires-now", part(now)),
       ` at step ${step}`,
       this.stepWords && step > 0 ? ` (${this.stepWords(step)})` : "",
       gone ? h("span.fires-note", " · the trigger no longer works on any probe") : "",
+      defended?.now === 0 && now > 0 ? h("span.fires-note", " · the defence had removed it; the attack on the defended model brought it back") : "",
       before === 0 ? h("span.fires-note", " · the backdoor did not fire on these probes even before unlearning") : "",
     );
   }

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from ...layer_names import named
+from ...layer_names import named, plain_layer_name
 from ..protocol import PhaseContext, PhaseRun, PhaseVisual, StepOutcome, sample
 from .settings import AnpSettings
 
@@ -266,6 +266,7 @@ def mask_visuals(masks: NeuronMasks, threshold: float, pruned: bool) -> list[Pha
                 "neurons": [float(layer.mask.numel()) for layer in masks.layers],
                 "labels": [float(i) for i in range(len(masks.layers))],
             },
+            ticks=[plain_layer_name(layer.name) for layer in masks.layers],
             scalars={"pruned": float(n)},
             text=("pruned" if pruned else "would prune")
             + " per layer: "
