@@ -47,7 +47,9 @@ MIN_WINDOW = 20  # steps always kept (slow steps: a big model, a crowded machine
 MIN_SAMPLES = 3  # quiet steps (and MIN_SAMPLES * BUSY summed overlap) before an estimate
 OUTLIER = 4.0  # steps longer than this many quiet step times are left out
 MAX_LOSS = 0.99  # the monitor's work never stops training entirely
-TARGET = 0.85  # aim a little below the budget: a margin for the estimate's noise
+TARGET = 0.7  # aim below the budget: a margin for the estimate's noise and its bias (on a
+# quiet machine the bench measured 1.5-2 points more than the governor believed: the
+# monitor on the other core slows the "quiet" steps a little too)
 MIN_DUTY = 0.01  # the monitor never stops entirely (exact ASR/CA must come, late or not)
 START_DUTY = 0.1  # until the first estimate
 PROBE_EVERY_S = 2.0  # a quiet pause at least this often...
