@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from ..config import AttackConfig
 from ..events import ForgetSetFound, RunStarted
 from ..ml.attacks.registry import ATTACKS as ATTACK_REGISTRY
+from ..ml.kinds.registry import PHASE_KINDS, canonical_kind
 from ..ml.overlay import overlay, to_png
 from ..scores import REMOVED_BELOW
 from ..states import LIVE_STATUSES
@@ -38,6 +39,15 @@ STATUS_NOTE = {
     "stopped": "Stopped by hand before the schedule ended; the numbers are those at that point.",
     "interrupted": "The server stopped while this run was active; the history up to then is shown.",
 }
+
+
+def phase_words(kind: str) -> str:
+    """What a phase kind does, for the schedule's legend: ours in a sentence, another
+    registered kind's label and description (ml/kinds), an unknown one's name."""
+    if kind in PHASES:
+        return PHASES[kind]
+    known = PHASE_KINDS.get(canonical_kind(kind))
+    return f"{known.label}: {known.description}" if known is not None else kind
 
 
 def e(value: Any) -> str:
@@ -326,7 +336,7 @@ def timeline(facts: RunFacts) -> str:
         for w, kind, i, state, extra, done in blocks
     )
     kinds = sorted({b[1] for b in blocks})
-    legend = "".join(f"<li><b>{e(k)}</b>: {e(PHASES.get(k, k))}</li>" for k in kinds)
+    legend = "".join(f"<li><b>{e(k)}</b>: {e(phase_words(k))}</li>" for k in kinds)
     edits = "".join(
         f"<li>Schedule edited during the run at step {x['step']}.</li>" for x in facts.edits
     )
