@@ -11,6 +11,13 @@ import { api } from "../core/api.js";
 import { unpackFrame, withParts } from "../core/wire.js";
 
 export const HISTORY_PAGE = 10000; // events per request (the API's most)
+
+/** Run `id`'s first page of events: the one js/prefetch.js asked for as the page opened
+ * (once), else a request now; a failed early answer is asked for again. */
+export function firstPage(id) {
+  const early = typeof window === "undefined" ? null : window.unlearnscopePrefetch?.take(id);
+  return early ? early.catch(() => api.events(id, 0, HISTORY_PAGE)) : api.events(id, 0, HISTORY_PAGE);
+}
 // Heatmap maps read ahead per run (all of a 2,000-step run's at 32 px: 1.6 MB); the
 // frames past it are fetched when the slider shows them.
 export const MAPS_BUDGET = 32 * 1024 * 1024;

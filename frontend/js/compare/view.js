@@ -7,7 +7,7 @@
 import { api } from "../core/api.js";
 import { CompareCharts, X_MODES } from "./charts.js";
 import { CompareHeat } from "./heatmaps.js";
-import { HISTORY_PAGE, loadFrameMaps, loadHistory } from "./history.js";
+import { firstPage, loadFrameMaps, loadHistory } from "./history.js";
 import { CompareTables } from "./table.js";
 import { h, fill, perFrame } from "../core/dom.js";
 import { statusBadgeClass, statusLabel } from "../core/format.js";
@@ -56,7 +56,7 @@ export class CompareView {
     }
     fill(this.root, h("p.loading", "Loading the runs…"));
     // The runs' histories are asked for with their rows (compare/history.js).
-    const firstPages = this.ids.map((id) => api.events(id, 0, HISTORY_PAGE));
+    const firstPages = this.ids.map((id) => firstPage(id));
     firstPages.forEach((p) => p.catch(() => {})); // a failed page: loadHistory says so
     const info = await api.compare(this.ids);
     if (this.closed) return;
