@@ -18,6 +18,7 @@ export function firstPage(id) {
   const early = typeof window === "undefined" ? null : window.unlearnscopePrefetch?.take(id);
   return early ? early.catch(() => api.events(id, 0, HISTORY_PAGE)) : api.events(id, 0, HISTORY_PAGE);
 }
+
 // Heatmap maps read ahead per run (all of a 2,000-step run's at 32 px: 1.6 MB); the
 // frames past it are fetched when the slider shows them.
 export const MAPS_BUDGET = 32 * 1024 * 1024;
