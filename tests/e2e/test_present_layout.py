@@ -7,6 +7,7 @@ than its own box (clipped, as "Rep" for Replay was), nothing runs off the screen
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def inside(inner: list[float], outer: list[float]) -> bool:
     )
 
 
+def overlapping(items: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The pairs of `items` (each with a "box") whose boxes overlap."""
+    return [(a, b) for a, b in itertools.combinations(items, 2) if overlap(a["box"], b["box"])]
+
+
 def layout_faults(m: dict[str, Any]) -> list[str]:
     """Every overlap, escape and clip in a measurement, in words (empty: a clean layout)."""
     faults = []
@@ -69,20 +75,14 @@ def layout_faults(m: dict[str, Any]) -> list[str]:
         for t in card["texts"]:
             if not inside(t["box"], card["box"]):
                 faults.append(f"{card['id']}: {t['cls']} {t['text']!r} leaves its card")
-        texts = card["texts"]
-        for i, a in enumerate(texts):
-            for b in texts[i + 1 :]:
-                if overlap(a["box"], b["box"]):
-                    faults.append(f"{card['id']}: {a['text']!r} overlaps {b['text']!r}")
-    for i, a in enumerate(cards):
-        for b in cards[i + 1 :]:
-            if overlap(a["box"], b["box"]):
-                faults.append(f"cards {a['id']} and {b['id']} overlap")
+        for a, b in overlapping(card["texts"]):
+            faults.append(f"{card['id']}: {a['text']!r} overlaps {b['text']!r}")
+    for a, b in overlapping(cards):
+        faults.append(f"cards {a['id']} and {b['id']} overlap")
     head = m["head"]
-    for i, a in enumerate(head):
-        for b in head[i + 1 :]:
-            if overlap(a["box"], b["box"]):
-                faults.append(f"header: {a['sel']} overlaps {b['sel']}")
+    for a, b in overlapping(head):
+        faults.append(f"header: {a['sel']} overlaps {b['sel']}")
+    for a in head:
         for card in cards:
             if overlap(a["box"], card["box"]):
                 faults.append(f"header: {a['sel']} overlaps the card {card['id']}")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
+from node_tool import node_or_skip
 from unlearnscope.api.app import create_app
 from unlearnscope.settings import Settings
 
@@ -22,12 +21,7 @@ HERE = Path(__file__).parent
 
 
 def test_javascript_unit_tests_pass(tmp_path: Path) -> None:
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        message = "Node.js is not installed: the JavaScript unit tests need it (apt install nodejs)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message + "; under CI they never skip (scripts/test.sh installs it)")
-        pytest.skip(message)
+    node = node_or_skip("the JavaScript unit tests need it")
     settings = Settings(home=tmp_path / "home", device="cpu", allowed_hosts=["testserver"])
     with TestClient(create_app(settings)) as client:
         options = client.get("/api/options").json()

@@ -51,7 +51,8 @@ class Sim:
                 self.gov.work_ended(frames=True)
                 self.measurements.append(c.t)
                 self._working_until = None
-                self._resting_until = c.t + self.gov.rest_after(self.work)
+                rest = max(self.gov.duty_rest(self.work), self.gov.probe_pause())
+                self._resting_until = c.t + rest
             if self._working_until is None and c.t >= self._resting_until:
                 self.gov.work_started()
                 self._working_until = c.t + self.work

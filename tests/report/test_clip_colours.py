@@ -5,31 +5,19 @@ under Node; and the clip's tiles are that style (the viridis blend is not in the
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 from report_runs import COMPLETED
 
+from node_tool import node_or_skip
 from unlearnscope.ml.overlay import overlay, spots
 from unlearnscope.report.clip import ClipPainter, _grid
 from unlearnscope.report.data import frame_maps
 
 DRAW_JS = Path(__file__).resolve().parents[2] / "frontend/js/run/heatmaps/draw.js"
-
-
-def node_or_skip() -> str:
-    node = shutil.which("node") or shutil.which("nodejs")
-    if node is None:
-        message = "Node.js is not installed: the page's colours are computed by it"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message + "; under CI it never skips (scripts/test.sh installs it)")
-        pytest.skip(message)
-    return node
 
 
 def page_spots(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
@@ -46,7 +34,12 @@ process.stdout.write(JSON.stringify(Array.from(px)));
 """
     data = {"image": image.ravel().tolist(), "heat": heat.ravel().tolist(), "size": size}
     out = subprocess.run(
-        [node_or_skip(), "--input-type=module", "-e", script],
+        [
+            node_or_skip("the page's colours are computed by it"),
+            "--input-type=module",
+            "-e",
+            script,
+        ],
         input=json.dumps(data),
         capture_output=True,
         text=True,

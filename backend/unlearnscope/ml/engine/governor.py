@@ -119,11 +119,6 @@ class Governor:
             if frames:
                 self._frame_times.append(now)
 
-    def rest_after(self, busy: float) -> float:
-        """Seconds to rest after `busy` seconds of work: the duty cycle's rest, or a quiet
-        pause when one is due (it is then counted as taken)."""
-        return max(self.duty_rest(busy), self.probe_pause())
-
     def duty_rest(self, busy: float) -> float:
         """The rest after `busy` seconds of work that keeps the duty cycle as it is now,
         at most MAX_REST_S (however long one pass took: a first pass on a busy machine)."""

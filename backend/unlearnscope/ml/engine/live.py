@@ -189,8 +189,7 @@ class LiveMonitor:
 
     def _loop(self) -> None:
         while not self._abandon.is_set():
-            if not self._free.is_set() and not self._finishing.is_set():
-                self._free.wait(0.05)
+            if self._wait_if_held():
                 continue
             if self._paths:
                 self._path(self._paths.popleft())
@@ -239,8 +238,7 @@ class LiveMonitor:
         )
         seconds = 0.0
         while not self._abandon.is_set():
-            if not self._free.is_set() and not self._finishing.is_set():
-                self._free.wait(0.05)  # the engine holds the monitor
+            if self._wait_if_held():
                 continue
             t0 = time.perf_counter()
             self.governor.work_started()
@@ -260,6 +258,13 @@ class LiveMonitor:
         if self._abandon.is_set():
             return
         self._report_path(job, curve, seconds)
+
+    def _wait_if_held(self) -> bool:
+        """While the engine holds the monitor (held()), wait a little and say so."""
+        if self._free.is_set() or self._finishing.is_set():
+            return False
+        self._free.wait(0.05)
+        return True
 
     def _rest(self, busy: float) -> None:
         """Rest after `busy` seconds of work as the governor says, asking it again every
