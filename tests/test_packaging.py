@@ -4,6 +4,7 @@ fresh environment (not from the checkout)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from unlearnscope.api.server_thread import free_port
 
@@ -99,3 +101,39 @@ def test_a_fresh_environment_serves_the_page(wheel: Path, tmp_path: Path) -> Non
     finally:
         server.terminate()
         server.wait(20)
+
+
+# The test extra's packages by the module they install; the extra's other entries install
+# nothing the package could import (type stubs, our own extras).
+TEST_ONLY_MODULES = {
+    "pytest": "pytest",
+    "grad-cam": "pytorch_grad_cam",
+    "playwright": "playwright",
+    "schemathesis": "schemathesis",
+    "ruff": "ruff",
+    "mypy": "mypy",
+}
+NOTHING_TO_IMPORT = {"types-PyYAML", "unlearnscope"}
+
+
+def test_the_commands_and_the_app_load_without_the_test_tools() -> None:
+    # `bash scripts/demo.sh` installs the package without its test extra: no command, the
+    # app or the engine may import what only that extra brings (the demo once failed on
+    # an `import httpx` that only the tests had installed).
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["test"]
+    names = {re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0] for dep in extra}
+    assert names <= TEST_ONLY_MODULES.keys() | NOTHING_TO_IMPORT, "classify the new test tool"
+    blocked = sorted(TEST_ONLY_MODULES[n] for n in names if n in TEST_ONLY_MODULES)
+    code = (
+        "import sys\n"
+        "for name in sys.argv[1:]: sys.modules[name] = None  # import fails\n"
+        "from unlearnscope.commands.main import make_parser\n"
+        "make_parser()  # every command's module\n"
+        "import unlearnscope.api.app, unlearnscope.ml.engine, unlearnscope.worker.process\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, *blocked], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
