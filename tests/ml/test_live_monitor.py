@@ -16,7 +16,6 @@ from unlearnscope.events import (
     EventBase,
     FramesEvent,
     Measurement,
-    PathEvaluated,
     PhaseEnd,
     StatusEvent,
     StepMetrics,
@@ -306,38 +305,3 @@ def test_heatmaps_go_on_while_the_monitor_catches_up_on_exact_asr_ca(
     engine.run()
     assert sum(training) >= 2, training
 
-
-def test_the_live_path_is_measured_one_model_per_piece_of_work(
-    model_cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Each model on the path is its own piece of work for the governor (it rests after
-    # each), so a phase end's path is no single burst it could only pay for afterwards.
-    spans: list[list[float]] = []  # the live thread's work intervals: [start, end]
-    measured: list[float] = []  # when each path model was measured on the live thread
-    start, end, path_measure = Governor.work_started, Governor.work_ended, Monitor.path_measure
-
-    def work_started(self: Governor) -> None:
-        if threading.current_thread().name == "live-monitor":
-            spans.append([time.perf_counter(), float("inf")])
-        start(self)
-
-    def work_ended(self: Governor, frames: bool = False) -> None:
-        if threading.current_thread().name == "live-monitor":
-            spans[-1][1] = time.perf_counter()
-        end(self, frames)
-
-    def measure(self: Monitor, model: torch.nn.Module):
-        if threading.current_thread().name == "live-monitor":
-            measured.append(time.perf_counter())
-        return path_measure(self, model)
-
-    monkeypatch.setattr(Governor, "work_started", work_started)
-    monkeypatch.setattr(Governor, "work_ended", work_ended)
-    monkeypatch.setattr(Monitor, "path_measure", measure)
-    engine, events = make_engine(model_cache, {**LIVE, "budget": 50.0, "path_points": 5})
-    engine.run()
-    paths = [e for e in events if isinstance(e, PathEvaluated)]
-    assert paths and all(len(p.alphas) == 5 for p in paths)
-    assert len(measured) == 5 * len(paths)  # all on the live thread
-    for a, b in spans:
-        assert sum(a <= t <= b for t in measured) <= 1

@@ -14,7 +14,7 @@ statistics) is interpolated; integer buffers (batch counters) are taken from w1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -50,24 +50,6 @@ def interpolate_into(
     scratch.load_state_dict(state)
 
 
-def path_steps(
-    start: nn.Module,
-    end: nn.Module,
-    scratch: nn.Module,
-    measure: Measure,
-    points: int = PATH_POINTS,
-) -> Iterator[tuple[float, float | None, float]]:
-    """`path_curve` one model at a time: (alpha, ASR, CA) as each is measured (the live
-    monitor rests between them, so a path is no single long burst of work)."""
-    w0 = {k: v.detach().clone() for k, v in start.state_dict().items()}
-    w1 = {k: v.detach().clone() for k, v in end.state_dict().items()}
-    scratch.eval()
-    for a in alphas(points):
-        interpolate_into(scratch, w0, w1, a)
-        asr, ca = measure(scratch)
-        yield a, asr, ca
-
-
 def path_curve(
     start: nn.Module,
     end: nn.Module,
@@ -77,8 +59,13 @@ def path_curve(
 ) -> PathCurve:
     """ASR and CA along the straight path from `start` (alpha 0) to `end` (alpha 1),
     evaluated on `scratch`, a third model of the same architecture (left at alpha 1)."""
+    w0 = {k: v.detach().clone() for k, v in start.state_dict().items()}
+    w1 = {k: v.detach().clone() for k, v in end.state_dict().items()}
+    scratch.eval()
     curve = PathCurve(alphas(points), [], [])
-    for _, asr, ca in path_steps(start, end, scratch, measure, points):
+    for a in curve.alphas:
+        interpolate_into(scratch, w0, w1, a)
+        asr, ca = measure(scratch)
         curve.asr.append(asr)
         curve.ca.append(ca)
     return curve

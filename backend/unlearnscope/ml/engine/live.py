@@ -12,7 +12,7 @@ budget cannot afford the exact ASR/CA on time they arrive late (their snapshots 
 measured without frames or TAR until the monitor has caught up; `status` says how far
 behind it is. The backdoor-connected path of a phase end (or of a request) is handed over
 the same way (`request_path`: a copy of the weights at that step) and measured first,
-within the same budget, one model of the path at a time with a rest after each.
+within the same budget.
 
 On CUDA the monitor runs on its own stream of the same device. On CPU its ops run on the
 monitor thread with torch's process-wide thread count, which the engine halves while this
@@ -35,7 +35,7 @@ from torch import nn
 from ...events import MonitorStatus
 from ..kinds.protocol import frozen_copy
 from ..monitor import Measured, Monitor
-from ..path import PathCurve, alphas, path_steps
+from ..path import PathCurve, path_curve
 from .cadence import KINDS, Cadence
 from .governor import Governor, GovernorStatus
 from .paths import PathJob
@@ -225,39 +225,26 @@ class LiveMonitor:
                 self._rest(busy)
 
     def _path(self, job: PathJob) -> None:
-        """The path to `job.state`, one model at a time, each a piece of work the governor
-        rests after (11 models at once would be one burst it could only pay for later)."""
         assert self._start is not None and self._report_path is not None
-        if self._scratch is None:
-            self._scratch = frozen_copy(self.model)
-        end = frozen_copy(self.model)
-        end.load_state_dict(job.state)
-        curve = PathCurve(alphas(self._path_points), [], [])
-        points = path_steps(
-            self._start, end, self._scratch, self.monitor.path_measure, self._path_points
-        )
-        seconds = 0.0
-        while not self._abandon.is_set():
-            if self._wait_if_held():
-                continue
-            t0 = time.perf_counter()
-            self.governor.work_started()
-            try:
-                point = next(points, None)
-            finally:
-                self.governor.work_ended()
-            busy = time.perf_counter() - t0
-            seconds += busy
-            self.busy_seconds += busy
-            if point is None:
-                break
-            curve.asr.append(point[1])
-            curve.ca.append(point[2])
-            if not self._finishing.is_set():
-                self._rest(busy)
+        t0 = time.perf_counter()
+        self.governor.work_started()
+        try:
+            if self._scratch is None:
+                self._scratch = frozen_copy(self.model)
+            end = frozen_copy(self.model)
+            end.load_state_dict(job.state)
+            curve = path_curve(
+                self._start, end, self._scratch, self.monitor.path_measure, self._path_points
+            )
+        finally:
+            self.governor.work_ended()
+        seconds = time.perf_counter() - t0
+        self.busy_seconds += seconds
         if self._abandon.is_set():
             return
         self._report_path(job, curve, seconds)
+        if not self._finishing.is_set():
+            self._rest(seconds)
 
     def _wait_if_held(self) -> bool:
         """While the engine holds the monitor (held()), wait a little and say so."""
